@@ -1,0 +1,13 @@
+export * from './versions.js';
+export * from './validation.js';
+export * from './values.js';
+export * from './mesh-namespace.js';
+export * from './microservice.js';
+export * from './routing.js';
+export * from './resilience.js';
+export * from './security.js';
+export * from './rate-limit.js';
+export { Cpu } from 'cdk8s-plus-27';
+export { Duration, Size } from 'cdk8s';
+export * from './ingress.js';
+export * from './global-rate-limit.js';

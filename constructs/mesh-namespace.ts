@@ -1,0 +1,229 @@
+import { Construct } from 'constructs';
+import { k8s } from 'cdk8s-plus-27';
+import {
+  AuthorizationPolicy,
+  PeerAuthentication,
+  PeerAuthenticationSpecMtlsMode,
+} from '../imports/security.istio.io.js';
+import { Telemetry } from '../imports/telemetry.istio.io.js';
+import { Gateway } from '../imports/gateway.networking.k8s.io.js';
+import { DEFAULT_TRUST_DOMAIN } from './versions.js';
+import { validateWith } from './validation.js';
+import { MeshRegistry } from './registry.js';
+
+/** The label Istio's sidecar injector and ambient mode read on a namespace. */
+export enum DataPlaneMode {
+  SIDECAR = 'sidecar',
+  AMBIENT = 'ambient',
+}
+
+export interface AmbientOptions {
+  /**
+   * Deploy a waypoint proxy (a Gateway API Gateway of class `istio-waypoint`) for the namespace.
+   * Routing, L7 authorization, fault injection, rate limits and JWT need one in ambient mode.
+   * @default false
+   */
+  readonly waypoint?: boolean;
+}
+
+/** How workloads in a namespace join the mesh. */
+export class DataPlane {
+  /** Sidecar injection through the default revision: `istio-injection=enabled`. */
+  public static sidecar(): DataPlane {
+    return new DataPlane(DataPlaneMode.SIDECAR, { 'istio-injection': 'enabled' }, false);
+  }
+  /** Sidecar injection by a control plane revision (canary upgrades): `istio.io/rev=<revision>`. */
+  public static revision(revision: string): DataPlane {
+    return new DataPlane(DataPlaneMode.SIDECAR, { 'istio.io/rev': revision }, false);
+  }
+  /** Ambient mode (ztunnel for L4, an optional waypoint for L7): `istio.io/dataplane-mode=ambient`. */
+  public static ambient(options: AmbientOptions = {}): DataPlane {
+    return new DataPlane(
+      DataPlaneMode.AMBIENT,
+      { 'istio.io/dataplane-mode': 'ambient' },
+      options.waypoint ?? false,
+    );
+  }
+  private constructor(
+    public readonly mode: DataPlaneMode,
+    /** @internal */ public readonly _labels: Record<string, string>,
+    public readonly waypoint: boolean,
+  ) {}
+}
+
+/** Namespace-wide mutual TLS, as PeerAuthentication sets it. */
+export enum MtlsMode {
+  /** Only mTLS is accepted. */
+  STRICT = 'STRICT',
+  /** mTLS and plain text are accepted: for migrating workloads into the mesh. */
+  PERMISSIVE = 'PERMISSIVE',
+  /** Plain text only. */
+  DISABLE = 'DISABLE',
+}
+
+export interface TracingOptions {
+  /**
+   * Name of a tracing provider declared in meshConfig.extensionProviders.
+   * @default "otel-tracing"
+   */
+  readonly provider?: string;
+  /** Percentage of requests that start a trace, 0 to 100. */
+  readonly samplingPercentage: number;
+}
+
+export interface AccessLoggingOptions {
+  /**
+   * Name of an access log provider; "envoy" is built into Istio and logs to the proxy's stdout.
+   * @default "envoy"
+   */
+  readonly provider?: string;
+}
+
+export interface MeshNamespaceProps {
+  /**
+   * The namespace's name.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /**
+   * How workloads join the mesh.
+   * @default DataPlane.sidecar()
+   */
+  readonly dataPlane?: DataPlane;
+  /**
+   * Namespace-wide PeerAuthentication mode.
+   * @default MtlsMode.STRICT
+   */
+  readonly mtls?: MtlsMode;
+  /**
+   * Add an allow-nothing AuthorizationPolicy, so only calls declared with `Microservice.calls`
+   * (and ingress routes) are allowed.
+   * @default true
+   */
+  readonly defaultDeny?: boolean;
+  /**
+   * Call-chain tracing for every workload in the namespace.
+   * @default no Telemetry resource; the mesh-wide defaults apply
+   */
+  readonly tracing?: TracingOptions;
+  /**
+   * Access logs for every workload in the namespace.
+   * @default no access logging beyond the mesh-wide default
+   */
+  readonly accessLogging?: AccessLoggingOptions;
+  /**
+   * The mesh trust domain, used in the SPIFFE principals of authorization policies.
+   * @default "cluster.local"
+   */
+  readonly trustDomain?: string;
+  /**
+   * Extra labels on the Namespace.
+   * @default none
+   */
+  readonly labels?: Record<string, string>;
+}
+
+/** The name of the waypoint Gateway a MeshNamespace deploys, as `istioctl waypoint apply` names it. */
+export const WAYPOINT_NAME = 'waypoint';
+
+/**
+ * A namespace in the mesh: its data-plane mode, namespace-wide mTLS, a default-deny authorization
+ * baseline, tracing and access logging, and (in ambient mode) its waypoint proxy.
+ */
+export class MeshNamespace extends Construct {
+  public readonly name: string;
+  public readonly dataPlane: DataPlane;
+  public readonly mtls: MtlsMode;
+  public readonly trustDomain: string;
+  public readonly defaultDeny: boolean;
+
+  constructor(scope: Construct, id: string, props: MeshNamespaceProps = {}) {
+    super(scope, id);
+    this.name = props.name ?? id;
+    this.dataPlane = props.dataPlane ?? DataPlane.sidecar();
+    this.mtls = props.mtls ?? MtlsMode.STRICT;
+    this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
+    this.defaultDeny = props.defaultDeny ?? true;
+    MeshRegistry.of(this).registerNamespace(this);
+
+    validateWith(this, (p) => {
+      p.dnsLabel('name', this.name);
+      if (props.tracing) p.percent('tracing.samplingPercentage', props.tracing.samplingPercentage);
+      p.dnsSubdomain('trustDomain', this.trustDomain);
+    });
+
+    const ns = new k8s.KubeNamespace(this, 'namespace', {
+      metadata: { name: this.name, labels: { ...props.labels, ...this.dataPlane._labels } },
+    });
+
+    new PeerAuthentication(this, 'peer-authentication', {
+      metadata: { name: 'default', namespace: this.name },
+      spec: { mtls: { mode: PeerAuthenticationSpecMtlsMode[this.mtls] } },
+    });
+
+    if (this.defaultDeny) {
+      // An ALLOW-action policy with no rules matches nothing, so it denies every request that no
+      // other ALLOW policy allows: Istio's documented "allow-nothing" baseline.
+      new AuthorizationPolicy(this, 'allow-nothing', {
+        metadata: { name: 'allow-nothing', namespace: this.name },
+        spec: {},
+      });
+    }
+
+    if (props.tracing || props.accessLogging) {
+      new Telemetry(this, 'telemetry', {
+        metadata: { name: 'namespace-default', namespace: this.name },
+        spec: {
+          tracing: props.tracing
+            ? [
+                {
+                  providers: [{ name: props.tracing.provider ?? 'otel-tracing' }],
+                  randomSamplingPercentage: props.tracing.samplingPercentage,
+                },
+              ]
+            : undefined,
+          accessLogging: props.accessLogging
+            ? [{ providers: [{ name: props.accessLogging.provider ?? 'envoy' }] }]
+            : undefined,
+        },
+      });
+    }
+
+    if (this.hasWaypoint) {
+      new Gateway(this, 'waypoint', {
+        metadata: {
+          name: WAYPOINT_NAME,
+          namespace: this.name,
+          labels: { 'istio.io/waypoint-for': 'service' },
+        },
+        spec: {
+          gatewayClassName: 'istio-waypoint',
+          listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
+        },
+      });
+    }
+
+    // Every object of the namespace is applied after the Namespace itself.
+    for (const child of this.node.children) {
+      if (child !== ns) child.node.addDependency(ns);
+    }
+  }
+
+  public get isAmbient(): boolean {
+    return this.dataPlane.mode === DataPlaneMode.AMBIENT;
+  }
+
+  public get hasWaypoint(): boolean {
+    return this.isAmbient && this.dataPlane.waypoint;
+  }
+
+  /** The SPIFFE principal Istio gives a service account of this namespace. */
+  public principal(serviceAccount: string): string {
+    return `${this.trustDomain}/ns/${this.name}/sa/${serviceAccount}`;
+  }
+
+  /** The fully qualified host name of a Service in this namespace. */
+  public fqdn(service: string): string {
+    return `${service}.${this.name}.svc.cluster.local`;
+  }
+}

@@ -1,0 +1,848 @@
+import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
+import { Cpu, k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { DestinationRule, Sidecar, VirtualService } from '../imports/networking.istio.io.js';
+import {
+  AuthorizationPolicy,
+  AuthorizationPolicySpecAction,
+  RequestAuthentication,
+} from '../imports/security.istio.io.js';
+import { type MeshNamespace, MtlsMode, WAYPOINT_NAME } from './mesh-namespace.js';
+import { MeshRegistry } from './registry.js';
+import { LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
+import { renderTrafficPolicy, type TrafficPolicy, validateTrafficPolicy } from './resilience.js';
+import {
+  type HttpRoute,
+  renderRoute,
+  type RouteContext,
+  type ServiceVersion,
+  validateRoute,
+} from './routing.js';
+import {
+  type AllowedCaller,
+  type CallOptions,
+  type JwtOptions,
+  renderAllowRules,
+  validateCallOptions,
+  validateJwt,
+} from './security.js';
+import { type Problems, validateWith } from './validation.js';
+import { type Probe, prune, ServicePort } from './values.js';
+
+/** CPU and memory of the application container. */
+export interface Resources {
+  /** @default { request: Cpu.millis(50), limit: Cpu.millis(500) } */
+  readonly cpu?: { readonly request?: Cpu; readonly limit?: Cpu };
+  /** @default { request: Size.mebibytes(64), limit: Size.mebibytes(256) } */
+  readonly memory?: { readonly request?: Size; readonly limit?: Size };
+}
+
+export interface VersionProps {
+  /**
+   * The container image of this version.
+   * @default the service's `image`
+   */
+  readonly image?: string;
+  /**
+   * Fixed replica count (not with autoscaling).
+   * @default the service's `replicas`
+   */
+  readonly replicas?: number;
+  /**
+   * Environment variables, merged over the service's.
+   * @default the service's
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * Container resources.
+   * @default the service's
+   */
+  readonly resources?: Resources;
+}
+
+export interface Autoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /**
+   * Target average CPU utilization, in percent of the CPU request.
+   * @default 80
+   */
+  readonly cpuUtilization?: number;
+}
+
+/** At most one of the two; numbers or percentages ("25%"). */
+export interface DisruptionBudget {
+  /** @default none */
+  readonly minAvailable?: number | string;
+  /** @default none */
+  readonly maxUnavailable?: number | string;
+}
+
+/** Per-pod settings of the Envoy sidecar, through Istio's documented annotations. */
+export interface SidecarProxyOptions {
+  /** `sidecar.istio.io/proxyCPU` @default the injector's (100m) */
+  readonly cpuRequest?: Cpu;
+  /** `sidecar.istio.io/proxyCPULimit` @default the injector's (2 cores) */
+  readonly cpuLimit?: Cpu;
+  /** `sidecar.istio.io/proxyMemory` @default the injector's (128Mi) */
+  readonly memoryRequest?: Size;
+  /** `sidecar.istio.io/proxyMemoryLimit` @default the injector's (1Gi) */
+  readonly memoryLimit?: Size;
+  /** `sidecar.istio.io/logLevel` @default "warning" */
+  readonly logLevel?: 'trace' | 'debug' | 'info' | 'warning' | 'error' | 'critical' | 'off';
+  /**
+   * Start the application only once the proxy is ready (`holdApplicationUntilProxyStarts` in
+   * `proxy.istio.io/config`), so its first outbound calls do not fail.
+   * @default true
+   */
+  readonly holdApplicationUntilProxyStarts?: boolean;
+}
+
+export interface Probes {
+  /** @default none */
+  readonly readiness?: Probe;
+  /** @default none */
+  readonly liveness?: Probe;
+  /** @default none */
+  readonly startup?: Probe;
+}
+
+export interface MicroserviceProps<V extends string> {
+  /** The mesh namespace the service runs in. */
+  readonly namespace: MeshNamespace;
+  /**
+   * The Service's name (and the `app` label).
+   * @default the construct id
+   */
+  readonly name?: string;
+  /**
+   * The container image, for versions that do not set their own.
+   * @default none: every version must set `image`
+   */
+  readonly image?: string;
+  /** The versions to deploy, one Deployment each, named `<name>-<version>`. */
+  readonly versions: Record<V, VersionProps>;
+  /**
+   * The Service's ports.
+   * @default [ServicePort.http(8080)]
+   */
+  readonly ports?: readonly ServicePort[];
+  /**
+   * Environment variables of every version.
+   * @default none
+   */
+  readonly env?: Record<string, string>;
+  /**
+   * Container resources of every version.
+   * @default requests 50m CPU and 64Mi memory, limits 500m and 256Mi
+   */
+  readonly resources?: Resources;
+  /**
+   * Replicas of each version (not with autoscaling).
+   * @default 1
+   */
+  readonly replicas?: number;
+  /**
+   * A HorizontalPodAutoscaler per version, on CPU.
+   * @default none
+   */
+  readonly autoscaling?: Autoscaling;
+  /**
+   * A PodDisruptionBudget across all versions.
+   * @default none
+   */
+  readonly disruptionBudget?: DisruptionBudget;
+  /** @default none */
+  readonly probes?: Probes;
+  /**
+   * The ServiceAccount's name, which is the service's identity in the mesh.
+   * @default the service's name
+   */
+  readonly serviceAccountName?: string;
+  /**
+   * Mount a Kubernetes API token into the pods.
+   * @default false
+   */
+  readonly mountServiceAccountToken?: boolean;
+  /**
+   * The UID (and GID) the application runs as. Never 1337, which is the proxy's.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /**
+   * Writable directories besides /tmp (the root filesystem is read-only), each an emptyDir.
+   * @default none
+   */
+  readonly writablePaths?: readonly string[];
+  /**
+   * Time the pod gets to finish in-flight requests after SIGTERM.
+   * @default Duration.seconds(30)
+   */
+  readonly terminationGracePeriod?: Duration;
+  /**
+   * `imagePullPolicy` of the application container.
+   * @default "IfNotPresent"
+   */
+  readonly imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /**
+   * Sidecar proxy settings (sidecar mode only).
+   * @default the injector's defaults, holding the application until the proxy starts
+   */
+  readonly sidecar?: SidecarProxyOptions;
+  /**
+   * Connection pool, circuit breaking and load balancing, in the service's DestinationRule.
+   * @default none beyond mTLS
+   */
+  readonly trafficPolicy?: TrafficPolicy;
+  /**
+   * Token-bucket rate limiting in the service's own proxy.
+   * @default none
+   */
+  readonly localRateLimit?: LocalRateLimitOptions;
+  /**
+   * Extra egress hosts for the Sidecar resource, in its `namespace/host` syntax (e.g. external
+   * services declared by ServiceEntries).
+   * @default only the services it calls, and istio-system
+   */
+  readonly extraEgressHosts?: readonly string[];
+}
+
+const DEFAULT_UID = 10001;
+/** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
+const PROXY_UID = 1337;
+
+/**
+ * A microservice in the mesh: a Deployment per version, its Service, ServiceAccount, autoscaling and
+ * disruption budget, and the Istio resources that govern its traffic: DestinationRule (subsets,
+ * circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar egress
+ * scoping, JWT, rate limits.
+ */
+export class Microservice<V extends string = string> extends Construct {
+  public readonly name: string;
+  public readonly namespace: MeshNamespace;
+  /** The fully qualified host of the Service. */
+  public readonly host: string;
+  public readonly serviceAccountName: string;
+  public readonly ports: readonly ServicePort[];
+  public readonly versionNames: readonly V[];
+
+  private readonly routes: HttpRoute[] = [];
+  private readonly allowed: AllowedCaller[] = [];
+  private readonly dependencies: Microservice<string>[] = [];
+  private readonly versionServices = new Map<string, k8s.KubeService>();
+  private readonly jwtRules: JwtOptions[] = [];
+  private virtualService?: VirtualService;
+  private l7Policy?: AuthorizationPolicy;
+  private readonly props: MicroserviceProps<V>;
+
+  constructor(scope: Construct, id: string, props: MicroserviceProps<V>) {
+    super(scope, id);
+    this.props = props;
+    this.name = props.name ?? id;
+    this.namespace = props.namespace;
+    this.host = this.namespace.fqdn(this.name);
+    this.serviceAccountName = props.serviceAccountName ?? this.name;
+    this.ports = props.ports ?? [ServicePort.http(8080)];
+    this.versionNames = Object.keys(props.versions) as V[];
+    const registry = MeshRegistry.of(this);
+    registry.registerService(this.host, this);
+
+    validateWith(this, (p) => this.validate(p, registry));
+
+    const ns = this.namespace.name;
+    const labels = { app: this.name };
+
+    new k8s.KubeServiceAccount(this, 'service-account', {
+      metadata: { name: this.serviceAccountName, namespace: ns, labels },
+      automountServiceAccountToken: props.mountServiceAccountToken ?? false,
+    });
+
+    new k8s.KubeService(this, 'service', {
+      metadata: {
+        name: this.name,
+        namespace: ns,
+        labels: {
+          ...labels,
+          service: this.name,
+          ...(this.namespace.hasWaypoint && { 'istio.io/use-waypoint': WAYPOINT_NAME }),
+        },
+      },
+      spec: { selector: labels, ports: this.ports.map(renderServicePort) },
+    });
+
+    for (const version of this.versionNames) {
+      this.createVersion(version, props.versions[version]);
+    }
+
+    if (props.disruptionBudget) {
+      new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+        metadata: { name: this.name, namespace: ns, labels },
+        spec: {
+          selector: { matchLabels: labels },
+          minAvailable: intOrString(props.disruptionBudget.minAvailable),
+          maxUnavailable: intOrString(props.disruptionBudget.maxUnavailable),
+        },
+      });
+    }
+
+    new DestinationRule(this, 'destination-rule', {
+      metadata: { name: this.name, namespace: ns, labels },
+      spec: {
+        host: this.host,
+        trafficPolicy: renderTrafficPolicy(props.trafficPolicy ?? {}, this.tlsMode()),
+        subsets: this.versionNames.map((v) => ({ name: v, labels: { version: v } })),
+      },
+    });
+
+    if (!this.namespace.isAmbient) {
+      // Scopes the proxy's outbound config to what the service calls: least privilege for egress
+      // inside the mesh, and much smaller Envoy config in large meshes.
+      new Sidecar(this, 'sidecar', {
+        metadata: { name: this.name, namespace: ns, labels },
+        spec: {
+          workloadSelector: { labels },
+          egress: [{ hosts: Lazy.any({ produce: () => this.egressHosts() }) }],
+        },
+      });
+    }
+
+    if (props.localRateLimit) {
+      new LocalRateLimit(this, 'local-rate-limit', { service: this, ...props.localRateLimit });
+    }
+
+    for (const child of this.node.children) {
+      if (child instanceof ApiObject) child.node.addDependency(this.namespace);
+    }
+  }
+
+  /** The typed handle of a declared version, for routes and mirrors. */
+  public version(name: V): ServiceVersion {
+    return { serviceName: this.name, host: this.host, name, declared: this.versionNames.includes(name) };
+  }
+
+  /**
+   * Adds an HTTP route to the service's VirtualService. Routes are tried in the order added, so
+   * specific matches come first and the catch-all last.
+   */
+  public addRoute(route: HttpRoute): this {
+    this.routes.push(route);
+    if (!this.virtualService) {
+      this.virtualService = new VirtualService(this, 'virtual-service', {
+        metadata: { name: this.name, namespace: this.namespace.name, labels: { app: this.name } },
+        spec: {
+          hosts: [this.host],
+          http: Lazy.any({ produce: () => this.routes.map((r) => renderRoute(r, this.routeContext())) }),
+        },
+      });
+      this.virtualService.node.addDependency(this.namespace);
+      MeshRegistry.of(this).claimHost(this.host, 'mesh', this);
+    }
+    return this;
+  }
+
+  /**
+   * Declares that this service calls `target`: the target allows this service's identity (and only
+   * what `options` narrows it to), and this service's Sidecar can reach the target.
+   */
+  public calls(target: Microservice<string>, options: CallOptions = {}): this {
+    this.dependencies.push(target);
+    target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options }, this);
+    return this;
+  }
+
+  /**
+   * Allows an identity to call this service (on top of the namespace's default deny).
+   * `Microservice.calls` and the ingress constructs call this for you.
+   */
+  public allowFrom(caller: AllowedCaller, _from?: Construct): this {
+    this.allowed.push(caller);
+    this.ensureAllowPolicy();
+    return this;
+  }
+
+  /**
+   * Requires a valid JWT from `issuer` on `paths` (RequestAuthentication plus a DENY policy for
+   * requests without a token on those paths); tokens on other paths are still validated when present.
+   */
+  public requireJwt(options: JwtOptions): this {
+    const index = this.jwtRules.length;
+    this.jwtRules.push(options);
+    const ns = this.namespace.name;
+    const suffix = index === 0 ? '' : `-${index + 1}`;
+    new JwksUriRequestAuthentication(this, `request-authentication${suffix}`, {
+      metadata: { name: `${this.name}-jwt${suffix}`, namespace: ns },
+      spec: {
+        ...this.policyTarget(),
+        jwtRules: [
+          prune({
+            issuer: options.issuer,
+            jwksUri: options.jwksUri,
+            audiences: options.audiences && [...options.audiences],
+            forwardOriginalToken: options.forwardOriginalToken,
+          }),
+        ],
+      },
+    }).node.addDependency(this.namespace);
+    new AuthorizationPolicy(this, `require-jwt${suffix}`, {
+      metadata: { name: `${this.name}-require-jwt${suffix}`, namespace: ns },
+      spec: {
+        ...this.policyTarget(),
+        action: AuthorizationPolicySpecAction.DENY,
+        rules: [
+          {
+            from: [{ source: { notRequestPrincipals: ['*'] } }],
+            to: [{ operation: { paths: [...options.paths] } }],
+          },
+        ],
+      },
+    }).node.addDependency(this.namespace);
+    return this;
+  }
+
+  /**
+   * A Service that selects one version only (`<name>-<version>`), for Gateway API routes, which
+   * split traffic between Services rather than subsets.
+   */
+  public versionService(version: V): string {
+    const existing = this.versionServices.get(version);
+    if (existing) return existing.name;
+    const svc = new k8s.KubeService(this, `service-${version}`, {
+      metadata: {
+        name: `${this.name}-${version}`,
+        namespace: this.namespace.name,
+        labels: { app: this.name, version, service: `${this.name}-${version}` },
+      },
+      spec: { selector: { app: this.name, version }, ports: this.ports.map(renderServicePort) },
+    });
+    svc.node.addDependency(this.namespace);
+    this.versionServices.set(version, svc);
+    return svc.name;
+  }
+
+  /** The port routes address: the first HTTP port. */
+  public get httpPort(): ServicePort | undefined {
+    return this.ports.find((p) => p.isHttp);
+  }
+
+  /** The service's pod labels across all versions. */
+  public get selectorLabels(): Record<string, string> {
+    return { app: this.name };
+  }
+
+  private routeContext(): RouteContext {
+    return {
+      serviceName: this.name,
+      host: this.host,
+      port: this.ports.length > 1 ? this.httpPort?.port : undefined,
+      ambient: this.namespace.isAmbient,
+    };
+  }
+
+  /** In ambient mode L7 policies attach to the Service through its waypoint; with sidecars, to the pods. */
+  private policyTarget() {
+    return this.namespace.isAmbient
+      ? { targetRefs: [{ kind: 'Service', group: '', name: this.name }] }
+      : { selector: { matchLabels: this.selectorLabels } };
+  }
+
+  private tlsMode(): 'ISTIO_MUTUAL' | 'DISABLE' | undefined {
+    // Ambient carries mTLS in ztunnel's HBONE tunnel; a DestinationRule TLS setting does not apply.
+    if (this.namespace.isAmbient) return undefined;
+    return this.namespace.mtls === MtlsMode.DISABLE ? 'DISABLE' : 'ISTIO_MUTUAL';
+  }
+
+  private ensureAllowPolicy(): void {
+    if (this.l7Policy) return;
+    const ns = this.namespace.name;
+    this.l7Policy = new AuthorizationPolicy(this, 'allow-callers', {
+      metadata: { name: `${this.name}-allow-callers`, namespace: ns, labels: { app: this.name } },
+      spec: {
+        ...this.policyTarget(),
+        action: AuthorizationPolicySpecAction.ALLOW,
+        rules: Lazy.any({ produce: () => renderAllowRules(this.allowed) }),
+      },
+    });
+    this.l7Policy.node.addDependency(this.namespace);
+    if (this.namespace.hasWaypoint) {
+      // With a waypoint, the callee's ztunnel sees the waypoint's identity, not the caller's: the
+      // waypoint enforces the callers above, ztunnel lets only the waypoint through.
+      new AuthorizationPolicy(this, 'allow-waypoint', {
+        metadata: { name: `${this.name}-allow-waypoint`, namespace: ns, labels: { app: this.name } },
+        spec: {
+          selector: { matchLabels: this.selectorLabels },
+          action: AuthorizationPolicySpecAction.ALLOW,
+          rules: [{ from: [{ source: { principals: [this.namespace.principal(WAYPOINT_NAME)] } }] }],
+        },
+      }).node.addDependency(this.namespace);
+    }
+  }
+
+  private egressHosts(): string[] {
+    const hosts = new Set<string>();
+    for (const dep of this.dependencies) {
+      const nsPart = dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name;
+      hosts.add(`${nsPart}/${dep.host}`);
+    }
+    for (const h of this.props.extraEgressHosts ?? []) hosts.add(h);
+    return [...[...hosts].sort(), 'istio-system/*'];
+  }
+
+  private createVersion(version: V, vp: VersionProps): void {
+    const props = this.props;
+    const ns = this.namespace.name;
+    const labels = { app: this.name, version };
+    const deploymentName = `${this.name}-${version}`;
+    const uid = props.runAsUser ?? DEFAULT_UID;
+    const writable = ['/tmp', ...(props.writablePaths ?? [])];
+    const env = { ...props.env, ...vp.env };
+    const autoscaled = props.autoscaling !== undefined;
+
+    new k8s.KubeDeployment(this, `deployment-${version}`, {
+      metadata: { name: deploymentName, namespace: ns, labels },
+      spec: {
+        replicas: autoscaled ? undefined : (vp.replicas ?? props.replicas ?? 1),
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels, annotations: this.podAnnotations() },
+          spec: {
+            serviceAccountName: this.serviceAccountName,
+            automountServiceAccountToken: props.mountServiceAccountToken ?? false,
+            terminationGracePeriodSeconds: (props.terminationGracePeriod ?? Duration.seconds(30)).toSeconds(),
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: uid,
+              runAsGroup: uid,
+              fsGroup: uid,
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: this.name,
+                image: vp.image ?? props.image ?? '',
+                imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+                ports: this.ports.map((p) => ({ name: p.name, containerPort: p.targetPort })),
+                env:
+                  Object.keys(env).length > 0
+                    ? Object.entries(env).map(([name, value]) => ({ name, value }))
+                    : undefined,
+                resources: renderResources(vp.resources ?? props.resources),
+                readinessProbe: props.probes?.readiness?._toKube(),
+                livenessProbe: props.probes?.liveness?._toKube(),
+                startupProbe: props.probes?.startup?._toKube(),
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  privileged: false,
+                  readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
+                  runAsUser: uid,
+                  runAsGroup: uid,
+                  capabilities: { drop: ['ALL'] },
+                  seccompProfile: { type: 'RuntimeDefault' },
+                },
+                volumeMounts: writable.map((path, i) => ({ name: volumeName(i), mountPath: path })),
+              },
+            ],
+            volumes: writable.map((_, i) => ({ name: volumeName(i), emptyDir: {} })),
+          },
+        },
+      },
+    });
+
+    if (props.autoscaling) {
+      const a = props.autoscaling;
+      new k8s.KubeHorizontalPodAutoscalerV2(this, `autoscaler-${version}`, {
+        metadata: { name: deploymentName, namespace: ns, labels },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName },
+          minReplicas: a.minReplicas,
+          maxReplicas: a.maxReplicas,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: {
+                name: 'cpu',
+                target: { type: 'Utilization', averageUtilization: a.cpuUtilization ?? 80 },
+              },
+            },
+          ],
+        },
+      });
+    }
+  }
+
+  private podAnnotations(): Record<string, string> | undefined {
+    if (this.namespace.isAmbient) return undefined;
+    const s = this.props.sidecar ?? {};
+    const a: Record<string, string | undefined> = {
+      'sidecar.istio.io/proxyCPU': s.cpuRequest?.amount,
+      'sidecar.istio.io/proxyCPULimit': s.cpuLimit?.amount,
+      'sidecar.istio.io/proxyMemory': s.memoryRequest && `${s.memoryRequest.toMebibytes()}Mi`,
+      'sidecar.istio.io/proxyMemoryLimit': s.memoryLimit && `${s.memoryLimit.toMebibytes()}Mi`,
+      'sidecar.istio.io/logLevel': s.logLevel,
+      'proxy.istio.io/config': JSON.stringify({
+        holdApplicationUntilProxyStarts: s.holdApplicationUntilProxyStarts ?? true,
+      }),
+    };
+    return prune(a) as Record<string, string>;
+  }
+
+  private validate(p: Problems, registry: MeshRegistry): void {
+    const props = this.props;
+    p.dnsLabel('name', this.name);
+    if (props.serviceAccountName !== undefined)
+      p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
+    if (this.versionNames.length === 0) {
+      p.add('versions', 'declares no version', 'declare at least one, e.g. { v1: {} }');
+    }
+    for (const v of this.versionNames) {
+      p.dnsLabel(`versions.${v}`, v);
+      const vp = props.versions[v];
+      if (!(vp.image ?? props.image)) {
+        p.add(
+          `versions.${v}.image`,
+          'no image is set for this version',
+          'set image on the version or on the service',
+        );
+      }
+      if (vp.replicas !== undefined && props.autoscaling) {
+        p.add(
+          `versions.${v}.replicas`,
+          'is set together with autoscaling',
+          'remove replicas; the HorizontalPodAutoscaler sets them',
+        );
+      }
+      p.nonNegativeInt(`versions.${v}.replicas`, vp.replicas);
+      validateResources(vp.resources, `versions.${v}.resources`, p);
+    }
+    p.nonNegativeInt('replicas', props.replicas);
+    if (props.replicas !== undefined && props.autoscaling) {
+      p.add(
+        'replicas',
+        'is set together with autoscaling',
+        'remove replicas; the HorizontalPodAutoscaler sets them',
+      );
+    }
+    validateResources(props.resources, 'resources', p);
+    if (props.autoscaling) {
+      const a = props.autoscaling;
+      p.positiveInt('autoscaling.minReplicas', a.minReplicas);
+      p.positiveInt('autoscaling.maxReplicas', a.maxReplicas);
+      if (a.maxReplicas < a.minReplicas) {
+        p.add(
+          'autoscaling.maxReplicas',
+          `${a.maxReplicas} is below minReplicas ${a.minReplicas}`,
+          'make maxReplicas at least minReplicas',
+        );
+      }
+      if (a.cpuUtilization !== undefined && (!Number.isInteger(a.cpuUtilization) || a.cpuUtilization < 1)) {
+        p.add(
+          'autoscaling.cpuUtilization',
+          `${a.cpuUtilization} is not a whole percentage of 1 or more`,
+          'use e.g. 80',
+        );
+      }
+    }
+    const db = props.disruptionBudget;
+    if (db && (db.minAvailable === undefined) === (db.maxUnavailable === undefined)) {
+      p.add(
+        'disruptionBudget',
+        'needs exactly one of minAvailable and maxUnavailable',
+        'set one of them, e.g. { maxUnavailable: 1 }',
+      );
+    }
+    if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
+    const seen = new Map<string, number>();
+    this.ports.forEach((port, i) => {
+      port._validate(p, `ports[${i}]`);
+      for (const [key, value] of [
+        ['name', port.name],
+        ['port', String(port.port)],
+      ]) {
+        const other = seen.get(`${key}=${value}`);
+        if (other !== undefined) {
+          p.add(
+            `ports[${i}].${key}`,
+            `${value} is already used by ports[${other}]`,
+            `give each port a unique ${key}`,
+          );
+        }
+        seen.set(`${key}=${value}`, i);
+      }
+    });
+    const uid = props.runAsUser ?? DEFAULT_UID;
+    if (uid === PROXY_UID) {
+      p.add(
+        'runAsUser',
+        '1337 is the UID of the Istio proxy, whose traffic bypasses the mesh',
+        'use another non-root UID, e.g. 10001',
+      );
+    } else if (!Number.isInteger(uid) || uid < 1) {
+      p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
+    }
+    (props.writablePaths ?? []).forEach((path, i) => {
+      if (!path.startsWith('/'))
+        p.add(`writablePaths[${i}]`, `"${path}" is not an absolute path`, 'start it with "/"');
+    });
+    props.probes?.readiness?._validate(p, 'probes.readiness');
+    props.probes?.liveness?._validate(p, 'probes.liveness');
+    props.probes?.startup?._validate(p, 'probes.startup');
+    if (props.trafficPolicy) validateTrafficPolicy(props.trafficPolicy, 'trafficPolicy', p);
+
+    if (this.namespace.isAmbient && props.sidecar) {
+      p.add(
+        'sidecar',
+        `namespace "${this.namespace.name}" is ambient, so pods get no sidecar to configure`,
+        'remove sidecar, or use DataPlane.sidecar() for the namespace',
+      );
+    }
+
+    // Routing.
+    const ctx = this.routeContext();
+    this.routes.forEach((r, i) => validateRoute(r, ctx, `routes[${i}]`, p));
+    const catchAll = this.routes.findIndex((r) => r.match === undefined);
+    if (this.routes.length > 0 && catchAll === -1) {
+      p.add(
+        'routes',
+        'every route has a match, so requests that match none get a 404',
+        'add a last route without match',
+      );
+    } else if (catchAll !== -1 && catchAll < this.routes.length - 1) {
+      p.add(
+        `routes[${catchAll + 1}]`,
+        `can never match: routes[${catchAll}] has no match and catches every request`,
+        `move routes[${catchAll}] to the end`,
+      );
+    }
+    if (this.routes.length > 0 && !this.httpPort) {
+      p.add('routes', 'the service has no HTTP port to route', 'give it a ServicePort.http(...) port');
+    }
+    for (const rival of registry.rivalsFor(this.host, 'mesh', this)) {
+      if (this.virtualService) {
+        p.add(
+          'routes',
+          `host ${this.host} is also routed by ${rival.node.path}, and Istio merges two VirtualServices for one host unpredictably`,
+          'route the host from one place only',
+        );
+      }
+    }
+    for (const other of registry.serviceOwners(this.host)) {
+      if (other !== this) {
+        p.add(
+          'name',
+          `service ${this.host} is also declared by ${other.node.path}`,
+          'give each service a unique name in its namespace',
+        );
+      }
+    }
+
+    // Security.
+    const needsL7 = (what: string, field: string) => {
+      if (this.namespace.isAmbient && !this.namespace.hasWaypoint) {
+        p.add(
+          field,
+          `${what} needs a waypoint proxy in ambient namespace "${this.namespace.name}"`,
+          'use DataPlane.ambient({ waypoint: true }) for the namespace',
+        );
+      }
+    };
+    if (this.routes.length > 0) needsL7('routing', 'routes');
+    this.allowed.forEach((c, i) => {
+      validateCallOptions(c, `callers[${i}]`, p);
+      if (c.methods || c.paths) needsL7('authorization by method or path', `callers[${i}]`);
+    });
+    this.jwtRules.forEach((j, i) => {
+      validateJwt(j, `jwt[${i}]`, p);
+      needsL7('JWT authentication', `jwt[${i}]`);
+    });
+    if (props.localRateLimit) needsL7('local rate limiting', 'localRateLimit');
+    this.dependencies.forEach((dep, i) => {
+      const owners = registry.serviceOwners(dep.host);
+      if (!owners.includes(dep)) {
+        p.add(
+          `calls[${i}]`,
+          `service ${dep.host} is not in this app`,
+          'declare the called Microservice in the same cdk8s App',
+        );
+      }
+      if (dep === this)
+        p.add(
+          `calls[${i}]`,
+          'the service calls itself',
+          'remove the call; a service needs no policy to reach itself',
+        );
+    });
+    if (this.namespace.mtls === MtlsMode.DISABLE && this.allowed.length > 0) {
+      p.add(
+        'callers',
+        `namespace "${this.namespace.name}" has mTLS disabled, so callers have no verified identity and principal rules deny everything`,
+        'use MtlsMode.STRICT or PERMISSIVE',
+      );
+    }
+  }
+}
+
+/**
+ * The CRD accepts both `jwks_uri` and `jwksUri`, and the generated class emits the former; Istio's
+ * docs and `istioctl` write `jwksUri`, so diffs against hand-written policies stay quiet.
+ */
+class JwksUriRequestAuthentication extends RequestAuthentication {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the generated toJson() returns any
+  public override toJson(): any {
+    const json = super.toJson();
+    for (const rule of json.spec?.jwtRules ?? []) {
+      if (rule.jwks_uri !== undefined) {
+        rule.jwksUri = rule.jwks_uri;
+        delete rule.jwks_uri;
+      }
+    }
+    return json;
+  }
+}
+
+function renderServicePort(p: ServicePort) {
+  return {
+    name: p.name,
+    port: p.port,
+    targetPort: k8s.IntOrString.fromNumber(p.targetPort),
+    appProtocol: p.protocol,
+  };
+}
+
+function intOrString(v: number | string | undefined): k8s.IntOrString | undefined {
+  if (v === undefined) return undefined;
+  return typeof v === 'number' ? k8s.IntOrString.fromNumber(v) : k8s.IntOrString.fromString(v);
+}
+
+function volumeName(i: number): string {
+  return i === 0 ? 'tmp' : `writable-${i}`;
+}
+
+function renderResources(r: Resources | undefined) {
+  const cpuReq = r?.cpu?.request ?? Cpu.millis(50);
+  const cpuLim = r?.cpu?.limit ?? Cpu.millis(500);
+  const memReq = r?.memory?.request ?? Size.mebibytes(64);
+  const memLim = r?.memory?.limit ?? Size.mebibytes(256);
+  return {
+    requests: {
+      cpu: k8s.Quantity.fromString(cpuReq.amount),
+      memory: k8s.Quantity.fromString(`${memReq.toMebibytes()}Mi`),
+    },
+    limits: {
+      cpu: k8s.Quantity.fromString(cpuLim.amount),
+      memory: k8s.Quantity.fromString(`${memLim.toMebibytes()}Mi`),
+    },
+  };
+}
+
+function validateResources(r: Resources | undefined, field: string, p: Problems): void {
+  if (!r) return;
+  const req = r.memory?.request?.toMebibytes({ rounding: 0 as never });
+  const lim = r.memory?.limit?.toMebibytes({ rounding: 0 as never });
+  if (req !== undefined && lim !== undefined && req > lim) {
+    p.add(
+      `${field}.memory`,
+      `request ${req}Mi is above limit ${lim}Mi`,
+      'make the limit at least the request',
+    );
+  }
+}

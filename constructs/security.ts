@@ -1,0 +1,111 @@
+import type { AuthorizationPolicySpecRules } from '../imports/security.istio.io.js';
+import type { Problems } from './validation.js';
+
+/** Narrows what a caller may do; without it, the caller may send any request. */
+export interface CallOptions {
+  /**
+   * HTTP methods the caller may use (needs an L7 proxy: a sidecar, or a waypoint in ambient mode).
+   * @default any method
+   */
+  readonly methods?: readonly string[];
+  /**
+   * Request paths the caller may use; Istio's path syntax (exact, "/prefix*", "*suffix").
+   * @default any path
+   */
+  readonly paths?: readonly string[];
+}
+
+/** One identity allowed to call a service, with what it may do. */
+export interface AllowedCaller extends CallOptions {
+  /** SPIFFE principal without the "spiffe://" scheme, e.g. "cluster.local/ns/shop/sa/storefront". */
+  readonly principal: string;
+}
+
+export interface JwtOptions {
+  /** The token issuer (`iss` claim). */
+  readonly issuer: string;
+  /** Where Istio fetches the issuer's public keys. */
+  readonly jwksUri: string;
+  /**
+   * Accepted `aud` claims.
+   * @default any audience
+   */
+  readonly audiences?: readonly string[];
+  /** Paths on which a valid token is required (Istio's path syntax); other paths accept no token. */
+  readonly paths: readonly string[];
+  /**
+   * Pass the token on to the service after validating it.
+   * @default false
+   */
+  readonly forwardOriginalToken?: boolean;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'];
+
+export function validateCallOptions(o: CallOptions, field: string, p: Problems): void {
+  for (const m of o.methods ?? []) {
+    if (!METHODS.includes(m)) {
+      p.add(
+        `${field}.methods`,
+        `"${m}" is not an HTTP method`,
+        `use upper-case methods: ${METHODS.join(', ')}`,
+      );
+    }
+  }
+  if (o.methods?.length === 0)
+    p.add(`${field}.methods`, 'is an empty list, which allows nothing', 'leave methods out to allow any');
+  if (o.paths?.length === 0)
+    p.add(`${field}.paths`, 'is an empty list, which allows nothing', 'leave paths out to allow any');
+  validatePaths(o.paths ?? [], `${field}.paths`, p);
+}
+
+export function validatePaths(paths: readonly string[], field: string, p: Problems): void {
+  for (const path of paths) {
+    // Istio accepts "*" only as a whole path, a prefix ("/api*") or a suffix ("*.js").
+    const inner = path.slice(1, -1);
+    if (path !== '*' && (inner.includes('*') || (!path.startsWith('/') && !path.startsWith('*')))) {
+      p.add(
+        field,
+        `"${path}" is not a path Istio's authorization can match`,
+        'use an exact path "/a/b", a prefix "/a/*" or a suffix "*.js"',
+      );
+    }
+  }
+}
+
+export function validateJwt(o: JwtOptions, field: string, p: Problems): void {
+  if (!o.issuer) p.add(`${field}.issuer`, 'is empty', 'give the issuer of the tokens');
+  if (!/^https?:\/\//.test(o.jwksUri)) {
+    p.add(
+      `${field}.jwksUri`,
+      `"${o.jwksUri}" is not an http(s) URL`,
+      "give the URL of the issuer's JWKS document",
+    );
+  }
+  if (o.paths.length === 0)
+    p.add(`${field}.paths`, 'is empty, so no path requires a token', 'list the paths that require one');
+  validatePaths(o.paths, `${field}.paths`, p);
+}
+
+/**
+ * ALLOW rules for the callers: one rule per distinct set of operations, so callers that may do the
+ * same things share a rule (and the policy stays short however many callers there are).
+ */
+export function renderAllowRules(callers: readonly AllowedCaller[]): AuthorizationPolicySpecRules[] {
+  const byOperation = new Map<string, { principals: string[]; methods?: string[]; paths?: string[] }>();
+  for (const c of callers) {
+    const methods = c.methods && [...new Set(c.methods)].sort();
+    const paths = c.paths && [...new Set(c.paths)].sort();
+    const key = JSON.stringify([methods, paths]);
+    const entry = byOperation.get(key) ?? { principals: [], methods, paths };
+    if (!entry.principals.includes(c.principal)) entry.principals.push(c.principal);
+    byOperation.set(key, entry);
+  }
+  return [...byOperation.values()].map(({ principals, methods, paths }) => {
+    const operation = { ...(methods && { methods }), ...(paths && { paths }) };
+    return {
+      from: [{ source: { principals: principals.sort() } }],
+      ...(Object.keys(operation).length > 0 && { to: [{ operation }] }),
+    };
+  });
+}

@@ -1,0 +1,130 @@
+import type { Duration } from 'cdk8s';
+import type { IConstruct } from 'constructs';
+
+/**
+ * One problem found in a construct's configuration: which field, what is wrong, how to fix it.
+ * cdk8s prefixes each with the construct path when it fails the synth, and lists all of them at once.
+ */
+export interface Problem {
+  readonly field: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.field}: ${p.message}; ${p.fix}`;
+}
+
+/**
+ * Collects problems and hands them to cdk8s's validation, so that a synth reports every mistake
+ * in the whole app at once (cdk8s runs all validations before it writes anything).
+ */
+export class Problems {
+  private readonly items: Problem[] = [];
+
+  public add(field: string, message: string, fix: string): void {
+    this.items.push({ field, message, fix });
+  }
+
+  public get list(): readonly Problem[] {
+    return this.items;
+  }
+
+  /** DNS-1123 label, as Kubernetes requires for names of Services, Namespaces and ports' owners. */
+  public dnsLabel(field: string, value: string): void {
+    if (!DNS_LABEL.test(value) || value.length > 63) {
+      this.add(
+        field,
+        `"${value}" is not a valid RFC 1123 label`,
+        'use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      );
+    }
+  }
+
+  /** DNS-1123 subdomain, as Kubernetes requires for most object names. */
+  public dnsSubdomain(field: string, value: string): void {
+    if (value.length > 253 || !value.split('.').every((part) => DNS_LABEL.test(part))) {
+      this.add(
+        field,
+        `"${value}" is not a valid RFC 1123 subdomain`,
+        'use lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit',
+      );
+    }
+  }
+
+  public port(field: string, value: number): void {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      this.add(field, `${value} is not a valid port`, 'use a whole number from 1 to 65535');
+    }
+  }
+
+  /** Envoy durations: Istio rejects anything under 1 ms, and anything finer than a millisecond is lost. */
+  public duration(field: string, value: Duration | undefined): void {
+    if (value === undefined) return;
+    const ms = value.toMilliseconds({ integral: false });
+    if (!(ms >= 1)) {
+      this.add(
+        field,
+        `${describeMillis(ms)} is below Istio's minimum of 1ms`,
+        'use Duration.millis(1) or more',
+      );
+    } else if (!Number.isInteger(ms)) {
+      this.add(
+        field,
+        `${describeMillis(ms)} is not a whole number of milliseconds`,
+        `round it, e.g. Duration.millis(${Math.round(ms)})`,
+      );
+    }
+  }
+
+  public percent(field: string, value: number | undefined): void {
+    if (value === undefined) return;
+    if (!Number.isFinite(value) || value < 0 || value > 100) {
+      this.add(field, `${value} is not a percentage`, 'use a number from 0 to 100');
+    }
+  }
+
+  public positiveInt(
+    field: string,
+    value: number | undefined,
+    fix = 'use a whole number of 1 or more',
+  ): void {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < 1) {
+      this.add(field, `${value} must be a whole number of 1 or more`, fix);
+    }
+  }
+
+  public nonNegativeInt(field: string, value: number | undefined): void {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < 0) {
+      this.add(field, `${value} must be a whole number of 0 or more`, 'use 0 or a positive whole number');
+    }
+  }
+
+  public httpStatus(field: string, value: number): void {
+    if (!Number.isInteger(value) || value < 200 || value > 599) {
+      this.add(field, `${value} is not an HTTP status Envoy can return`, 'use a status from 200 to 599');
+    }
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function describeMillis(ms: number): string {
+  return `${Number(ms.toPrecision(6))}ms`;
+}
+
+/**
+ * Registers a validation on `scope` that reports what `check` finds when the app synthesizes.
+ * `check` runs late, so it sees everything added after the constructor (routes, callers, ...).
+ */
+export function validateWith(scope: IConstruct, check: (problems: Problems) => void): void {
+  scope.node.addValidation({
+    validate: () => {
+      const problems = new Problems();
+      check(problems);
+      return problems.list.map(formatProblem);
+    },
+  });
+}

@@ -1,0 +1,181 @@
+import type { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import type { Problems } from './validation.js';
+
+/**
+ * Renders a duration the way Istio and Envoy expect it (`"2s"`, `"250ms"`).
+ * Validation has already refused durations below 1 ms or with fractions of a millisecond.
+ */
+export function istioDuration(d: Duration): string {
+  const ms = Math.round(d.toMilliseconds({ integral: false }));
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** How a string is matched: exactly, by prefix, or by an RE2 regular expression. */
+export class StringMatch {
+  public static exact(value: string): StringMatch {
+    return new StringMatch('exact', value);
+  }
+  public static prefix(value: string): StringMatch {
+    return new StringMatch('prefix', value);
+  }
+  /** An RE2 regular expression (Envoy's syntax), matched against the whole value. */
+  public static regex(value: string): StringMatch {
+    return new StringMatch('regex', value);
+  }
+  private constructor(
+    public readonly kind: 'exact' | 'prefix' | 'regex',
+    public readonly value: string,
+  ) {}
+
+  /** @internal */
+  public _toIstio(): { exact?: string; prefix?: string; regex?: string } {
+    return { [this.kind]: this.value };
+  }
+
+  public toString(): string {
+    return `${this.kind} "${this.value}"`;
+  }
+}
+
+/** The application protocol of a port; Istio picks its proxying from the port name and appProtocol. */
+export enum AppProtocol {
+  HTTP = 'http',
+  HTTP2 = 'http2',
+  GRPC = 'grpc',
+  TCP = 'tcp',
+}
+
+export interface ServicePortOptions {
+  /**
+   * The port's name; Istio reads the protocol from its prefix.
+   * @default the protocol's name ("http", "grpc", ...)
+   */
+  readonly name?: string;
+  /**
+   * The port the container listens on.
+   * @default the Service port
+   */
+  readonly targetPort?: number;
+}
+
+/** A named Service port with its protocol, so Istio never has to sniff the protocol. */
+export class ServicePort {
+  public static http(port: number, options: ServicePortOptions = {}): ServicePort {
+    return new ServicePort(AppProtocol.HTTP, port, options);
+  }
+  public static http2(port: number, options: ServicePortOptions = {}): ServicePort {
+    return new ServicePort(AppProtocol.HTTP2, port, options);
+  }
+  public static grpc(port: number, options: ServicePortOptions = {}): ServicePort {
+    return new ServicePort(AppProtocol.GRPC, port, options);
+  }
+  public static tcp(port: number, options: ServicePortOptions = {}): ServicePort {
+    return new ServicePort(AppProtocol.TCP, port, options);
+  }
+
+  public readonly name: string;
+  public readonly targetPort: number;
+
+  private constructor(
+    public readonly protocol: AppProtocol,
+    public readonly port: number,
+    options: ServicePortOptions,
+  ) {
+    this.name = options.name ?? protocol;
+    this.targetPort = options.targetPort ?? port;
+  }
+
+  /** Whether Istio handles this port at layer 7 (routing, retries, L7 authorization). */
+  public get isHttp(): boolean {
+    return this.protocol !== AppProtocol.TCP;
+  }
+
+  /** @internal */
+  public _validate(problems: Problems, field: string): void {
+    problems.port(`${field}.port`, this.port);
+    problems.port(`${field}.targetPort`, this.targetPort);
+    problems.dnsLabel(`${field}.name`, this.name);
+    if (this.name.length > 15) {
+      problems.add(`${field}.name`, `"${this.name}" is longer than 15 characters`, 'shorten the port name');
+    }
+    const prefix = this.name.split('-')[0];
+    if (prefix !== this.protocol) {
+      problems.add(
+        `${field}.name`,
+        `"${this.name}" does not start with its protocol "${this.protocol}"`,
+        `name it "${this.protocol}" or "${this.protocol}-<suffix>" so Istio's protocol selection agrees with appProtocol`,
+      );
+    }
+  }
+}
+
+export interface ProbeOptions {
+  /** @default Duration.seconds(0) */
+  readonly initialDelay?: Duration;
+  /** @default Duration.seconds(10) */
+  readonly period?: Duration;
+  /** @default Duration.seconds(1) */
+  readonly timeout?: Duration;
+  /** @default 3 */
+  readonly failureThreshold?: number;
+}
+
+/** The kubelet's health check. With a sidecar, Istio rewrites HTTP probes so that they work under STRICT mTLS. */
+export class Probe {
+  public static httpGet(path: string, port: number, options: ProbeOptions = {}): Probe {
+    return new Probe({ httpGet: { path, port: k8s.IntOrString.fromNumber(port) } }, port, options);
+  }
+  public static tcp(port: number, options: ProbeOptions = {}): Probe {
+    return new Probe({ tcpSocket: { port: k8s.IntOrString.fromNumber(port) } }, port, options);
+  }
+  public static grpc(port: number, options: ProbeOptions = {}): Probe {
+    return new Probe({ grpc: { port } }, port, options);
+  }
+  private constructor(
+    private readonly action: Record<string, unknown>,
+    private readonly port: number,
+    private readonly options: ProbeOptions,
+  ) {}
+
+  /** @internal */
+  public _toKube(): Record<string, unknown> {
+    const o = this.options;
+    const seconds = (d: Duration | undefined) =>
+      d === undefined ? undefined : d.toSeconds({ integral: false });
+    return prune({
+      ...this.action,
+      initialDelaySeconds: seconds(o.initialDelay),
+      periodSeconds: seconds(o.period),
+      timeoutSeconds: seconds(o.timeout),
+      failureThreshold: o.failureThreshold,
+    });
+  }
+
+  /** @internal */
+  public _validate(problems: Problems, field: string): void {
+    problems.port(`${field}.port`, this.port);
+    problems.positiveInt(`${field}.failureThreshold`, this.options.failureThreshold);
+    for (const key of ['period', 'timeout'] as const) {
+      const d = this.options[key];
+      if (
+        d !== undefined &&
+        (d.toMilliseconds({ integral: false }) < 1000 || d.toMilliseconds({ integral: false }) % 1000 !== 0)
+      ) {
+        problems.add(
+          `${field}.${key}`,
+          `${d.toMilliseconds({ integral: false })}ms is not a whole number of seconds of at least 1`,
+          'use Duration.seconds(n) with n ≥ 1',
+        );
+      }
+    }
+  }
+}
+
+/** Removes keys whose value is undefined, so synthesized YAML carries only what was set. */
+export function prune<T extends Record<string, unknown>>(obj: T): T {
+  for (const key of Object.keys(obj)) {
+    if (obj[key] === undefined) delete obj[key];
+  }
+  return obj;
+}

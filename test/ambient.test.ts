@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Testing } from 'cdk8s';
+import { DataPlane, MeshNamespace, Microservice, ServicePort, StringMatch } from '../constructs/index.js';
+import { all, find, synth, synthErrors } from './support/synth.js';
+
+/** The same small app in a namespace of the given data plane. */
+function app(dataPlane: DataPlane) {
+  const chart = Testing.chart();
+  const ns = new MeshNamespace(chart, 'shop', { dataPlane });
+  const mk = (name: string) =>
+    new Microservice(chart, name, {
+      namespace: ns,
+      image: `${name}:1`,
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {}, v2: {} },
+    });
+  const front = mk('front');
+  const back = mk('back');
+  front.calls(back, { methods: ['GET'] });
+  back.addRoute({ match: [{ headers: { 'x-canary': StringMatch.exact('1') } }], to: back.version('v2') });
+  back.addRoute({ to: back.version('v1') });
+  return chart;
+}
+
+describe('Ambient data plane', () => {
+  it('deploys a waypoint, enrolls services and attaches L7 policy by targetRefs', () => {
+    const objs = synth(app(DataPlane.ambient({ waypoint: true })));
+    assert.deepEqual(find(objs, 'Namespace', 'shop').metadata.labels, {
+      'istio.io/dataplane-mode': 'ambient',
+    });
+    const waypoint = find(objs, 'Gateway', 'waypoint');
+    assert.equal(waypoint.apiVersion, 'gateway.networking.k8s.io/v1');
+    assert.deepEqual(waypoint.metadata.labels, { 'istio.io/waypoint-for': 'service' });
+    assert.deepEqual(waypoint.spec, {
+      gatewayClassName: 'istio-waypoint',
+      listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
+    });
+    assert.equal(find(objs, 'Service', 'back').metadata.labels?.['istio.io/use-waypoint'], 'waypoint');
+    const l7 = find(objs, 'AuthorizationPolicy', 'back-allow-callers');
+    assert.deepEqual(l7.spec.targetRefs, [{ kind: 'Service', group: '', name: 'back' }]);
+    assert.equal(l7.spec.selector, undefined);
+    assert.deepEqual(l7.spec.rules[0].to, [{ operation: { methods: ['GET'] } }]);
+    // ztunnel on the callee sees the waypoint's identity.
+    const l4 = find(objs, 'AuthorizationPolicy', 'back-allow-waypoint');
+    assert.deepEqual(l4.spec, {
+      selector: { matchLabels: { app: 'back' } },
+      action: 'ALLOW',
+      rules: [{ from: [{ source: { principals: ['cluster.local/ns/shop/sa/waypoint'] } }] }],
+    });
+    // No sidecars: no Sidecar resources, no proxy annotations, no DestinationRule TLS.
+    assert.equal(all(objs, 'Sidecar').length, 0);
+    assert.equal(find(objs, 'Deployment', 'back-v1').spec.template.metadata.annotations, undefined);
+    assert.equal(find(objs, 'DestinationRule', 'back').spec.trafficPolicy, undefined);
+    assert.equal(find(objs, 'VirtualService', 'back').spec.http.length, 2);
+  });
+
+  it('synthesizes the same app in sidecar mode with selectors and Sidecars', () => {
+    const objs = synth(app(DataPlane.sidecar()));
+    assert.equal(all(objs, 'Gateway').length, 0);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'back-allow-callers').spec.selector, {
+      matchLabels: { app: 'back' },
+    });
+    assert.equal(all(objs, 'Sidecar').length, 2);
+    assert.equal(find(objs, 'VirtualService', 'back').spec.http.length, 2);
+  });
+
+  it('refuses L7 features in ambient mode without a waypoint, naming each', () => {
+    assert.deepEqual(synthErrors(app(DataPlane.ambient())), [
+      '[test/back] routes: routing needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
+      '[test/back] callers[0]: authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
+    ]);
+  });
+});

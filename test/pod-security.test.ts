@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { restrictedViolations } from './support/pod-security.js';
+import { validateObjects } from './support/schema.js';
+
+describe("the test suite's own checks", () => {
+  it('flag a pod that the restricted Pod Security Standard would refuse', () => {
+    const pod = {
+      hostNetwork: true,
+      volumes: [{ name: 'docker', hostPath: { path: '/var/run/docker.sock' } }],
+      containers: [
+        {
+          name: 'app',
+          securityContext: { privileged: true, capabilities: { add: ['NET_ADMIN'] } },
+          ports: [{ containerPort: 80, hostPort: 80 }],
+        },
+      ],
+    };
+    assert.deepEqual(restrictedViolations(pod), [
+      'host namespaces',
+      'volume docker of type hostPath',
+      'container app: privileged',
+      'container app: allowPrivilegeEscalation must be false',
+      'container app: runAsNonRoot must be true',
+      'container app: seccompProfile must be RuntimeDefault or Localhost',
+      'container app: capabilities must drop ALL',
+      'container app: adds capability NET_ADMIN',
+      'container app: hostPort 80',
+    ]);
+  });
+
+  it('reject a field the Istio CRD does not define, and a wrong type', () => {
+    const vs = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: 'shop' },
+      spec: {
+        hosts: ['reviews'],
+        http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' }, wieght: 100 }], timeout: 5 }],
+      },
+    };
+    assert.throws(
+      () => validateObjects([vs]),
+      (e: Error) => {
+        assert.match(e.message, /VirtualService shop\/reviews: data\/spec\/http\/0\/timeout must be string/);
+        assert.match(
+          e.message,
+          /VirtualService shop\/reviews: unknown field \/spec\/http\/0\/route\/0\/wieght/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it('reject a kind it has no schema for', () => {
+    assert.throws(
+      () => validateObjects([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]),
+      /Widget \/w: no schema for example.com\/v1 Widget; add it to test\/support\/schema.ts/,
+    );
+  });
+});

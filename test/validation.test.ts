@@ -1,0 +1,494 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Testing, type Chart } from 'cdk8s';
+import {
+  DataPlane,
+  Duration,
+  MeshNamespace,
+  Microservice,
+  type MicroserviceProps,
+  MtlsMode,
+  Probe,
+  ServicePort,
+  Size,
+  StringMatch,
+} from '../constructs/index.js';
+import { synthErrors } from './support/synth.js';
+
+/** A namespace "shop" and one service "reviews" (v1, v2) built with `extra` props. */
+function reviews(extra: Partial<MicroserviceProps<'v1' | 'v2'>> = {}, nsProps = {}) {
+  const chart = Testing.chart();
+  const ns = new MeshNamespace(chart, 'shop', nsProps);
+  const svc = new Microservice(chart, 'reviews', {
+    namespace: ns,
+    image: 'reviews:1',
+    ports: [ServicePort.http(9080)],
+    versions: { v1: {}, v2: {} },
+    ...extra,
+  });
+  return { chart, ns, svc };
+}
+
+const cases: [string, () => Chart, string[]][] = [
+  [
+    'a service name that is not an RFC 1123 label',
+    () => reviews({ name: 'Reviews_Service' }).chart,
+    [
+      '[test/reviews] name: "Reviews_Service" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+    ],
+  ],
+  [
+    'a namespace name that is not an RFC 1123 label',
+    () => reviews({}, { name: 'shop.prod' }).chart,
+    [
+      '[test/shop] name: "shop.prod" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+    ],
+  ],
+  [
+    'a port out of range',
+    () => reviews({ ports: [ServicePort.http(70000)] }).chart,
+    [
+      '[test/reviews] ports[0].port: 70000 is not a valid port; use a whole number from 1 to 65535',
+      '[test/reviews] ports[0].targetPort: 70000 is not a valid port; use a whole number from 1 to 65535',
+    ],
+  ],
+  [
+    'two ports with the same number',
+    () => reviews({ ports: [ServicePort.http(9080), ServicePort.http2(9080)] }).chart,
+    ['[test/reviews] ports[1].port: 9080 is already used by ports[0]; give each port a unique port'],
+  ],
+  [
+    'two ports with the same name',
+    () => reviews({ ports: [ServicePort.http(9080), ServicePort.http(9081)] }).chart,
+    ['[test/reviews] ports[1].name: http is already used by ports[0]; give each port a unique name'],
+  ],
+  [
+    'a port name that contradicts its protocol',
+    () => reviews({ ports: [ServicePort.grpc(9090, { name: 'http-api' })] }).chart,
+    [
+      '[test/reviews] ports[0].name: "http-api" does not start with its protocol "grpc"; name it "grpc" or "grpc-<suffix>" so Istio\'s protocol selection agrees with appProtocol',
+    ],
+  ],
+  [
+    'a route to a version that is not declared',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v3' as 'v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].to: version "v3" is not declared; declare it in the versions of reviews, or route to a declared version',
+    ],
+  ],
+  [
+    'a route to a version of another service',
+    () => {
+      const { chart, ns, svc } = reviews();
+      const ratings = new Microservice(chart, 'ratings', {
+        namespace: ns,
+        image: 'r:1',
+        versions: { v1: {} },
+      });
+      svc.addRoute({ to: ratings.version('v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].to: version "v1" belongs to service "ratings", not "reviews"; route to a version of reviews',
+    ],
+  ],
+  [
+    'a negative weight',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        to: [
+          { version: svc.version('v1'), weight: 110 },
+          { version: svc.version('v2'), weight: -10 },
+        ],
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].to[1].weight: -10 is not a whole number of 0 or more; use weights from 0 to 100',
+    ],
+  ],
+  [
+    'all weights zero',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        to: [
+          { version: svc.version('v1'), weight: 0 },
+          { version: svc.version('v2'), weight: 0 },
+        ],
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].to: all weights are 0, so the route sends traffic nowhere; give at least one version a weight',
+    ],
+  ],
+  [
+    'weights that do not add up to 100',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        to: [
+          { version: svc.version('v1'), weight: 90 },
+          { version: svc.version('v2'), weight: 20 },
+        ],
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].to: weights add up to 110, not 100; make the weights of the route add up to 100',
+    ],
+  ],
+  [
+    'a timeout below 1ms and a fraction of a millisecond',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        to: svc.version('v1'),
+        timeout: Duration.millis(0.5),
+        retries: { attempts: 2, perTryTimeout: Duration.millis(1.5) },
+      });
+      return chart;
+    },
+    [
+      "[test/reviews] routes[0].timeout: 0.5ms is below Istio's minimum of 1ms; use Duration.millis(1) or more",
+      '[test/reviews] routes[0].retries.perTryTimeout: 1.5ms is not a whole number of milliseconds; round it, e.g. Duration.millis(2)',
+    ],
+  ],
+  [
+    'retries with attempts 0 and a perTryTimeout',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), retries: { attempts: 0, perTryTimeout: Duration.seconds(1) } });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].retries.perTryTimeout: is set while attempts is 0, so it never applies; remove perTryTimeout, or set attempts to 1 or more',
+    ],
+  ],
+  [
+    'a misspelled retry condition',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), retries: { attempts: 2, retryOn: ['5xx', 'connect-failures'] } });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].retries.retryOn: "connect-failures" is not a retry condition; use HTTP status codes or 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable',
+    ],
+  ],
+  [
+    'a fault with neither delay nor abort',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), fault: {} });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].fault: has neither delay nor abort; give fault a delay, an abort, or both; or remove it',
+    ],
+  ],
+  [
+    'an abort with an HTTP status outside 200-599 and a percentage over 100',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), fault: { abort: { httpStatus: 600, percentage: 150 } } });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].fault.abort.httpStatus: 600 is not an HTTP status Envoy can return; use a status from 200 to 599',
+      '[test/reviews] routes[0].fault.abort.percentage: 150 is not a percentage; use a number from 0 to 100',
+    ],
+  ],
+  [
+    'a mirror percentage below 0',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), mirror: { to: svc.version('v2'), percentage: -5 } });
+      return chart;
+    },
+    ['[test/reviews] routes[0].mirror.percentage: -5 is not a percentage; use a number from 0 to 100'],
+  ],
+  [
+    'routes without a catch-all',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        match: [{ headers: { 'end-user': StringMatch.exact('jason') } }],
+        to: svc.version('v2'),
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] routes: every route has a match, so requests that match none get a 404; add a last route without match',
+    ],
+  ],
+  [
+    'a catch-all that shadows later routes',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1') });
+      svc.addRoute({ match: [{ uri: StringMatch.prefix('/beta') }], to: svc.version('v2') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[1]: can never match: routes[0] has no match and catches every request; move routes[0] to the end',
+    ],
+  ],
+  [
+    'an upper-case header name and a relative uri',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({
+        match: [{ headers: { 'End-User': StringMatch.exact('jason') }, uri: StringMatch.prefix('api') }],
+        to: svc.version('v2'),
+      });
+      svc.addRoute({ to: svc.version('v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].match[0].headers: "End-User" is not a lower-case header name; write it as "end-user"',
+      '[test/reviews] routes[0].match[0].uri: prefix "api" does not start with "/"; write request paths from the root, e.g. "/api"',
+    ],
+  ],
+  [
+    'an empty match',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ match: [{}], to: svc.version('v2') });
+      svc.addRoute({ to: svc.version('v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].match[0]: has no conditions; give it headers, uri, queryParams, method or sourceLabels, or leave the match out',
+    ],
+  ],
+  [
+    'two services with the same name in one namespace',
+    () => {
+      const { chart, ns } = reviews();
+      new Microservice(chart, 'reviews-copy', {
+        namespace: ns,
+        name: 'reviews',
+        image: 'r:2',
+        versions: { v1: {} },
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] name: service reviews.shop.svc.cluster.local is also declared by test/reviews-copy; give each service a unique name in its namespace',
+      '[test/reviews-copy] name: service reviews.shop.svc.cluster.local is also declared by test/reviews; give each service a unique name in its namespace',
+    ],
+  ],
+  [
+    'two VirtualServices for the same host',
+    () => {
+      const { chart, ns, svc } = reviews();
+      const copy = new Microservice(chart, 'reviews-copy', {
+        namespace: ns,
+        name: 'reviews',
+        image: 'r:2',
+        versions: { v1: {} },
+      });
+      svc.addRoute({ to: svc.version('v1') });
+      copy.addRoute({ to: copy.version('v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes: host reviews.shop.svc.cluster.local is also routed by test/reviews-copy, and Istio merges two VirtualServices for one host unpredictably; route the host from one place only',
+      '[test/reviews] name: service reviews.shop.svc.cluster.local is also declared by test/reviews-copy; give each service a unique name in its namespace',
+      '[test/reviews-copy] routes: host reviews.shop.svc.cluster.local is also routed by test/reviews, and Istio merges two VirtualServices for one host unpredictably; route the host from one place only',
+      '[test/reviews-copy] name: service reviews.shop.svc.cluster.local is also declared by test/reviews; give each service a unique name in its namespace',
+    ],
+  ],
+  [
+    'a call to a service of another app',
+    () => {
+      const { chart, svc } = reviews();
+      const other = Testing.chart();
+      const otherNs = new MeshNamespace(other, 'data');
+      svc.calls(
+        new Microservice(other, 'ratings', { namespace: otherNs, image: 'r:1', versions: { v1: {} } }),
+      );
+      return chart;
+    },
+    [
+      '[test/reviews] calls[0]: service ratings.data.svc.cluster.local is not in this app; declare the called Microservice in the same cdk8s App',
+    ],
+  ],
+  [
+    'a service that calls itself',
+    () => {
+      const { chart, svc } = reviews();
+      svc.calls(svc);
+      return chart;
+    },
+    [
+      '[test/reviews] calls[0]: the service calls itself; remove the call; a service needs no policy to reach itself',
+    ],
+  ],
+  [
+    'a caller restricted by a lower-case method and a malformed path',
+    () => {
+      const { chart, ns, svc } = reviews();
+      const front = new Microservice(chart, 'front', { namespace: ns, image: 'f:1', versions: { v1: {} } });
+      front.calls(svc, { methods: ['get'], paths: ['/api/*/items'] });
+      return chart;
+    },
+    [
+      '[test/reviews] callers[0].methods: "get" is not an HTTP method; use upper-case methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE',
+      '[test/reviews] callers[0].paths: "/api/*/items" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*" or a suffix "*.js"',
+    ],
+  ],
+  [
+    'callers in a namespace with mTLS disabled',
+    () => {
+      const { chart, ns, svc } = reviews({}, { mtls: MtlsMode.DISABLE });
+      new Microservice(chart, 'front', { namespace: ns, image: 'f:1', versions: { v1: {} } }).calls(svc);
+      return chart;
+    },
+    [
+      '[test/reviews] callers: namespace "shop" has mTLS disabled, so callers have no verified identity and principal rules deny everything; use MtlsMode.STRICT or PERMISSIVE',
+    ],
+  ],
+  [
+    'the proxy UID 1337',
+    () => reviews({ runAsUser: 1337 }).chart,
+    [
+      '[test/reviews] runAsUser: 1337 is the UID of the Istio proxy, whose traffic bypasses the mesh; use another non-root UID, e.g. 10001',
+    ],
+  ],
+  [
+    'root as the UID',
+    () => reviews({ runAsUser: 0 }).chart,
+    ['[test/reviews] runAsUser: 0 is not a non-root UID; use a whole number of 1 or more, e.g. 10001'],
+  ],
+  [
+    'an HPA together with fixed replicas',
+    () => reviews({ replicas: 3, autoscaling: { minReplicas: 2, maxReplicas: 4 } }).chart,
+    [
+      '[test/reviews] replicas: is set together with autoscaling; remove replicas; the HorizontalPodAutoscaler sets them',
+    ],
+  ],
+  [
+    'an HPA with max below min and a version with replicas',
+    () =>
+      reviews({ versions: { v1: { replicas: 2 }, v2: {} }, autoscaling: { minReplicas: 5, maxReplicas: 2 } })
+        .chart,
+    [
+      '[test/reviews] versions.v1.replicas: is set together with autoscaling; remove replicas; the HorizontalPodAutoscaler sets them',
+      '[test/reviews] autoscaling.maxReplicas: 2 is below minReplicas 5; make maxReplicas at least minReplicas',
+    ],
+  ],
+  [
+    'a disruption budget with both fields',
+    () => reviews({ disruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }).chart,
+    [
+      '[test/reviews] disruptionBudget: needs exactly one of minAvailable and maxUnavailable; set one of them, e.g. { maxUnavailable: 1 }',
+    ],
+  ],
+  [
+    'a version without an image',
+    () => reviews({ image: undefined, versions: { v1: { image: 'reviews:1' }, v2: {} } }).chart,
+    [
+      '[test/reviews] versions.v2.image: no image is set for this version; set image on the version or on the service',
+    ],
+  ],
+  [
+    'no versions at all',
+    () => reviews({ versions: {} as never }).chart,
+    ['[test/reviews] versions: declares no version; declare at least one, e.g. { v1: {} }'],
+  ],
+  [
+    'circuit breaking limits that are not positive',
+    () =>
+      reviews({
+        trafficPolicy: {
+          connectionPool: { maxConnections: 0, connectTimeout: Duration.millis(0) },
+          outlierDetection: { consecutive5xxErrors: 0, maxEjectionPercent: 101 },
+        },
+      }).chart,
+    [
+      '[test/reviews] trafficPolicy.connectionPool.maxConnections: 0 must be a whole number of 1 or more; use a whole number of 1 or more',
+      "[test/reviews] trafficPolicy.connectionPool.connectTimeout: 0ms is below Istio's minimum of 1ms; use Duration.millis(1) or more",
+      '[test/reviews] trafficPolicy.outlierDetection.maxEjectionPercent: 101 is not a percentage; use a number from 0 to 100',
+      '[test/reviews] trafficPolicy.outlierDetection: ejects on no error at all (consecutive5xxErrors is 0); set consecutive5xxErrors or consecutiveGatewayErrors to 1 or more, or remove outlierDetection',
+    ],
+  ],
+  [
+    'a tracing sampling percentage over 100',
+    () => reviews({}, { tracing: { samplingPercentage: 120 } }).chart,
+    ['[test/shop] tracing.samplingPercentage: 120 is not a percentage; use a number from 0 to 100'],
+  ],
+  [
+    'a local rate limit with a bad bucket',
+    () =>
+      reviews({
+        localRateLimit: { bucket: { maxTokens: 0, tokensPerFill: 5, fillInterval: Duration.millis(10) } },
+      }).chart,
+    [
+      '[test/reviews/local-rate-limit] bucket.maxTokens: 0 must be a whole number of 1 or more; use a whole number of 1 or more',
+      '[test/reviews/local-rate-limit] bucket.tokensPerFill: 5 is more than maxTokens 0, so the excess is lost; make tokensPerFill at most maxTokens',
+      "[test/reviews/local-rate-limit] bucket.fillInterval: 10ms is below Envoy's minimum of 50ms; use Duration.millis(50) or more",
+    ],
+  ],
+  [
+    'sidecar options in an ambient namespace',
+    () =>
+      reviews({ sidecar: { memoryLimit: Size.mebibytes(256) } }, { dataPlane: DataPlane.ambient() }).chart,
+    [
+      '[test/reviews] sidecar: namespace "shop" is ambient, so pods get no sidecar to configure; remove sidecar, or use DataPlane.sidecar() for the namespace',
+    ],
+  ],
+  [
+    'a probe on a bad port with a sub-second period',
+    () =>
+      reviews({ probes: { readiness: Probe.httpGet('/readyz', 0, { period: Duration.millis(500) }) } }).chart,
+    [
+      '[test/reviews] probes.readiness.port: 0 is not a valid port; use a whole number from 1 to 65535',
+      '[test/reviews] probes.readiness.period: 500ms is not a whole number of seconds of at least 1; use Duration.seconds(n) with n ≥ 1',
+    ],
+  ],
+  [
+    'a JWT rule with a bad JWKS URI and no paths',
+    () => {
+      const { chart, svc } = reviews();
+      svc.requireJwt({ issuer: 'https://issuer', jwksUri: 'issuer/jwks', paths: [] });
+      return chart;
+    },
+    [
+      '[test/reviews] jwt[0].jwksUri: "issuer/jwks" is not an http(s) URL; give the URL of the issuer\'s JWKS document',
+      '[test/reviews] jwt[0].paths: is empty, so no path requires a token; list the paths that require one',
+    ],
+  ],
+];
+
+describe('synth-time validation', () => {
+  for (const [name, build, expected] of cases) {
+    it(`rejects ${name}`, () => {
+      assert.deepEqual(synthErrors(build()), expected);
+    });
+  }
+
+  it('lists every problem of the whole app at once', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'Shop');
+    const a = new Microservice(chart, 'a', {
+      namespace: ns,
+      image: 'a:1',
+      runAsUser: 1337,
+      versions: { v1: {} },
+    });
+    a.addRoute({ to: a.version('v2' as 'v1') });
+    assert.equal(synthErrors(chart).length, 3);
+  });
+
+  it('has at least 25 bad-input cases', () => {
+    assert.ok(cases.length >= 25, `only ${cases.length} cases`);
+  });
+});

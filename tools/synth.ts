@@ -1,0 +1,116 @@
+/**
+ * npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]
+ *
+ * Synthesizes sample apps to plain YAML. Each variant is written to a fresh temporary folder and
+ * renamed into place only when the whole synth (and its validation) has succeeded, so a failed
+ * synth never leaves a half-written or stale mix of files behind.
+ */
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { App, YamlOutputType } from 'cdk8s';
+import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
+
+export interface Target {
+  readonly app: SampleApp;
+  readonly variant: string;
+  readonly out: string;
+}
+
+function usage(message: string): never {
+  const apps = SAMPLE_APPS.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
+  console.error(
+    `synth: ${message}\nusage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]\napps: ${apps}`,
+  );
+  process.exit(2);
+}
+
+function targets(argv: string[]): Target[] {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        app: { type: 'string' },
+        env: { type: 'string' },
+        scenario: { type: 'string' },
+        out: { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  const apps = values.app === undefined ? SAMPLE_APPS : SAMPLE_APPS.filter((a) => a.name === values.app);
+  if (apps.length === 0) usage(`unknown app "${values.app}"`);
+  if (
+    values.out !== undefined &&
+    (apps.length !== 1 || (values.env ?? values.scenario) === undefined) &&
+    apps[0].variants.length > 1
+  ) {
+    usage('--out needs one app and one variant (--env or --scenario)');
+  }
+  const result: Target[] = [];
+  for (const app of apps) {
+    const other = app.variantFlag === 'env' ? 'scenario' : 'env';
+    if (values[other] !== undefined) usage(`app "${app.name}" takes --${app.variantFlag}, not --${other}`);
+    const chosen = values[app.variantFlag];
+    if (chosen !== undefined && !app.variants.includes(chosen)) {
+      usage(
+        `unknown ${app.variantFlag} "${chosen}" for app "${app.name}"; use one of ${app.variants.join(', ')}`,
+      );
+    }
+    for (const variant of chosen === undefined ? app.variants : [chosen]) {
+      result.push({ app, variant, out: resolve(values.out ?? join('dist', app.name, variant)) });
+    }
+  }
+  return result;
+}
+
+/** Synthesizes one variant into a temporary sibling folder of `out`, then swaps it into place. */
+export function synthTarget(t: Target): string[] {
+  mkdirSync(dirname(t.out), { recursive: true });
+  const staging = mkdtempSync(`${t.out}.tmp-`);
+  try {
+    const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FILE_PER_CHART });
+    t.app.build(app, t.variant);
+    app.synth();
+    const old = `${t.out}.old-${process.pid}`;
+    const hadOld = exists(t.out);
+    if (hadOld) renameSync(t.out, old);
+    renameSync(staging, t.out);
+    if (hadOld) rmSync(old, { recursive: true, force: true });
+    return readdirSync(t.out).map((f) => join(t.out, f));
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function main(): void {
+  const all = targets(process.argv.slice(2));
+  let failed = 0;
+  for (const t of all) {
+    try {
+      for (const file of synthTarget(t)) console.log(`wrote ${relative(process.cwd(), file)}`);
+    } catch (e) {
+      failed++;
+      console.error(
+        `synth ${t.app.name} ${t.app.variantFlag}=${t.variant} failed; ${relative(process.cwd(), t.out)} left as it was.\n${(e as Error).message}`,
+      );
+    }
+  }
+  if (failed > 0) process.exit(1);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
