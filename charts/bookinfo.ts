@@ -5,6 +5,7 @@ import {
   DataPlane,
   Duration,
   type HttpRoute,
+  IstioIngress,
   MeshNamespace,
   Microservice,
   ServicePort,
@@ -104,6 +105,13 @@ export class BookinfoChart extends Chart {
       ...common('productpage'),
       versions: { v1: { image: image('productpage', 'v1') } },
     });
+
+    // samples/bookinfo/networking/bookinfo-gateway.yaml: the pages and API of productpage, any host.
+    const ingress = new IstioIngress(this, 'ingress', { namespace, name: 'bookinfo-gateway', hosts: ['*'] });
+    for (const exactPath of ['/productpage', '/login', '/logout'])
+      ingress.addRoute({ exactPath, to: this.productpage });
+    for (const pathPrefix of ['/static', '/api/v1/products'])
+      ingress.addRoute({ pathPrefix, to: this.productpage });
 
     // The real call graph: productpage calls details and reviews; reviews v2 and v3 call ratings.
     this.productpage.calls(this.details, { methods: ['GET'] }).calls(this.reviews, { methods: ['GET'] });

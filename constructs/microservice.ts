@@ -1,5 +1,5 @@
-import { ApiObject, Duration, Lazy, Size } from 'cdk8s';
-import { Cpu, k8s } from 'cdk8s-plus-27';
+import { ApiObject, Duration, Lazy, type Size } from 'cdk8s';
+import { type Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { DestinationRule, Sidecar, VirtualService } from '../imports/networking.istio.io.js';
 import {
@@ -27,15 +27,14 @@ import {
   validateJwt,
 } from './security.js';
 import { type Problems, validateWith } from './validation.js';
-import { type Probe, prune, ServicePort } from './values.js';
-
-/** CPU and memory of the application container. */
-export interface Resources {
-  /** @default { request: Cpu.millis(50), limit: Cpu.millis(500) } */
-  readonly cpu?: { readonly request?: Cpu; readonly limit?: Cpu };
-  /** @default { request: Size.mebibytes(64), limit: Size.mebibytes(256) } */
-  readonly memory?: { readonly request?: Size; readonly limit?: Size };
-}
+import {
+  type Probe,
+  prune,
+  renderResources,
+  renderServicePort,
+  type Resources,
+  ServicePort,
+} from './values.js';
 
 export interface VersionProps {
   /**
@@ -264,7 +263,12 @@ export class Microservice<V extends string = string> extends Construct {
         labels: {
           ...labels,
           service: this.name,
-          ...(this.namespace.hasWaypoint && { 'istio.io/use-waypoint': WAYPOINT_NAME }),
+          // Through the waypoint for mesh clients and (ingress-use-waypoint) for the ingress gateway
+          // too: the waypoint enforces the L7 policy, and ztunnel admits only the waypoint.
+          ...(this.namespace.hasWaypoint && {
+            'istio.io/use-waypoint': WAYPOINT_NAME,
+            'istio.io/ingress-use-waypoint': 'true',
+          }),
         },
       },
       spec: { selector: labels, ports: this.ports.map(renderServicePort) },
@@ -754,7 +758,15 @@ export class Microservice<V extends string = string> extends Construct {
       validateJwt(j, `jwt[${i}]`, p);
       needsL7('JWT authentication', `jwt[${i}]`);
     });
-    if (props.localRateLimit) needsL7('local rate limiting', 'localRateLimit');
+    if (props.localRateLimit && this.namespace.isAmbient) {
+      // The rate limit is an EnvoyFilter on the workload's sidecar; Istio's docs state that
+      // EnvoyFilter is not supported on waypoint proxies, so there is nothing safe to attach it to.
+      p.add(
+        'localRateLimit',
+        `namespace "${this.namespace.name}" is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies`,
+        'rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
+      );
+    }
     this.dependencies.forEach((dep, i) => {
       const owners = registry.serviceOwners(dep.host);
       if (!owners.includes(dep)) {
@@ -799,15 +811,6 @@ class JwksUriRequestAuthentication extends RequestAuthentication {
   }
 }
 
-function renderServicePort(p: ServicePort) {
-  return {
-    name: p.name,
-    port: p.port,
-    targetPort: k8s.IntOrString.fromNumber(p.targetPort),
-    appProtocol: p.protocol,
-  };
-}
-
 function intOrString(v: number | string | undefined): k8s.IntOrString | undefined {
   if (v === undefined) return undefined;
   return typeof v === 'number' ? k8s.IntOrString.fromNumber(v) : k8s.IntOrString.fromString(v);
@@ -815,23 +818,6 @@ function intOrString(v: number | string | undefined): k8s.IntOrString | undefine
 
 function volumeName(i: number): string {
   return i === 0 ? 'tmp' : `writable-${i}`;
-}
-
-function renderResources(r: Resources | undefined) {
-  const cpuReq = r?.cpu?.request ?? Cpu.millis(50);
-  const cpuLim = r?.cpu?.limit ?? Cpu.millis(500);
-  const memReq = r?.memory?.request ?? Size.mebibytes(64);
-  const memLim = r?.memory?.limit ?? Size.mebibytes(256);
-  return {
-    requests: {
-      cpu: k8s.Quantity.fromString(cpuReq.amount),
-      memory: k8s.Quantity.fromString(`${memReq.toMebibytes()}Mi`),
-    },
-    limits: {
-      cpu: k8s.Quantity.fromString(cpuLim.amount),
-      memory: k8s.Quantity.fromString(`${memLim.toMebibytes()}Mi`),
-    },
-  };
 }
 
 function validateResources(r: Resources | undefined, field: string, p: Problems): void {

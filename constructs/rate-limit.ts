@@ -2,7 +2,7 @@ import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EnvoyFilter } from '../imports/networking.istio.io.js';
 import type { Microservice } from './microservice.js';
-import { istioDuration } from './values.js';
+import { protobufDuration } from './values.js';
 import { type Problems, validateWith } from './validation.js';
 
 /** Envoy's token bucket: `maxTokens` burst, refilled with `tokensPerFill` every `fillInterval`. */
@@ -68,7 +68,8 @@ export class LocalRateLimit extends Construct {
       if (!svc.httpPort) p.add('service', `${svc.name} has no HTTP port`, 'rate limit an HTTP service');
     });
 
-    const port = svc.httpPort?.targetPort ?? 0;
+    // Istio names the inbound virtual host after the Service port, not the container port.
+    const port = svc.httpPort?.port ?? 0;
     const paths = props.paths ?? [];
     const config = (withDescriptors: boolean) => ({
       stat_prefix: 'http_local_rate_limiter',
@@ -175,6 +176,6 @@ function renderBucket(b: TokenBucket) {
   return {
     max_tokens: b.maxTokens,
     tokens_per_fill: b.tokensPerFill ?? b.maxTokens,
-    fill_interval: istioDuration(b.fillInterval),
+    fill_interval: protobufDuration(b.fillInterval),
   };
 }

@@ -172,40 +172,10 @@ export function validateRoute(route: HttpRoute, ctx: RouteContext, field: string
   if (dests.length === 0) {
     p.add(`${field}.to`, 'has no destinations', 'route to at least one version');
   }
-  dests.forEach((d, i) => {
-    const f = isWeighted(route.to) ? `${field}.to[${i}]` : `${field}.to`;
-    checkVersion(d.version, ctx, f, p);
-    if (isWeighted(route.to) && (!Number.isInteger(d.weight) || d.weight < 0)) {
-      p.add(`${f}.weight`, `${d.weight} is not a whole number of 0 or more`, 'use weights from 0 to 100');
-    }
-  });
-  if (
-    isWeighted(route.to) &&
-    dests.length > 0 &&
-    dests.every((d) => Number.isInteger(d.weight) && d.weight >= 0)
-  ) {
-    const sum = dests.reduce((s, d) => s + d.weight, 0);
-    if (sum === 0) {
-      p.add(
-        `${field}.to`,
-        'all weights are 0, so the route sends traffic nowhere',
-        'give at least one version a weight',
-      );
-    } else if (sum !== 100) {
-      p.add(
-        `${field}.to`,
-        `weights add up to ${sum}, not 100`,
-        'make the weights of the route add up to 100',
-      );
-    }
-    const seen = new Set<string>();
-    for (const d of dests) {
-      if (seen.has(d.version.name)) {
-        p.add(`${field}.to`, `version "${d.version.name}" appears twice`, 'merge its weights into one entry');
-      }
-      seen.add(d.version.name);
-    }
-  }
+  dests.forEach((d, i) =>
+    checkVersion(d.version, ctx, isWeighted(route.to) ? `${field}.to[${i}]` : `${field}.to`, p),
+  );
+  if (isWeighted(route.to)) validateWeights(route.to, `${field}.to`, p);
   route.match?.forEach((m, i) => validateMatch(m, ctx, `${field}.match[${i}]`, p));
   if (route.match !== undefined && route.match.length === 0) {
     p.add(
@@ -257,6 +227,44 @@ export function validateRoute(route: HttpRoute, ctx: RouteContext, field: string
   if (route.mirror) {
     checkVersion(route.mirror.to, ctx, `${field}.mirror.to`, p);
     p.percent(`${field}.mirror.percentage`, route.mirror.percentage);
+  }
+}
+
+/**
+ * The weights of a split: whole numbers of 0 or more, each version once, adding up to 100
+ * (Istio normalizes other sums silently, which hides typos such as 90/20).
+ */
+export function validateWeights(split: readonly WeightedVersion[], field: string, p: Problems): void {
+  const seen = new Set<string>();
+  split.forEach((w, i) => {
+    if (!Number.isInteger(w.weight) || w.weight < 0) {
+      p.add(
+        `${field}[${i}].weight`,
+        `${w.weight} is not a whole number of 0 or more`,
+        'use weights from 0 to 100',
+      );
+    }
+    const key = `${w.version.host} ${w.version.name}`;
+    if (seen.has(key)) {
+      p.add(
+        `${field}[${i}]`,
+        `version "${w.version.name}" of ${w.version.serviceName} appears twice`,
+        'merge its weights into one entry',
+      );
+    }
+    seen.add(key);
+  });
+  if (split.length > 0 && split.every((w) => Number.isInteger(w.weight) && w.weight >= 0)) {
+    const sum = split.reduce((s, w) => s + w.weight, 0);
+    if (sum === 0) {
+      p.add(
+        field,
+        'all weights are 0, so the route sends traffic nowhere',
+        'give at least one version a weight',
+      );
+    } else if (sum !== 100) {
+      p.add(field, `weights add up to ${sum}, not 100`, 'make the weights of the route add up to 100');
+    }
   }
 }
 

@@ -1,5 +1,5 @@
-import type { Duration } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import { type Duration, Size } from 'cdk8s';
+import { Cpu, k8s } from 'cdk8s-plus-27';
 import type { Problems } from './validation.js';
 
 /**
@@ -178,4 +178,54 @@ export function prune<T extends Record<string, unknown>>(obj: T): T {
     if (obj[key] === undefined) delete obj[key];
   }
   return obj;
+}
+
+/**
+ * A protobuf JSON Duration ("0.25s", "60s"): the only form Envoy accepts inside an EnvoyFilter's
+ * typed config, where Istio's own "250ms" shorthand is refused.
+ */
+export function protobufDuration(d: Duration): string {
+  return `${Math.round(d.toMilliseconds({ integral: false })) / 1000}s`;
+}
+
+/** CPU and memory of a container. */
+export interface Resources {
+  /** @default { request: Cpu.millis(50), limit: Cpu.millis(500) } */
+  readonly cpu?: { readonly request?: Cpu; readonly limit?: Cpu };
+  /** @default { request: Size.mebibytes(64), limit: Size.mebibytes(256) } */
+  readonly memory?: { readonly request?: Size; readonly limit?: Size };
+}
+
+/** Small defaults: a sample service idles at a few millicores, far below cdk8s-plus's 1 CPU / 512 Mi. */
+const DEFAULT_RESOURCES = {
+  cpu: { request: Cpu.millis(50), limit: Cpu.millis(500) },
+  memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
+};
+
+/** Renders container resources, each value falling back to `defaults`, then to the small defaults. */
+export function renderResources(r: Resources | undefined, defaults: Resources = {}) {
+  const cpuReq = r?.cpu?.request ?? defaults.cpu?.request ?? DEFAULT_RESOURCES.cpu.request;
+  const cpuLim = r?.cpu?.limit ?? defaults.cpu?.limit ?? DEFAULT_RESOURCES.cpu.limit;
+  const memReq = r?.memory?.request ?? defaults.memory?.request ?? DEFAULT_RESOURCES.memory.request;
+  const memLim = r?.memory?.limit ?? defaults.memory?.limit ?? DEFAULT_RESOURCES.memory.limit;
+  return {
+    requests: {
+      cpu: k8s.Quantity.fromString(cpuReq.amount),
+      memory: k8s.Quantity.fromString(`${memReq.toMebibytes()}Mi`),
+    },
+    limits: {
+      cpu: k8s.Quantity.fromString(cpuLim.amount),
+      memory: k8s.Quantity.fromString(`${memLim.toMebibytes()}Mi`),
+    },
+  };
+}
+
+/** A Kubernetes Service port with the name and appProtocol Istio selects the protocol by. */
+export function renderServicePort(p: ServicePort) {
+  return {
+    name: p.name,
+    port: p.port,
+    targetPort: k8s.IntOrString.fromNumber(p.targetPort),
+    appProtocol: p.protocol,
+  };
 }

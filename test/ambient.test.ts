@@ -37,6 +37,7 @@ describe('Ambient data plane', () => {
       listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
     });
     assert.equal(find(objs, 'Service', 'back').metadata.labels?.['istio.io/use-waypoint'], 'waypoint');
+    assert.equal(find(objs, 'Service', 'back').metadata.labels?.['istio.io/ingress-use-waypoint'], 'true');
     const l7 = find(objs, 'AuthorizationPolicy', 'back-allow-callers');
     assert.deepEqual(l7.spec.targetRefs, [{ kind: 'Service', group: '', name: 'back' }]);
     assert.equal(l7.spec.selector, undefined);

@@ -117,12 +117,39 @@ describe('Bookinfo', () => {
     );
   });
 
+  it('exposes productpage through the ingress gateway as bookinfo-gateway.yaml does', () => {
+    const objs = bookinfo('all-v1');
+    const gw = find(objs, 'Gateway', 'bookinfo-gateway');
+    assert.deepEqual(gw.spec.selector, { istio: 'ingressgateway' });
+    assert.deepEqual(gw.spec.servers, [
+      { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['*'] },
+    ]);
+    const vs = find(objs, 'VirtualService', 'bookinfo-gateway');
+    assert.deepEqual(vs.spec.gateways, ['bookinfo/bookinfo-gateway']);
+    assert.deepEqual(
+      vs.spec.http.map((h: { match: { uri: unknown }[] }) => h.match[0].uri),
+      [
+        { exact: '/productpage' },
+        { exact: '/login' },
+        { exact: '/logout' },
+        { prefix: '/static' },
+        { prefix: '/api/v1/products' },
+      ],
+    );
+    for (const h of vs.spec.http) {
+      assert.deepEqual(h.route, [
+        { destination: { host: 'productpage.bookinfo.svc.cluster.local', port: { number: 9080 } } },
+      ]);
+    }
+  });
+
   it('allows only its real call graph', () => {
     const objs = bookinfo('all-v1');
     const principals = (svc: string) =>
       find(objs, 'AuthorizationPolicy', `${svc}-allow-callers`).spec.rules.flatMap(
         (r: { from: { source: { principals: string[] } }[] }) => r.from[0].source.principals,
       );
+    assert.deepEqual(principals('productpage'), ['cluster.local/ns/istio-system/sa/istio-ingressgateway']);
     assert.deepEqual(principals('details'), ['cluster.local/ns/bookinfo/sa/bookinfo-productpage']);
     assert.deepEqual(principals('reviews'), ['cluster.local/ns/bookinfo/sa/bookinfo-productpage']);
     assert.deepEqual(principals('ratings'), ['cluster.local/ns/bookinfo/sa/bookinfo-reviews']);

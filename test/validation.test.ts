@@ -446,6 +446,17 @@ const cases: [string, () => Chart, string[]][] = [
     ],
   ],
   [
+    'local rate limiting in an ambient namespace, even with a waypoint',
+    () =>
+      reviews(
+        { localRateLimit: { bucket: { maxTokens: 10, fillInterval: Duration.seconds(1) } } },
+        { dataPlane: DataPlane.ambient({ waypoint: true }) },
+      ).chart,
+    [
+      '[test/reviews] localRateLimit: namespace "shop" is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies; rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
+    ],
+  ],
+  [
     'a probe on a bad port with a sub-second period',
     () =>
       reviews({ probes: { readiness: Probe.httpGet('/readyz', 0, { period: Duration.millis(500) }) } }).chart,

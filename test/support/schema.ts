@@ -24,6 +24,7 @@ import { RequestAuthentication as RequestAuthenticationModel } from '@kubernetes
 import { Telemetry as TelemetryModel } from '@kubernetes-models/istio/telemetry.istio.io/v1/Telemetry';
 import { Gateway as GatewayModel } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway';
 import { HTTPRoute as HttpRouteModel } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { ReferenceGrant as ReferenceGrantModel } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/ReferenceGrant';
 import { restrictedViolations } from './pod-security.js';
 import * as net from '../../imports/networking.istio.io.js';
 import * as sec from '../../imports/security.istio.io.js';
@@ -73,6 +74,7 @@ const KINDS: Record<string, Kind> = {
   'telemetry.istio.io/v1/Telemetry': { model: TelemetryModel, typed: tel.Telemetry },
   'gateway.networking.k8s.io/v1/Gateway': { model: GatewayModel, typed: gw.Gateway },
   'gateway.networking.k8s.io/v1/HTTPRoute': { model: HttpRouteModel, typed: gw.HttpRoute },
+  'gateway.networking.k8s.io/v1/ReferenceGrant': { model: ReferenceGrantModel, typed: gw.ReferenceGrant },
 };
 
 /** Throws with every schema problem of every object, or returns the objects. */

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Testing } from 'cdk8s';
+import {
+  Duration,
+  MeshNamespace,
+  Microservice,
+  RATE_LIMITED_HEADER,
+  ServicePort,
+} from '../constructs/index.js';
+import { find, synth } from './support/synth.js';
+
+const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
+const LOCAL = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+
+function storefront(localRateLimit: ConstructorParameters<typeof Microservice>[2]['localRateLimit']) {
+  const chart = Testing.chart();
+  const ns = new MeshNamespace(chart, 'shop');
+  new Microservice(chart, 'storefront', {
+    namespace: ns,
+    image: 'storefront:1',
+    ports: [ServicePort.http(80, { targetPort: 8080 })],
+    versions: { v1: {} },
+    localRateLimit,
+  });
+  return find(synth(chart), 'EnvoyFilter', 'storefront-local-ratelimit');
+}
+
+describe('Local rate limiting (EnvoyFilter)', () => {
+  it('inserts the token bucket into the inbound HTTP chain of the workload, as Istio documents', () => {
+    const ef = storefront({
+      bucket: { maxTokens: 20, tokensPerFill: 10, fillInterval: Duration.millis(500) },
+    });
+    assert.equal(ef.apiVersion, 'networking.istio.io/v1alpha3');
+    assert.equal(ef.metadata.namespace, 'shop');
+    assert.deepEqual(ef.spec.workloadSelector, { labels: { app: 'storefront' } });
+    assert.equal(ef.spec.configPatches.length, 1);
+    const [patch] = ef.spec.configPatches;
+    assert.equal(patch.applyTo, 'HTTP_FILTER');
+    assert.deepEqual(patch.match, {
+      context: 'SIDECAR_INBOUND',
+      listener: { filterChain: { filter: { name: 'envoy.filters.network.http_connection_manager' } } },
+    });
+    assert.equal(patch.patch.operation, 'INSERT_BEFORE');
+    const filter = patch.patch.value;
+    assert.equal(filter.name, 'envoy.filters.http.local_ratelimit');
+    assert.equal(filter.typed_config['@type'], TYPED_STRUCT);
+    assert.equal(filter.typed_config.type_url, LOCAL);
+    const cfg = filter.typed_config.value;
+    // Envoy's typed config takes protobuf JSON durations: "0.5s", never "500ms".
+    assert.deepEqual(cfg.token_bucket, { max_tokens: 20, tokens_per_fill: 10, fill_interval: '0.5s' });
+    assert.deepEqual(cfg.filter_enforced.default_value, { numerator: 100, denominator: 'HUNDRED' });
+    assert.deepEqual(cfg.response_headers_to_add, [
+      { append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: RATE_LIMITED_HEADER, value: 'true' } },
+    ]);
+    assert.equal(RATE_LIMITED_HEADER, 'x-local-rate-limit');
+  });
+
+  it('gives paths their own buckets through descriptors on the inbound virtual host', () => {
+    const ef = storefront({
+      bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) },
+      paths: [{ prefix: '/api/search', bucket: { maxTokens: 5, fillInterval: Duration.minutes(1) } }],
+    });
+    const route = ef.spec.configPatches[1];
+    assert.equal(route.applyTo, 'HTTP_ROUTE');
+    // The Service port (80), not the container port (8080), names the inbound virtual host.
+    assert.deepEqual(route.match, {
+      context: 'SIDECAR_INBOUND',
+      routeConfiguration: { vhost: { name: 'inbound|http|80', route: { action: 'ANY' } } },
+    });
+    assert.deepEqual(route.patch.value.rate_limits, [
+      {
+        actions: [
+          {
+            header_value_match: {
+              descriptor_key: 'path-prefix',
+              descriptor_value: '/api/search',
+              headers: [{ name: ':path', string_match: { prefix: '/api/search' } }],
+            },
+          },
+        ],
+      },
+    ]);
+    const perRoute = route.patch.value.typed_per_filter_config['envoy.filters.http.local_ratelimit'].value;
+    assert.deepEqual(perRoute.descriptors, [
+      {
+        entries: [{ key: 'path-prefix', value: '/api/search' }],
+        token_bucket: { max_tokens: 5, tokens_per_fill: 5, fill_interval: '60s' },
+      },
+    ]);
+    assert.deepEqual(perRoute.token_bucket, { max_tokens: 100, tokens_per_fill: 100, fill_interval: '1s' });
+  });
+});

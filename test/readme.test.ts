@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import { validateObjects } from './support/schema.js';
+
+const root = new URL('../../', import.meta.url);
+
+describe('README', () => {
+  it('shows exactly the example that examples/quickstart.ts runs', () => {
+    const readme = readFileSync(new URL('README.md', root), 'utf8');
+    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(block, 'README has a TypeScript example');
+    const example = readFileSync(new URL('examples/quickstart.ts', root), 'utf8')
+      .split('\n')
+      .slice(1) // the header comment
+      .join('\n')
+      .replace("from '../constructs/index.js'", "from './constructs/index.js'");
+    assert.equal(example, block);
+  });
+
+  it('its example synthesizes valid YAML with the promised objects', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'quickstart-'));
+    process.env.CDK8S_OUTDIR = outdir;
+    await import('../examples/quickstart.js');
+    const docs = parseAllDocuments(readFileSync(join(outdir, 'shop.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    validateObjects(docs);
+    const kinds = new Set(docs.map((d) => d.kind));
+    for (const kind of [
+      'Namespace',
+      'PeerAuthentication',
+      'Telemetry',
+      'Deployment',
+      'Service',
+      'ServiceAccount',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'DestinationRule',
+      'VirtualService',
+      'Sidecar',
+      'AuthorizationPolicy',
+      'RequestAuthentication',
+      'EnvoyFilter',
+      'Gateway',
+      'ConfigMap',
+    ]) {
+      assert.ok(kinds.has(kind), `the example creates a ${kind}`);
+    }
+    const vs = docs.find((d) => d.kind === 'VirtualService' && d.metadata.name === 'reviews');
+    assert.equal(vs.spec.http.length, 2);
+    assert.deepEqual(
+      vs.spec.http[1].route.map((r: { weight: number }) => r.weight),
+      [90, 10],
+    );
+  });
+});
