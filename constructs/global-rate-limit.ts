@@ -1,4 +1,4 @@
-import { ApiObject, type Duration, JsonPatch, Lazy, Size, Yaml } from 'cdk8s';
+import { type Duration, Lazy, Size, Yaml } from 'cdk8s';
 import { Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import {
@@ -287,7 +287,7 @@ export class GlobalRateLimitService extends Construct {
         memory: { request: Size.mebibytes(64), limit: Size.mebibytes(128) },
       },
     });
-    this.redis.allowFrom({ principal: this.namespace.principal(this.serviceAccountName) }, this);
+    this.redis.allowFrom({ principal: this.namespace.principal(this.serviceAccountName) });
 
     new k8s.KubeServiceAccount(this, 'service-account', {
       metadata: { name: this.serviceAccountName, namespace: ns, labels },
@@ -553,16 +553,9 @@ export class GlobalRateLimit extends Construct {
       },
     }).node.addDependency(target.namespace);
 
-    // The target's Sidecar scopes its proxy's clusters to what it calls: add the rate limit
-    // service, or the outbound cluster the filter names would not exist.
-    // (By kind: cdk8s makes `instanceof` true for any ApiObject.)
-    const sidecar = target.node.children.find(
-      (c): c is ApiObject => ApiObject.isApiObject(c) && c.kind === Sidecar.GVK.kind,
-    );
-    if (sidecar && claims.length === 1) {
-      const nsPart = service.namespace.name === ns ? '.' : service.namespace.name;
-      sidecar.addJsonPatch(JsonPatch.add('/spec/egress/0/hosts/-', `${nsPart}/${host}`));
-    }
+    // The target's Sidecar scopes its proxy's clusters to what it calls: without the rate limit
+    // service there, the outbound cluster the filter names would not exist.
+    target.addEgressHost(service.namespace.name, host);
   }
 
   private validate(p: Problems, props: GlobalRateLimitProps, claims: readonly GlobalRateLimit[]): void {

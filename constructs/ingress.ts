@@ -217,7 +217,7 @@ export class IstioIngress extends Construct {
    */
   public addRoute(route: IstioIngressRoute): this {
     this.routes.push(route);
-    route.to.allowFrom({ principal: this.gatewayPrincipal }, this);
+    route.to.allowFrom({ principal: this.gatewayPrincipal });
     return this;
   }
 
@@ -412,7 +412,7 @@ export class GatewayApiIngress extends Construct {
     this.backends.push(backends);
     for (const b of backends) {
       if (!b.service) continue;
-      b.service.allowFrom({ principal: this.gatewayPrincipal }, this);
+      b.service.allowFrom({ principal: this.gatewayPrincipal });
       if (b.service.namespace.name !== this.namespace.name) this.grant(b.service, b.serviceName);
     }
     return this;

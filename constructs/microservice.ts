@@ -228,6 +228,7 @@ export class Microservice<V extends string = string> extends Construct {
   private readonly routes: HttpRoute[] = [];
   private readonly allowed: AllowedCaller[] = [];
   private readonly dependencies: Microservice<string>[] = [];
+  private readonly egress = new Set<string>();
   private readonly versionServices = new Map<string, k8s.KubeService>();
   private readonly jwtRules: JwtOptions[] = [];
   private virtualService?: VirtualService;
@@ -350,7 +351,16 @@ export class Microservice<V extends string = string> extends Construct {
    */
   public calls(target: Microservice<string>, options: CallOptions = {}): this {
     this.dependencies.push(target);
-    target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options }, this);
+    target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options });
+    return this;
+  }
+
+  /**
+   * Lets this service's proxy reach a host outside the declared calls (a rate limit service, a
+   * ServiceEntry): adds it to the Sidecar's egress hosts.
+   */
+  public addEgressHost(namespace: string, host: string): this {
+    this.egress.add(`${namespace === this.namespace.name ? '.' : namespace}/${host}`);
     return this;
   }
 
@@ -358,7 +368,7 @@ export class Microservice<V extends string = string> extends Construct {
    * Allows an identity to call this service (on top of the namespace's default deny).
    * `Microservice.calls` and the ingress constructs call this for you.
    */
-  public allowFrom(caller: AllowedCaller, _from?: Construct): this {
+  public allowFrom(caller: AllowedCaller): this {
     this.allowed.push(caller);
     this.ensureAllowPolicy();
     return this;
@@ -482,10 +492,9 @@ export class Microservice<V extends string = string> extends Construct {
   }
 
   private egressHosts(): string[] {
-    const hosts = new Set<string>();
+    const hosts = new Set<string>(this.egress);
     for (const dep of this.dependencies) {
-      const nsPart = dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name;
-      hosts.add(`${nsPart}/${dep.host}`);
+      hosts.add(`${dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name}/${dep.host}`);
     }
     for (const h of this.props.extraEgressHosts ?? []) hosts.add(h);
     return [...[...hosts].sort(), 'istio-system/*'];

@@ -449,13 +449,13 @@ describe('GlobalRateLimitService.apply', () => {
       {
         hosts: [
           'limits/details.limits.svc.cluster.local',
-          'istio-system/*',
           'limits/ratelimit.limits.svc.cluster.local',
+          'istio-system/*',
         ],
       },
     ]);
     assert.deepEqual(find(objs, 'Sidecar', 'details').spec.egress, [
-      { hosts: ['istio-system/*', './ratelimit.limits.svc.cluster.local'] },
+      { hosts: ['./ratelimit.limits.svc.cluster.local', 'istio-system/*'] },
     ]);
     const filter = find(objs, 'EnvoyFilter', 'reviews-global-ratelimit');
     assert.equal(filter.metadata.namespace, 'shop');
