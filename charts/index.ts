@@ -1,7 +1,11 @@
 import { type App } from 'cdk8s';
 import { BOOKINFO_SCENARIOS, BookinfoChart, type BookinfoScenario } from './bookinfo.js';
+import { ENVIRONMENTS, type ShopEnvironment } from './environments.js';
+import { ShopChart } from './shop.js';
 
 export * from './bookinfo.js';
+export * from './environments.js';
+export * from './shop.js';
 
 /** A sample app and the variants (environments or scenarios) it synthesizes in. */
 export interface SampleApp {
@@ -15,6 +19,13 @@ export interface SampleApp {
 }
 
 export const SAMPLE_APPS: readonly SampleApp[] = [
+  {
+    name: 'shop',
+    variantFlag: 'env',
+    variants: Object.keys(ENVIRONMENTS),
+    defaultVariant: 'dev',
+    build: (app, variant) => new ShopChart(app, 'shop', { environment: variant as ShopEnvironment['name'] }),
+  },
   {
     name: 'bookinfo',
     variantFlag: 'scenario',

@@ -21,9 +21,21 @@ describe('npm run synth', () => {
       [SYNTH, '--app', 'bookinfo', '--scenario', 'reviews-90-10', '--out', out],
       { encoding: 'utf8' },
     );
-    assert.match(stdout, /wrote .*bookinfo\.k8s\.yaml/);
-    const docs = parseAllDocuments(readFileSync(join(out, 'bookinfo.k8s.yaml'), 'utf8')).map((d) => d.toJS());
+    const files = readdirSync(out);
+    assert.deepEqual(files, [
+      '00-namespace.k8s.yaml',
+      '01-details.k8s.yaml',
+      '02-ratings.k8s.yaml',
+      '03-reviews.k8s.yaml',
+      '04-productpage.k8s.yaml',
+      '05-ingress.k8s.yaml',
+    ]);
+    for (const f of files) assert.match(stdout, new RegExp(`wrote .*${f.replace(/\./g, '\\.')}`));
+    const docs = files.flatMap((f) =>
+      parseAllDocuments(readFileSync(join(out, f), 'utf8')).map((d) => d.toJS()),
+    );
     validateObjects(docs);
+    assert.equal(docs[0].kind, 'Namespace', 'the namespace comes first');
     const vs = docs.find((d) => d.kind === 'VirtualService' && d.metadata.name === 'reviews');
     assert.deepEqual(
       vs.spec.http[0].route.map((r: { weight: number }) => r.weight),
@@ -52,21 +64,22 @@ describe('npm run synth', () => {
       build: (app: App) => {
         const chart = new Chart(app, 'demo');
         new Microservice(chart, 'api', {
-          namespace: new MeshNamespace(chart, 'demo'),
+          namespace: new MeshNamespace(chart, 'namespace', { name: 'demo' }),
           image: 'api:1',
           versions: { v1: {} },
         });
       },
     };
     synthTarget({ app: good, variant: 'dev', out });
-    const before = readFileSync(join(out, 'demo.k8s.yaml'), 'utf8');
+    assert.deepEqual(readdirSync(out), ['00-namespace.k8s.yaml', '01-api.k8s.yaml']);
+    const before = readFileSync(join(out, '01-api.k8s.yaml'), 'utf8');
     writeFileSync(join(out, 'marker'), 'kept');
     const broken = {
       ...good,
       build: (app: App) => {
         const chart = new Chart(app, 'demo');
         new Microservice(chart, 'api', {
-          namespace: new MeshNamespace(chart, 'demo'),
+          namespace: new MeshNamespace(chart, 'namespace', { name: 'demo' }),
           image: 'api:1',
           runAsUser: 1337,
           versions: { v1: {} },
@@ -77,8 +90,8 @@ describe('npm run synth', () => {
       () => synthTarget({ app: broken, variant: 'dev', out }),
       /runAsUser: 1337 is the UID of the Istio proxy/,
     );
-    assert.equal(readFileSync(join(out, 'demo.k8s.yaml'), 'utf8'), before);
-    assert.deepEqual(readdirSync(out).sort(), ['demo.k8s.yaml', 'marker']);
+    assert.equal(readFileSync(join(out, '01-api.k8s.yaml'), 'utf8'), before);
+    assert.deepEqual(readdirSync(out).sort(), ['00-namespace.k8s.yaml', '01-api.k8s.yaml', 'marker']);
     assert.deepEqual(readdirSync(join(out, '..')), ['broken'], 'no staging folder left behind');
   });
 });

@@ -5,11 +5,11 @@
  * renamed into place only when the whole synth (and its validation) has succeeded, so a failed
  * synth never leaves a half-written or stale mix of files behind.
  */
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { App, YamlOutputType } from 'cdk8s';
+import { ApiObject, App, Yaml } from 'cdk8s';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
 
 export interface Target {
@@ -68,14 +68,62 @@ function targets(argv: string[]): Target[] {
   return result;
 }
 
+/**
+ * The objects of an app, validated as cdk8s validates them (every problem of every construct at
+ * once), grouped into one file per top-level construct of each chart (the namespace, each service,
+ * the ingress, ...). Files are numbered in dependency order, so `kubectl apply -f <dir>` creates the
+ * Namespace before what lives in it.
+ */
+export function renderFiles(app: App): Map<string, string> {
+  const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
+  if (errors.length > 0)
+    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
+
+  const groups = new Map<string, unknown[]>();
+  const charts = app.charts;
+  for (const chart of charts) {
+    const groupOf = new Map<string, string>();
+    for (const c of chart.node.findAll()) {
+      if (!ApiObject.isApiObject(c)) continue;
+      const group = c.node.scopes[chart.node.scopes.length]?.node.id ?? chart.node.id;
+      groupOf.set(
+        identity(c.apiVersion, c.kind, c.metadata.namespace, c.name),
+        charts.length === 1 ? group : `${chart.node.id}-${group}`,
+      );
+    }
+    for (const obj of chart.toJson() as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string; namespace?: string };
+    }[]) {
+      const group =
+        groupOf.get(identity(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)) ??
+        chart.node.id;
+      const list = groups.get(group) ?? [];
+      list.push(obj);
+      groups.set(group, list);
+    }
+  }
+  const width = Math.max(2, String(groups.size - 1).length);
+  const files = new Map<string, string>();
+  [...groups].forEach(([group, objects], i) => {
+    files.set(`${String(i).padStart(width, '0')}-${group}.k8s.yaml`, Yaml.stringify(...objects));
+  });
+  return files;
+}
+
+function identity(apiVersion: string, kind: string, namespace: string | undefined, name: string): string {
+  return `${apiVersion}/${kind}/${namespace ?? ''}/${name}`;
+}
+
 /** Synthesizes one variant into a temporary sibling folder of `out`, then swaps it into place. */
 export function synthTarget(t: Target): string[] {
   mkdirSync(dirname(t.out), { recursive: true });
   const staging = mkdtempSync(`${t.out}.tmp-`);
   try {
-    const app = new App({ outdir: staging, yamlOutputType: YamlOutputType.FILE_PER_CHART });
+    const app = new App({ outdir: staging });
     t.app.build(app, t.variant);
-    app.synth();
+    for (const [file, yaml] of renderFiles(app)) writeFileSync(join(staging, file), yaml);
     const old = `${t.out}.old-${process.pid}`;
     const hadOld = exists(t.out);
     if (hadOld) renameSync(t.out, old);

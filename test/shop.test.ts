@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Testing } from 'cdk8s';
+import { ENVIRONMENTS, SHOP_JWT, ShopChart } from '../charts/index.js';
+import { all, find, synth, type Manifest } from './support/synth.js';
+
+function shop(environment: 'dev' | 'staging' | 'prod', images?: Record<string, string>): Manifest[] {
+  return synth(new ShopChart(Testing.app(), 'shop', { environment, images }));
+}
+
+const env = (d: Manifest, name: string) =>
+  d.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === name)?.value;
+
+describe('shop chart', () => {
+  it('samples every trace in dev and 1 % in prod', () => {
+    const tracing = (e: 'dev' | 'staging' | 'prod') =>
+      find(shop(e), 'Telemetry', 'namespace-default').spec.tracing[0];
+    assert.equal(tracing('dev').randomSamplingPercentage, 100);
+    assert.equal(tracing('staging').randomSamplingPercentage, 10);
+    assert.equal(tracing('prod').randomSamplingPercentage, 1);
+  });
+
+  it('runs fixed replicas in dev and staging, autoscaled with a disruption budget in prod', () => {
+    const dev = shop('dev');
+    assert.equal(find(dev, 'Deployment', 'reviews-v3').spec.replicas, 1);
+    assert.equal(all(dev, 'HorizontalPodAutoscaler').length, 0);
+    assert.equal(all(dev, 'PodDisruptionBudget').filter((p) => p.metadata.name !== 'redis').length, 0);
+    assert.equal(find(shop('staging'), 'Deployment', 'storefront-v1').spec.replicas, 2);
+    const prod = shop('prod');
+    assert.equal(find(prod, 'Deployment', 'storefront-v1').spec.replicas, undefined);
+    const hpa = find(prod, 'HorizontalPodAutoscaler', 'reviews-v2');
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 12]);
+    assert.equal(find(prod, 'PodDisruptionBudget', 'storefront').spec.minAvailable, 2);
+  });
+
+  it('takes images from the environment, or the ones it is given', () => {
+    assert.equal(
+      find(shop('dev'), 'Deployment', 'catalog-v1').spec.template.spec.containers[0].image,
+      'localhost:5001/shop-catalog:dev',
+    );
+    assert.equal(
+      find(shop('prod'), 'Deployment', 'reviews-v1').spec.template.spec.containers[0].image,
+      `${ENVIRONMENTS.prod.imageRegistry}/shop-reviews:${ENVIRONMENTS.prod.imageTag}`,
+    );
+    const built = 'registry.example.com/shop/shop-ratings@sha256:' + 'a'.repeat(64);
+    assert.equal(
+      find(shop('prod', { ratings: built }), 'Deployment', 'ratings-v1').spec.template.spec.containers[0]
+        .image,
+      built,
+    );
+  });
+
+  it('wires the services to each other by Service name and tells reviews its version', () => {
+    const objs = shop('dev');
+    const storefront = find(objs, 'Deployment', 'storefront-v1');
+    assert.equal(env(storefront, 'CATALOG_URL'), 'http://catalog.shop.svc.cluster.local:8080');
+    assert.equal(env(storefront, 'REVIEWS_URL'), 'http://reviews.shop.svc.cluster.local:8080');
+    for (const v of ['v1', 'v2', 'v3'])
+      assert.equal(env(find(objs, 'Deployment', `reviews-${v}`), 'REVIEWS_VERSION'), v);
+    assert.equal(
+      env(find(objs, 'Deployment', 'reviews-v2'), 'RATINGS_URL'),
+      'http://ratings.shop.svc.cluster.local:8080',
+    );
+    const probe = storefront.spec.template.spec.containers[0].readinessProbe;
+    assert.deepEqual(probe.httpGet, { path: '/readyz', port: 8080 });
+  });
+
+  it('routes testers to reviews v2 and canaries 20 % of everyone else to v3, with timeouts and retries', () => {
+    const http = find(shop('prod'), 'VirtualService', 'reviews').spec.http;
+    assert.deepEqual(http[0].match, [{ headers: { 'end-user': { exact: 'jason' } } }]);
+    assert.equal(http[0].route[0].destination.subset, 'v2');
+    assert.deepEqual(
+      http[1].route.map((r: { destination: { subset: string }; weight: number }) => [
+        r.destination.subset,
+        r.weight,
+      ]),
+      [
+        ['v1', 80],
+        ['v3', 20],
+      ],
+    );
+    assert.equal(http[1].timeout, '3s');
+    assert.deepEqual(http[1].retries, {
+      attempts: 2,
+      perTryTimeout: '1s',
+      retryOn: '5xx,connect-failure,reset',
+    });
+  });
+
+  it('breaks the circuit to ratings and rate-limits the storefront locally and globally', () => {
+    const objs = shop('prod');
+    const tp = find(objs, 'DestinationRule', 'ratings').spec.trafficPolicy;
+    assert.equal(tp.outlierDetection.consecutive5xxErrors, 3);
+    assert.equal(tp.connectionPool.http.http1MaxPendingRequests, 10);
+    const local = find(objs, 'EnvoyFilter', 'storefront-local-ratelimit');
+    assert.equal(local.spec.configPatches[0].patch.value.typed_config.value.token_bucket.max_tokens, 200);
+    find(objs, 'EnvoyFilter', 'storefront-global-ratelimit');
+    find(objs, 'Deployment', 'ratelimit');
+    find(objs, 'Deployment', 'redis-v1');
+  });
+
+  it('allows only the call graph and the gateway, and requires a JWT on /admin', () => {
+    const objs = shop('prod');
+    const principals = (svc: string) =>
+      find(objs, 'AuthorizationPolicy', `${svc}-allow-callers`).spec.rules.flatMap(
+        (r: { from: { source: { principals: string[] } }[] }) => r.from[0].source.principals,
+      );
+    assert.deepEqual(principals('catalog'), ['cluster.local/ns/shop/sa/storefront']);
+    assert.deepEqual(principals('reviews'), ['cluster.local/ns/shop/sa/storefront']);
+    assert.deepEqual(principals('ratings'), ['cluster.local/ns/shop/sa/reviews']);
+    assert.deepEqual(principals('storefront'), ['cluster.local/ns/istio-system/sa/istio-ingressgateway']);
+    assert.deepEqual(find(objs, 'Sidecar', 'storefront').spec.egress[0].hosts, [
+      './catalog.shop.svc.cluster.local',
+      './ratelimit.shop.svc.cluster.local',
+      './reviews.shop.svc.cluster.local',
+      'istio-system/*',
+    ]);
+    const jwt = find(objs, 'RequestAuthentication', 'storefront-jwt');
+    assert.equal(jwt.spec.jwtRules[0].issuer, SHOP_JWT.issuer);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'storefront-require-jwt').spec.rules[0].to, [
+      { operation: { paths: ['/admin', '/admin/*'] } },
+    ]);
+  });
+
+  it('serves the environment hosts, with TLS outside dev', () => {
+    const dev = find(shop('dev'), 'Gateway', 'shop');
+    assert.deepEqual(
+      dev.spec.servers.map((s: { port: { number: number } }) => s.port.number),
+      [80],
+    );
+    assert.deepEqual(dev.spec.servers[0].hosts, ['shop.localhost']);
+    const prod = find(shop('prod'), 'Gateway', 'shop');
+    assert.deepEqual(prod.spec.servers[1].tls, { mode: 'SIMPLE', credentialName: 'shop-tls' });
+    assert.deepEqual(prod.spec.servers[1].hosts, ['shop.example.com']);
+  });
+});
