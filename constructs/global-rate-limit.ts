@@ -320,6 +320,10 @@ export class GlobalRateLimitService extends Construct {
       RUNTIME_SUBDIRECTORY: 'ratelimit',
       RUNTIME_WATCH_ROOT: 'false',
       RUNTIME_IGNOREDOTFILES: 'true',
+      // Listen on every address, IPv6 included, as Istio's sample does: the sidecar forwards inbound
+      // traffic to the pod IP, which is IPv6 on IPv6-only and some dual-stack clusters.
+      HOST: '::',
+      GRPC_HOST: '::',
     };
     const securityContext = {
       runAsNonRoot: true,
@@ -399,7 +403,11 @@ export class GlobalRateLimitService extends Construct {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           workloadSelector: { labels },
-          egress: [{ hosts: [`./${this.namespace.fqdn(redisName)}`, 'istio-system/*'] }],
+          egress: [
+            {
+              hosts: [`./${this.namespace.fqdn(redisName)}`, ...this.namespace.egressHosts, 'istio-system/*'],
+            },
+          ],
         },
       });
     }
@@ -575,6 +583,15 @@ export class GlobalRateLimit extends Construct {
       );
     }
     if (!target.httpPort) p.add('target', `${target.name} has no HTTP port`, 'rate limit an HTTP service');
+    if ((target.localRateLimit?.paths ?? []).length > 0) {
+      // Envoy's ratelimit filter ignores virtual-host actions once a route has rate_limits of its
+      // own (vh_rate_limits OVERRIDE), and per-path local limits put theirs on every inbound route.
+      p.add(
+        'target',
+        `${target.name} has per-path local rate limits, whose route-level actions make Envoy skip these virtual-host actions`,
+        'drop localRateLimit.paths, or express the path limits as descriptors of the global rate limit',
+      );
+    }
     p.duration('timeout', props.timeout);
     if (props.actions.length === 0) {
       p.add(

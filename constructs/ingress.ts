@@ -199,7 +199,7 @@ export class IstioIngress extends Construct {
         spec: {
           hosts,
           gateways: [this.gatewayRef],
-          http: Lazy.any({ produce: () => this.routes.map((r) => this.renderRoute(r)) }),
+          http: Lazy.any({ produce: () => this.routes.flatMap((r) => this.renderRoute(r)) }),
         },
       }),
     ];
@@ -221,17 +221,26 @@ export class IstioIngress extends Construct {
     return this;
   }
 
-  private renderRoute(r: IstioIngressRoute): VirtualServiceSpecHttp {
+  /** One route, or, when the service routes its own traffic, its routes within this path. */
+  private renderRoute(r: IstioIngressRoute): VirtualServiceSpecHttp[] {
     const path = pathOf(r, 0);
+    const within = { uri: path.kind === 'exact' ? { exact: path.value } : { prefix: path.value } };
+    const rewrite = r.rewrite === undefined ? undefined : { uri: r.rewrite };
+    const serviceRoutes = r.to._gatewayRoutes({ within, rewrite, timeout: r.timeout });
+    if (serviceRoutes) return serviceRoutes;
     const port = r.to.httpPort?.port;
-    return prune({
-      match: [{ uri: path.kind === 'exact' ? { exact: path.value } : { prefix: path.value } }],
-      rewrite: r.rewrite === undefined ? undefined : { uri: r.rewrite },
-      route: [
-        { destination: prune({ host: r.to.host, port: port === undefined ? undefined : { number: port } }) },
-      ],
-      timeout: r.timeout && istioDuration(r.timeout),
-    });
+    return [
+      prune({
+        match: [within],
+        rewrite,
+        route: [
+          {
+            destination: prune({ host: r.to.host, port: port === undefined ? undefined : { number: port } }),
+          },
+        ],
+        timeout: r.timeout && istioDuration(r.timeout),
+      }),
+    ];
   }
 
   private validate(p: Problems, registry: MeshRegistry, props: IstioIngressProps, podsKey: string): void {
@@ -533,6 +542,15 @@ export class GatewayApiIngress extends Construct {
       const field = `routes[${i}].to`;
       if (!isWeighted(r.to)) {
         checkTarget(r.to, field, p);
+        if (r.to.hasRoutes && !r.to.namespace.hasWaypoint) {
+          // The Gateway API gateway sends straight to the Service's endpoints; only a waypoint
+          // (through ingress-use-waypoint) would apply the service's VirtualService on the way.
+          p.add(
+            field,
+            `${r.to.name} routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped`,
+            'route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint',
+          );
+        }
         return;
       }
       validateSplit(r.to, this.backends[i], field, p);

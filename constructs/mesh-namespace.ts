@@ -69,6 +69,13 @@ export interface TracingOptions {
   readonly provider?: string;
   /** Percentage of requests that start a trace, 0 to 100. */
   readonly samplingPercentage: number;
+  /**
+   * The collector's Service, as a Sidecar egress host (`<namespace>/<fqdn>`). Every Sidecar of the
+   * namespace gets it: a proxy whose egress leaves out its tracing backend drops every span silently.
+   * @default "observability/opentelemetry-collector.observability.svc.cluster.local", the collector
+   *   the Pulumi stacks install for the "otel-tracing" provider
+   */
+  readonly collector?: string;
 }
 
 export interface AccessLoggingOptions {
@@ -123,6 +130,9 @@ export interface MeshNamespaceProps {
   readonly labels?: Record<string, string>;
 }
 
+/** The OpenTelemetry collector of the "otel-tracing" provider, as a Sidecar egress host. */
+export const DEFAULT_COLLECTOR = 'observability/opentelemetry-collector.observability.svc.cluster.local';
+
 /** The name of the waypoint Gateway a MeshNamespace deploys, as `istioctl waypoint apply` names it. */
 export const WAYPOINT_NAME = 'waypoint';
 
@@ -136,6 +146,8 @@ export class MeshNamespace extends Construct {
   public readonly mtls: MtlsMode;
   public readonly trustDomain: string;
   public readonly defaultDeny: boolean;
+  /** Hosts every workload of the namespace must reach besides what it calls (its tracing collector). */
+  public readonly egressHosts: readonly string[];
 
   constructor(scope: Construct, id: string, props: MeshNamespaceProps = {}) {
     super(scope, id);
@@ -144,12 +156,22 @@ export class MeshNamespace extends Construct {
     this.mtls = props.mtls ?? MtlsMode.STRICT;
     this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     this.defaultDeny = props.defaultDeny ?? true;
+    this.egressHosts = props.tracing ? [props.tracing.collector ?? DEFAULT_COLLECTOR] : [];
     MeshRegistry.of(this).registerNamespace(this);
 
     validateWith(this, (p) => {
       p.dnsLabel('name', this.name);
       if (props.tracing) p.percent('tracing.samplingPercentage', props.tracing.samplingPercentage);
       p.dnsSubdomain('trustDomain', this.trustDomain);
+      for (const host of this.egressHosts) {
+        if (!/^[a-z0-9*.~-]+\/[a-z0-9*.-]+$/.test(host)) {
+          p.add(
+            'tracing.collector',
+            `"${host}" is not a Sidecar egress host`,
+            'write it as "<namespace>/<host>", e.g. "observability/otel.observability.svc.cluster.local"',
+          );
+        }
+      }
     });
 
     const ns = new k8s.KubeNamespace(this, 'namespace', {

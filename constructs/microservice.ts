@@ -1,7 +1,12 @@
 import { ApiObject, Duration, Lazy, type Size } from 'cdk8s';
 import { type Cpu, k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { DestinationRule, Sidecar, VirtualService } from '../imports/networking.istio.io.js';
+import {
+  DestinationRule,
+  Sidecar,
+  VirtualService,
+  type VirtualServiceSpecHttp,
+} from '../imports/networking.istio.io.js';
 import {
   AuthorizationPolicy,
   AuthorizationPolicySpecAction,
@@ -13,7 +18,9 @@ import { LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
 import { renderTrafficPolicy, type TrafficPolicy, validateTrafficPolicy } from './resilience.js';
 import {
   type HttpRoute,
+  type RenderContext,
   renderRoute,
+  renderRoutes,
   type RouteContext,
   type ServiceVersion,
   validateRoute,
@@ -261,16 +268,9 @@ export class Microservice<V extends string = string> extends Construct {
       metadata: {
         name: this.name,
         namespace: ns,
-        labels: {
-          ...labels,
-          service: this.name,
-          // Through the waypoint for mesh clients and (ingress-use-waypoint) for the ingress gateway
-          // too: the waypoint enforces the L7 policy, and ztunnel admits only the waypoint.
-          ...(this.namespace.hasWaypoint && {
-            'istio.io/use-waypoint': WAYPOINT_NAME,
-            'istio.io/ingress-use-waypoint': 'true',
-          }),
-        },
+        // Through the waypoint for mesh clients and (ingress-use-waypoint) for ingress gateways
+        // too: the waypoint enforces the L7 policy, and ztunnel admits only the waypoint.
+        labels: { ...labels, service: this.name, ...this.waypointLabels() },
       },
       spec: { selector: labels, ports: this.ports.map(renderServicePort) },
     });
@@ -336,7 +336,7 @@ export class Microservice<V extends string = string> extends Construct {
         metadata: { name: this.name, namespace: this.namespace.name, labels: { app: this.name } },
         spec: {
           hosts: [this.host],
-          http: Lazy.any({ produce: () => this.routes.map((r) => renderRoute(r, this.routeContext())) }),
+          http: Lazy.any({ produce: () => renderRoutes(this.routes, this.routeContext()) }),
         },
       });
       this.virtualService.node.addDependency(this.namespace);
@@ -424,13 +424,35 @@ export class Microservice<V extends string = string> extends Construct {
       metadata: {
         name: `${this.name}-${version}`,
         namespace: this.namespace.name,
-        labels: { app: this.name, version, service: `${this.name}-${version}` },
+        labels: { app: this.name, version, service: `${this.name}-${version}`, ...this.waypointLabels() },
       },
       spec: { selector: { app: this.name, version }, ports: this.ports.map(renderServicePort) },
     });
     svc.node.addDependency(this.namespace);
     this.versionServices.set(version, svc);
     return svc.name;
+  }
+
+  /**
+   * The service's routes as an ingress gateway's VirtualService must carry them: a VirtualService
+   * without `gateways` binds to the mesh only, so traffic entering through a gateway would skip the
+   * canary weights, matches, retries and faults unless the gateway's own routes repeat them.
+   * Undefined when the service has no routes.
+   * @internal
+   */
+  public _gatewayRoutes(rc: RenderContext): VirtualServiceSpecHttp[] | undefined {
+    if (this.routes.length === 0) return undefined;
+    return this.routes.map((r) => renderRoute(r, { ...rc, destinationPort: this.httpPort?.port }));
+  }
+
+  /** The service's local rate limit, if it has one. */
+  public get localRateLimit(): LocalRateLimitOptions | undefined {
+    return this.props.localRateLimit;
+  }
+
+  /** Whether the service routes its traffic with a VirtualService. */
+  public get hasRoutes(): boolean {
+    return this.routes.length > 0;
   }
 
   /** The port routes address: the first HTTP port. */
@@ -444,19 +466,41 @@ export class Microservice<V extends string = string> extends Construct {
   }
 
   private routeContext(): RouteContext {
+    const httpPorts = this.ports.filter((p) => p.isHttp).map((p) => p.port);
     return {
       serviceName: this.name,
       host: this.host,
-      port: this.ports.length > 1 ? this.httpPort?.port : undefined,
+      // With one port the destination port is implied; with several, each port gets its own copy of
+      // the routes, matched on and sent to that port (unmatched, a route would serve all ports).
+      ports: this.ports.length > 1 ? httpPorts : [],
       ambient: this.namespace.isAmbient,
     };
   }
 
-  /** In ambient mode L7 policies attach to the Service through its waypoint; with sidecars, to the pods. */
+  /**
+   * Where policies attach. With a waypoint, to the Services (the main one and every per-version
+   * one), which only the waypoint enforces; otherwise to the pods, enforced by their sidecar or, in
+   * ambient mode without a waypoint, by ztunnel (which honours selectors, never targetRefs).
+   */
   private policyTarget() {
-    return this.namespace.isAmbient
-      ? { targetRefs: [{ kind: 'Service', group: '', name: this.name }] }
-      : { selector: { matchLabels: this.selectorLabels } };
+    if (!this.namespace.hasWaypoint) return { selector: { matchLabels: this.selectorLabels } };
+    return {
+      targetRefs: Lazy.any({
+        produce: () =>
+          [this.name, ...[...this.versionServices.values()].map((s) => s.name)].map((name) => ({
+            kind: 'Service',
+            group: '',
+            name,
+          })),
+      }),
+    };
+  }
+
+  /** Labels that send a Service's traffic, from the mesh and from ingress gateways, through the waypoint. */
+  private waypointLabels(): Record<string, string> {
+    return this.namespace.hasWaypoint
+      ? { 'istio.io/use-waypoint': WAYPOINT_NAME, 'istio.io/ingress-use-waypoint': 'true' }
+      : {};
   }
 
   private tlsMode(): 'ISTIO_MUTUAL' | 'DISABLE' | undefined {
@@ -492,7 +536,7 @@ export class Microservice<V extends string = string> extends Construct {
   }
 
   private egressHosts(): string[] {
-    const hosts = new Set<string>(this.egress);
+    const hosts = new Set<string>([...this.egress, ...this.namespace.egressHosts]);
     for (const dep of this.dependencies) {
       hosts.add(`${dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name}/${dep.host}`);
     }
@@ -520,7 +564,9 @@ export class Microservice<V extends string = string> extends Construct {
           spec: {
             serviceAccountName: this.serviceAccountName,
             automountServiceAccountToken: props.mountServiceAccountToken ?? false,
-            terminationGracePeriodSeconds: (props.terminationGracePeriod ?? Duration.seconds(30)).toSeconds(),
+            terminationGracePeriodSeconds: (props.terminationGracePeriod ?? Duration.seconds(30)).toSeconds({
+              integral: false,
+            }),
             securityContext: {
               runAsNonRoot: true,
               runAsUser: uid,
@@ -599,6 +645,53 @@ export class Microservice<V extends string = string> extends Construct {
     return prune(a) as Record<string, string>;
   }
 
+  /** A budget that can never be met blocks every node drain; one that is malformed, the API server refuses. */
+  private validateDisruptionBudget(db: DisruptionBudget, p: Problems): void {
+    if ((db.minAvailable === undefined) === (db.maxUnavailable === undefined)) {
+      p.add(
+        'disruptionBudget',
+        'needs exactly one of minAvailable and maxUnavailable',
+        'set one of them, e.g. { maxUnavailable: 1 }',
+      );
+      return;
+    }
+    const field = db.minAvailable !== undefined ? 'minAvailable' : 'maxUnavailable';
+    const value = (db.minAvailable ?? db.maxUnavailable) as number | string;
+    const percent = typeof value === 'string' ? /^(\d+)%$/.exec(value) : null;
+    if (
+      typeof value === 'string' ? !percent || Number(percent[1]) > 100 : !Number.isInteger(value) || value < 0
+    ) {
+      p.add(
+        `disruptionBudget.${field}`,
+        `${JSON.stringify(value)} is neither a whole number nor a percentage like "25%"`,
+        'use e.g. 1 or "25%"',
+      );
+      return;
+    }
+    const amount = percent ? Number(percent[1]) : (value as number);
+    // The fewest pods of any version: a budget above it forbids evicting anything.
+    const pods =
+      this.props.autoscaling?.minReplicas ??
+      Math.min(...this.versionNames.map((v) => this.props.versions[v].replicas ?? this.props.replicas ?? 1));
+    const blocks =
+      field === 'maxUnavailable'
+        ? amount === 0
+        : percent
+          ? amount === 100
+          : amount >= pods * this.versionNames.length;
+    if (blocks) {
+      p.add(
+        `disruptionBudget.${field}`,
+        `${JSON.stringify(value)} never allows a pod to be evicted, so node drains block`,
+        field === 'maxUnavailable'
+          ? 'allow at least 1'
+          : percent
+            ? 'use less than "100%"'
+            : `keep fewer than all ${pods * this.versionNames.length} pods available, or add replicas`,
+      );
+    }
+  }
+
   private validate(p: Problems, registry: MeshRegistry): void {
     const props = this.props;
     p.dnsLabel('name', this.name);
@@ -655,14 +748,7 @@ export class Microservice<V extends string = string> extends Construct {
         );
       }
     }
-    const db = props.disruptionBudget;
-    if (db && (db.minAvailable === undefined) === (db.maxUnavailable === undefined)) {
-      p.add(
-        'disruptionBudget',
-        'needs exactly one of minAvailable and maxUnavailable',
-        'set one of them, e.g. { maxUnavailable: 1 }',
-      );
-    }
+    if (props.disruptionBudget) this.validateDisruptionBudget(props.disruptionBudget, p);
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
     const seen = new Map<string, number>();
     this.ports.forEach((port, i) => {
@@ -692,6 +778,7 @@ export class Microservice<V extends string = string> extends Construct {
     } else if (!Number.isInteger(uid) || uid < 1) {
       p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
     }
+    p.wholeSeconds('terminationGracePeriod', props.terminationGracePeriod, 0);
     (props.writablePaths ?? []).forEach((path, i) => {
       if (!path.startsWith('/'))
         p.add(`writablePaths[${i}]`, `"${path}" is not an absolute path`, 'start it with "/"');

@@ -43,6 +43,8 @@ const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const LOCAL_RATELIMIT_TYPE =
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 const FILTER = 'envoy.filters.http.local_ratelimit';
+/** The rate limit stage of per-path local limits (Envoy allows 0 to 10; global limits use 0). */
+const LOCAL_STAGE = 1;
 
 /**
  * Local (per-pod) rate limiting, as Istio's "Enabling Rate Limits using Envoy" task does it: an
@@ -86,6 +88,7 @@ export class LocalRateLimit extends Construct {
         { append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: RATE_LIMITED_HEADER, value: 'true' } },
       ],
       ...(withDescriptors && {
+        stage: LOCAL_STAGE,
         descriptors: paths.map((path) => ({
           entries: [{ key: 'path-prefix', value: path.prefix }],
           token_bucket: renderBucket(path.bucket),
@@ -121,17 +124,23 @@ export class LocalRateLimit extends Construct {
         patch: {
           operation: 'MERGE',
           value: {
-            rate_limits: paths.map((path) => ({
-              actions: [
-                {
-                  header_value_match: {
-                    descriptor_key: 'path-prefix',
-                    descriptor_value: path.prefix,
-                    headers: [{ name: ':path', string_match: { prefix: path.prefix } }],
+            // rate_limits belongs to the route's action (envoy RouteAction), as in Istio's
+            // samples/ratelimit/local-rate-limit-service.yaml; on the Route itself it is dropped.
+            // Stage LOCAL_STAGE keeps these actions out of a global rate limit filter (stage 0).
+            route: {
+              rate_limits: paths.map((path) => ({
+                stage: LOCAL_STAGE,
+                actions: [
+                  {
+                    header_value_match: {
+                      descriptor_key: 'path-prefix',
+                      descriptor_value: path.prefix,
+                      headers: [{ name: ':path', string_match: { prefix: path.prefix } }],
+                    },
                   },
-                },
-              ],
-            })),
+                ],
+              })),
+            },
             typed_per_filter_config: {
               [FILTER]: { '@type': TYPED_STRUCT, type_url: LOCAL_RATELIMIT_TYPE, value: config(true) },
             },

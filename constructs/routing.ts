@@ -161,8 +161,8 @@ function isWeighted(to: HttpRoute['to']): to is readonly WeightedVersion[] {
 export interface RouteContext {
   readonly serviceName: string;
   readonly host: string;
-  /** Destination port, when the service has more than one. */
-  readonly port?: number;
+  /** The HTTP ports to route one by one, when the service has more than one port; else empty. */
+  readonly ports: readonly number[];
   readonly ambient: boolean;
 }
 
@@ -322,18 +322,43 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
   }
 }
 
+/** What the place a route is rendered for adds to it. */
+export interface RenderContext {
+  /** Match requests to this port only, and send them to it. */
+  readonly port?: number;
+  /** Send requests to this port, matching on none (a gateway's port is not the service's). */
+  readonly destinationPort?: number;
+  /** Conditions added to every match, e.g. the path an ingress gateway routes. */
+  readonly within?: VirtualServiceSpecHttpMatch;
+  /** A rewrite of the path (ingress). */
+  readonly rewrite?: { readonly uri: string };
+  /** The timeout of routes that set none (ingress). */
+  readonly timeout?: Duration;
+}
+
+/** Renders the routes of a service's VirtualService, once per port when it has several. */
+export function renderRoutes(routes: readonly HttpRoute[], ctx: RouteContext): VirtualServiceSpecHttp[] {
+  if (ctx.ports.length === 0) return routes.map((r) => renderRoute(r));
+  return ctx.ports.flatMap((port) => routes.map((r) => renderRoute(r, { port })));
+}
+
 /** Renders a route as a VirtualService `http` entry. */
-export function renderRoute(route: HttpRoute, ctx: RouteContext): VirtualServiceSpecHttp {
+export function renderRoute(route: HttpRoute, rc: RenderContext = {}): VirtualServiceSpecHttp {
   const dests = destinations(route);
+  const port = rc.port ?? rc.destinationPort;
   const destination = (v: ServiceVersion) =>
-    prune({ host: v.host, subset: v.name, port: ctx.port === undefined ? undefined : { number: ctx.port } });
+    prune({ host: v.host, subset: v.name, port: port === undefined ? undefined : { number: port } });
+  const extra = { ...rc.within, ...(rc.port !== undefined && { port: rc.port }) };
+  const matches = (route.match?.map(renderMatch) ?? [{}]).map((m) => ({ ...m, ...extra }));
+  const timeout = route.timeout ?? rc.timeout;
   return prune({
-    name: route.name,
-    match: route.match?.map(renderMatch),
+    name: route.name && (rc.port === undefined ? route.name : `${route.name}-${rc.port}`),
+    match: matches.every((m) => Object.keys(m).length === 0) ? undefined : matches,
+    rewrite: rc.rewrite,
     route: dests.map((d) =>
       prune({ destination: destination(d.version), weight: isWeighted(route.to) ? d.weight : undefined }),
     ),
-    timeout: route.timeout && istioDuration(route.timeout),
+    timeout: timeout && istioDuration(timeout),
     retries:
       route.retries &&
       prune({

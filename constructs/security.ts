@@ -61,16 +61,32 @@ export function validateCallOptions(o: CallOptions, field: string, p: Problems):
 
 export function validatePaths(paths: readonly string[], field: string, p: Problems): void {
   for (const path of paths) {
-    // Istio accepts "*" only as a whole path, a prefix ("/api*") or a suffix ("*.js").
-    const inner = path.slice(1, -1);
-    if (path !== '*' && (inner.includes('*') || (!path.startsWith('/') && !path.startsWith('*')))) {
+    if (!isAuthorizationPath(path)) {
       p.add(
         field,
         `"${path}" is not a path Istio's authorization can match`,
-        'use an exact path "/a/b", a prefix "/a/*" or a suffix "*.js"',
+        'use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
       );
     }
   }
+}
+
+/**
+ * Istio matches "*" only as a whole path, a prefix ("/api*") or a suffix ("*.js"); since 1.22 it
+ * also takes path templates, where "{*}" is one whole segment and "{**}" the rest of the path.
+ */
+function isAuthorizationPath(path: string): boolean {
+  if (path.includes('{')) {
+    const segments = path.split('/');
+    return (
+      path.startsWith('/') &&
+      segments.every((seg, i) =>
+        seg === '{**}' ? i === segments.length - 1 : seg === '{*}' || !/[{}*]/.test(seg),
+      )
+    );
+  }
+  const inner = path.slice(1, -1);
+  return path === '*' || (!inner.includes('*') && (path.startsWith('/') || path.startsWith('*')));
 }
 
 export function validateJwt(o: JwtOptions, field: string, p: Problems): void {

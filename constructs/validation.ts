@@ -77,6 +77,18 @@ export class Problems {
     }
   }
 
+  /** Kubernetes durations in whole seconds (probes, grace periods); the API server refuses fractions. */
+  public wholeSeconds(field: string, value: Duration | undefined, min: number): void {
+    const ms = value?.toMilliseconds({ integral: false });
+    if (ms !== undefined && (ms < min * 1000 || ms % 1000 !== 0)) {
+      this.add(
+        field,
+        `${ms}ms is not a whole number of seconds${min > 0 ? ` of at least ${min}` : ''}`,
+        `use Duration.seconds(n)${min > 0 ? ` with n ≥ ${min}` : ''}`,
+      );
+    }
+  }
+
   public percent(field: string, value: number | undefined): void {
     if (value === undefined) return;
     if (!Number.isFinite(value) || value < 0 || value > 100) {

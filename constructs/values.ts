@@ -156,19 +156,9 @@ export class Probe {
   public _validate(problems: Problems, field: string): void {
     problems.port(`${field}.port`, this.port);
     problems.positiveInt(`${field}.failureThreshold`, this.options.failureThreshold);
-    for (const key of ['period', 'timeout'] as const) {
-      const d = this.options[key];
-      if (
-        d !== undefined &&
-        (d.toMilliseconds({ integral: false }) < 1000 || d.toMilliseconds({ integral: false }) % 1000 !== 0)
-      ) {
-        problems.add(
-          `${field}.${key}`,
-          `${d.toMilliseconds({ integral: false })}ms is not a whole number of seconds of at least 1`,
-          'use Duration.seconds(n) with n ≥ 1',
-        );
-      }
-    }
+    problems.wholeSeconds(`${field}.initialDelay`, this.options.initialDelay, 0);
+    problems.wholeSeconds(`${field}.period`, this.options.period, 1);
+    problems.wholeSeconds(`${field}.timeout`, this.options.timeout, 1);
   }
 }
 

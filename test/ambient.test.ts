@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Testing } from 'cdk8s';
-import { DataPlane, MeshNamespace, Microservice, ServicePort, StringMatch } from '../constructs/index.js';
+import {
+  DataPlane,
+  GatewayApiIngress,
+  MeshNamespace,
+  Microservice,
+  ServicePort,
+  StringMatch,
+} from '../constructs/index.js';
 import { all, find, synth, synthErrors } from './support/synth.js';
 
 /** The same small app in a namespace of the given data plane. */
@@ -70,6 +77,51 @@ describe('Ambient data plane', () => {
     assert.deepEqual(synthErrors(app(DataPlane.ambient())), [
       '[test/back] routes: routing needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
       '[test/back] callers[0]: authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
+    ]);
+  });
+
+  it('enforces plain caller rules in ztunnel by selector when there is no waypoint', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', { dataPlane: DataPlane.ambient() });
+    const mk = (name: string) =>
+      new Microservice(chart, name, {
+        namespace: ns,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+      });
+    mk('front').calls(mk('back'));
+    const policy = find(synth(chart), 'AuthorizationPolicy', 'back-allow-callers');
+    // ztunnel honours selectors only; a Service targetRef would bind to a waypoint that does not exist.
+    assert.deepEqual(policy.spec.selector, { matchLabels: { app: 'back' } });
+    assert.equal(policy.spec.targetRefs, undefined);
+  });
+
+  it('sends per-version Services through the waypoint and covers them with the L7 policy', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', { dataPlane: DataPlane.ambient({ waypoint: true }) });
+    const back = new Microservice(chart, 'back', {
+      namespace: ns,
+      image: 'back:1',
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {}, v2: {} },
+    });
+    new GatewayApiIngress(chart, 'edge', { namespace: ns, hosts: ['shop.example.com'] }).addRoute({
+      to: [
+        { version: back.version('v1'), weight: 90 },
+        { version: back.version('v2'), weight: 10 },
+      ],
+    });
+    const objs = synth(chart);
+    for (const v of ['v1', 'v2']) {
+      const labels = find(objs, 'Service', `back-${v}`).metadata.labels ?? {};
+      assert.equal(labels['istio.io/use-waypoint'], 'waypoint');
+      assert.equal(labels['istio.io/ingress-use-waypoint'], 'true');
+    }
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'back-allow-callers').spec.targetRefs, [
+      { kind: 'Service', group: '', name: 'back' },
+      { kind: 'Service', group: '', name: 'back-v1' },
+      { kind: 'Service', group: '', name: 'back-v2' },
     ]);
   });
 });

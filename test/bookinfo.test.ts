@@ -138,7 +138,13 @@ describe('Bookinfo', () => {
     );
     for (const h of vs.spec.http) {
       assert.deepEqual(h.route, [
-        { destination: { host: 'productpage.bookinfo.svc.cluster.local', port: { number: 9080 } } },
+        {
+          destination: {
+            host: 'productpage.bookinfo.svc.cluster.local',
+            subset: 'v1',
+            port: { number: 9080 },
+          },
+        },
       ]);
     }
   });

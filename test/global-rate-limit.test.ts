@@ -86,6 +86,8 @@ describe('GlobalRateLimitService', () => {
       { name: 'RUNTIME_SUBDIRECTORY', value: 'ratelimit' },
       { name: 'RUNTIME_WATCH_ROOT', value: 'false' },
       { name: 'RUNTIME_IGNOREDOTFILES', value: 'true' },
+      { name: 'HOST', value: '::' },
+      { name: 'GRPC_HOST', value: '::' },
     ]);
     assert.deepEqual(c.ports, [
       { name: 'http', containerPort: 8080 },

@@ -4,6 +4,7 @@ import { Testing } from 'cdk8s';
 import {
   Duration,
   GatewayApiIngress,
+  StringMatch,
   IstioIngress,
   MeshNamespace,
   Microservice,
@@ -156,6 +157,45 @@ describe('IstioIngress', () => {
     for (const child of ingress.node.children) {
       assert.ok(child.node.dependencies.includes(ns), `${child.node.path} depends on the namespace`);
     }
+  });
+
+  it("carries the service's own routes (canary weights, matches, retries) into the gateway", () => {
+    const { chart, ns, reviews } = shop();
+    reviews
+      .addRoute({
+        match: [{ headers: { 'end-user': StringMatch.exact('jason') } }],
+        to: reviews.version('v2'),
+      })
+      .addRoute({
+        to: [
+          { version: reviews.version('v1'), weight: 90 },
+          { version: reviews.version('v3'), weight: 10 },
+        ],
+        retries: { attempts: 2, retryOn: ['5xx'] },
+      });
+    new IstioIngress(chart, 'edge', { namespace: ns, hosts: ['shop.example.com'] }).addRoute({
+      pathPrefix: '/reviews',
+      to: reviews,
+      timeout: Duration.seconds(5),
+    });
+    const host = 'reviews.shop.svc.cluster.local';
+    // A mesh VirtualService does not bind to gateways: without these, edge traffic would skip the canary.
+    assert.deepEqual(find(synth(chart), 'VirtualService', 'edge').spec.http, [
+      {
+        match: [{ headers: { 'end-user': { exact: 'jason' } }, uri: { prefix: '/reviews' } }],
+        route: [{ destination: { host, subset: 'v2', port: { number: 9080 } } }],
+        timeout: '5s',
+      },
+      {
+        match: [{ uri: { prefix: '/reviews' } }],
+        route: [
+          { destination: { host, subset: 'v1', port: { number: 9080 } }, weight: 90 },
+          { destination: { host, subset: 'v3', port: { number: 9080 } }, weight: 10 },
+        ],
+        timeout: '5s',
+        retries: { attempts: 2, retryOn: '5xx' },
+      },
+    ]);
   });
 
   describe('refuses', () => {
@@ -509,6 +549,17 @@ describe('GatewayApiIngress', () => {
   });
 
   describe('refuses', () => {
+    it('a service whose own routes the gateway would skip, in sidecar mode', () => {
+      const { chart, ns, reviews } = shop();
+      reviews.addRoute({ to: reviews.version('v1') });
+      new GatewayApiIngress(chart, 'edge', { namespace: ns, hosts: ['shop.example.com'] }).addRoute({
+        to: reviews,
+      });
+      assert.deepEqual(synthErrors(chart), [
+        '[test/edge] routes[0].to: reviews routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped; route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint',
+      ]);
+    });
+
     const path = '[test/storefront]';
     const ingress = (chart: ReturnType<typeof shop>['chart'], ns: MeshNamespace, name?: string) =>
       new GatewayApiIngress(chart, 'storefront', { namespace: ns, name, hosts: ['shop.example.com'] });

@@ -68,8 +68,9 @@ describe('Local rate limiting (EnvoyFilter)', () => {
       context: 'SIDECAR_INBOUND',
       routeConfiguration: { vhost: { name: 'inbound|http|80', route: { action: 'ANY' } } },
     });
-    assert.deepEqual(route.patch.value.rate_limits, [
+    assert.deepEqual(route.patch.value.route.rate_limits, [
       {
+        stage: 1,
         actions: [
           {
             header_value_match: {
@@ -89,5 +90,6 @@ describe('Local rate limiting (EnvoyFilter)', () => {
       },
     ]);
     assert.deepEqual(perRoute.token_bucket, { max_tokens: 100, tokens_per_fill: 100, fill_interval: '1s' });
+    assert.equal(perRoute.stage, 1, 'the stage of the route actions');
   });
 });

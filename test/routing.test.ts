@@ -119,17 +119,36 @@ describe('Microservice routing (VirtualService)', () => {
     assert.deepEqual(find(synth(chart), 'VirtualService', 'reviews').spec.http[0].retries, { attempts: 0 });
   });
 
-  it('names the destination port when the service has several', () => {
+  it('routes each HTTP port on its own when the service has several', () => {
     const chart = Testing.chart();
     const ns = new MeshNamespace(chart, 'shop');
     const api = new Microservice(chart, 'api', {
       namespace: ns,
       image: 'api:1',
-      ports: [ServicePort.grpc(9090), ServicePort.http(8080)],
-      versions: { v1: {} },
+      ports: [ServicePort.grpc(9090), ServicePort.http(8080), ServicePort.tcp(5432)],
+      versions: { v1: {}, v2: {} },
+    });
+    api.addRoute({
+      name: 'beta',
+      match: [{ headers: { beta: StringMatch.exact('1') } }],
+      to: api.version('v2'),
     });
     api.addRoute({ to: api.version('v1') });
-    const route = find(synth(chart), 'VirtualService', 'api').spec.http[0];
-    assert.deepEqual(route.route[0].destination.port, { number: 9090 });
+    const http = find(synth(chart), 'VirtualService', 'api').spec.http;
+    const host = 'api.shop.svc.cluster.local';
+    assert.deepEqual(http, [
+      {
+        name: 'beta-9090',
+        match: [{ headers: { beta: { exact: '1' } }, port: 9090 }],
+        route: [{ destination: { host, subset: 'v2', port: { number: 9090 } } }],
+      },
+      { match: [{ port: 9090 }], route: [{ destination: { host, subset: 'v1', port: { number: 9090 } } }] },
+      {
+        name: 'beta-8080',
+        match: [{ headers: { beta: { exact: '1' } }, port: 8080 }],
+        route: [{ destination: { host, subset: 'v2', port: { number: 8080 } } }],
+      },
+      { match: [{ port: 8080 }], route: [{ destination: { host, subset: 'v1', port: { number: 8080 } } }] },
+    ]);
   });
 });

@@ -112,4 +112,23 @@ describe('Authorization from the call graph', () => {
     });
     assert.equal(all(objs, 'RequestAuthentication').length, 1);
   });
+
+  it('lets every Sidecar reach the namespace tracing collector, so spans are not dropped', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', {
+      tracing: { samplingPercentage: 5, collector: 'tracing/jaeger-collector.tracing.svc.cluster.local' },
+    });
+    new Microservice(chart, 'lonely', { namespace: ns, image: 'l:1', versions: { v1: {} } });
+    assert.deepEqual(find(synth(chart), 'Sidecar', 'lonely').spec.egress, [
+      { hosts: ['tracing/jaeger-collector.tracing.svc.cluster.local', 'istio-system/*'] },
+    ]);
+  });
+
+  it('accepts Istio path templates in caller restrictions', () => {
+    const { chart, storefront, catalog } = bookshop();
+    storefront.calls(catalog, { paths: ['/books/{*}/cover', '/static/{**}'] });
+    assert.deepEqual(find(synth(chart), 'AuthorizationPolicy', 'catalog-allow-callers').spec.rules[0].to, [
+      { operation: { paths: ['/books/{*}/cover', '/static/{**}'] } },
+    ]);
+  });
 });

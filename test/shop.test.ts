@@ -113,6 +113,7 @@ describe('shop chart', () => {
       './catalog.shop.svc.cluster.local',
       './ratelimit.shop.svc.cluster.local',
       './reviews.shop.svc.cluster.local',
+      'observability/opentelemetry-collector.observability.svc.cluster.local',
       'istio-system/*',
     ]);
     const jwt = find(objs, 'RequestAuthentication', 'storefront-jwt');

@@ -342,7 +342,7 @@ const cases: [string, () => Chart, string[]][] = [
     },
     [
       '[test/reviews] callers[0].methods: "get" is not an HTTP method; use upper-case methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE',
-      '[test/reviews] callers[0].paths: "/api/*/items" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*" or a suffix "*.js"',
+      '[test/reviews] callers[0].paths: "/api/*/items" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
     ],
   ],
   [
@@ -390,6 +390,56 @@ const cases: [string, () => Chart, string[]][] = [
     () => reviews({ disruptionBudget: { minAvailable: 1, maxUnavailable: 1 } }).chart,
     [
       '[test/reviews] disruptionBudget: needs exactly one of minAvailable and maxUnavailable; set one of them, e.g. { maxUnavailable: 1 }',
+    ],
+  ],
+  [
+    'a disruption budget that blocks every drain',
+    () => reviews({ replicas: 2, disruptionBudget: { maxUnavailable: 0 } }).chart,
+    [
+      '[test/reviews] disruptionBudget.maxUnavailable: 0 never allows a pod to be evicted, so node drains block; allow at least 1',
+    ],
+  ],
+  [
+    'a disruption budget that keeps every pod',
+    () => reviews({ replicas: 2, disruptionBudget: { minAvailable: 4 } }).chart,
+    [
+      '[test/reviews] disruptionBudget.minAvailable: 4 never allows a pod to be evicted, so node drains block; keep fewer than all 4 pods available, or add replicas',
+    ],
+  ],
+  [
+    'a disruption budget of 100 % or a bare number in a string',
+    () => {
+      const { chart, ns } = reviews({ disruptionBudget: { minAvailable: '100%' } });
+      new Microservice(chart, 'b', {
+        namespace: ns,
+        image: 'b:1',
+        versions: { v1: {} },
+        disruptionBudget: { maxUnavailable: '25' },
+      });
+      return chart;
+    },
+    [
+      '[test/reviews] disruptionBudget.minAvailable: "100%" never allows a pod to be evicted, so node drains block; use less than "100%"',
+      '[test/b] disruptionBudget.maxUnavailable: "25" is neither a whole number nor a percentage like "25%"; use e.g. 1 or "25%"',
+    ],
+  ],
+  [
+    'a fractional probe delay and grace period, which the API server refuses',
+    () =>
+      reviews({
+        probes: { liveness: Probe.httpGet('/healthz', 9080, { initialDelay: Duration.millis(1500) }) },
+        terminationGracePeriod: Duration.millis(2500),
+      }).chart,
+    [
+      '[test/reviews] terminationGracePeriod: 2500ms is not a whole number of seconds; use Duration.seconds(n)',
+      '[test/reviews] probes.liveness.initialDelay: 1500ms is not a whole number of seconds; use Duration.seconds(n)',
+    ],
+  ],
+  [
+    'a tracing collector that is not a Sidecar egress host',
+    () => reviews({}, { tracing: { samplingPercentage: 1, collector: 'http://otel:4317' } }).chart,
+    [
+      '[test/shop] tracing.collector: "http://otel:4317" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "observability/otel.observability.svc.cluster.local"',
     ],
   ],
   [
