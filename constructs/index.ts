@@ -7,6 +7,7 @@ export * from './routing.js';
 export * from './resilience.js';
 export * from './security.js';
 export * from './rate-limit.js';
+export * from './render.js';
 export { Cpu } from 'cdk8s-plus-27';
 export { Duration, Size } from 'cdk8s';
 export * from './ingress.js';

@@ -9,7 +9,9 @@ import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writ
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { ApiObject, App, Yaml } from 'cdk8s';
+import { ApiObject, App } from 'cdk8s';
+import { charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
+import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
 
 export interface Target {
@@ -69,33 +71,25 @@ function targets(argv: string[]): Target[] {
 }
 
 /**
- * The objects of an app, validated as cdk8s validates them (every problem of every construct at
- * once), grouped into one file per top-level construct of each chart (the namespace, each service,
- * the ingress, ...). Files are numbered in dependency order, so `kubectl apply -f <dir>` creates the
- * Namespace before what lives in it.
+ * The objects of an app, validated, grouped into one file per top-level construct of each chart
+ * (the namespace, each service, the ingress, ...). Files are numbered in dependency order, so
+ * `kubectl apply -f <dir>` creates the Namespace before what lives in it.
  */
 export function renderFiles(app: App): Map<string, string> {
-  const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
-  if (errors.length > 0)
-    throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
-
+  validateApp(app);
   const groups = new Map<string, unknown[]>();
-  const charts = app.charts;
-  for (const chart of charts) {
+  const all = charts(app);
+  for (const chart of all) {
     const groupOf = new Map<string, string>();
     for (const c of chart.node.findAll()) {
       if (!ApiObject.isApiObject(c)) continue;
       const group = c.node.scopes[chart.node.scopes.length]?.node.id ?? chart.node.id;
       groupOf.set(
         identity(c.apiVersion, c.kind, c.metadata.namespace, c.name),
-        charts.length === 1 ? group : `${chart.node.id}-${group}`,
+        all.length === 1 ? group : `${chart.node.id}-${group}`,
       );
     }
-    for (const obj of chart.toJson() as {
-      apiVersion: string;
-      kind: string;
-      metadata: { name: string; namespace?: string };
-    }[]) {
+    for (const obj of orderedApiObjects(chart).map(toManifest)) {
       const group =
         groupOf.get(identity(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name)) ??
         chart.node.id;
@@ -107,7 +101,7 @@ export function renderFiles(app: App): Map<string, string> {
   const width = Math.max(2, String(groups.size - 1).length);
   const files = new Map<string, string>();
   [...groups].forEach(([group, objects], i) => {
-    files.set(`${String(i).padStart(width, '0')}-${group}.k8s.yaml`, Yaml.stringify(...objects));
+    files.set(`${String(i).padStart(width, '0')}-${group}.k8s.yaml`, toYaml(objects));
   });
   return files;
 }

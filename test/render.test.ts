@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
+import { SAMPLE_APPS } from '../charts/index.js';
+import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
+import { buildBenchApp } from '../tools/bench.js';
+
+/** Every object through the fast path and through cdk8s's own toJson(), key order included. */
+function assertSameAsCdk8s(app: App): number {
+  let count = 0;
+  for (const chart of charts(app)) {
+    for (const o of orderedApiObjects(chart)) {
+      assert.equal(
+        JSON.stringify(toManifest(o)),
+        JSON.stringify(o.toJson()),
+        `${o.node.path} renders as cdk8s does`,
+      );
+      count++;
+    }
+  }
+  return count;
+}
+
+describe('fast rendering', () => {
+  for (const sample of SAMPLE_APPS) {
+    for (const variant of sample.variants) {
+      it(`renders ${sample.name} ${variant} exactly as cdk8s does`, () => {
+        const app = new App();
+        sample.build(app, variant);
+        assert.ok(assertSameAsCdk8s(app) > 20);
+      });
+    }
+  }
+
+  it('renders the benchmark app exactly as cdk8s does', () => {
+    const app = new App();
+    buildBenchApp(app, 40);
+    assert.ok(assertSameAsCdk8s(app) > 300);
+  });
+
+  it('orders objects like cdk8s: the same set, and every dependency first', () => {
+    const app = new App();
+    const chart = buildBenchApp(app, 20);
+    const ours = orderedApiObjects(chart).map((o) => o.node.path);
+    const theirs = (chart.toJson() as { kind: string; metadata: { name: string; namespace?: string } }[])
+      .length;
+    assert.equal(ours.length, theirs);
+    const position = new Map(ours.map((p, i) => [p, i]));
+    for (const o of orderedApiObjects(chart)) {
+      for (const dep of o.node.dependencies) {
+        for (const d of dep.node.findAll().filter((x) => ApiObject.isApiObject(x))) {
+          assert.ok(
+            position.get(d.node.path)! < position.get(o.node.path)!,
+            `${d.node.path} before ${o.node.path}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('falls back to cdk8s for JSON patches, Lazy values and custom objects', () => {
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    const patched = new ApiObject(chart, 'patched', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+    });
+    patched.addJsonPatch(JsonPatch.add('/data', { k: 'v' }));
+    new ApiObject(chart, 'lazy', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'b', annotations: {} },
+      data: Lazy.any({ produce: () => ({ z: '1', a: undefined, m: null }) }),
+    } as never);
+    assertSameAsCdk8s(app);
+    assert.deepEqual(renderObjects(app)[0], {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+      data: { k: 'v' },
+    });
+    assert.deepEqual(renderObjects(app)[1], {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'b' },
+      data: { z: '1' },
+    });
+  });
+
+  it('validates the whole app first, with every problem listed', () => {
+    const app = new App();
+    buildBenchApp(app, 3);
+    const chart = new Chart(app, 'broken');
+    chart.node.addValidation({ validate: () => ['one', 'two'] });
+    assert.throws(
+      () => renderObjects(app),
+      /Validation failed with the following errors:\n {2}\[broken\] one\n {2}\[broken\] two/,
+    );
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * npm run bench -- --services N [--namespaces-of K]
+ *
+ * Builds a generated app of N services that uses every feature of the constructs, synthesizes and
+ * validates it, and in the same run serializes the same plain objects with the fast YAML writer
+ * alone, as the floor. The last line is the figure:
+ *   services=N objects=M bytes=B synth_ms=X floor_ms=Y ratio=X/Y peak_rss_mb=Z
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { App, Chart, Duration } from 'cdk8s';
+import {
+  DataPlane,
+  GlobalRateLimitService,
+  IstioIngress,
+  LoadBalancer,
+  MeshNamespace,
+  Microservice,
+  RateLimitAction,
+  RateLimitUnit,
+  ServicePort,
+  StringMatch,
+} from '../constructs/index.js';
+import { renderObjects } from '../constructs/render.js';
+import { toYaml } from './yaml-writer.js';
+
+/** Builds the generated app: N services in namespaces of 100, each calling about three others. */
+export function buildBenchApp(app: App, services: number): Chart {
+  const chart = new Chart(app, 'bench');
+  const perNamespace = 100;
+  const namespaces: MeshNamespace[] = [];
+  for (let i = 0; i * perNamespace < services; i++) {
+    namespaces.push(
+      new MeshNamespace(chart, `ns-${i}`, {
+        dataPlane: DataPlane.sidecar(),
+        tracing: { samplingPercentage: 1 },
+        accessLogging: {},
+      }),
+    );
+  }
+  const limits = new GlobalRateLimitService(chart, 'ratelimit', {
+    namespace: namespaces[0],
+    domain: 'bench',
+    descriptors: [{ key: 'remote_address', limit: { requestsPerUnit: 600, unit: RateLimitUnit.MINUTE } }],
+  });
+  const all: Microservice<'v1' | 'v2' | 'v3'>[] = [];
+  for (let i = 0; i < services; i++) {
+    const ns = namespaces[Math.floor(i / perNamespace)];
+    const svc = new Microservice(chart, `svc-${i}`, {
+      namespace: ns,
+      image: `registry.example.com/bench/svc-${i}:1.0.${i}`,
+      ports: [ServicePort.http(8080)],
+      versions: (i % 4 === 0 ? { v1: {}, v2: {}, v3: {} } : { v1: {}, v2: {} }) as Record<
+        'v1' | 'v2' | 'v3',
+        object
+      >,
+      env: { SERVICE: `svc-${i}` },
+      disruptionBudget: { maxUnavailable: 1 },
+      trafficPolicy: {
+        connectionPool: { maxConnections: 100, http1MaxPendingRequests: 10, maxRetries: 3 },
+        outlierDetection: {
+          consecutive5xxErrors: 5,
+          interval: Duration.seconds(10),
+          baseEjectionTime: Duration.seconds(30),
+        },
+        loadBalancer:
+          i % 2 === 0 ? LoadBalancer.leastRequest() : LoadBalancer.consistentHashByHeader('x-user'),
+      },
+      localRateLimit:
+        i % 3 === 0 ? { bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) } } : undefined,
+      ...(i % 5 === 0 ? { autoscaling: { minReplicas: 2, maxReplicas: 6 } } : { replicas: 2 }),
+    }) as Microservice<'v1' | 'v2' | 'v3'>;
+    svc.addRoute({ match: [{ headers: { 'x-canary': StringMatch.exact('1') } }], to: svc.version('v2') });
+    svc.addRoute({
+      to: [
+        { version: svc.version('v1'), weight: 90 },
+        { version: svc.version('v2'), weight: 10 },
+      ],
+      timeout: Duration.seconds(3),
+      retries: { attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: ['5xx', 'connect-failure'] },
+      ...(i % 10 === 0 && { fault: { delay: { fixedDelay: Duration.millis(200), percentage: 1 } } }),
+    });
+    if (i % 10 === 0)
+      svc.requireJwt({
+        issuer: 'https://issuer.example.com',
+        jwksUri: 'https://issuer.example.com/jwks',
+        paths: ['/admin/*'],
+      });
+    all.push(svc);
+  }
+  // About three dependencies each, always on lower-numbered services, so the graph is a DAG.
+  for (let i = 1; i < services; i++) {
+    const deps = new Set([i - 1, Math.floor(i / 2), (i * 7) % i].filter((d) => d >= 0 && d < i));
+    for (const d of deps) all[i].calls(all[d], { methods: ['GET'], paths: ['/api/*'] });
+  }
+  const ingress = new IstioIngress(chart, 'ingress', {
+    namespace: namespaces[0],
+    hosts: ['bench.example.com'],
+  });
+  for (let i = 0; i < Math.min(10, services); i++) ingress.addRoute({ pathPrefix: `/svc-${i}/`, to: all[i] });
+  limits.apply(all[0], { actions: [RateLimitAction.remoteAddress()] });
+  return chart;
+}
+
+function main(): void {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { services: { type: 'string', default: '1000' } },
+  });
+  const n = Number(values.services);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench: --services must be a whole number of 1 or more, not "${values.services}"`);
+    process.exit(2);
+  }
+  let peak = process.memoryUsage().rss;
+  const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+
+  const t0 = performance.now();
+  const app = new App();
+  buildBenchApp(app, n);
+  const objects = renderObjects(app);
+  const yaml = toYaml(objects);
+  const synthMs = performance.now() - t0;
+  peak = Math.max(peak, process.memoryUsage().rss);
+
+  // The floor: the same plain objects, already built, only serialized.
+  const plain = JSON.parse(JSON.stringify(objects));
+  const f0 = performance.now();
+  const floorYaml = toYaml(plain);
+  const floorMs = performance.now() - f0;
+  clearInterval(sample);
+  if (floorYaml !== yaml) throw new Error('bench: the floor serialized different YAML');
+  const bytes = Buffer.byteLength(yaml);
+  console.log(
+    `services=${n} objects=${objects.length} bytes=${bytes} synth_ms=${synthMs.toFixed(0)} floor_ms=${floorMs.toFixed(0)} ratio=${(synthMs / floorMs).toFixed(2)} peak_rss_mb=${(peak / 2 ** 20).toFixed(0)}`,
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
