@@ -89,7 +89,15 @@ export class ShopChart extends Chart {
       namespace: this.meshNamespace,
       image: image(service),
       ports: [ServicePort.http(PORT)],
-      env: { SERVICE_NAME: service, PORT: String(PORT), ...extra },
+      // DRAIN_DELAY_MS: after SIGTERM the service keeps serving while Kubernetes removes the pod
+      // from the endpoints (readiness turns 503 at once), then drains within SHUTDOWN_TIMEOUT_MS.
+      env: {
+        SERVICE_NAME: service,
+        PORT: String(PORT),
+        DRAIN_DELAY_MS: '5000',
+        SHUTDOWN_TIMEOUT_MS: '20000',
+        ...extra,
+      },
       resources: env.resources,
       replicas: env.autoscaling ? undefined : env.replicas,
       autoscaling: env.autoscaling,
@@ -98,7 +106,7 @@ export class ShopChart extends Chart {
         readiness: Probe.httpGet('/readyz', PORT, { period: Duration.seconds(5) }),
         liveness: Probe.httpGet('/healthz', PORT, { period: Duration.seconds(10), failureThreshold: 3 }),
       },
-      // The services drain for up to 20 s (SHUTDOWN_TIMEOUT_MS); give them 30.
+      // 5 s of drain delay plus up to 20 s of draining fit in the grace period.
       terminationGracePeriod: Duration.seconds(30),
     });
 
