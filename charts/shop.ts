@@ -184,6 +184,8 @@ export class ShopChart extends Chart {
           perTryTimeout: Duration.seconds(1),
           retryOn: ['5xx', 'connect-failure', 'reset'],
         },
+        // Shadow 5 % of the canary's traffic to v2, to compare it under real load; answers are discarded.
+        mirror: { to: reviews.version('v2'), percentage: 5 },
       });
     this.ratings.addRoute({
       to: this.ratings.version('v1'),

@@ -65,7 +65,7 @@ describe('shop chart', () => {
     assert.deepEqual(probe.httpGet, { path: '/readyz', port: 8080 });
   });
 
-  it('routes testers to reviews v2 and canaries 20 % of everyone else to v3, with timeouts and retries', () => {
+  it('routes testers to reviews v2, canaries 20 % of everyone else to v3 and mirrors 5 % to v2', () => {
     const http = find(shop('prod'), 'VirtualService', 'reviews').spec.http;
     assert.deepEqual(http[0].match, [{ headers: { 'end-user': { exact: 'jason' } } }]);
     assert.equal(http[0].route[0].destination.subset, 'v2');
@@ -85,6 +85,8 @@ describe('shop chart', () => {
       perTryTimeout: '1s',
       retryOn: '5xx,connect-failure,reset',
     });
+    assert.deepEqual(http[1].mirror, { host: 'reviews.shop.svc.cluster.local', subset: 'v2' });
+    assert.deepEqual(http[1].mirrorPercentage, { value: 5 });
   });
 
   it('breaks the circuit to ratings and rate-limits the storefront locally and globally', () => {
