@@ -108,19 +108,20 @@ export function validateJwt(o: JwtOptions, field: string, p: Problems): void {
  * same things share a rule (and the policy stays short however many callers there are).
  */
 export function renderAllowRules(callers: readonly AllowedCaller[]): AuthorizationPolicySpecRules[] {
-  const byOperation = new Map<string, { principals: string[]; methods?: string[]; paths?: string[] }>();
+  // A hub service can have thousands of callers: sets keep this linear.
+  const byOperation = new Map<string, { principals: Set<string>; methods?: string[]; paths?: string[] }>();
   for (const c of callers) {
     const methods = c.methods && [...new Set(c.methods)].sort();
     const paths = c.paths && [...new Set(c.paths)].sort();
     const key = JSON.stringify([methods, paths]);
-    const entry = byOperation.get(key) ?? { principals: [], methods, paths };
-    if (!entry.principals.includes(c.principal)) entry.principals.push(c.principal);
+    const entry = byOperation.get(key) ?? { principals: new Set<string>(), methods, paths };
+    entry.principals.add(c.principal);
     byOperation.set(key, entry);
   }
   return [...byOperation.values()].map(({ principals, methods, paths }) => {
     const operation = { ...(methods && { methods }), ...(paths && { paths }) };
     return {
-      from: [{ source: { principals: principals.sort() } }],
+      from: [{ source: { principals: [...principals].sort() } }],
       ...(Object.keys(operation).length > 0 && { to: [{ operation }] }),
     };
   });

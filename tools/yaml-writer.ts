@@ -2,7 +2,8 @@
  * A small, fast YAML writer for the JSON-shaped objects Kubernetes manifests are: block mappings
  * and sequences, plain scalars where YAML 1.1 and 1.2 readers agree on their meaning, and
  * double-quoted JSON strings everywhere else (a JSON string is a valid YAML double-quoted scalar).
- * About ten times faster than a general YAML library's stringify, and byte-for-byte stable.
+ * It builds the text by string concatenation (V8 joins the pieces once, at the end), several times
+ * faster than a general YAML library's stringify, and its output is byte-for-byte stable.
  */
 
 /** Strings that must be quoted: anything that a YAML reader would take for another type or syntax. */
@@ -11,73 +12,77 @@ const NEEDS_QUOTES =
   // eslint-disable-next-line no-control-regex
   /^$|^[\s\-?:,[\]{}#&*!|>'"%@`~]|[:#]\s|\s#|:$|\s$|^(?:true|false|yes|no|on|off|y|n|null|~)$|^[-+]?(?:\.?[0-9]|\.(?:inf|nan))|[\n\r\t\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]|^0[xob]/i;
 
+type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
+
 function scalar(value: string | number | boolean | null): string {
   if (typeof value === 'string') return NEEDS_QUOTES.test(value) ? JSON.stringify(value) : value;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new Error(`yaml-writer: ${value} has no YAML form here`);
-    return String(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new Error(`yaml-writer: ${value} has no YAML form here`);
   }
   return String(value);
 }
 
-function isEmpty(v: unknown): boolean {
-  return Array.isArray(v)
-    ? v.length === 0
-    : typeof v === 'object' && v !== null && Object.keys(v).length === 0;
-}
+/** Rendered "key:" for the keys every manifest repeats (apiVersion, metadata, name, ...). */
+const keyCache = new Map<string, string>();
 
-function writeValue(v: unknown, indent: string, out: string[]): void {
-  // Called after "key:" or "-": nested collections start on the next line.
-  if (v === null || typeof v !== 'object') {
-    out.push(' ', scalar(v as string | number | boolean | null), '\n');
-  } else if (isEmpty(v)) {
-    out.push(Array.isArray(v) ? ' []\n' : ' {}\n');
-  } else if (Array.isArray(v)) {
-    out.push('\n');
-    writeSequence(v, indent + '  ', out);
-  } else {
-    out.push('\n');
-    writeMapping(v as Record<string, unknown>, indent + '  ', out);
+function key(k: string): string {
+  let rendered = keyCache.get(k);
+  if (rendered === undefined) {
+    rendered = `${scalar(k)}:`;
+    if (keyCache.size < 10_000) keyCache.set(k, rendered);
   }
+  return rendered;
 }
 
-function writeMapping(obj: Record<string, unknown>, indent: string, out: string[]): void {
-  for (const key of Object.keys(obj)) {
-    const v = obj[key];
-    if (v === undefined) continue;
-    out.push(indent, scalar(key), ':');
-    writeValue(v, indent, out);
+/** The value after "key:" or "-": a scalar on the same line, a collection on the next ones. */
+function value(v: Json, indent: string): string {
+  if (v === null || typeof v !== 'object') return ` ${scalar(v)}\n`;
+  if (Array.isArray(v)) return v.length === 0 ? ' []\n' : `\n${sequence(v, `${indent}  `)}`;
+  for (const k in v)
+    if ((v as Record<string, Json | undefined>)[k] !== undefined)
+      return `\n${mapping(v as Record<string, Json>, `${indent}  `)}`;
+  return ' {}\n';
+}
+
+function mapping(obj: { readonly [key: string]: Json | undefined }, indent: string): string {
+  let out = '';
+  for (const k in obj) {
+    const v = obj[k];
+    if (v !== undefined) out += indent + key(k) + value(v, indent);
   }
+  return out;
 }
 
-function writeSequence(items: readonly unknown[], indent: string, out: string[]): void {
+function sequence(items: readonly Json[], indent: string): string {
+  let out = '';
+  const inner = `${indent}  `;
   for (const item of items) {
-    if (item !== null && typeof item === 'object' && !isEmpty(item) && !Array.isArray(item)) {
-      // "- key: value" with the rest of the mapping aligned under the first key.
-      const entries = Object.keys(item as object).filter(
-        (k) => (item as Record<string, unknown>)[k] !== undefined,
-      );
-      const inner = indent + '  ';
-      entries.forEach((key, i) => {
-        out.push(i === 0 ? `${indent}- ` : inner, scalar(key), ':');
-        writeValue((item as Record<string, unknown>)[key], inner, out);
-      });
+    if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
+      // "- key: value", the rest of the mapping aligned under the first key.
+      let first = true;
+      for (const k in item) {
+        const v = (item as Record<string, Json | undefined>)[k];
+        if (v === undefined) continue;
+        out += (first ? `${indent}- ` : inner) + key(k) + value(v, inner);
+        first = false;
+      }
+      if (first) out += `${indent}- {}\n`;
     } else {
-      out.push(indent, '-');
-      writeValue(item, indent + '  ', out);
+      out += `${indent}-${value(item, inner)}`;
     }
   }
+  return out;
 }
 
-/** Serializes documents as a multi-document YAML stream. */
+/** The YAML of one document (a mapping), without the "---" separator. */
+export function documentToYaml(doc: unknown): string {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new Error('yaml-writer: every document must be a mapping');
+  }
+  return mapping(doc as Record<string, Json>, '');
+}
+
+/** Serializes documents (mappings) as a multi-document YAML stream. */
 export function toYaml(documents: readonly unknown[]): string {
-  const out: string[] = [];
-  documents.forEach((doc, i) => {
-    if (i > 0) out.push('---\n');
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-      throw new Error('yaml-writer: every document must be a mapping');
-    }
-    writeMapping(doc as Record<string, unknown>, '', out);
-  });
-  return out.join('');
+  return documents.map(documentToYaml).join('---\n');
 }
