@@ -151,7 +151,10 @@ export class BookinfoChart extends Chart {
       case 'reviews-test-v2':
         routes.reviews = [{ match: JASON, to: reviews.version('v2') }, v1(reviews)];
         break;
+      // Istio's fault-injection task applies these on top of reviews-test-v2: jason reaches reviews
+      // v2, the version that calls ratings, so the fault shows on his product page.
       case 'ratings-test-delay':
+        routes.reviews = [{ match: JASON, to: reviews.version('v2') }, v1(reviews)];
         routes.ratings = [
           {
             match: JASON,
@@ -162,6 +165,7 @@ export class BookinfoChart extends Chart {
         ];
         break;
       case 'ratings-test-abort':
+        routes.reviews = [{ match: JASON, to: reviews.version('v2') }, v1(reviews)];
         routes.ratings = [
           { match: JASON, to: ratings.version('v1'), fault: { abort: { httpStatus: 500, percentage: 100 } } },
           v1(ratings),

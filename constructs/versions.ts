@@ -28,3 +28,44 @@ export const BOOKINFO_IMAGES = {
 
 /** The mesh trust domain Istio uses unless meshConfig.trustDomain says otherwise. */
 export const DEFAULT_TRUST_DOMAIN = 'cluster.local';
+
+/**
+ * What the Pulumi stacks (stacks/) install, pinned: Istio's own Helm charts at ISTIO_VERSION, the
+ * Gateway API CRDs the constructs are generated from, the kind release and node image of the dev
+ * stack, the EKS Kubernetes version of the cloud stacks, and the observability add-ons' charts.
+ */
+export const PLATFORM = {
+  istio: {
+    /** Istio's Helm repository (istio.io/latest/docs/setup/install/helm). */
+    repo: 'https://istio-release.storage.googleapis.com/charts',
+    chartVersion: VERSIONS.istio,
+  },
+  /** Gateway API standard-channel CRDs; Istio 1.30 reads them (its upgrade notes require v1.5.x). */
+  gatewayApiCrds: `https://github.com/kubernetes-sigs/gateway-api/releases/download/${VERSIONS.gatewayApi}/standard-install.yaml`,
+  kind: {
+    /** The kind CLI release the node image was built for. */
+    version: 'v0.31.0',
+    /** kind v0.31.0's release notes: the default node image, Kubernetes 1.35.0 (Istio 1.30 supports 1.32–1.36). */
+    nodeImage: 'kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f',
+  },
+  /** Kubernetes version of the EKS control plane (within Istio 1.30's supported 1.32–1.36). */
+  eks: { kubernetesVersion: '1.35' },
+  addons: {
+    /** prometheus-community's chart; Istio's samples/addons render the same chart (server only). */
+    prometheus: {
+      repo: 'https://prometheus-community.github.io/helm-charts',
+      chart: 'prometheus',
+      version: '27.20.0',
+    },
+    /** The OpenTelemetry collector behind the "otel-tracing" provider. */
+    opentelemetryCollector: {
+      repo: 'https://open-telemetry.github.io/opentelemetry-helm-charts',
+      chart: 'opentelemetry-collector',
+      version: '0.158.3',
+    },
+    /** Jaeger (v2, all-in-one, in-memory storage): where the collector sends the traces. */
+    jaeger: { repo: 'https://jaegertracing.github.io/helm-charts', chart: 'jaeger', version: '4.0.1' },
+    /** Kiali's server chart; Kiali releases are tested against the supported Istio releases. */
+    kiali: { repo: 'https://kiali.org/helm-charts', chart: 'kiali-server', version: '2.27.0' },
+  },
+} as const;

@@ -60,15 +60,16 @@ const EXPECTED: Record<BookinfoScenario, { reviews: Entry[]; ratings: Entry[] }>
   'reviews-v3': { reviews: [{ to: [['v3']] }], ratings: v1 },
   'reviews-jason-v2-v3': { reviews: [{ jason: true, to: [['v2']] }, { to: [['v3']] }], ratings: v1 },
   'reviews-test-v2': { reviews: [{ jason: true, to: [['v2']] }, { to: [['v1']] }], ratings: v1 },
+  // On top of reviews-test-v2, as Istio's fault-injection task applies them.
   'ratings-test-delay': {
-    reviews: v1,
+    reviews: [{ jason: true, to: [['v2']] }, { to: [['v1']] }],
     ratings: [
       { jason: true, to: [['v1']], fault: { delay: { fixedDelay: '7s', percentage: { value: 100 } } } },
       { to: [['v1']] },
     ],
   },
   'ratings-test-abort': {
-    reviews: v1,
+    reviews: [{ jason: true, to: [['v2']] }, { to: [['v1']] }],
     ratings: [
       { jason: true, to: [['v1']], fault: { abort: { httpStatus: 500, percentage: { value: 100 } } } },
       { to: [['v1']] },

@@ -1,0 +1,175 @@
+/**
+ * Observability add-ons from their upstream Helm charts, pinned in PLATFORM.addons: Prometheus
+ * (server only, as Istio's samples/addons render it), the OpenTelemetry collector of the
+ * "otel-tracing" provider exporting to Jaeger, and Kiali (in istio-system, as Kiali's docs install it).
+ */
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { PLATFORM } from '../constructs/versions.js';
+import { ISTIO_NAMESPACE, OTEL_TRACING } from './istio.js';
+
+export const OBSERVABILITY_NAMESPACE = OTEL_TRACING.namespace;
+
+export interface ObservabilityArgs {
+  readonly prometheus: boolean;
+  /** The OpenTelemetry collector (opentelemetry-collector.observability:4317) and Jaeger. */
+  readonly tracing: boolean;
+  /** Kiali; needs `prometheus`. */
+  readonly kiali: boolean;
+}
+
+/** How to reach an add-on's UI from a workstation. */
+export interface AddonEndpoint {
+  /** The in-cluster address. */
+  readonly service: string;
+  /** The URL once `portForward` runs. */
+  readonly url: string;
+  readonly portForward: string;
+}
+
+const PROMETHEUS_SERVICE = 'prometheus';
+const PROMETHEUS_URL = `http://${PROMETHEUS_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local:9090`;
+const JAEGER_COLLECTOR = `jaeger-collector.${OBSERVABILITY_NAMESPACE}.svc.cluster.local:4317`;
+const JAEGER_QUERY = `jaeger-query.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+
+/** Helm values of each add-on. */
+export function addonValues(args: ObservabilityArgs) {
+  return {
+    prometheus: {
+      // Istio's samples/addons/prometheus.yaml: the server alone, scraping every pod Istio annotates.
+      alertmanager: { enabled: false },
+      'prometheus-pushgateway': { enabled: false },
+      'kube-state-metrics': { enabled: false },
+      'prometheus-node-exporter': { enabled: false },
+      server: {
+        fullnameOverride: PROMETHEUS_SERVICE,
+        persistentVolume: { enabled: false },
+        service: { servicePort: 9090 },
+        global: { scrape_interval: '15s' },
+      },
+    },
+    opentelemetryCollector: {
+      // The Service the "otel-tracing" provider sends to: opentelemetry-collector.observability:4317.
+      fullnameOverride: 'opentelemetry-collector',
+      mode: 'deployment',
+      image: { repository: 'otel/opentelemetry-collector-k8s' },
+      command: { name: 'otelcol-k8s' },
+      config: {
+        exporters: { 'otlp/jaeger': { endpoint: JAEGER_COLLECTOR, tls: { insecure: true } } },
+        service: { pipelines: { traces: { exporters: ['otlp/jaeger'] } } },
+      },
+    },
+    jaeger: {
+      // One all-in-one pod with in-memory storage: for trying things, not for keeping traces.
+      allInOne: { enabled: true },
+      storage: { type: 'memory' },
+      provisionDataStore: { cassandra: false, elasticsearch: false, kafka: false },
+      agent: { enabled: false },
+      collector: { enabled: false },
+      query: { enabled: false },
+    },
+    kiali: {
+      // As Istio's samples/addons/kiali.yaml: anonymous access, for demos.
+      auth: { strategy: 'anonymous' },
+      deployment: { ingress: { enabled: false } },
+      external_services: {
+        prometheus: { url: PROMETHEUS_URL },
+        grafana: { enabled: false },
+        tracing: args.tracing
+          ? {
+              enabled: true,
+              provider: 'jaeger',
+              use_grpc: true,
+              internal_url: `http://${JAEGER_QUERY}:16685`,
+              external_url: 'http://localhost:16686',
+            }
+          : { enabled: false },
+      },
+    },
+  };
+}
+
+/** The add-ons, each a pinned Helm release; `endpoints` says how to open each UI. */
+export class Observability extends pulumi.ComponentResource {
+  public readonly namespace: k8s.core.v1.Namespace;
+  public readonly prometheus?: k8s.helm.v3.Release;
+  public readonly collector?: k8s.helm.v3.Release;
+  public readonly jaeger?: k8s.helm.v3.Release;
+  public readonly kiali?: k8s.helm.v3.Release;
+  public readonly endpoints: pulumi.Output<Record<string, AddonEndpoint>>;
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('meshkit:observability:Addons', name, {}, opts);
+    if (args.kiali && !args.prometheus) throw new Error(`${name}: Kiali needs Prometheus; enable prometheus`);
+    const values = addonValues(args);
+    const child = { parent: this };
+    this.namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: OBSERVABILITY_NAMESPACE } },
+      // Children do not inherit the component's dependsOn: every release hangs off this namespace.
+      { ...child, dependsOn: opts?.dependsOn },
+    );
+    const release = (
+      id: keyof typeof PLATFORM.addons,
+      releaseName: string,
+      namespace: string,
+      v: Record<string, unknown>,
+      dependsOn: pulumi.Resource[],
+    ) => {
+      const pin = PLATFORM.addons[id];
+      return new k8s.helm.v3.Release(
+        `${name}-${releaseName}`,
+        {
+          name: releaseName,
+          chart: pin.chart,
+          version: pin.version,
+          repositoryOpts: { repo: pin.repo },
+          namespace,
+          values: v,
+          skipAwait: false,
+          timeout: 600,
+        },
+        { ...child, dependsOn },
+      );
+    };
+    const endpoints: Record<string, AddonEndpoint> = {};
+    if (args.prometheus) {
+      this.prometheus = release('prometheus', 'prometheus', OBSERVABILITY_NAMESPACE, values.prometheus, [
+        this.namespace,
+      ]);
+      endpoints.prometheus = {
+        service: PROMETHEUS_URL,
+        url: 'http://localhost:9090',
+        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/${PROMETHEUS_SERVICE} 9090:9090`,
+      };
+    }
+    if (args.tracing) {
+      this.jaeger = release('jaeger', 'jaeger', OBSERVABILITY_NAMESPACE, values.jaeger, [this.namespace]);
+      this.collector = release(
+        'opentelemetryCollector',
+        'opentelemetry-collector',
+        OBSERVABILITY_NAMESPACE,
+        values.opentelemetryCollector,
+        [this.jaeger],
+      );
+      endpoints.jaeger = {
+        service: `http://${JAEGER_QUERY}:16686`,
+        url: 'http://localhost:16686',
+        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/jaeger-query 16686:16686`,
+      };
+    }
+    if (args.kiali && this.prometheus) {
+      this.kiali = release('kiali', 'kiali', ISTIO_NAMESPACE, values.kiali, [
+        this.prometheus,
+        ...(this.jaeger ? [this.jaeger] : []),
+      ]);
+      endpoints.kiali = {
+        service: `http://kiali.${ISTIO_NAMESPACE}.svc.cluster.local:20001/kiali`,
+        url: 'http://localhost:20001/kiali',
+        portForward: `kubectl -n ${ISTIO_NAMESPACE} port-forward svc/kiali 20001:20001`,
+      };
+    }
+    this.endpoints = pulumi.output(endpoints);
+    this.registerOutputs({ endpoints: this.endpoints });
+  }
+}

@@ -1,0 +1,401 @@
+/**
+ * The stack configuration, read once and typed. Every problem is reported at once, each naming the
+ * key (as `pulumi config` spells it) and the command that fixes it, before any resource is declared.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { ENVIRONMENTS, type ShopEnvironment } from '../charts/environments.js';
+import { PLATFORM } from '../constructs/versions.js';
+
+/** The Pulumi project name (Pulumi.yaml `name`), which is also the namespace of its config keys. */
+export const PROJECT = 'mesh-kit';
+
+export type EnvironmentName = ShopEnvironment['name'];
+
+/** A local kind cluster, created and deleted with the kind CLI. */
+export interface KindClusterConfig {
+  readonly type: 'kind';
+  /** kind cluster name (`kind get clusters`). */
+  readonly name: string;
+  /** Node image, by tag and digest. */
+  readonly nodeImage: string;
+  /** Worker nodes besides the control plane. */
+  readonly workers: number;
+  /** Host port that reaches the ingress gateway's HTTP NodePort. */
+  readonly httpHostPort: number;
+  /** Host port that reaches the ingress gateway's HTTPS NodePort. */
+  readonly httpsHostPort: number;
+}
+
+/** A managed EKS cluster with a default node group in the default VPC. */
+export interface EksClusterConfig {
+  readonly type: 'eks';
+  readonly kubernetesVersion: string;
+  readonly instanceType: string;
+  readonly desiredCapacity: number;
+  readonly minSize: number;
+  readonly maxSize: number;
+}
+
+/** A cluster that already exists, reached through a kubeconfig kept as a Pulumi secret. */
+export interface ExistingClusterConfig {
+  readonly type: 'existing';
+  /** The kubeconfig (secret `mesh-kit:kubeconfig`). */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Context of the kubeconfig to use; its current context when unset. */
+  readonly context?: string;
+  /** Gateway Service type: LoadBalancer where the cluster has a load balancer controller. */
+  readonly gatewayServiceType: 'LoadBalancer' | 'NodePort';
+}
+
+export type ClusterConfig = KindClusterConfig | EksClusterConfig | ExistingClusterConfig;
+
+/** Where the built images go: kind nodes directly, ECR, or another registry with a secret password. */
+export type RegistryConfig =
+  | { readonly type: 'kind' }
+  | { readonly type: 'ecr' }
+  | {
+      readonly type: 'generic';
+      /** Registry host and path the images are pushed under, e.g. registry.example.com/shop. */
+      readonly server: string;
+      readonly username: string;
+      /** Secret `mesh-kit:registryPassword`. */
+      readonly password: pulumi.Output<string>;
+    };
+
+export interface AddonsConfig {
+  /** Prometheus (server only), which Kiali reads. */
+  readonly prometheus: boolean;
+  /** The OpenTelemetry collector of the "otel-tracing" provider, exporting to Jaeger. */
+  readonly tracing: boolean;
+  /** Kiali (needs Prometheus). */
+  readonly kiali: boolean;
+}
+
+export interface StackConfig {
+  readonly environment: EnvironmentName;
+  readonly cluster: ClusterConfig;
+  /** `ambient` installs istio-cni and ztunnel (ambient profile) besides istiod and the gateway. */
+  readonly dataPlane: 'sidecar' | 'ambient';
+  readonly addons: AddonsConfig;
+  readonly registry: RegistryConfig;
+  /** Platform the images are built for, e.g. linux/amd64; the Docker host's own when unset. */
+  readonly imagePlatform?: string;
+  /** Replicas of the ingress gateway (its HPA's minimum). */
+  readonly gatewayReplicas: number;
+}
+
+/** Bad or missing stack configuration: every problem, one per line. */
+export class StackConfigError extends Error {
+  constructor(
+    public readonly stack: string,
+    public readonly problems: readonly string[],
+  ) {
+    super(
+      `stack "${stack}" has ${problems.length} configuration problem${problems.length === 1 ? '' : 's'}:\n  ${problems.join('\n  ')}`,
+    );
+    this.name = 'StackConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const key = (k: string) => `${PROJECT}:${k}`;
+
+/**
+ * Reads and checks the configuration of the current stack (or of `config`, for tests). Throws a
+ * StackConfigError listing every problem.
+ */
+export function readStackConfig(
+  config: pulumi.Config = new pulumi.Config(PROJECT),
+  stack: string = pulumi.getStack(),
+): StackConfig {
+  const problems: string[] = [];
+  const problem = (k: string, what: string, fix: string) => problems.push(`${key(k)}: ${what}; ${fix}`);
+
+  const object = (k: string): Json | undefined => {
+    const raw = config.get(k);
+    if (raw === undefined) return undefined;
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Json;
+    } catch {
+      // reported below
+    }
+    problem(
+      k,
+      `must be an object, got ${JSON.stringify(raw)}`,
+      `set its fields with \`pulumi config set --path ${k}.<field> <value>\``,
+    );
+    return undefined;
+  };
+  const str = (obj: Json, k: string, field: string, fallback?: string): string | undefined => {
+    const v = obj[field];
+    if (v === undefined) {
+      if (fallback === undefined)
+        problem(
+          `${k}.${field}`,
+          'is missing',
+          `set it with \`pulumi config set --path ${k}.${field} <value>\``,
+        );
+      return fallback;
+    }
+    if (typeof v !== 'string' || v === '') {
+      problem(
+        `${k}.${field}`,
+        `must be a non-empty string, got ${JSON.stringify(v)}`,
+        `set it with \`pulumi config set --path ${k}.${field} <value>\``,
+      );
+      return fallback;
+    }
+    return v;
+  };
+  const int = (obj: Json, k: string, field: string, fallback: number, min: number, max: number): number => {
+    const v = obj[field];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problem(
+        `${k}.${field}`,
+        `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`,
+        `set it with \`pulumi config set --path ${k}.${field} ${fallback}\``,
+      );
+      return fallback;
+    }
+    return v;
+  };
+  const bool = (obj: Json, k: string, field: string, fallback: boolean): boolean => {
+    const v = obj[field];
+    if (v === undefined) return fallback;
+    if (typeof v !== 'boolean') {
+      problem(
+        `${k}.${field}`,
+        `must be true or false, got ${JSON.stringify(v)}`,
+        `set it with \`pulumi config set --path ${k}.${field} ${fallback}\``,
+      );
+      return fallback;
+    }
+    return v;
+  };
+  const oneOf = <T extends string>(
+    k: string,
+    v: unknown,
+    allowed: readonly T[],
+    fix: string,
+  ): T | undefined => {
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    problem(
+      k,
+      `${v === undefined ? 'is missing' : `${JSON.stringify(v)} is not supported`}; use one of ${allowed.join(', ')}`,
+      fix,
+    );
+    return undefined;
+  };
+  const unknownFields = (obj: Json, k: string, known: readonly string[]) => {
+    for (const f of Object.keys(obj))
+      if (!known.includes(f))
+        problem(
+          `${k}.${f}`,
+          `is not a known field (known: ${known.join(', ')})`,
+          `remove it with \`pulumi config rm --path ${k}.${f}\``,
+        );
+  };
+
+  // environment
+  const environments = Object.keys(ENVIRONMENTS) as EnvironmentName[];
+  const environment = oneOf(
+    'environment',
+    config.get('environment'),
+    environments,
+    `set it with \`pulumi config set environment ${environments.includes(stack as EnvironmentName) ? stack : 'dev'}\``,
+  );
+
+  // cluster
+  let cluster: ClusterConfig | undefined;
+  const c = object('cluster');
+  if (c === undefined && config.get('cluster') === undefined) {
+    problem(
+      'cluster',
+      'is missing',
+      'set it with `pulumi config set --path cluster.type kind` (or eks, existing)',
+    );
+  } else if (c !== undefined) {
+    const type = oneOf(
+      'cluster.type',
+      c.type,
+      ['kind', 'eks', 'existing'] as const,
+      'set it with `pulumi config set --path cluster.type kind` (or eks, existing)',
+    );
+    if (type === 'kind') {
+      unknownFields(c, 'cluster', ['type', 'name', 'nodeImage', 'workers', 'httpHostPort', 'httpsHostPort']);
+      const name = str(c, 'cluster', 'name', 'meshkit') ?? 'meshkit';
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+        problem(
+          'cluster.name',
+          `"${name}" is not a valid kind cluster name`,
+          'use lower-case letters, digits and dashes, e.g. `pulumi config set --path cluster.name meshkit`',
+        );
+      const nodeImage = str(c, 'cluster', 'nodeImage', PLATFORM.kind.nodeImage) ?? PLATFORM.kind.nodeImage;
+      if (!/@sha256:[0-9a-f]{64}$/.test(nodeImage))
+        problem(
+          'cluster.nodeImage',
+          `"${nodeImage}" is not pinned by digest`,
+          `use an image from kind's release notes as tag@sha256:digest, e.g. ${PLATFORM.kind.nodeImage}`,
+        );
+      const httpHostPort = int(c, 'cluster', 'httpHostPort', 8080, 1, 65535);
+      const httpsHostPort = int(c, 'cluster', 'httpsHostPort', 8443, 1, 65535);
+      if (httpHostPort === httpsHostPort)
+        problem(
+          'cluster.httpsHostPort',
+          `is the same port as cluster.httpHostPort (${httpHostPort})`,
+          'give HTTP and HTTPS different host ports, e.g. 8080 and 8443',
+        );
+      cluster = {
+        type,
+        name,
+        nodeImage,
+        workers: int(c, 'cluster', 'workers', 0, 0, 10),
+        httpHostPort,
+        httpsHostPort,
+      };
+    } else if (type === 'eks') {
+      unknownFields(c, 'cluster', [
+        'type',
+        'kubernetesVersion',
+        'instanceType',
+        'desiredCapacity',
+        'minSize',
+        'maxSize',
+      ]);
+      const desiredCapacity = int(c, 'cluster', 'desiredCapacity', 3, 1, 100);
+      const minSize = int(c, 'cluster', 'minSize', Math.min(desiredCapacity, 2), 1, 100);
+      const maxSize = int(c, 'cluster', 'maxSize', Math.max(desiredCapacity, 6), 1, 100);
+      if (!(minSize <= desiredCapacity && desiredCapacity <= maxSize))
+        problem(
+          'cluster.desiredCapacity',
+          `must lie between cluster.minSize (${minSize}) and cluster.maxSize (${maxSize}), got ${desiredCapacity}`,
+          'adjust minSize, desiredCapacity and maxSize so that minSize <= desiredCapacity <= maxSize',
+        );
+      cluster = {
+        type,
+        kubernetesVersion:
+          str(c, 'cluster', 'kubernetesVersion', PLATFORM.eks.kubernetesVersion) ??
+          PLATFORM.eks.kubernetesVersion,
+        instanceType: str(c, 'cluster', 'instanceType', 't3.large') ?? 't3.large',
+        desiredCapacity,
+        minSize,
+        maxSize,
+      };
+    } else if (type === 'existing') {
+      unknownFields(c, 'cluster', ['type', 'context', 'gatewayServiceType']);
+      const kubeconfig = config.getSecret('kubeconfig');
+      if (kubeconfig === undefined)
+        problem(
+          'kubeconfig',
+          'is missing (cluster.type is existing)',
+          'store it as a secret with `pulumi config set --secret kubeconfig < ~/.kube/config`',
+        );
+      const context = c.context === undefined ? undefined : str(c, 'cluster', 'context');
+      const gatewayServiceType = oneOf(
+        'cluster.gatewayServiceType',
+        c.gatewayServiceType ?? 'LoadBalancer',
+        ['LoadBalancer', 'NodePort'] as const,
+        'set it with `pulumi config set --path cluster.gatewayServiceType LoadBalancer`',
+      );
+      if (kubeconfig !== undefined)
+        cluster = { type, kubeconfig, context, gatewayServiceType: gatewayServiceType ?? 'LoadBalancer' };
+    }
+  }
+
+  // dataPlane
+  const dataPlane =
+    oneOf(
+      'dataPlane',
+      config.get('dataPlane') ?? 'sidecar',
+      ['sidecar', 'ambient'] as const,
+      'set it with `pulumi config set dataPlane sidecar`',
+    ) ?? 'sidecar';
+
+  // addons
+  const a = object('addons') ?? {};
+  unknownFields(a, 'addons', ['prometheus', 'tracing', 'kiali']);
+  const addons: AddonsConfig = {
+    prometheus: bool(a, 'addons', 'prometheus', true),
+    tracing: bool(a, 'addons', 'tracing', true),
+    kiali: bool(a, 'addons', 'kiali', true),
+  };
+  if (addons.kiali && !addons.prometheus)
+    problem(
+      'addons.kiali',
+      'is true but addons.prometheus is false, and Kiali reads its graph from Prometheus',
+      'turn Prometheus on (`pulumi config set --path addons.prometheus true`) or Kiali off',
+    );
+
+  // registry
+  let registry: RegistryConfig | undefined;
+  const r = object('registry');
+  const onKind = cluster?.type === 'kind';
+  const defaultRegistry = onKind ? 'kind' : 'ecr';
+  const rtype = oneOf(
+    'registry.type',
+    r?.type ?? defaultRegistry,
+    ['kind', 'ecr', 'generic'] as const,
+    `set it with \`pulumi config set --path registry.type ${defaultRegistry}\``,
+  );
+  if (rtype === 'kind') {
+    if (cluster !== undefined && !onKind)
+      problem(
+        'registry.type',
+        'is kind, but the cluster is not a kind cluster',
+        'use ecr or generic (`pulumi config set --path registry.type ecr`)',
+      );
+    registry = { type: 'kind' };
+  } else if (rtype === 'ecr') {
+    if (onKind)
+      problem(
+        'registry.type',
+        'is ecr, but kind clusters load the images into their nodes',
+        'remove it with `pulumi config rm registry`',
+      );
+    registry = { type: 'ecr' };
+  } else if (rtype === 'generic' && r !== undefined) {
+    unknownFields(r, 'registry', ['type', 'server', 'username']);
+    const server = str(r, 'registry', 'server');
+    const username = str(r, 'registry', 'username');
+    const password = config.getSecret('registryPassword');
+    if (password === undefined)
+      problem(
+        'registryPassword',
+        'is missing (registry.type is generic)',
+        'store it as a secret with `pulumi config set --secret registryPassword <password or token>`',
+      );
+    if (server !== undefined && username !== undefined && password !== undefined)
+      registry = { type: 'generic', server, username, password };
+  }
+  if (r !== undefined && rtype !== 'generic') unknownFields(r, 'registry', ['type']);
+
+  const gatewayReplicas = (() => {
+    const raw = config.get('gatewayReplicas');
+    if (raw === undefined) return environment === 'prod' ? 2 : 1;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 20) {
+      problem(
+        'gatewayReplicas',
+        `must be a whole number from 1 to 20, got ${JSON.stringify(raw)}`,
+        'set it with `pulumi config set gatewayReplicas 2`',
+      );
+      return 1;
+    }
+    return n;
+  })();
+
+  const imagePlatform = config.get('imagePlatform') ?? (onKind ? undefined : 'linux/amd64');
+  if (imagePlatform !== undefined && !/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/.test(imagePlatform))
+    problem(
+      'imagePlatform',
+      `"${imagePlatform}" is not an OS/architecture pair`,
+      'set it like `pulumi config set imagePlatform linux/amd64`',
+    );
+
+  if (problems.length > 0 || environment === undefined || cluster === undefined || registry === undefined)
+    throw new StackConfigError(stack, problems);
+  return { environment, cluster, dataPlane, addons, registry, imagePlatform, gatewayReplicas };
+}

@@ -1,0 +1,145 @@
+/**
+ * One stack: cluster → Istio → add-ons → images → the shop, and the outputs a person needs.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as k8s from '@pulumi/kubernetes';
+import * as pulumi from '@pulumi/pulumi';
+import { ENVIRONMENTS } from '../charts/environments.js';
+import { SHOP_SERVICES } from '../charts/shop.js';
+import { Observability, type AddonEndpoint } from './addons.js';
+import { ShopApp } from './app.js';
+import { type Cluster, EksCluster, ExistingCluster, GATEWAY_NODE_PORTS, KindCluster } from './cluster.js';
+import { PROJECT, type StackConfig } from './config.js';
+import { ServiceImages } from './images.js';
+import { GATEWAY_RELEASE, ISTIO_NAMESPACE, IstioMesh, KIND_GATEWAY, type GatewayService } from './istio.js';
+
+export interface StackOutputs {
+  readonly environment: string;
+  /** Where the storefront answers. */
+  readonly ingressUrl: pulumi.Output<string>;
+  /** Load balancer address of the gateway, for DNS (cloud only). */
+  readonly ingressAddress?: pulumi.Output<string>;
+  /** The cluster's kubeconfig (secret). */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** Image reference per service. */
+  readonly images: pulumi.Output<Record<string, string>>;
+  /** Add-on UIs: in-cluster address, local URL and the port-forward that opens it. */
+  readonly addons: pulumi.Output<Record<string, AddonEndpoint>>;
+  readonly cluster: Cluster;
+  readonly mesh: IstioMesh;
+  readonly observability: Observability;
+  readonly serviceImages: ServiceImages;
+  readonly app: ShopApp;
+}
+
+/** The repository root: the nearest folder up from this module with Pulumi.yaml, else the working directory. */
+export function projectRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'Pulumi.yaml')) && existsSync(join(dir, 'services'))) return dir;
+    if (dirname(dir) === dir) return process.cwd();
+  }
+}
+
+/** Declares every resource of a stack. */
+export function createStack(config: StackConfig, root: string = projectRoot()): StackOutputs {
+  const env = ENVIRONMENTS[config.environment];
+  const name = `${PROJECT}-${config.environment}`;
+  const c = config.cluster;
+
+  let cluster: Cluster;
+  let gatewayService: GatewayService;
+  if (c.type === 'kind') {
+    cluster = new KindCluster(c.name, {
+      name: c.name,
+      nodeImage: c.nodeImage,
+      workers: c.workers,
+      portMappings: [
+        { containerPort: GATEWAY_NODE_PORTS.http, hostPort: c.httpHostPort },
+        { containerPort: GATEWAY_NODE_PORTS.https, hostPort: c.httpsHostPort },
+      ],
+    });
+    gatewayService = KIND_GATEWAY;
+  } else if (c.type === 'eks') {
+    cluster = new EksCluster(name, {
+      kubernetesVersion: c.kubernetesVersion,
+      instanceType: c.instanceType,
+      desiredCapacity: c.desiredCapacity,
+      minSize: c.minSize,
+      maxSize: c.maxSize,
+      tags: { project: PROJECT, environment: config.environment },
+    });
+    // A Network Load Balancer in front of the gateway (AWS's service annotation).
+    gatewayService = {
+      type: 'LoadBalancer',
+      annotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' },
+    };
+  } else {
+    cluster = new ExistingCluster(name, { kubeconfig: c.kubeconfig, context: c.context });
+    gatewayService = c.gatewayServiceType === 'NodePort' ? KIND_GATEWAY : { type: 'LoadBalancer' };
+  }
+  const providers = { providers: [cluster.provider] };
+
+  const mesh = new IstioMesh(
+    'istio',
+    { dataPlane: config.dataPlane, gatewayService, gatewayReplicas: config.gatewayReplicas },
+    { ...providers, dependsOn: cluster instanceof KindCluster ? [cluster.create] : [] },
+  );
+  const observability = new Observability('observability', config.addons, {
+    ...providers,
+    dependsOn: [mesh],
+  });
+
+  const r = config.registry;
+  const serviceImages = new ServiceImages('images', {
+    services: SHOP_SERVICES,
+    context: resolve(root, 'services'),
+    platform: config.imagePlatform,
+    registry:
+      r.type === 'kind' && cluster instanceof KindCluster
+        ? { type: 'kind', clusterName: cluster.name, repository: env.imageRegistry, cluster: cluster.create }
+        : r.type === 'generic'
+          ? { type: 'generic', server: r.server, username: r.username, password: r.password }
+          : { type: 'ecr' },
+  });
+
+  const app = new ShopApp(
+    'shop',
+    { environment: config.environment, images: serviceImages.refs },
+    { ...providers, dependsOn: [mesh, observability, serviceImages] },
+  );
+
+  const host = env.ingressHosts[0];
+  let ingressUrl: pulumi.Output<string>;
+  let ingressAddress: pulumi.Output<string> | undefined;
+  const scheme = env.tlsCredentialName ? 'https' : 'http';
+  if (c.type === 'kind') {
+    const port = scheme === 'https' ? c.httpsHostPort : c.httpHostPort;
+    ingressUrl = pulumi.output(`${scheme}://${host}:${port}/`);
+  } else {
+    const svc = k8s.core.v1.Service.get('ingress-gateway', `${ISTIO_NAMESPACE}/${GATEWAY_RELEASE}`, {
+      provider: cluster.provider,
+      dependsOn: [mesh.gateway],
+    });
+    ingressAddress = svc.status.apply((s) => {
+      const lb = s?.loadBalancer?.ingress?.[0];
+      return lb?.hostname ?? lb?.ip ?? '';
+    });
+    ingressUrl = pulumi.output(`${scheme}://${host}/`);
+  }
+
+  return {
+    environment: config.environment,
+    ingressUrl,
+    ingressAddress,
+    kubeconfig: cluster.kubeconfig,
+    images: serviceImages.refs,
+    addons: observability.endpoints,
+    cluster,
+    mesh,
+    observability,
+    serviceImages,
+    app,
+  };
+}

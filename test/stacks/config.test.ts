@@ -1,0 +1,157 @@
+/**
+ * Stack configuration: the three stack files read cleanly, and bad or missing config fails before any
+ * resource exists, naming every key and its fix.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as pulumi from '@pulumi/pulumi';
+import { installMocks, stackConfigFile, valueOf } from './mocks.js';
+
+import type * as ConfigModule from '../../stacks/config.js';
+type Config = typeof ConfigModule;
+let config: Config;
+
+before(async () => {
+  await installMocks('config', {});
+  config = await import('../../stacks/config.js');
+});
+
+/** Reads `values` (keys without the project prefix) as stack `stack` would. */
+function read(values: Record<string, unknown>, stack = 'test', secretKeys: string[] = []) {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [
+        `mesh-kit:${k}`,
+        typeof v === 'string' ? v : JSON.stringify(v),
+      ]),
+    ),
+    secretKeys.map((k) => `mesh-kit:${k}`),
+  );
+  return config.readStackConfig(new pulumi.Config('mesh-kit'), stack);
+}
+
+function problems(values: Record<string, unknown>, stack = 'test'): string[] {
+  try {
+    read(values, stack);
+  } catch (e) {
+    assert.ok(e instanceof config.StackConfigError, String(e));
+    assert.match(e.message, new RegExp(`^stack "${stack}" has \\d+ configuration problems?:`));
+    return [...e.problems];
+  }
+  throw new Error('expected a StackConfigError');
+}
+
+describe('stack configuration', () => {
+  it('reads dev as kind with every add-on, staging and prod as EKS with ECR', () => {
+    const load = (stack: string) => {
+      pulumi.runtime.setAllConfig(stackConfigFile(stack));
+      return config.readStackConfig(new pulumi.Config('mesh-kit'), stack);
+    };
+    const dev = load('dev');
+    assert.equal(dev.environment, 'dev');
+    assert.equal(dev.cluster.type, 'kind');
+    assert.deepEqual(dev.registry, { type: 'kind' });
+    assert.deepEqual(dev.addons, { prometheus: true, tracing: true, kiali: true });
+    assert.equal(dev.imagePlatform, undefined);
+    assert.equal(dev.dataPlane, 'sidecar');
+    for (const stack of ['staging', 'prod']) {
+      const c = load(stack);
+      assert.equal(c.environment, stack);
+      assert.equal(c.cluster.type, 'eks');
+      assert.deepEqual(c.registry, { type: 'ecr' });
+      assert.equal(c.imagePlatform, 'linux/amd64');
+    }
+    assert.equal(load('prod').gatewayReplicas, 2);
+    assert.equal(load('prod').addons.kiali, false);
+  });
+
+  it('names the missing keys and how to set them', () => {
+    assert.deepEqual(problems({}, 'dev'), [
+      'mesh-kit:environment: is missing; use one of dev, staging, prod; set it with `pulumi config set environment dev`',
+      'mesh-kit:cluster: is missing; set it with `pulumi config set --path cluster.type kind` (or eks, existing)',
+    ]);
+  });
+
+  it('rejects unknown values, fields, bad numbers and unpinned node images, all at once', () => {
+    const found = problems({
+      environment: 'qa',
+      cluster: { type: 'kind', nodeImage: 'kindest/node:v1.35.0', httpHostPort: 70000, color: 'red' },
+      addons: { kiali: true, prometheus: false },
+      dataPlane: 'proxyless',
+    });
+    const has = (re: RegExp) =>
+      assert.ok(
+        found.some((p) => re.test(p)),
+        `no problem matching ${re} in:\n${found.join('\n')}`,
+      );
+    has(
+      /^mesh-kit:environment: "qa" is not supported; use one of dev, staging, prod; set it with `pulumi config set environment dev`$/,
+    );
+    has(
+      /^mesh-kit:cluster\.color: is not a known field .*; remove it with `pulumi config rm --path cluster\.color`$/,
+    );
+    has(
+      /^mesh-kit:cluster\.nodeImage: "kindest\/node:v1\.35\.0" is not pinned by digest; use an image from kind's release notes/,
+    );
+    has(
+      /^mesh-kit:cluster\.httpHostPort: must be a whole number from 1 to 65535, got 70000; set it with `pulumi config set --path cluster\.httpHostPort 8080`$/,
+    );
+    has(/^mesh-kit:addons\.kiali: is true but addons\.prometheus is false/);
+    has(/^mesh-kit:dataPlane: "proxyless" is not supported; use one of sidecar, ambient/);
+    assert.equal(found.length, 6);
+  });
+
+  it('rejects a cluster that is not an object, and a cluster type it does not know', () => {
+    assert.match(
+      problems({ environment: 'dev', cluster: '"kind"' })[0],
+      /^mesh-kit:cluster: must be an object, got "\\"kind\\""; set its fields with `pulumi config set --path cluster\.<field> <value>`$/,
+    );
+    assert.match(
+      problems({ environment: 'dev', cluster: { type: 'gke' } })[0],
+      /^mesh-kit:cluster\.type: "gke" is not supported; use one of kind, eks, existing/,
+    );
+  });
+
+  it('needs the kubeconfig secret for an existing cluster and the password secret for a generic registry', () => {
+    const found = problems({
+      environment: 'staging',
+      cluster: { type: 'existing' },
+      registry: { type: 'generic', server: 'registry.example.com/shop', username: 'ci' },
+    });
+    assert.deepEqual(found, [
+      'mesh-kit:kubeconfig: is missing (cluster.type is existing); store it as a secret with `pulumi config set --secret kubeconfig < ~/.kube/config`',
+      'mesh-kit:registryPassword: is missing (registry.type is generic); store it as a secret with `pulumi config set --secret registryPassword <password or token>`',
+    ]);
+  });
+
+  it('reads secrets as secrets', async () => {
+    const c = read(
+      {
+        environment: 'staging',
+        cluster: { type: 'existing', context: 'staging' },
+        kubeconfig: 'apiVersion: v1',
+        registry: { type: 'generic', server: 'registry.example.com/shop', username: 'ci' },
+        registryPassword: 's3cret',
+      },
+      'staging',
+      ['kubeconfig', 'registryPassword'],
+    );
+    assert.equal(c.cluster.type, 'existing');
+    assert.ok(c.cluster.type === 'existing' && c.registry.type === 'generic');
+    assert.equal(await pulumi.isSecret(c.cluster.kubeconfig), true);
+    assert.equal(await valueOf(c.cluster.kubeconfig), 'apiVersion: v1');
+    assert.equal(await pulumi.isSecret(c.registry.password), true);
+    assert.equal(c.cluster.context, 'staging');
+  });
+
+  it('refuses a registry that does not fit the cluster', () => {
+    assert.match(
+      problems({ environment: 'dev', cluster: { type: 'kind' }, registry: { type: 'ecr' } }).join('\n'),
+      /registry\.type: is ecr, but kind clusters load the images into their nodes/,
+    );
+    assert.match(
+      problems({ environment: 'prod', cluster: { type: 'eks' }, registry: { type: 'kind' } }).join('\n'),
+      /registry\.type: is kind, but the cluster is not a kind cluster/,
+    );
+  });
+});
