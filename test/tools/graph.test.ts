@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { routeLines, toDot, toMermaid, toSvg } from '../../tools/mesh/graph-render.js';
+import { get, type Manifest } from '../../tools/mesh/manifest.js';
+import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
+import { synthesizeInProcess } from '../../tools/mesh/variants.js';
+
+const GRAPH = fileURLToPath(new URL('../../tools/graph.js', import.meta.url));
+
+describe('mesh graph of the shop', () => {
+  const objects = synthesizeInProcess({ app: 'shop', variant: 'dev' });
+  const graph = buildMeshGraph(objects, 'shop env=dev');
+  const edge = (from: string, to: string): GraphEdge => {
+    const e = graph.edges.find((x) => x.from === from && x.to === to);
+    assert.ok(e, `an edge ${from} → ${to} among ${graph.edges.map((x) => `${x.from} → ${x.to}`).join(', ')}`);
+    return e;
+  };
+  const kinds = (e: GraphEdge) => new Set(e.markers.map((m) => m.kind));
+
+  it('has the ingress and every service with its versions', () => {
+    assert.deepEqual(graph.nodes.map((n) => n.id).sort(), [
+      'ingress:shop/shop',
+      'svc:shop/catalog',
+      'svc:shop/ratelimit',
+      'svc:shop/ratings',
+      'svc:shop/redis',
+      'svc:shop/reviews',
+      'svc:shop/storefront',
+    ]);
+    const reviews = graph.nodes.find((n) => n.id === 'svc:shop/reviews');
+    assert.deepEqual(
+      reviews?.versions.map((v) => v.name),
+      ['v1', 'v2', 'v3'],
+    );
+    assert.deepEqual(graph.namespaces[0].notes.slice(0, 3), [
+      'sidecar injection',
+      'mTLS STRICT',
+      'default deny',
+    ]);
+  });
+
+  it('draws the calls from authorization and Sidecar egress', () => {
+    assert.deepEqual(graph.edges.map((e) => `${e.from} → ${e.to}`).sort(), [
+      'ingress:shop/shop → svc:shop/storefront',
+      'svc:shop/ratelimit → svc:shop/redis',
+      'svc:shop/reviews → svc:shop/ratings',
+      'svc:shop/storefront → svc:shop/catalog',
+      'svc:shop/storefront → svc:shop/ratelimit',
+      'svc:shop/storefront → svc:shop/reviews',
+    ]);
+    assert.deepEqual(edge('svc:shop/storefront', 'svc:shop/reviews').sources, ['authorization', 'sidecar']);
+    assert.ok(
+      graph.edges.every((e) => !kinds(e).has('warning')),
+      'authorization and egress agree',
+    );
+  });
+
+  it("labels the calls with the callee's routes: matches and weights", () => {
+    const vs = objects.find((o: Manifest) => o.kind === 'VirtualService' && o.metadata.name === 'reviews');
+    const weights = (
+      get(vs, 'spec', 'http', 1, 'route') as { weight: number; destination: { subset: string } }[]
+    ).map((d) => `${d.destination.subset} ${d.weight}%`);
+    const e = edge('svc:shop/storefront', 'svc:shop/reviews');
+    assert.deepEqual(e.routes[0].match, 'end-user=jason');
+    assert.deepEqual(e.routes[0].to, [{ version: 'v2' }]);
+    assert.deepEqual(
+      e.routes[1].to.map((t) => `${t.version} ${t.weight}%`),
+      weights,
+    );
+    assert.match(routeLines(e.routes)[1], new RegExp(`^→ ${weights.join(' · ')} · timeout 3s · retry 2×1s`));
+  });
+
+  it('marks timeouts, retries, circuit breakers, rate limits, mTLS, authorization and JWT', () => {
+    const reviews = edge('svc:shop/storefront', 'svc:shop/reviews');
+    for (const k of ['timeout', 'retries', 'mtls', 'authz'] as const) assert.ok(kinds(reviews).has(k), k);
+    assert.ok(reviews.markers.some((m) => m.text === 'allow GET /reviews/*'));
+    assert.ok(reviews.markers.some((m) => m.text === 'mTLS STRICT'));
+    const ratings = edge('svc:shop/reviews', 'svc:shop/ratings');
+    assert.match(
+      ratings.markers.find((m) => m.kind === 'circuit-breaker')?.text ?? '',
+      /circuit breaker ≤100 conns.*eject after 3×5xx/,
+    );
+    const ingress = edge('ingress:shop/shop', 'svc:shop/storefront');
+    const limits = ingress.markers.filter((m) => m.kind === 'rate-limit').map((m) => m.text);
+    assert.equal(limits.length, 2);
+    assert.match(limits[0], /^rate limit \d+\/s per pod$/);
+    assert.match(limits[1], /^global rate limit \d+\/minute per remote_address$/);
+    assert.ok(ingress.markers.some((m) => m.kind === 'jwt' && m.text === 'JWT required on /admin, /admin/*'));
+  });
+
+  it('marks fault injection (Bookinfo ratings-test-delay)', () => {
+    const g = buildMeshGraph(
+      synthesizeInProcess({ app: 'bookinfo', variant: 'ratings-test-delay' }),
+      'delay',
+    );
+    const e = g.edges.find((x) => x.to === 'svc:bookinfo/ratings');
+    assert.ok(e?.markers.some((m) => m.kind === 'fault' && m.text === 'fault delay 7s @100%'));
+  });
+
+  it('writes DOT, Mermaid and SVG', async () => {
+    const dot = toDot(graph);
+    assert.match(dot, /^digraph mesh \{/);
+    assert.match(dot, /subgraph cluster_0 \{/);
+    assert.match(dot, /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*v1 \d+% · v3 \d+%/);
+    const mmd = toMermaid(graph);
+    assert.match(mmd, /^---\ntitle: shop env=dev\n---\nflowchart TB\n/);
+    assert.match(mmd, /n\d+ -->\|"end-user=jason → v2 · timeout 3s<br\/>→ v1 \d+% · v3 \d+%.*"\| n\d+/);
+    const svg = await toSvg(graph);
+    assert.ok(svg.startsWith('<svg'), svg.slice(0, 100));
+    for (const name of ['storefront', 'catalog', 'reviews', 'ratings', 'ingress shop'])
+      assert.ok(svg.includes(`>${name}<`), name);
+  });
+
+  it('npm run graph writes the file its extension asks for', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'graph-'));
+    const out = join(dir, 'shop.mmd');
+    const r = spawnSync(
+      process.execPath,
+      [GRAPH, '--app', 'bookinfo', '--scenario', 'reviews-90-10', '--out', out],
+      {
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote .*shop\.mmd \(\d+ nodes, \d+ edges\)/);
+    assert.match(readFileSync(out, 'utf8'), /→ v1 90% · v2 10%|→ v1 90% · v3 10%/);
+    const bad = spawnSync(process.execPath, [GRAPH, '--app', 'shop', '--out', join(dir, 'x.png')], {
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /use a \.svg, \.mmd or \.dot file/);
+  });
+});

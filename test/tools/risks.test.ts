@@ -1,0 +1,359 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Manifest } from '../../tools/mesh/manifest.js';
+import { diffManifests } from '../../tools/mesh/object-diff.js';
+import { findRisks, type RiskRule } from '../../tools/mesh/risks.js';
+import { NET, obj, SEC } from './support.js';
+
+/** The risks of going from `base` to `head` (either may be absent: an added or removed object). */
+function risks(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  return findRisks(diffManifests(base ? [base] : [], head ? [head] : [])).map(
+    (r) => `${r.rule}: ${r.message}`,
+  );
+}
+
+function flags(
+  rule: RiskRule,
+  base: Manifest | undefined,
+  head: Manifest | undefined,
+  pattern: RegExp,
+): void {
+  const found = risks(base, head);
+  assert.ok(
+    found.some((r) => r.startsWith(`${rule}: `) && pattern.test(r)),
+    `expected ${rule} matching ${String(pattern)}, got ${JSON.stringify(found)}`,
+  );
+}
+
+function quiet(base: Manifest | undefined, head: Manifest | undefined): void {
+  assert.deepEqual(risks(base, head), []);
+}
+
+describe('risky changes', () => {
+  it('deployment-selector: a changed selector replaces the Deployment; new labels elsewhere do not', () => {
+    const d = (selector: Record<string, string>, extra: Record<string, string> = {}) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'reviews-v1', namespace: 'shop', labels: { ...selector, ...extra } },
+      spec: {
+        selector: { matchLabels: selector },
+        template: { metadata: { labels: { ...selector, ...extra } } },
+      },
+    });
+    flags(
+      'deployment-selector',
+      d({ app: 'reviews' }),
+      d({ app: 'reviews', version: 'v1' }),
+      /app=reviews → app=reviews,version=v1.*recreated/,
+    );
+    quiet(d({ app: 'reviews' }), d({ app: 'reviews' }, { team: 'books' }));
+  });
+
+  it('service-port-removed: a removed port or Service; not a new target port', () => {
+    const svc = (ports: { name: string; port: number; targetPort?: number }[]) =>
+      obj('v1', 'Service', 'reviews', { ports });
+    flags(
+      'service-port-removed',
+      svc([
+        { name: 'http', port: 8080 },
+        { name: 'grpc', port: 9090 },
+      ]),
+      svc([{ name: 'http', port: 8080 }]),
+      /grpc \(9090\/TCP\) removed/,
+    );
+    flags(
+      'service-port-removed',
+      svc([{ name: 'http', port: 8080 }]),
+      undefined,
+      /Service removed with its port http/,
+    );
+    quiet(
+      svc([{ name: 'http', port: 8080, targetPort: 8080 }]),
+      svc([
+        { name: 'http', port: 8080, targetPort: 9080 },
+        { name: 'grpc', port: 9090 },
+      ]),
+    );
+  });
+
+  it('mtls-weakened: PeerAuthentication STRICT → PERMISSIVE or DISABLE, or removed; not PERMISSIVE → STRICT', () => {
+    const pa = (mode: string, portLevelMtls?: Record<string, { mode: string }>) =>
+      obj(SEC, 'PeerAuthentication', 'default', { mtls: { mode }, ...(portLevelMtls && { portLevelMtls }) });
+    flags('mtls-weakened', pa('STRICT'), pa('PERMISSIVE'), /mtls.mode STRICT → PERMISSIVE/);
+    flags('mtls-weakened', pa('STRICT'), pa('DISABLE'), /STRICT → DISABLE/);
+    flags('mtls-weakened', pa('STRICT'), undefined, /removed/);
+    flags(
+      'mtls-weakened',
+      pa('STRICT'),
+      pa('STRICT', { '9090': { mode: 'DISABLE' } }),
+      /portLevelMtls\[9090\].mode DISABLE added/,
+    );
+    quiet(pa('PERMISSIVE'), pa('STRICT'));
+  });
+
+  it('mtls-weakened: DestinationRule tls ISTIO_MUTUAL removed or DISABLE; not other traffic policy changes', () => {
+    const dr = (trafficPolicy: unknown) =>
+      obj(NET, 'DestinationRule', 'reviews', { host: 'reviews', trafficPolicy });
+    flags(
+      'mtls-weakened',
+      dr({ tls: { mode: 'ISTIO_MUTUAL' } }),
+      dr({ tls: { mode: 'DISABLE' } }),
+      /ISTIO_MUTUAL → DISABLE/,
+    );
+    flags('mtls-weakened', dr({ tls: { mode: 'ISTIO_MUTUAL' } }), dr({}), /ISTIO_MUTUAL → \(removed\)/);
+    quiet(
+      dr({ tls: { mode: 'ISTIO_MUTUAL' } }),
+      dr({ tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { simple: 'LEAST_REQUEST' } }),
+    );
+  });
+
+  describe('authz-widened', () => {
+    const allow = (rules?: unknown[], action?: string) =>
+      obj(SEC, 'AuthorizationPolicy', 'reviews', {
+        ...(action && { action }),
+        selector: { matchLabels: { app: 'reviews' } },
+        ...(rules && { rules }),
+      });
+    const rule = (principals: string[], methods?: string[], paths?: string[]) => ({
+      from: [{ source: { principals } }],
+      ...(methods || paths
+        ? { to: [{ operation: { ...(methods && { methods }), ...(paths && { paths }) } }] }
+        : {}),
+    });
+    const SF = 'cluster.local/ns/shop/sa/storefront';
+    const CAT = 'cluster.local/ns/shop/sa/catalog';
+
+    it('flags a removed policy, a removed DENY policy, and a removed allow-nothing', () => {
+      flags('authz-widened', allow([rule([SF], ['GET'])]), undefined, /ALLOW policy removed/);
+      flags(
+        'authz-widened',
+        allow([rule([SF], undefined, ['/admin'])], 'DENY'),
+        undefined,
+        /DENY policy removed/,
+      );
+      flags(
+        'authz-widened',
+        obj(SEC, 'AuthorizationPolicy', 'allow-nothing', {}),
+        undefined,
+        /allow-nothing policy removed/,
+      );
+    });
+
+    it('flags principals, namespaces, paths and methods added', () => {
+      flags(
+        'authz-widened',
+        allow([rule([SF], ['GET'])]),
+        allow([rule([SF, CAT], ['GET'])]),
+        /principals \+ cluster.local\/ns\/shop\/sa\/catalog/,
+      );
+      flags(
+        'authz-widened',
+        allow([rule([SF], ['GET'])]),
+        allow([rule([SF], ['GET', 'POST'])]),
+        /methods \+ POST/,
+      );
+      flags(
+        'authz-widened',
+        allow([rule([SF], ['GET'], ['/a'])]),
+        allow([rule([SF], ['GET'], ['/a', '/b'])]),
+        /paths \+ \/b/,
+      );
+      const ns = (namespaces: string[]) => allow([{ from: [{ source: { namespaces } }] }]);
+      flags('authz-widened', ns(['shop']), ns(['shop', 'other']), /namespaces \+ other/);
+    });
+
+    it('flags a rule without restrictions and a dropped restriction', () => {
+      flags(
+        'authz-widened',
+        allow([rule([SF], ['GET'])]),
+        allow([rule([SF], ['GET']), {}]),
+        /rule 1 has no restrictions/,
+      );
+      flags('authz-widened', allow([rule([SF], ['GET'])]), allow([rule([SF])]), /no operation restriction/);
+      flags('authz-widened', allow(), allow([rule([SF])]), /policy that allowed nothing/);
+    });
+
+    it('flags a DENY policy that denies less', () => {
+      const deny = (paths: string[]) =>
+        allow(
+          [{ from: [{ source: { notRequestPrincipals: ['*'] } }], to: [{ operation: { paths } }] }],
+          'DENY',
+        );
+      flags('authz-widened', deny(['/admin', '/admin/*']), deny(['/admin']), /DENY rule 0/);
+      quiet(deny(['/admin']), deny(['/admin', '/admin/*']));
+    });
+
+    it('does not flag narrowing: principals or methods removed, rules reordered', () => {
+      quiet(allow([rule([SF, CAT], ['GET', 'POST'])]), allow([rule([SF], ['GET'])]));
+      quiet(
+        allow([rule([SF], ['GET']), rule([CAT], ['GET'])]),
+        allow([rule([CAT], ['GET']), rule([SF], ['GET'])]),
+      );
+      quiet(allow([rule([SF])]), allow([rule([SF], ['GET'])]));
+    });
+  });
+
+  it('route-moved: a weight or subset moved for a host; not a timeout change', () => {
+    const vs = (weights: [string, number][], timeout = '3s') =>
+      obj(NET, 'VirtualService', 'reviews', {
+        hosts: ['reviews.shop.svc.cluster.local'],
+        http: [
+          {
+            name: 'canary',
+            timeout,
+            route: weights.map(([subset, weight]) => ({
+              destination: { host: 'reviews.shop.svc.cluster.local', subset },
+              weight,
+            })),
+          },
+        ],
+      });
+    flags(
+      'route-moved',
+      vs([
+        ['v1', 80],
+        ['v3', 20],
+      ]),
+      vs([
+        ['v1', 90],
+        ['v3', 10],
+      ]),
+      /host reviews: route "canary": v1 80% · v3 20% → v1 90% · v3 10%/,
+    );
+    flags('route-moved', vs([['v1', 100]]), vs([['v2', 100]]), /route "canary": v1 → v2/);
+    flags('route-moved', vs([['v1', 100]]), undefined, /VirtualService for reviews removed/);
+    quiet(
+      vs([
+        ['v1', 80],
+        ['v3', 20],
+      ]),
+      vs(
+        [
+          ['v1', 80],
+          ['v3', 20],
+        ],
+        '5s',
+      ),
+    );
+    quiet(
+      vs([
+        ['v1', 80],
+        ['v3', 20],
+      ]),
+      vs([
+        ['v1', 40],
+        ['v3', 10],
+      ]),
+    );
+  });
+
+  it('route-moved: HTTPRoute backend weights', () => {
+    const hr = (w1: number, w2: number) =>
+      obj('gateway.networking.k8s.io/v1', 'HTTPRoute', 'edge', {
+        hostnames: ['shop.example.com'],
+        rules: [
+          {
+            backendRefs: [
+              { name: 'api-v1', port: 8080, weight: w1 },
+              { name: 'api-v2', port: 8080, weight: w2 },
+            ],
+          },
+        ],
+      });
+    flags(
+      'route-moved',
+      hr(9, 1),
+      hr(1, 1),
+      /api-v1:8080 90% · api-v2:8080 10% → api-v1:8080 50% · api-v2:8080 50%/,
+    );
+    quiet(hr(9, 1), hr(90, 10));
+  });
+
+  it('circuit-breaker-loosened: outlierDetection or connectionPool removed or raised; not tightened', () => {
+    const dr = (maxConnections: number, consecutive5xxErrors?: number) =>
+      obj(NET, 'DestinationRule', 'ratings', {
+        host: 'ratings',
+        trafficPolicy: {
+          tls: { mode: 'ISTIO_MUTUAL' },
+          connectionPool: { tcp: { maxConnections }, http: { http1MaxPendingRequests: 10 } },
+          ...(consecutive5xxErrors !== undefined && {
+            outlierDetection: { consecutive5xxErrors, interval: '5s', baseEjectionTime: '30s' },
+          }),
+        },
+      });
+    flags('circuit-breaker-loosened', dr(100, 3), dr(100), /trafficPolicy.outlierDetection removed/);
+    flags('circuit-breaker-loosened', dr(100, 3), dr(200, 3), /tcp.maxConnections 100 → 200/);
+    flags('circuit-breaker-loosened', dr(100, 3), dr(100, 10), /consecutive5xxErrors 3 → 10/);
+    flags(
+      'circuit-breaker-loosened',
+      dr(100, 3),
+      undefined,
+      /DestinationRule with trafficPolicy.connectionPool removed/,
+    );
+    quiet(dr(100, 3), dr(50, 2));
+  });
+
+  it('rate-limit-loosened: local token bucket raised or the filter removed; not lowered', () => {
+    const ef = (tokens: number, interval = '1s') =>
+      obj('networking.istio.io/v1alpha3', 'EnvoyFilter', 'storefront-local-ratelimit', {
+        configPatches: [
+          {
+            applyTo: 'HTTP_FILTER',
+            patch: {
+              operation: 'INSERT_BEFORE',
+              value: {
+                name: 'envoy.filters.http.local_ratelimit',
+                typed_config: {
+                  value: {
+                    token_bucket: { max_tokens: tokens, tokens_per_fill: tokens, fill_interval: interval },
+                  },
+                },
+              },
+            },
+          },
+        ],
+      });
+    flags(
+      'rate-limit-loosened',
+      ef(50),
+      ef(100),
+      /token bucket raised: 50 tokens, 50 every 1s → 100 tokens, 100 every 1s/,
+    );
+    flags('rate-limit-loosened', ef(50, '1s'), ef(50, '500ms'), /raised/);
+    flags('rate-limit-loosened', ef(50), undefined, /local rate limit EnvoyFilter removed/);
+    quiet(ef(100), ef(50));
+  });
+
+  it('rate-limit-loosened: global limits raised or removed in the rate limit service configuration', () => {
+    const config = (n: number, unit = 'minute') => ({
+      ...obj('v1', 'ConfigMap', 'ratelimit-config', undefined),
+      data: {
+        'config.yaml': `domain: shop\ndescriptors:\n  - key: remote_address\n    rate_limit:\n      unit: ${unit}\n      requests_per_unit: ${n}\n`,
+      },
+    });
+    flags(
+      'rate-limit-loosened',
+      config(600),
+      config(1200),
+      /remote_address raised: 600\/minute → 1200\/minute/,
+    );
+    flags('rate-limit-loosened', config(600, 'minute'), config(600, 'second'), /raised/);
+    flags('rate-limit-loosened', config(600), undefined, /configuration removed/);
+    const global = (present: boolean) =>
+      obj('networking.istio.io/v1alpha3', 'EnvoyFilter', 'storefront-global-ratelimit', {
+        configPatches: [
+          {
+            patch: { value: { name: present ? 'envoy.filters.http.ratelimit' : 'envoy.filters.http.cors' } },
+          },
+        ],
+      });
+    flags(
+      'rate-limit-loosened',
+      global(true),
+      global(false),
+      /global rate limit EnvoyFilter no longer rate limits/,
+    );
+    quiet(config(600), config(300));
+    quiet(config(600, 'second'), config(600, 'minute'));
+  });
+});

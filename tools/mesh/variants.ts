@@ -1,0 +1,89 @@
+/**
+ * Which sample apps and variants a tool works on (the --app, --env and --scenario options of
+ * `npm run synth`), and synthesizing them in-process from this checkout's charts.
+ */
+import { App } from 'cdk8s';
+import { SAMPLE_APPS, type SampleApp } from '../../charts/index.js';
+import { renderFiles } from '../synth.js';
+import { type Manifest, parseManifests } from './manifest.js';
+
+export interface Variant {
+  readonly app: string;
+  /** "env" or "scenario" (or "variant" for an app this checkout does not know). */
+  readonly flag: string;
+  readonly variant: string;
+}
+
+/** "shop/dev": how variants are keyed. */
+export function variantKey(v: { app: string; variant: string }): string {
+  return `${v.app}/${v.variant}`;
+}
+
+/** "shop env=dev", for people. */
+export function variantLabel(v: Variant): string {
+  return `${v.app} ${v.flag}=${v.variant}`;
+}
+
+export class UsageError extends Error {}
+
+export interface VariantOptions {
+  app?: string;
+  env?: string;
+  scenario?: string;
+}
+
+/** What was asked for: everything, one app with all its variants, or one app and one variant. */
+export interface Selection {
+  readonly app?: SampleApp;
+  readonly variant?: string;
+  /** The chosen variants as this checkout knows them. */
+  readonly variants: readonly Variant[];
+}
+
+export function select(options: VariantOptions, requireApp = false): Selection {
+  if (options.app === undefined) {
+    if (requireApp) throw new UsageError('--app is required');
+    if (options.env !== undefined || options.scenario !== undefined) {
+      throw new UsageError('--env and --scenario need --app');
+    }
+    return { variants: SAMPLE_APPS.flatMap((a) => variantsOf(a)) };
+  }
+  const app = SAMPLE_APPS.find((a) => a.name === options.app);
+  if (!app) {
+    throw new UsageError(
+      `unknown app "${options.app}"; use one of ${SAMPLE_APPS.map((a) => a.name).join(', ')}`,
+    );
+  }
+  const other = app.variantFlag === 'env' ? 'scenario' : 'env';
+  if (options[other] !== undefined) {
+    throw new UsageError(`app "${app.name}" takes --${app.variantFlag}, not --${other}`);
+  }
+  const chosen = options[app.variantFlag];
+  if (chosen === undefined) return { app, variants: variantsOf(app) };
+  if (!app.variants.includes(chosen)) {
+    throw new UsageError(
+      `unknown ${app.variantFlag} "${chosen}" for app "${app.name}"; use one of ${app.variants.join(', ')}`,
+    );
+  }
+  return { app, variant: chosen, variants: [{ app: app.name, flag: app.variantFlag, variant: chosen }] };
+}
+
+function variantsOf(app: SampleApp): Variant[] {
+  return app.variants.map((variant) => ({ app: app.name, flag: app.variantFlag, variant }));
+}
+
+/** The flag of an app's variants as this checkout knows it ("variant" for unknown apps). */
+export function variantFlag(app: string): string {
+  return SAMPLE_APPS.find((a) => a.name === app)?.variantFlag ?? 'variant';
+}
+
+/** Synthesizes one variant of this checkout's charts in-process, as `npm run synth` writes it. */
+export function synthesizeInProcess(v: { app: string; variant: string }): Manifest[] {
+  const sample = SAMPLE_APPS.find((a) => a.name === v.app);
+  if (!sample) throw new UsageError(`unknown app "${v.app}"`);
+  const app = new App();
+  sample.build(app, v.variant);
+  const objects: Manifest[] = [];
+  for (const [file, yaml] of renderFiles(app)) objects.push(...parseManifests(yaml, file));
+  return objects;
+}
