@@ -457,15 +457,7 @@ export class GlobalRateLimitService extends Construct {
       p.add('descriptors', 'is empty, so nothing is limited', 'add at least one descriptor with a limit');
     }
     validateDescriptors(this.descriptors, 'descriptors', p);
-    for (const other of registry.serviceOwners(this.host)) {
-      if (other !== this) {
-        p.add(
-          'name',
-          `service ${this.host} is also declared by ${other.node.path}`,
-          'give each service a unique name in its namespace',
-        );
-      }
-    }
+    registry.checkUniqueService(this.host, this, p);
     if (this.namespace.mtls === MtlsMode.DISABLE) {
       p.add(
         'namespace',

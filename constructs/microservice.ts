@@ -825,15 +825,7 @@ export class Microservice<V extends string = string> extends Construct {
         );
       }
     }
-    for (const other of registry.serviceOwners(this.host)) {
-      if (other !== this) {
-        p.add(
-          'name',
-          `service ${this.host} is also declared by ${other.node.path}`,
-          'give each service a unique name in its namespace',
-        );
-      }
-    }
+    registry.checkUniqueService(this.host, this, p);
 
     // Security.
     const needsL7 = (what: string, field: string) => {

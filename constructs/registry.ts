@@ -1,4 +1,5 @@
 import { Construct, type IConstruct } from 'constructs';
+import type { Problems } from './validation.js';
 
 /** One claim on a VirtualService host: which construct routes it, and through which gateway. */
 interface HostClaim {
@@ -37,6 +38,19 @@ export class MeshRegistry extends Construct {
 
   public serviceOwners(fqdn: string): readonly IConstruct[] {
     return this.services.get(fqdn) ?? [];
+  }
+
+  /** Reports, on `owner`, every other construct that declares the same Service. */
+  public checkUniqueService(fqdn: string, owner: IConstruct, p: Problems): void {
+    for (const other of this.serviceOwners(fqdn)) {
+      if (other !== owner) {
+        p.add(
+          'name',
+          `service ${fqdn} is also declared by ${other.node.path}`,
+          'give each service a unique name in its namespace',
+        );
+      }
+    }
   }
 
   public namespaceOwners(name: string): readonly IConstruct[] {
