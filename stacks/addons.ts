@@ -29,8 +29,15 @@ export interface AddonEndpoint {
 
 const PROMETHEUS_SERVICE = 'prometheus';
 const PROMETHEUS_URL = `http://${PROMETHEUS_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local:9090`;
-const JAEGER_COLLECTOR = `jaeger-collector.${OBSERVABILITY_NAMESPACE}.svc.cluster.local:4317`;
-const JAEGER_QUERY = `jaeger-query.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+/**
+ * The Jaeger v2 chart (4.x, PLATFORM.addons.jaeger) exposes the all-in-one pod through one Service
+ * named after the release (`jaeger`): OTLP on 4317 (gRPC) and 4318, the UI on 16686 and the query
+ * API on 16685 (gRPC). The v1 chart's `jaeger-collector` and `jaeger-query` Services are gone. The
+ * Service takes the chart's fullname, which is the release name when that contains "jaeger".
+ */
+const JAEGER_SERVICE = 'jaeger';
+const JAEGER_HOST = `${JAEGER_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+const JAEGER_PORTS = { otlpGrpc: 4317, ui: 16686, queryGrpc: 16685 } as const;
 
 /** Helm values of each add-on. */
 export function addonValues(args: ObservabilityArgs) {
@@ -55,7 +62,9 @@ export function addonValues(args: ObservabilityArgs) {
       image: { repository: 'otel/opentelemetry-collector-k8s' },
       command: { name: 'otelcol-k8s' },
       config: {
-        exporters: { 'otlp/jaeger': { endpoint: JAEGER_COLLECTOR, tls: { insecure: true } } },
+        exporters: {
+          'otlp/jaeger': { endpoint: `${JAEGER_HOST}:${JAEGER_PORTS.otlpGrpc}`, tls: { insecure: true } },
+        },
         service: { pipelines: { traces: { exporters: ['otlp/jaeger'] } } },
       },
     },
@@ -80,8 +89,8 @@ export function addonValues(args: ObservabilityArgs) {
               enabled: true,
               provider: 'jaeger',
               use_grpc: true,
-              internal_url: `http://${JAEGER_QUERY}:16685`,
-              external_url: 'http://localhost:16686',
+              internal_url: `http://${JAEGER_HOST}:${JAEGER_PORTS.queryGrpc}`,
+              external_url: `http://localhost:${JAEGER_PORTS.ui}`,
             }
           : { enabled: false },
       },
@@ -144,7 +153,9 @@ export class Observability extends pulumi.ComponentResource {
       };
     }
     if (args.tracing) {
-      this.jaeger = release('jaeger', 'jaeger', OBSERVABILITY_NAMESPACE, values.jaeger, [this.namespace]);
+      this.jaeger = release('jaeger', JAEGER_SERVICE, OBSERVABILITY_NAMESPACE, values.jaeger, [
+        this.namespace,
+      ]);
       this.collector = release(
         'opentelemetryCollector',
         'opentelemetry-collector',
@@ -153,9 +164,9 @@ export class Observability extends pulumi.ComponentResource {
         [this.jaeger],
       );
       endpoints.jaeger = {
-        service: `http://${JAEGER_QUERY}:16686`,
-        url: 'http://localhost:16686',
-        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/jaeger-query 16686:16686`,
+        service: `http://${JAEGER_HOST}:${JAEGER_PORTS.ui}`,
+        url: `http://localhost:${JAEGER_PORTS.ui}`,
+        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/${JAEGER_SERVICE} ${JAEGER_PORTS.ui}:${JAEGER_PORTS.ui}`,
       };
     }
     if (args.kiali && this.prometheus) {

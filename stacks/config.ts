@@ -62,6 +62,25 @@ export type RegistryConfig =
       readonly password: pulumi.Output<string>;
     };
 
+/**
+ * The certificate of the ingress gateway's HTTPS server, for environments whose ingress has a
+ * `tlsCredentialName` (charts/environments.ts): the Istio Gateway reads a `kubernetes.io/tls` Secret
+ * of that name in istio-system, the namespace of the gateway deployment.
+ */
+export type TlsConfig =
+  /** The stack creates the Secret from the secret config `tlsCertificate` and `tlsKey` (PEM). */
+  | {
+      readonly mode: 'config';
+      /** Name of the Secret (the environment's `tlsCredentialName`). */
+      readonly credentialName: string;
+      /** The PEM certificate chain (secret `mesh-kit:tlsCertificate`). */
+      readonly certificate: pulumi.Output<string>;
+      /** The PEM private key (secret `mesh-kit:tlsKey`). */
+      readonly key: pulumi.Output<string>;
+    }
+  /** Someone else manages the Secret (e.g. cert-manager); the stack only expects it to exist. */
+  | { readonly mode: 'existing'; readonly credentialName: string };
+
 export interface AddonsConfig {
   /** Prometheus (server only), which Kiali reads. */
   readonly prometheus: boolean;
@@ -82,6 +101,8 @@ export interface StackConfig {
   readonly imagePlatform?: string;
   /** Replicas of the ingress gateway (its HPA's minimum). */
   readonly gatewayReplicas: number;
+  /** The gateway's certificate; undefined where the environment serves plain HTTP. */
+  readonly tls?: TlsConfig;
 }
 
 /** Bad or missing stack configuration: every problem, one per line. */
@@ -395,7 +416,61 @@ export function readStackConfig(
       'set it like `pulumi config set imagePlatform linux/amd64`',
     );
 
+  // tls: the Secret the Istio Gateway's HTTPS server reads (credentialName)
+  let tls: TlsConfig | undefined;
+  const credentialName = environment === undefined ? undefined : ENVIRONMENTS[environment].tlsCredentialName;
+  if (environment !== undefined && credentialName === undefined) {
+    const plain = `environment ${environment} serves plain HTTP (no tlsCredentialName in charts/environments.ts)`;
+    for (const k of ['tls', 'tlsCertificate', 'tlsKey'])
+      if (config.get(k) !== undefined)
+        problem(k, `is set, but ${plain}`, `remove it with \`pulumi config rm ${k}\``);
+  } else if (credentialName !== undefined) {
+    const t = object('tls') ?? {};
+    unknownFields(t, 'tls', ['mode']);
+    const mode = oneOf(
+      'tls.mode',
+      t.mode ?? 'config',
+      ['config', 'existing'] as const,
+      'set it with `pulumi config set --path tls.mode config` (the stack creates the Secret) or `existing` (you manage it)',
+    );
+    if (mode === 'existing') {
+      tls = { mode, credentialName };
+    } else if (mode === 'config') {
+      const pem = (k: string, what: string, file: string, begin: string, re: RegExp) => {
+        const fix =
+          `store the ${what} as a secret with \`pulumi config set --secret ${k} < ${file}\`, ` +
+          'or manage the Secret yourself with `pulumi config set --path tls.mode existing`';
+        // The plain value only to check its shape; the stack uses it as a secret.
+        const raw = config.get(k);
+        if (raw === undefined)
+          problem(
+            k,
+            `is missing (environment ${environment} serves HTTPS with the Secret ${credentialName} in istio-system)`,
+            fix,
+          );
+        else if (!re.test(raw)) problem(k, `is not a PEM ${what} (no "${begin}" line)`, fix);
+        else return config.requireSecret(k);
+        return undefined;
+      };
+      const certificate = pem(
+        'tlsCertificate',
+        'certificate chain',
+        'cert.pem',
+        '-----BEGIN CERTIFICATE-----',
+        /-----BEGIN CERTIFICATE-----/,
+      );
+      const key = pem(
+        'tlsKey',
+        'private key',
+        'key.pem',
+        '-----BEGIN …PRIVATE KEY-----',
+        /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+      );
+      if (certificate !== undefined && key !== undefined) tls = { mode, credentialName, certificate, key };
+    }
+  }
+
   if (problems.length > 0 || environment === undefined || cluster === undefined || registry === undefined)
     throw new StackConfigError(stack, problems);
-  return { environment, cluster, dataPlane, addons, registry, imagePlatform, gatewayReplicas };
+  return { environment, cluster, dataPlane, addons, registry, imagePlatform, gatewayReplicas, tls };
 }

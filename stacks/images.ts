@@ -2,8 +2,8 @@
  * The shop's images: one @pulumi/docker image per service, built from services/<name>/Dockerfile with
  * services/ as the build context and tagged by the content of what its Dockerfile copies. On kind the
  * images stay local and `kind load docker-image` copies them into the nodes whenever the image ID
- * changes; elsewhere they are pushed (ECR, or a registry whose password is a Pulumi secret) and
- * referenced by digest.
+ * changes or the cluster is created anew; elsewhere they are pushed (ECR, one repository per
+ * environment and service, or a registry whose password is a Pulumi secret) and referenced by digest.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -14,6 +14,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import type { ShopService } from '../charts/shop.js';
 import { shellQuote } from './cluster.js';
+import { PROJECT, type EnvironmentName } from './config.js';
 
 export type ImageRegistry =
   /** Local images loaded into the nodes of a kind cluster; `repository` prefixes the image names. */
@@ -21,10 +22,16 @@ export type ImageRegistry =
       readonly type: 'kind';
       readonly clusterName: pulumi.Input<string>;
       readonly repository: string;
-      /** The kind cluster's create command: images are loaded after it. */
-      readonly cluster: pulumi.Resource;
+      /**
+       * The kind cluster's create command: images are loaded after it, and loaded again whenever it
+       * is replaced (a new cluster has empty nodes).
+       */
+      readonly cluster: command.local.Command;
     }
-  /** One ECR repository per service, with the account's short-lived token (a secret) to push. */
+  /**
+   * One ECR repository per environment and service (`mesh-kit-<environment>/shop-<service>`), with
+   * the account's short-lived token (a secret) to push.
+   */
   | { readonly type: 'ecr' }
   /** A registry of your own: images go to `<server>/shop-<service>`. */
   | {
@@ -35,6 +42,11 @@ export type ImageRegistry =
     };
 
 export interface ServiceImagesArgs {
+  /**
+   * The stack's environment. ECR repository names are unique per account and region, and staging
+   * and prod may share both, so each environment gets its own repositories.
+   */
+  readonly environment: EnvironmentName;
   readonly services: readonly ShopService[];
   /** The build context, services/ (its <service>/Dockerfile is built). */
   readonly context: string;
@@ -75,6 +87,11 @@ export function contentTag(context: string, service: string): string {
   return hash.digest('hex').slice(0, 12);
 }
 
+/** The ECR repository of a service in an environment: `mesh-kit-<environment>/shop-<service>`. */
+export function ecrRepositoryName(environment: EnvironmentName, service: string): string {
+  return `${PROJECT}-${environment}/shop-${service}`;
+}
+
 /** Builds, tags and ships every service image; `refs` are what the Deployments should run. */
 export class ServiceImages extends pulumi.ComponentResource {
   public readonly images: Readonly<Record<string, docker.Image>>;
@@ -111,8 +128,13 @@ export class ServiceImages extends pulumi.ComponentResource {
         const repo = new aws.ecr.Repository(
           `${name}-${service}`,
           {
-            name: image,
-            imageTagMutability: 'IMMUTABLE',
+            name: ecrRepositoryName(args.environment, service),
+            // MUTABLE on purpose: @pulumi/docker builds and pushes again whenever anything in the
+            // build context (all of services/) changes, and on every fresh CI runner, under the same
+            // content tag; an IMMUTABLE repository rejects that push and fails the deploy. Nothing
+            // is lost: the Deployments run the image by digest (`refs`), not by tag.
+            imageTagMutability: 'MUTABLE',
+            // Only this environment's repository: another stack's images are never deleted with it.
             forceDelete: true,
             imageScanningConfiguration: { scanOnPush: true },
           },
@@ -147,11 +169,13 @@ export class ServiceImages extends pulumi.ComponentResource {
       images[service] = built;
       if (reg.type === 'kind') {
         // The node's containerd gets the image under the same name; IfNotPresent pods then use it.
+        // Loaded again when the image changes (its digest) and when the cluster is replaced (the
+        // create command's ID is new), since a new kind node starts without the images.
         loads[service] = new command.local.Command(
           `${name}-${service}-load`,
           {
             create: pulumi.interpolate`kind load docker-image ${built.imageName} --name ${pulumi.output(reg.clusterName).apply(shellQuote)}`,
-            triggers: [built.repoDigest],
+            triggers: [built.repoDigest, reg.cluster.id],
           },
           { ...child, dependsOn: [reg.cluster, built] },
         );

@@ -1,5 +1,6 @@
 /**
- * One stack: cluster → Istio → add-ons → images → the shop, and the outputs a person needs.
+ * One stack: cluster → Istio → add-ons, the gateway's TLS Secret → images → the shop, and the outputs
+ * a person needs.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +32,8 @@ export interface StackOutputs {
   readonly mesh: IstioMesh;
   readonly observability: Observability;
   readonly serviceImages: ServiceImages;
+  /** The gateway's `kubernetes.io/tls` Secret, when the stack creates it (`tls.mode: config`). */
+  readonly tlsSecret?: k8s.core.v1.Secret;
   readonly app: ShopApp;
 }
 
@@ -91,8 +94,29 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
     dependsOn: [mesh],
   });
 
+  // The certificate of the gateway's HTTPS server: a kubernetes.io/tls Secret named after the
+  // environment's tlsCredentialName, in the gateway deployment's namespace, where the Istio Gateway
+  // (credentialName) finds it. After Istio (its namespace), before the shop (its Gateway).
+  let tlsSecret: k8s.core.v1.Secret | undefined;
+  if (config.tls?.mode === 'config') {
+    tlsSecret = new k8s.core.v1.Secret(
+      'ingress-tls',
+      {
+        metadata: { name: config.tls.credentialName, namespace: ISTIO_NAMESPACE },
+        type: 'kubernetes.io/tls',
+        // Kubernetes stores stringData base64-encoded under data; both stay Pulumi secrets.
+        stringData: {
+          'tls.crt': pulumi.secret(config.tls.certificate),
+          'tls.key': pulumi.secret(config.tls.key),
+        },
+      },
+      { provider: cluster.provider, dependsOn: [mesh] },
+    );
+  }
+
   const r = config.registry;
   const serviceImages = new ServiceImages('images', {
+    environment: config.environment,
     services: SHOP_SERVICES,
     context: resolve(root, 'services'),
     platform: config.imagePlatform,
@@ -107,7 +131,7 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
   const app = new ShopApp(
     'shop',
     { environment: config.environment, images: serviceImages.refs },
-    { ...providers, dependsOn: [mesh, observability, serviceImages] },
+    { ...providers, dependsOn: [mesh, observability, serviceImages, ...(tlsSecret ? [tlsSecret] : [])] },
   );
 
   const host = env.ingressHosts[0];
@@ -140,6 +164,7 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
     mesh,
     observability,
     serviceImages,
+    tlsSecret,
     app,
   };
 }

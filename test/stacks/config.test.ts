@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
-import { installMocks, stackConfigFile, valueOf } from './mocks.js';
+import { installMocks, stackConfigFile, TLS_PEM, TLS_SECRETS, valueOf } from './mocks.js';
 
 import type * as ConfigModule from '../../stacks/config.js';
 type Config = typeof ConfigModule;
@@ -30,6 +30,15 @@ function read(values: Record<string, unknown>, stack = 'test', secretKeys: strin
   return config.readStackConfig(new pulumi.Config('mesh-kit'), stack);
 }
 
+/** A stack file's project keys (Pulumi.<stack>.yaml), without the `mesh-kit:` prefix, for `read`. */
+function fileValues(stack: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(stackConfigFile(stack))
+      .filter(([k]) => k.startsWith('mesh-kit:'))
+      .map(([k, v]) => [k.slice('mesh-kit:'.length), v]),
+  );
+}
+
 function problems(values: Record<string, unknown>, stack = 'test'): string[] {
   try {
     read(values, stack);
@@ -43,8 +52,10 @@ function problems(values: Record<string, unknown>, stack = 'test'): string[] {
 
 describe('stack configuration', () => {
   it('reads dev as kind with every add-on, staging and prod as EKS with ECR', () => {
+    // staging and prod also need the TLS secrets, which no stack file can hold for every stack.
     const load = (stack: string) => {
-      pulumi.runtime.setAllConfig(stackConfigFile(stack));
+      const tls = stack === 'dev' ? { config: {}, secretKeys: [] } : TLS_SECRETS;
+      pulumi.runtime.setAllConfig({ ...stackConfigFile(stack), ...tls.config }, [...tls.secretKeys]);
       return config.readStackConfig(new pulumi.Config('mesh-kit'), stack);
     };
     const dev = load('dev');
@@ -61,6 +72,11 @@ describe('stack configuration', () => {
       assert.deepEqual(c.registry, { type: 'ecr' });
       assert.equal(c.imagePlatform, 'linux/amd64');
     }
+    assert.equal(dev.tls, undefined);
+    assert.deepEqual(
+      [load('staging').tls?.credentialName, load('prod').tls?.credentialName],
+      ['shop-staging-tls', 'shop-tls'],
+    );
     assert.equal(load('prod').gatewayReplicas, 2);
     assert.equal(load('prod').addons.kiali, false);
   });
@@ -117,6 +133,7 @@ describe('stack configuration', () => {
       environment: 'staging',
       cluster: { type: 'existing' },
       registry: { type: 'generic', server: 'registry.example.com/shop', username: 'ci' },
+      tls: { mode: 'existing' },
     });
     assert.deepEqual(found, [
       'mesh-kit:kubeconfig: is missing (cluster.type is existing); store it as a secret with `pulumi config set --secret kubeconfig < ~/.kube/config`',
@@ -132,6 +149,7 @@ describe('stack configuration', () => {
         kubeconfig: 'apiVersion: v1',
         registry: { type: 'generic', server: 'registry.example.com/shop', username: 'ci' },
         registryPassword: 's3cret',
+        tls: { mode: 'existing' },
       },
       'staging',
       ['kubeconfig', 'registryPassword'],
@@ -153,5 +171,54 @@ describe('stack configuration', () => {
       problems({ environment: 'prod', cluster: { type: 'eks' }, registry: { type: 'kind' } }).join('\n'),
       /registry\.type: is kind, but the cluster is not a kind cluster/,
     );
+  });
+
+  it('needs the TLS certificate and key secrets where the environment serves HTTPS, naming the Secret and the fix', () => {
+    assert.deepEqual(problems(fileValues('prod'), 'prod'), [
+      'mesh-kit:tlsCertificate: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the certificate chain as a secret with `pulumi config set --secret tlsCertificate < cert.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+      'mesh-kit:tlsKey: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the private key as a secret with `pulumi config set --secret tlsKey < key.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+    ]);
+    // Swapped files are caught before anything is deployed.
+    const swapped = problems({
+      ...fileValues('staging'),
+      tlsCertificate: TLS_PEM.key,
+      tlsKey: TLS_PEM.certificate,
+    });
+    assert.equal(swapped.length, 2);
+    assert.match(
+      swapped[0],
+      /^mesh-kit:tlsCertificate: is not a PEM certificate chain \(no "-----BEGIN CERTIFICATE-----" line\)/,
+    );
+    assert.match(swapped[1], /^mesh-kit:tlsKey: is not a PEM private key/);
+  });
+
+  it('reads the TLS certificate and key as secrets, and names the Secret after the environment', async () => {
+    const c = read(
+      {
+        environment: 'staging',
+        cluster: { type: 'eks' },
+        tlsCertificate: TLS_PEM.certificate,
+        tlsKey: TLS_PEM.key,
+      },
+      'staging',
+      ['tlsCertificate', 'tlsKey'],
+    );
+    assert.ok(c.tls?.mode === 'config');
+    assert.equal(c.tls.credentialName, 'shop-staging-tls');
+    assert.equal(await pulumi.isSecret(c.tls.certificate), true);
+    assert.equal(await pulumi.isSecret(c.tls.key), true);
+    assert.equal(await valueOf(c.tls.key), TLS_PEM.key);
+  });
+
+  it('leaves the Secret to its owner with tls.mode existing, and refuses TLS config where there is no HTTPS', () => {
+    const c = read({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'existing' } }, 'prod');
+    assert.deepEqual(c.tls, { mode: 'existing', credentialName: 'shop-tls' });
+    assert.match(
+      problems({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'acme' } })[0],
+      /^mesh-kit:tls\.mode: "acme" is not supported; use one of config, existing/,
+    );
+    assert.deepEqual(problems({ environment: 'dev', cluster: { type: 'kind' }, tlsKey: TLS_PEM.key }), [
+      'mesh-kit:tlsKey: is set, but environment dev serves plain HTTP (no tlsCredentialName in charts/environments.ts); remove it with `pulumi config rm tlsKey`',
+    ]);
   });
 });

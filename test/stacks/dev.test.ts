@@ -69,6 +69,8 @@ describe('dev stack (kind)', () => {
       'eks:index:Cluster',
       'aws:ecr/repository:Repository',
       'kubernetes:core/v1:Service',
+      // dev serves plain HTTP: no certificate Secret.
+      'kubernetes:core/v1:Secret',
     ])
       assert.ok(!types.has(t), `unexpected ${t}`);
     assert.deepEqual(
@@ -176,12 +178,28 @@ describe('dev stack (kind)', () => {
     assert.equal(collector.mode, 'deployment');
     assert.deepEqual(collector.service ?? {}, {});
     assert.deepEqual(collector.config.service.pipelines.traces.exporters, ['otlp/jaeger']);
+    // The Jaeger v2 chart's one Service, `jaeger`: OTLP/gRPC on 4317, query gRPC on 16685, UI on 16686.
+    assert.equal(
+      collector.config.exporters['otlp/jaeger'].endpoint,
+      'jaeger.observability.svc.cluster.local:4317',
+    );
     const kiali = release(registered, 'kiali').inputs.values;
     assert.equal(
       kiali.external_services.prometheus.url,
       'http://prometheus.observability.svc.cluster.local:9090',
     );
     assert.equal(kiali.external_services.tracing.enabled, true);
+    assert.equal(
+      kiali.external_services.tracing.internal_url,
+      'http://jaeger.observability.svc.cluster.local:16685',
+    );
+    const jaeger = (outputs.addons as Record<string, { service: string; url: string; portForward: string }>)
+      .jaeger;
+    assert.deepEqual(jaeger, {
+      service: 'http://jaeger.observability.svc.cluster.local:16686',
+      url: 'http://localhost:16686',
+      portForward: 'kubectl -n observability port-forward svc/jaeger 16686:16686',
+    });
     assert.deepEqual(Object.keys(outputs.addons as object).sort(), ['jaeger', 'kiali', 'prometheus']);
   });
 
@@ -233,6 +251,10 @@ describe('dev stack (kind)', () => {
       const load = one(registered, 'command:local:Command', `images-${service}-load`).inputs;
       assert.equal(load.create, `kind load docker-image ${image.imageName} --name 'meshkit'`);
       assert.match(load.triggers[0], /^sha256:[0-9a-f]{64}$/);
+      // A replaced kind cluster (any kind config change) gets a new create command ID, and with it
+      // every image is loaded into the new node again.
+      assert.equal(load.triggers.length, 2);
+      assert.equal(load.triggers[1], one(registered, 'command:local:Command', 'meshkit-create').id);
     }
   });
 

@@ -36,6 +36,8 @@ export interface Registered {
   readonly dependencies: readonly string[];
   /** Outputs the engine is told to keep secret (additionalSecretOutputs). */
   readonly additionalSecretOutputs: readonly string[];
+  /** The ID the mock gave the resource (`<name>-id`), once created. */
+  readonly id?: string;
 }
 
 export const KIND_KUBECONFIG =
@@ -44,6 +46,17 @@ export const EKS_KUBECONFIG = '{"apiVersion":"v1","kind":"Config","users":[{"nam
 export const LB_HOSTNAME = 'a1b2c3-123.elb.eu-west-1.amazonaws.com';
 const ACCOUNT_REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 
+/** A certificate and key in PEM form, as `pulumi config set --secret tlsCertificate < cert.pem` stores them. */
+export const TLS_PEM = {
+  certificate: '-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n',
+  key: '-----BEGIN PRIVATE KEY-----\nMIGHtest\n-----END PRIVATE KEY-----\n',
+} as const;
+/** The TLS secrets of a cloud stack (mesh-kit:tlsCertificate, mesh-kit:tlsKey) and their secret keys. */
+export const TLS_SECRETS = {
+  config: { 'mesh-kit:tlsCertificate': TLS_PEM.certificate, 'mesh-kit:tlsKey': TLS_PEM.key },
+  secretKeys: ['mesh-kit:tlsCertificate', 'mesh-kit:tlsKey'],
+} as const;
+
 const digest = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 /** Reads a stack's config file (Pulumi.<stack>.yaml) into the flat key → string map Pulumi passes programs. */
@@ -51,8 +64,12 @@ export function stackConfigFile(stack: string): Record<string, string> {
   const file = parse(readFileSync(join(REPO_ROOT, `Pulumi.${stack}.yaml`), 'utf8')) as {
     config: Record<string, unknown>;
   };
+  const encrypted = (v: unknown) => typeof v === 'object' && v !== null && 'secure' in v;
   return Object.fromEntries(
-    Object.entries(file.config).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+    Object.entries(file.config)
+      // `pulumi config set --secret` values are encrypted with the stack's key: tests set their own.
+      .filter(([, v]) => !encrypted(v))
+      .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
   );
 }
 
@@ -60,7 +77,7 @@ export function stackConfigFile(stack: string): Record<string, string> {
 export async function installMocks(
   stack: string,
   config: Record<string, string>,
-  secretKeys: string[] = [],
+  secretKeys: readonly string[] = [],
 ): Promise<Registered[]> {
   const registered: Registered[] = [];
   const record = (req: MockRequest, read: boolean) => {
@@ -92,7 +109,7 @@ export async function installMocks(
     return readResource.call(this, req, cb);
   };
 
-  pulumi.runtime.setAllConfig(config, secretKeys);
+  pulumi.runtime.setAllConfig(config, [...secretKeys]);
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
@@ -124,7 +141,9 @@ export async function installMocks(
             state.status = { loadBalancer: { ingress: [{ hostname: LB_HOSTNAME }] } };
             break;
         }
-        return { id: args.id || `${args.name}-id`, state };
+        const id = args.id || `${args.name}-id`;
+        if (entry) (entry as { id?: string }).id = id;
+        return { id, state };
       },
       call(args) {
         if (args.token === 'aws:ecr/getAuthorizationToken:getAuthorizationToken')

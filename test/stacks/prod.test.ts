@@ -21,6 +21,8 @@ import {
   secretValue,
   settle,
   stackConfigFile,
+  TLS_PEM,
+  TLS_SECRETS,
   valueOf,
 } from './mocks.js';
 
@@ -32,7 +34,12 @@ let program: Program;
 let images: Record<string, string>;
 
 before(async () => {
-  registered = await installMocks('prod', stackConfigFile('prod'));
+  // Pulumi.prod.yaml plus the TLS secrets `pulumi config set --secret` adds (docs/pulumi.md).
+  registered = await installMocks(
+    'prod',
+    { ...stackConfigFile('prod'), ...TLS_SECRETS.config },
+    TLS_SECRETS.secretKeys,
+  );
   program = await import('../../stacks/index.js');
   images = await valueOf(program.images);
   await valueOf(program.addons);
@@ -70,8 +77,32 @@ describe('prod stack (EKS)', () => {
       byType(registered, 'aws:ecr/repository:Repository')
         .map((r) => r.inputs.name)
         .sort(),
-      SHOP_SERVICES.map((s) => `shop-${s}`).sort(),
+      SHOP_SERVICES.map((s) => `mesh-kit-prod/shop-${s}`).sort(),
     );
+  });
+
+  it("gives prod its own, mutable ECR repositories, so staging's can neither clash with nor delete them", () => {
+    for (const repo of byType(registered, 'aws:ecr/repository:Repository')) {
+      // Staging and prod share the account and region: the names must differ per environment.
+      assert.match(repo.inputs.name, /^mesh-kit-prod\/shop-[a-z]+$/);
+      // The docker provider pushes the same content tag again; IMMUTABLE would reject it.
+      assert.equal(repo.inputs.imageTagMutability, 'MUTABLE');
+      assert.equal(repo.inputs.forceDelete, true);
+    }
+  });
+
+  it('creates the gateway certificate Secret shop-tls (kubernetes.io/tls) in istio-system, secret, after Istio and before the shop', () => {
+    const secret = one(registered, 'kubernetes:core/v1:Secret', 'ingress-tls');
+    assert.deepEqual(secret.inputs.metadata, { name: 'shop-tls', namespace: 'istio-system' });
+    assert.equal(secret.inputs.type, 'kubernetes.io/tls');
+    assert.deepEqual(secretValue(secret.inputs.stringData), {
+      'tls.crt': TLS_PEM.certificate,
+      'tls.key': TLS_PEM.key,
+    });
+    assert.equal(secret.inputs.data, undefined);
+    assert.ok(secret.dependencies.includes(release(registered, 'istio-ingressgateway').urn), 'after Istio');
+    const shopNs = one(registered, 'kubernetes:yaml/v2:ConfigGroup', 'shop-namespaces');
+    assert.ok(shopNs.dependencies.includes(secret.urn), 'before the shop');
   });
 
   it('exposes the gateway through a Network Load Balancer with the production replicas', () => {
@@ -89,18 +120,20 @@ describe('prod stack (EKS)', () => {
       assert.equal(image.build.platform, 'linux/amd64');
       assert.match(
         image.imageName,
-        new RegExp(`^123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/shop-${service}:[0-9a-f]{12}$`),
+        new RegExp(
+          `^123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/mesh-kit-prod/shop-${service}:[0-9a-f]{12}$`,
+        ),
       );
       const registry = secretValue<{ server: string; username: string; password: string }>(image.registry);
       assert.deepEqual(registry, {
-        server: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop-${service}`,
+        server: `123456789012.dkr.ecr.eu-west-1.amazonaws.com/mesh-kit-prod/shop-${service}`,
         username: 'AWS',
         password: 'ecr-token-123',
       });
       assert.match(
         images[service],
         new RegExp(
-          `^123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/shop-${service}@sha256:[0-9a-f]{64}$`,
+          `^123456789012\\.dkr\\.ecr\\.eu-west-1\\.amazonaws\\.com/mesh-kit-prod/shop-${service}@sha256:[0-9a-f]{64}$`,
         ),
       );
     }
