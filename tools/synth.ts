@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { ApiObject, App } from 'cdk8s';
 import { charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
+import { select } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
 
@@ -29,9 +30,8 @@ function usage(message: string): never {
 }
 
 function targets(argv: string[]): Target[] {
-  let values;
   try {
-    ({ values } = parseArgs({
+    const { values } = parseArgs({
       args: argv,
       options: {
         app: { type: 'string' },
@@ -40,34 +40,19 @@ function targets(argv: string[]): Target[] {
         out: { type: 'string' },
       },
       strict: true,
+    });
+    const selection = select(values);
+    if (values.out !== undefined && selection.variants.length !== 1) {
+      usage('--out needs one app and one variant (--env or --scenario)');
+    }
+    return selection.variants.map((v) => ({
+      app: SAMPLE_APPS.find((a) => a.name === v.app)!,
+      variant: v.variant,
+      out: resolve(values.out ?? join('dist', v.app, v.variant)),
     }));
   } catch (e) {
     usage((e as Error).message);
   }
-  const apps = values.app === undefined ? SAMPLE_APPS : SAMPLE_APPS.filter((a) => a.name === values.app);
-  if (apps.length === 0) usage(`unknown app "${values.app}"`);
-  if (
-    values.out !== undefined &&
-    (apps.length !== 1 || (values.env ?? values.scenario) === undefined) &&
-    apps[0].variants.length > 1
-  ) {
-    usage('--out needs one app and one variant (--env or --scenario)');
-  }
-  const result: Target[] = [];
-  for (const app of apps) {
-    const other = app.variantFlag === 'env' ? 'scenario' : 'env';
-    if (values[other] !== undefined) usage(`app "${app.name}" takes --${app.variantFlag}, not --${other}`);
-    const chosen = values[app.variantFlag];
-    if (chosen !== undefined && !app.variants.includes(chosen)) {
-      usage(
-        `unknown ${app.variantFlag} "${chosen}" for app "${app.name}"; use one of ${app.variants.join(', ')}`,
-      );
-    }
-    for (const variant of chosen === undefined ? app.variants : [chosen]) {
-      result.push({ app, variant, out: resolve(values.out ?? join('dist', app.name, variant)) });
-    }
-  }
-  return result;
 }
 
 /**

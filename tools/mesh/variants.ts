@@ -4,8 +4,8 @@
  */
 import { App } from 'cdk8s';
 import { SAMPLE_APPS, type SampleApp } from '../../charts/index.js';
-import { renderFiles } from '../synth.js';
-import { type Manifest, parseManifests } from './manifest.js';
+import { renderObjects } from '../../constructs/render.js';
+import type { Manifest } from './manifest.js';
 
 export interface Variant {
   readonly app: string;
@@ -83,7 +83,6 @@ export function synthesizeInProcess(v: { app: string; variant: string }): Manife
   if (!sample) throw new UsageError(`unknown app "${v.app}"`);
   const app = new App();
   sample.build(app, v.variant);
-  const objects: Manifest[] = [];
-  for (const [file, yaml] of renderFiles(app)) objects.push(...parseManifests(yaml, file));
-  return objects;
+  // The same validated objects `npm run synth` serializes; no need to write and re-read the YAML.
+  return renderObjects(app) as Manifest[];
 }
