@@ -910,8 +910,8 @@ function volumeName(i: number): string {
 
 function validateResources(r: Resources | undefined, field: string, p: Problems): void {
   if (!r) return;
-  const req = r.memory?.request?.toMebibytes({ rounding: 0 as never });
-  const lim = r.memory?.limit?.toMebibytes({ rounding: 0 as never });
+  const req = r.memory?.request?.toMebibytes();
+  const lim = r.memory?.limit?.toMebibytes();
   if (req !== undefined && lim !== undefined && req > lim) {
     p.add(
       `${field}.memory`,
