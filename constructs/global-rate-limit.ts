@@ -21,6 +21,7 @@ import {
   renderServicePort,
   type Resources,
   ServicePort,
+  validateMemory,
 } from './values.js';
 import { IMAGES } from './versions.js';
 
@@ -457,6 +458,13 @@ export class GlobalRateLimitService extends Construct {
       p.add('descriptors', 'is empty, so nothing is limited', 'add at least one descriptor with a limit');
     }
     validateDescriptors(this.descriptors, 'descriptors', p);
+    for (const key of ['resources', 'redisResources'] as const) {
+      validateMemory(
+        props[key]?.memory,
+        { request: `${key}.memory.request`, limit: `${key}.memory.limit` },
+        p,
+      );
+    }
     registry.checkUniqueService(this.host, this, p);
     if (this.namespace.mtls === MtlsMode.DISABLE) {
       p.add(

@@ -38,6 +38,8 @@ import {
   type Probe,
   prune,
   renderResources,
+  memoryQuantity,
+  validateMemory,
   renderServicePort,
   type Resources,
   ServicePort,
@@ -635,8 +637,8 @@ export class Microservice<V extends string = string> extends Construct {
     const a: Record<string, string | undefined> = {
       'sidecar.istio.io/proxyCPU': s.cpuRequest?.amount,
       'sidecar.istio.io/proxyCPULimit': s.cpuLimit?.amount,
-      'sidecar.istio.io/proxyMemory': s.memoryRequest && `${s.memoryRequest.toMebibytes()}Mi`,
-      'sidecar.istio.io/proxyMemoryLimit': s.memoryLimit && `${s.memoryLimit.toMebibytes()}Mi`,
+      'sidecar.istio.io/proxyMemory': s.memoryRequest && memoryQuantity(s.memoryRequest),
+      'sidecar.istio.io/proxyMemoryLimit': s.memoryLimit && memoryQuantity(s.memoryLimit),
       'sidecar.istio.io/logLevel': s.logLevel,
       'proxy.istio.io/config': JSON.stringify({
         holdApplicationUntilProxyStarts: s.holdApplicationUntilProxyStarts ?? true,
@@ -729,6 +731,14 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     validateResources(props.resources, 'resources', p);
+    const sidecar = props.sidecar;
+    if (sidecar) {
+      validateMemory(
+        { request: sidecar.memoryRequest, limit: sidecar.memoryLimit },
+        { request: 'sidecar.memoryRequest', limit: 'sidecar.memoryLimit' },
+        p,
+      );
+    }
     if (props.autoscaling) {
       const a = props.autoscaling;
       p.positiveInt('autoscaling.minReplicas', a.minReplicas);
@@ -909,14 +919,5 @@ function volumeName(i: number): string {
 }
 
 function validateResources(r: Resources | undefined, field: string, p: Problems): void {
-  if (!r) return;
-  const req = r.memory?.request?.toMebibytes();
-  const lim = r.memory?.limit?.toMebibytes();
-  if (req !== undefined && lim !== undefined && req > lim) {
-    p.add(
-      `${field}.memory`,
-      `request ${req}Mi is above limit ${lim}Mi`,
-      'make the limit at least the request',
-    );
-  }
+  validateMemory(r?.memory, { request: `${field}.memory.request`, limit: `${field}.memory.limit` }, p);
 }

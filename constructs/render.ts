@@ -40,16 +40,23 @@ export function validateApp(app: App): void {
  */
 export function orderedApiObjects(chart: Chart): ApiObject[] {
   const isApiObject = (c: IConstruct): c is ApiObject => ApiObject.isApiObject(c);
+  // Many objects depend on the same few constructs (a namespace, a service): look each up once.
+  const objectsOf = new Map<IConstruct, ApiObject[]>();
+  const dependencyObjects = (dep: IConstruct): ApiObject[] => {
+    let found = objectsOf.get(dep);
+    if (!found) {
+      const candidates = isApiObject(dep) ? [dep] : dep.node.findAll().filter(isApiObject);
+      found = candidates.filter((d) => Chart.of(d) === chart);
+      objectsOf.set(dep, found);
+    }
+    return found;
+  };
   const done = new Set<IConstruct>();
   const ordered: ApiObject[] = [];
   const visit = (o: ApiObject) => {
     if (done.has(o)) return;
     done.add(o);
-    for (const dep of o.node.dependencies) {
-      for (const d of isApiObject(dep) ? [dep] : dep.node.findAll().filter(isApiObject)) {
-        if (Chart.of(d) === chart) visit(d);
-      }
-    }
+    for (const dep of o.node.dependencies) for (const d of dependencyObjects(dep)) visit(d);
     ordered.push(o);
   };
   chart.node.findAll().filter(isApiObject).forEach(visit);
@@ -82,25 +89,37 @@ export function toManifest(o: ApiObject): Manifest {
     Object.getPrototypeOf(proto) === ApiObject.prototype && typeof ctor.manifest === 'function';
   const plain = proto === ApiObject.prototype;
   if ((!generated && !plain) || !fastPathApplies(o)) return o.toJson() as Manifest;
-  const data = (o as unknown as { props: Record<string, unknown> }).props;
-  const resolved = resolveAndSanitize({ ...data, metadata: metadataJson(o) }) as Record<string, unknown>;
-  if (generated) return ctor.manifest!(resolved);
-  const result: Record<string, unknown> = {};
-  for (const k of ['apiVersion', 'kind', 'metadata', ...Object.keys(resolved)])
-    if (k in resolved) result[k] = resolved[k];
+  const { metadata: _ignored, ...data } = (o as unknown as { props: Record<string, unknown> }).props;
+  const metadata = metadataJson(o);
+  const resolved = resolveAndSanitize(data) as Record<string, unknown>;
+  // ObjectMeta's generated mapper is the identity on sanitized metadata (its fields keep their
+  // names and are declared in alphabetical order), so metadata skips it and goes back in place:
+  // after apiVersion and kind, before the rest, where both toJson() paths put it.
+  const body = generated ? ctor.manifest!(resolved) : resolved;
+  const result: Record<string, unknown> = { apiVersion: body.apiVersion, kind: body.kind };
+  if (metadata !== undefined) result.metadata = metadata;
+  for (const k of Object.keys(body)) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
   return result as Manifest;
 }
 
 const DEFAULT_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];
 
+/** Whether an app renders as plain data: cdk8s's default resolvers, and key sorting on. */
+const defaultRendering = new WeakMap<App, boolean>();
+
 function fastPathApplies(o: ApiObject): boolean {
-  if (process.env.CDK8S_DISABLE_SORT) return false;
   if ((o as unknown as { patches: unknown[] }).patches.length > 0) return false;
-  const resolvers = App.of(o).resolvers;
-  return (
-    resolvers.length === DEFAULT_RESOLVERS.length &&
-    resolvers.every((r, i) => r instanceof DEFAULT_RESOLVERS[i])
-  );
+  const app = App.of(o);
+  let simple = defaultRendering.get(app);
+  if (simple === undefined) {
+    const resolvers = app.resolvers;
+    simple =
+      !process.env.CDK8S_DISABLE_SORT &&
+      resolvers.length === DEFAULT_RESOLVERS.length &&
+      resolvers.every((r, i) => r instanceof DEFAULT_RESOLVERS[i]);
+    defaultRendering.set(app, simple);
+  }
+  return simple;
 }
 
 /**
@@ -109,45 +128,108 @@ function fastPathApplies(o: ApiObject): boolean {
  * { value }, keys sorted, null and undefined dropped from mappings.
  */
 function resolveAndSanitize(v: unknown): unknown {
-  if (v === null || v === undefined) return undefined;
   if (typeof v !== 'object') return v;
+  if (v === null) return undefined;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = resolveAndSanitize(v[i]);
+    return out;
+  }
   if (v instanceof Lazy) return resolveAndSanitize(v.produce());
   const value = v as Record<string, unknown> & { resolve?: unknown; value?: unknown };
   if (typeof value.resolve === 'function') return resolveAndSanitize((value.resolve as () => unknown)());
-  if (Array.isArray(v)) return v.map(resolveAndSanitize);
   if (value.constructor !== Object) {
     if (typeof value.value === 'number' || typeof value.value === 'string') return { value: value.value };
     throw new Error(`can't render non-simple object of type '${value.constructor?.name}'`);
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value).sort()) {
-    const r = resolveAndSanitize(value[key]);
-    if (r !== undefined && r !== null) out[key] = r;
+  if (inSortedOrder(value)) {
+    for (const key in value) {
+      const r = resolveAndSanitize(value[key]);
+      if (r !== undefined && r !== null) out[key] = r;
+    }
+  } else {
+    for (const key of Object.keys(value).sort()) {
+      const r = resolveAndSanitize(value[key]);
+      if (r !== undefined && r !== null) out[key] = r;
+    }
   }
   return out;
 }
 
-/** ApiObjectMetadataDefinition.toJson(): like the above, and empty arrays and mappings dropped. */
-function metadataJson(o: ApiObject): Record<string, unknown> {
-  const m = o.metadata as unknown as {
-    _additionalAttributes: Record<string, unknown>;
-    name?: string;
-    namespace?: string;
-    annotations: Record<string, string>;
-    finalizers: string[];
-    ownerReferences: unknown[];
-    labels: Record<string, string>;
-  };
-  const raw = resolveAndSanitize({
-    ...m._additionalAttributes,
-    name: m.name,
-    namespace: m.namespace,
-    annotations: m.annotations,
-    finalizers: m.finalizers,
-    ownerReferences: m.ownerReferences,
-    labels: m.labels,
-  });
-  return dropEmpty(raw) as Record<string, unknown>;
+/**
+ * Whether a plain object's keys are already in sort() order, as most are when built from
+ * alphabetical schemas. for-in walks V8's cached key list, where Object.keys() allocates one.
+ */
+function inSortedOrder(o: object): boolean {
+  let previous: string | undefined;
+  for (const key in o) {
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+  }
+  return true;
+}
+
+/** The keys in sort() order; most objects are already built in that order, so check first. */
+function sortedKeys(o: object): string[] {
+  const keys = Object.keys(o);
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return keys.sort();
+  return keys;
+}
+
+type MetadataDefinition = {
+  _additionalAttributes: Record<string, unknown>;
+  name?: string;
+  namespace?: string;
+  annotations: Record<string, string>;
+  finalizers: string[];
+  ownerReferences: unknown[];
+  labels: Record<string, string>;
+};
+
+/**
+ * ApiObjectMetadataDefinition.toJson(): like the above, and empty arrays and mappings dropped.
+ * The common shape (no extra attributes, no owner references) is built directly, in key order.
+ */
+function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
+  const m = o.metadata as unknown as MetadataDefinition;
+  if (Object.keys(m._additionalAttributes).length > 0 || m.ownerReferences.length > 0) {
+    return dropEmpty(
+      resolveAndSanitize({
+        ...m._additionalAttributes,
+        name: m.name,
+        namespace: m.namespace,
+        annotations: m.annotations,
+        finalizers: m.finalizers,
+        ownerReferences: m.ownerReferences,
+        labels: m.labels,
+      }),
+    ) as Record<string, unknown> | undefined;
+  }
+  const out: Record<string, unknown> = {};
+  const annotations = sanitizedMap(m.annotations);
+  if (annotations) out.annotations = annotations;
+  const finalizers = dropEmpty(resolveAndSanitize(m.finalizers));
+  if (finalizers !== undefined && finalizers !== null) out.finalizers = finalizers;
+  const labels = sanitizedMap(m.labels);
+  if (labels) out.labels = labels;
+  const name = dropEmpty(resolveAndSanitize(m.name));
+  if (name !== undefined && name !== null) out.name = name;
+  const namespace = dropEmpty(resolveAndSanitize(m.namespace));
+  if (namespace !== undefined && namespace !== null) out.namespace = namespace;
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** A label or annotation map, sanitized with empty values dropped; undefined when empty. */
+function sanitizedMap(map: Record<string, unknown>): Record<string, unknown> | undefined {
+  const keys = sortedKeys(map);
+  let out: Record<string, unknown> | undefined;
+  for (const key of keys) {
+    let r = resolveAndSanitize(map[key]);
+    if (typeof r === 'object') r = dropEmpty(r);
+    if (r !== undefined && r !== null) (out ??= {})[key] = r;
+  }
+  return out;
 }
 
 function dropEmpty(v: unknown): unknown {

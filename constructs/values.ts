@@ -1,4 +1,4 @@
-import { type Duration, Size } from 'cdk8s';
+import { type Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Cpu, k8s } from 'cdk8s-plus-27';
 import type { Problems } from './validation.js';
 
@@ -201,13 +201,62 @@ export function renderResources(r: Resources | undefined, defaults: Resources = 
   return {
     requests: {
       cpu: k8s.Quantity.fromString(cpuReq.amount),
-      memory: k8s.Quantity.fromString(`${memReq.toMebibytes()}Mi`),
+      memory: k8s.Quantity.fromString(memoryQuantity(memReq)),
     },
     limits: {
       cpu: k8s.Quantity.fromString(cpuLim.amount),
-      memory: k8s.Quantity.fromString(`${memLim.toMebibytes()}Mi`),
+      memory: k8s.Quantity.fromString(memoryQuantity(memLim)),
     },
   };
+}
+
+/**
+ * A memory size as a Kubernetes quantity in the largest unit that keeps it exact ("1500Ki", not a
+ * rounded "1Mi"). A fraction of a byte is reported by validateMemory; here it is rounded up.
+ */
+export function memoryQuantity(size: Size): string {
+  const exact = { rounding: SizeRoundingBehavior.NONE };
+  const mi = size.toMebibytes(exact);
+  if (Number.isInteger(mi)) return `${mi}Mi`;
+  const ki = size.toKibibytes(exact);
+  if (Number.isInteger(ki)) return `${ki}Ki`;
+  return `${Math.ceil(ki * 1024)}`;
+}
+
+/** Checks a memory request and limit: whole bytes, above zero, the request within the limit. */
+export function validateMemory(
+  memory: { readonly request?: Size; readonly limit?: Size } | undefined,
+  fields: { readonly request: string; readonly limit: string },
+  p: Problems,
+): void {
+  const exact = { rounding: SizeRoundingBehavior.NONE };
+  const bytes = (key: 'request' | 'limit'): number | undefined => {
+    const size = memory?.[key];
+    if (!size) return undefined;
+    const b = size.toKibibytes(exact) * 1024;
+    if (!(b > 0)) {
+      p.add(fields[key], `${b} bytes is not a usable amount of memory`, 'use at least Size.kibibytes(1)');
+      return undefined;
+    }
+    if (!Number.isInteger(b)) {
+      p.add(
+        fields[key],
+        `${b} bytes is not a whole number of bytes`,
+        'use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      );
+      return undefined;
+    }
+    return b;
+  };
+  const req = bytes('request');
+  const lim = bytes('limit');
+  if (req !== undefined && lim !== undefined && req > lim) {
+    p.add(
+      fields.request,
+      `${memoryQuantity(memory!.request!)} is above the limit ${memoryQuantity(memory!.limit!)}`,
+      `make ${fields.limit} at least the request`,
+    );
+  }
 }
 
 /** A Kubernetes Service port with the name and appProtocol Istio selects the protocol by. */

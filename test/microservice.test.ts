@@ -151,10 +151,11 @@ describe('Microservice workloads', () => {
       },
       resources: {
         cpu: { request: Cpu.millis(100), limit: Cpu.units(1) },
-        memory: { request: Size.mebibytes(128), limit: Size.gibibytes(1) },
+        memory: { request: Size.kibibytes(1500), limit: Size.gibibytes(1) },
       },
       sidecar: {
         cpuRequest: Cpu.millis(20),
+        memoryRequest: Size.kibibytes(100_000),
         memoryLimit: Size.mebibytes(256),
         logLevel: 'debug',
         holdApplicationUntilProxyStarts: false,
@@ -167,11 +168,12 @@ describe('Microservice workloads', () => {
     assert.deepEqual(c.livenessProbe, { httpGet: { path: '/healthz', port: 8080 }, failureThreshold: 5 });
     assert.deepEqual(c.startupProbe, { tcpSocket: { port: 8080 } });
     assert.deepEqual(c.resources, {
-      requests: { cpu: '100m', memory: '128Mi' },
+      requests: { cpu: '100m', memory: '1500Ki' },
       limits: { cpu: '1', memory: '1024Mi' },
     });
     assert.deepEqual(pod.metadata.annotations, {
       'sidecar.istio.io/proxyCPU': '20m',
+      'sidecar.istio.io/proxyMemory': '100000Ki',
       'sidecar.istio.io/proxyMemoryLimit': '256Mi',
       'sidecar.istio.io/logLevel': 'debug',
       'proxy.istio.io/config': '{"holdApplicationUntilProxyStarts":false}',

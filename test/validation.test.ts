@@ -527,6 +527,30 @@ const cases: [string, () => Chart, string[]][] = [
       '[test/reviews] jwt[0].paths: is empty, so no path requires a token; list the paths that require one',
     ],
   ],
+  [
+    'a memory request above its limit, on the app and on the sidecar',
+    () =>
+      reviews({
+        resources: { memory: { request: Size.gibibytes(1), limit: Size.mebibytes(512) } },
+        sidecar: { memoryRequest: Size.kibibytes(1500), memoryLimit: Size.mebibytes(1) },
+      }).chart,
+    [
+      '[test/reviews] resources.memory.request: 1024Mi is above the limit 512Mi; make resources.memory.limit at least the request',
+      '[test/reviews] sidecar.memoryRequest: 1500Ki is above the limit 1Mi; make sidecar.memoryLimit at least the request',
+    ],
+  ],
+  [
+    'a memory size that is not a whole number of bytes, or none',
+    () =>
+      reviews({
+        versions: { v1: { resources: { memory: { limit: Size.kibibytes(0.0001) } } }, v2: {} },
+        sidecar: { memoryRequest: Size.mebibytes(0) },
+      }).chart,
+    [
+      '[test/reviews] versions.v1.resources.memory.limit: 0.1024 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      '[test/reviews] sidecar.memoryRequest: 0 bytes is not a usable amount of memory; use at least Size.kibibytes(1)',
+    ],
+  ],
 ];
 
 describe('synth-time validation', () => {
