@@ -193,7 +193,7 @@ type MetadataDefinition = {
  */
 function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
   const m = o.metadata as unknown as MetadataDefinition;
-  if (Object.keys(m._additionalAttributes).length > 0 || m.ownerReferences.length > 0) {
+  if (m.ownerReferences.length > 0 || hasOtherAttributes(m._additionalAttributes)) {
     return dropEmpty(
       resolveAndSanitize({
         ...m._additionalAttributes,
@@ -218,6 +218,21 @@ function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
   const namespace = dropEmpty(resolveAndSanitize(m.namespace));
   if (namespace !== undefined && namespace !== null) out.namespace = namespace;
   return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** The fields ApiObjectMetadataDefinition keeps apart; its _additionalAttributes repeats them. */
+const METADATA_FIELDS = new Set([
+  'name',
+  'namespace',
+  'labels',
+  'annotations',
+  'finalizers',
+  'ownerReferences',
+]);
+
+function hasOtherAttributes(attributes: Record<string, unknown>): boolean {
+  for (const key in attributes) if (!METADATA_FIELDS.has(key)) return true;
+  return false;
 }
 
 /** A label or annotation map, sanitized with empty values dropped; undefined when empty. */

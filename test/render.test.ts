@@ -58,7 +58,7 @@ describe('fast rendering', () => {
     }
   });
 
-  it('falls back to cdk8s for JSON patches, Lazy values and custom objects', () => {
+  it('falls back to cdk8s for JSON patches, Lazy values, custom objects and unusual metadata', () => {
     const app = new App();
     const chart = new Chart(app, 'c');
     const patched = new ApiObject(chart, 'patched', {
@@ -73,7 +73,24 @@ describe('fast rendering', () => {
       metadata: { name: 'b', annotations: {} },
       data: Lazy.any({ produce: () => ({ z: '1', a: undefined, m: null }) }),
     } as never);
+    new ApiObject(chart, 'owned', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'c',
+        labels: { z: 'last', a: 'first' },
+        annotations: {},
+        finalizers: [],
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 's', uid: '1' }],
+      },
+    });
+    new ApiObject(chart, 'generated', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'd', generateName: 'd-', resourceVersion: '7', labels: {} },
+    });
     assertSameAsCdk8s(app);
+    assert.deepEqual(renderObjects(app)[3].metadata, { generateName: 'd-', name: 'd', resourceVersion: '7' });
     assert.deepEqual(renderObjects(app)[0], {
       apiVersion: 'v1',
       kind: 'ConfigMap',

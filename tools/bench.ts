@@ -10,17 +10,21 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { App, Chart, Duration } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import {
+  Cpu,
   DataPlane,
+  Duration,
   GlobalRateLimitService,
   IstioIngress,
   LoadBalancer,
   MeshNamespace,
   Microservice,
+  Probe,
   RateLimitAction,
   RateLimitUnit,
   ServicePort,
+  Size,
   StringMatch,
 } from '../constructs/index.js';
 import { type Manifest, renderObjects } from '../constructs/render.js';
@@ -57,6 +61,8 @@ export function buildBenchApp(app: App, services: number): Chart {
         object
       >,
       env: { SERVICE: `svc-${i}` },
+      probes: { readiness: Probe.httpGet('/readyz', 8080), liveness: Probe.httpGet('/healthz', 8080) },
+      sidecar: { cpuRequest: Cpu.millis(20), memoryLimit: Size.mebibytes(256) },
       disruptionBudget: { maxUnavailable: 1 },
       trafficPolicy: {
         connectionPool: { maxConnections: 100, http1MaxPendingRequests: 10, maxRetries: 3 },
@@ -81,6 +87,7 @@ export function buildBenchApp(app: App, services: number): Chart {
       timeout: Duration.seconds(3),
       retries: { attempts: 2, perTryTimeout: Duration.seconds(1), retryOn: ['5xx', 'connect-failure'] },
       ...(i % 10 === 0 && { fault: { delay: { fixedDelay: Duration.millis(200), percentage: 1 } } }),
+      ...(i % 4 === 0 && { mirror: { to: svc.version('v3'), percentage: 5 } }),
     });
     if (i % 10 === 0)
       svc.requireJwt({
