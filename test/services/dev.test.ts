@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SERVICES_BUILD, getJson, spawnNode, stopAll } from './support/harness.js';
+
+/** The repository: lib/test/services/ → ./ */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 describe('bookshop services: npm run dev', () => {
   after(stopAll);
@@ -45,5 +50,38 @@ describe('bookshop services: npm run dev', () => {
     assert.ok(lines.includes('bookshop: all services stopped'));
     const stopped = lines.filter((line) => line.includes('"msg":"shutdown complete"'));
     assert.equal(stopped.length, 6, 'six services shut down gracefully');
+  });
+
+  it('stops every service when npm itself gets SIGTERM (npm run dev execs node, no shell in between)', async () => {
+    // npm signals only its direct child; a shell in between would not pass SIGTERM on.
+    // detached: its own process group, so whatever it leaves behind can be killed at the end.
+    const options = { cwd: ROOT, env: { ...process.env, DEV_PORT_BASE: '0' }, detached: true };
+    const npmCli = process.env.npm_execpath;
+    const npm = npmCli
+      ? spawn(process.execPath, [npmCli, 'run', '--silent', 'dev'], options)
+      : spawn('npm', ['run', '--silent', 'dev'], options);
+    const killGroup = () => {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group is gone already
+      }
+    };
+    after(killGroup);
+    const lines: string[] = [];
+    createInterface({ input: npm.stdout }).on('line', (line) => lines.push(line));
+    const exited = new Promise<void>((resolve) => npm.once('close', () => resolve()));
+    const deadline = Date.now() + 60_000;
+    while (!lines.includes('Press Ctrl-C to stop.')) {
+      assert.ok(Date.now() < deadline, `npm run dev did not start: ${lines.join('\n')}`);
+      assert.equal(npm.exitCode, null, `npm run dev exited early: ${lines.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    npm.kill('SIGTERM');
+    const stopped = await Promise.race([
+      exited.then(() => lines.includes('bookshop: all services stopped')),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
+    ]);
+    assert.ok(stopped, `the services did not stop on npm's SIGTERM: ${lines.slice(-5).join('\n')}`);
   });
 });
