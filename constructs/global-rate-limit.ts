@@ -21,7 +21,7 @@ import {
   renderServicePort,
   type Resources,
   ServicePort,
-  validateMemory,
+  validateResources,
 } from './values.js';
 import { IMAGES } from './versions.js';
 
@@ -226,6 +226,8 @@ const VERSION = 'v1';
 const RATELIMIT_UID = 10001;
 /** The `redis` user of the official image. */
 const REDIS_UID = 999;
+/** The ratelimit container's resource defaults: the general ones, with a 128Mi memory limit. */
+const RATELIMIT_RESOURCE_DEFAULTS = { memory: { limit: Size.mebibytes(128) } };
 const CONFIG_DIR = '/data/ratelimit/config';
 
 const HCM = 'envoy.filters.network.http_connection_manager';
@@ -366,7 +368,7 @@ export class GlobalRateLimitService extends Construct {
                 readinessProbe: {
                   httpGet: { path: '/healthcheck', port: k8s.IntOrString.fromNumber(RATELIMIT_PORTS.http) },
                 },
-                resources: renderResources(props.resources, { memory: { limit: Size.mebibytes(128) } }),
+                resources: renderResources(props.resources, RATELIMIT_RESOURCE_DEFAULTS),
                 securityContext: {
                   ...securityContext,
                   allowPrivilegeEscalation: false,
@@ -458,13 +460,8 @@ export class GlobalRateLimitService extends Construct {
       p.add('descriptors', 'is empty, so nothing is limited', 'add at least one descriptor with a limit');
     }
     validateDescriptors(this.descriptors, 'descriptors', p);
-    for (const key of ['resources', 'redisResources'] as const) {
-      validateMemory(
-        props[key]?.memory,
-        { request: `${key}.memory.request`, limit: `${key}.memory.limit` },
-        p,
-      );
-    }
+    // Redis is a Microservice, which checks redisResources itself.
+    validateResources(props.resources, 'resources', p, RATELIMIT_RESOURCE_DEFAULTS);
     registry.checkUniqueService(this.host, this, p);
     if (this.namespace.mtls === MtlsMode.DISABLE) {
       p.add(

@@ -39,7 +39,8 @@ import {
   prune,
   renderResources,
   memoryQuantity,
-  validateMemory,
+  validateResources,
+  validateSidecarResources,
   renderServicePort,
   type Resources,
   ServicePort,
@@ -721,6 +722,7 @@ export class Microservice<V extends string = string> extends Construct {
       }
       p.nonNegativeInt(`versions.${v}.replicas`, vp.replicas);
       validateResources(vp.resources, `versions.${v}.resources`, p);
+      validateEnv(vp.env, `versions.${v}.env`, p);
     }
     p.nonNegativeInt('replicas', props.replicas);
     if (props.replicas !== undefined && props.autoscaling) {
@@ -731,14 +733,8 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     validateResources(props.resources, 'resources', p);
-    const sidecar = props.sidecar;
-    if (sidecar) {
-      validateMemory(
-        { request: sidecar.memoryRequest, limit: sidecar.memoryLimit },
-        { request: 'sidecar.memoryRequest', limit: 'sidecar.memoryLimit' },
-        p,
-      );
-    }
+    validateEnv(props.env, 'env', p);
+    if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
     if (props.autoscaling) {
       const a = props.autoscaling;
       p.positiveInt('autoscaling.minReplicas', a.minReplicas);
@@ -918,6 +914,18 @@ function volumeName(i: number): string {
   return i === 0 ? 'tmp' : `writable-${i}`;
 }
 
-function validateResources(r: Resources | undefined, field: string, p: Problems): void {
-  validateMemory(r?.memory, { request: `${field}.memory.request`, limit: `${field}.memory.limit` }, p);
+/**
+ * Environment variable names as the API server checks them since Kubernetes 1.34 (relaxed
+ * validation, GA): printable ASCII other than "=", not empty.
+ */
+function validateEnv(env: Record<string, string> | undefined, field: string, p: Problems): void {
+  for (const name of Object.keys(env ?? {})) {
+    if (!/^[\x20-\x3c\x3e-\x7e]+$/.test(name)) {
+      p.add(
+        `${field}[${JSON.stringify(name)}]`,
+        'is not a valid environment variable name',
+        'use printable ASCII characters other than "=", e.g. LOG_LEVEL',
+      );
+    }
+  }
 }

@@ -192,27 +192,38 @@ const DEFAULT_RESOURCES = {
   memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) },
 };
 
+/** Container resources as rendered: each value, else `defaults`', else the small defaults. */
+function effectiveResources(r: Resources | undefined, defaults: Resources) {
+  return {
+    cpu: {
+      request: r?.cpu?.request ?? defaults.cpu?.request ?? DEFAULT_RESOURCES.cpu.request,
+      limit: r?.cpu?.limit ?? defaults.cpu?.limit ?? DEFAULT_RESOURCES.cpu.limit,
+    },
+    memory: {
+      request: r?.memory?.request ?? defaults.memory?.request ?? DEFAULT_RESOURCES.memory.request,
+      limit: r?.memory?.limit ?? defaults.memory?.limit ?? DEFAULT_RESOURCES.memory.limit,
+    },
+  };
+}
+
 /** Renders container resources, each value falling back to `defaults`, then to the small defaults. */
 export function renderResources(r: Resources | undefined, defaults: Resources = {}) {
-  const cpuReq = r?.cpu?.request ?? defaults.cpu?.request ?? DEFAULT_RESOURCES.cpu.request;
-  const cpuLim = r?.cpu?.limit ?? defaults.cpu?.limit ?? DEFAULT_RESOURCES.cpu.limit;
-  const memReq = r?.memory?.request ?? defaults.memory?.request ?? DEFAULT_RESOURCES.memory.request;
-  const memLim = r?.memory?.limit ?? defaults.memory?.limit ?? DEFAULT_RESOURCES.memory.limit;
+  const e = effectiveResources(r, defaults);
   return {
     requests: {
-      cpu: k8s.Quantity.fromString(cpuReq.amount),
-      memory: k8s.Quantity.fromString(memoryQuantity(memReq)),
+      cpu: k8s.Quantity.fromString(e.cpu.request.amount),
+      memory: k8s.Quantity.fromString(memoryQuantity(e.memory.request)),
     },
     limits: {
-      cpu: k8s.Quantity.fromString(cpuLim.amount),
-      memory: k8s.Quantity.fromString(memoryQuantity(memLim)),
+      cpu: k8s.Quantity.fromString(e.cpu.limit.amount),
+      memory: k8s.Quantity.fromString(memoryQuantity(e.memory.limit)),
     },
   };
 }
 
 /**
  * A memory size as a Kubernetes quantity in the largest unit that keeps it exact ("1500Ki", not a
- * rounded "1Mi"). A fraction of a byte is reported by validateMemory; here it is rounded up.
+ * rounded "1Mi"). A fraction of a byte is reported by validation; here it is rounded up.
  */
 export function memoryQuantity(size: Size): string {
   const exact = { rounding: SizeRoundingBehavior.NONE };
@@ -223,40 +234,136 @@ export function memoryQuantity(size: Size): string {
   return `${Math.ceil(ki * 1024)}`;
 }
 
-/** Checks a memory request and limit: whole bytes, above zero, the request within the limit. */
-export function validateMemory(
-  memory: { readonly request?: Size; readonly limit?: Size } | undefined,
-  fields: { readonly request: string; readonly limit: string },
+/** A request and a limit, and the fields they were set by. */
+interface Amounts<T> {
+  readonly request?: T;
+  readonly limit?: T;
+}
+interface AmountFields {
+  readonly request: string;
+  readonly limit: string;
+}
+
+/** How an amount of CPU or memory is measured, shown and fixed in problems. */
+interface Measure<T> {
+  /** The amount in whole units (millicores, bytes), or a problem and its fix. */
+  units(amount: T): number | { readonly problem: string; readonly fix: string };
+  show(amount: T): string;
+}
+
+const CPU: Measure<Cpu> = {
+  units(cpu) {
+    const m = /^([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)(m?)$/i.exec(cpu.amount);
+    const millis = m ? Number(m[1]) * (m[2] ? 1 : 1000) : NaN;
+    if (!(millis > 0)) {
+      return { problem: `"${cpu.amount}" is not a usable amount of CPU`, fix: 'use at least Cpu.millis(1)' };
+    }
+    const whole = Math.round(millis);
+    // Kubernetes refuses CPU finer than 1m; the tolerance absorbs float noise (1.1 * 1000).
+    if (Math.abs(millis - whole) > 1e-6 || whole === 0) {
+      return {
+        problem: `${cpu.amount} is finer than the 1m (a thousandth of a CPU) Kubernetes accepts`,
+        fix: `use a whole number of millicores, e.g. Cpu.millis(${Math.max(1, whole)})`,
+      };
+    }
+    return whole;
+  },
+  show: (cpu) => cpu.amount,
+};
+
+const MEMORY: Measure<Size> = {
+  units(size) {
+    const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
+    if (!(bytes > 0)) {
+      return {
+        problem: `${bytes} bytes is not a usable amount of memory`,
+        fix: 'use at least Size.kibibytes(1)',
+      };
+    }
+    if (!Number.isInteger(bytes)) {
+      return {
+        problem: `${bytes} bytes is not a whole number of bytes`,
+        fix: 'use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      };
+    }
+    return bytes;
+  },
+  show: memoryQuantity,
+};
+
+/**
+ * Checks a request and a limit as the API server will: each a usable amount, and the request not
+ * above the limit. `given` are the values the user set (only those are reported as wrong by
+ * themselves); `effective` are the values rendered, defaults included.
+ */
+function validateAmounts<T>(
+  measure: Measure<T>,
+  given: Amounts<T> | undefined,
+  effective: Amounts<T>,
+  fields: AmountFields,
   p: Problems,
 ): void {
-  const exact = { rounding: SizeRoundingBehavior.NONE };
-  const bytes = (key: 'request' | 'limit'): number | undefined => {
-    const size = memory?.[key];
-    if (!size) return undefined;
-    const b = size.toKibibytes(exact) * 1024;
-    if (!(b > 0)) {
-      p.add(fields[key], `${b} bytes is not a usable amount of memory`, 'use at least Size.kibibytes(1)');
-      return undefined;
-    }
-    if (!Number.isInteger(b)) {
-      p.add(
-        fields[key],
-        `${b} bytes is not a whole number of bytes`,
-        'use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
-      );
-      return undefined;
-    }
-    return b;
+  const units = (key: keyof Amounts<T>): number | undefined => {
+    const amount = effective[key];
+    if (amount === undefined) return undefined;
+    const u = measure.units(amount);
+    if (typeof u === 'number') return u;
+    if (given?.[key] !== undefined) p.add(fields[key], u.problem, u.fix);
+    return undefined;
   };
-  const req = bytes('request');
-  const lim = bytes('limit');
-  if (req !== undefined && lim !== undefined && req > lim) {
+  const request = units('request');
+  const limit = units('limit');
+  if (request !== undefined && limit !== undefined && request > limit) {
+    const defaulted = given?.limit === undefined;
     p.add(
       fields.request,
-      `${memoryQuantity(memory!.request!)} is above the limit ${memoryQuantity(memory!.limit!)}`,
-      `make ${fields.limit} at least the request`,
+      `${measure.show(effective.request!)} is above the ${defaulted ? 'default ' : ''}limit ${measure.show(effective.limit!)}`,
+      defaulted ? `set ${fields.limit} too, at least as high` : `make ${fields.limit} at least the request`,
     );
   }
+}
+
+/**
+ * Checks container resources as rendered by renderResources with the same `defaults`: CPU in
+ * whole millicores, memory in whole bytes, and each request within its limit.
+ */
+export function validateResources(
+  r: Resources | undefined,
+  field: string,
+  p: Problems,
+  defaults: Resources = {},
+): void {
+  if (!r) return;
+  const e = effectiveResources(r, defaults);
+  const fields = (kind: string) => ({ request: `${field}.${kind}.request`, limit: `${field}.${kind}.limit` });
+  validateAmounts(CPU, r.cpu, e.cpu, fields('cpu'), p);
+  validateAmounts(MEMORY, r.memory, e.memory, fields('memory'), p);
+}
+
+/**
+ * Checks the sidecar's resource annotations. Istio's injector uses only the annotations that are
+ * set once any is, so there are no defaults to combine with.
+ */
+export function validateSidecarResources(
+  s: {
+    readonly cpuRequest?: Cpu;
+    readonly cpuLimit?: Cpu;
+    readonly memoryRequest?: Size;
+    readonly memoryLimit?: Size;
+  },
+  field: string,
+  p: Problems,
+): void {
+  const cpu = { request: s.cpuRequest, limit: s.cpuLimit };
+  const memory = { request: s.memoryRequest, limit: s.memoryLimit };
+  validateAmounts(CPU, cpu, cpu, { request: `${field}.cpuRequest`, limit: `${field}.cpuLimit` }, p);
+  validateAmounts(
+    MEMORY,
+    memory,
+    memory,
+    { request: `${field}.memoryRequest`, limit: `${field}.memoryLimit` },
+    p,
+  );
 }
 
 /** A Kubernetes Service port with the name and appProtocol Istio selects the protocol by. */

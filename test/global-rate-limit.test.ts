@@ -517,6 +517,19 @@ describe('GlobalRateLimit validation', () => {
       ],
     ],
     [
+      'resources the API server refuses, on the service (with its own 128Mi default limit) and on Redis, each reported once',
+      () =>
+        shop({
+          resources: { cpu: { request: Cpu.millis(0.5) }, memory: { request: Size.mebibytes(200) } },
+          redisResources: { memory: { request: Size.mebibytes(512), limit: Size.mebibytes(256) } },
+        }).chart,
+      [
+        '[test/ratelimit] resources.cpu.request: 0.5m is finer than the 1m (a thousandth of a CPU) Kubernetes accepts; use a whole number of millicores, e.g. Cpu.millis(1)',
+        '[test/ratelimit] resources.memory.request: 200Mi is above the default limit 128Mi; set resources.memory.limit too, at least as high',
+        '[test/ratelimit/redis] resources.memory.request: 512Mi is above the limit 256Mi; make resources.memory.limit at least the request',
+      ],
+    ],
+    [
       'an action whose key is not a top-level descriptor (a typo)',
       () => chartWith((rl, t) => rl.apply(t, { actions: [RateLimitAction.requestHeader(':path', 'PTH')] })),
       [

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Testing, type Chart } from 'cdk8s';
 import {
+  Cpu,
   DataPlane,
   Duration,
   MeshNamespace,
@@ -537,6 +538,34 @@ const cases: [string, () => Chart, string[]][] = [
     [
       '[test/reviews] resources.memory.request: 1024Mi is above the limit 512Mi; make resources.memory.limit at least the request',
       '[test/reviews] sidecar.memoryRequest: 1500Ki is above the limit 1Mi; make sidecar.memoryLimit at least the request',
+    ],
+  ],
+  [
+    'CPU finer than a millicore, or none, and a request above the default limit',
+    () =>
+      reviews({
+        resources: { cpu: { request: Cpu.units(1) }, memory: { request: Size.mebibytes(512) } },
+        versions: { v1: { resources: { cpu: { limit: Cpu.units(0.0015) } } }, v2: {} },
+        sidecar: { cpuRequest: Cpu.millis(0), cpuLimit: Cpu.units(1.1) },
+      }).chart,
+    [
+      '[test/reviews] versions.v1.resources.cpu.limit: 0.0015 is finer than the 1m (a thousandth of a CPU) Kubernetes accepts; use a whole number of millicores, e.g. Cpu.millis(2)',
+      '[test/reviews] resources.cpu.request: 1 is above the default limit 500m; set resources.cpu.limit too, at least as high',
+      '[test/reviews] resources.memory.request: 512Mi is above the default limit 256Mi; set resources.memory.limit too, at least as high',
+      '[test/reviews] sidecar.cpuRequest: "0m" is not a usable amount of CPU; use at least Cpu.millis(1)',
+    ],
+  ],
+  [
+    'environment variable names the API server refuses',
+    () =>
+      reviews({
+        env: { LOG_LEVEL: 'info', 'A=B': 'x', '': 'y' },
+        versions: { v1: { env: { 'TAB\tNAME': 'z' } }, v2: {} },
+      }).chart,
+    [
+      '[test/reviews] versions.v1.env["TAB\\tNAME"]: is not a valid environment variable name; use printable ASCII characters other than "=", e.g. LOG_LEVEL',
+      '[test/reviews] env["A=B"]: is not a valid environment variable name; use printable ASCII characters other than "=", e.g. LOG_LEVEL',
+      '[test/reviews] env[""]: is not a valid environment variable name; use printable ASCII characters other than "=", e.g. LOG_LEVEL',
     ],
   ],
   [
