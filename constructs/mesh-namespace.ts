@@ -157,18 +157,20 @@ export class MeshNamespace extends Construct {
     this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     this.defaultDeny = props.defaultDeny ?? true;
     this.egressHosts = props.tracing ? [props.tracing.collector ?? DEFAULT_COLLECTOR] : [];
-    MeshRegistry.of(this).registerNamespace(this);
+    const registry = MeshRegistry.of(this);
+    registry.registerNamespace(this);
 
     validateWith(this, (p) => {
       p.dnsLabel('name', this.name);
       if (props.tracing) p.percent('tracing.samplingPercentage', props.tracing.samplingPercentage);
       p.dnsSubdomain('trustDomain', this.trustDomain);
-      for (const host of this.egressHosts) {
-        if (!/^[a-z0-9*.~-]+\/[a-z0-9*.-]+$/.test(host)) {
+      for (const host of this.egressHosts) p.sidecarEgressHost('tracing.collector', host);
+      for (const other of registry.namespaceOwners(this.name)) {
+        if (other !== this) {
           p.add(
-            'tracing.collector',
-            `"${host}" is not a Sidecar egress host`,
-            'write it as "<namespace>/<host>", e.g. "observability/otel.observability.svc.cluster.local"',
+            'name',
+            `namespace "${this.name}" is also declared by ${other.node.path}`,
+            'declare each namespace once and pass that MeshNamespace to all its services',
           );
         }
       }

@@ -698,6 +698,8 @@ export class Microservice<V extends string = string> extends Construct {
   private validate(p: Problems, registry: MeshRegistry): void {
     const props = this.props;
     p.dnsLabel('name', this.name);
+    if (props.image) p.imageReference('image', props.image);
+    [...this.egress].forEach((host, i) => p.sidecarEgressHost(`egressHosts[${i}]`, host));
     if (props.serviceAccountName !== undefined)
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
     if (this.versionNames.length === 0) {
@@ -720,6 +722,7 @@ export class Microservice<V extends string = string> extends Construct {
           'remove replicas; the HorizontalPodAutoscaler sets them',
         );
       }
+      if (vp.image) p.imageReference(`versions.${v}.image`, vp.image);
       p.nonNegativeInt(`versions.${v}.replicas`, vp.replicas);
       validateResources(vp.resources, `versions.${v}.resources`, p);
       validateEnv(vp.env, `versions.${v}.env`, p);

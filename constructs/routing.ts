@@ -298,7 +298,9 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
     );
   }
   for (const name of Object.keys(m.headers ?? {})) {
-    if (!HEADER_NAME.test(name)) {
+    if (name === '') {
+      p.add(`${field}.headers`, 'has a header with an empty name', 'name the header, e.g. "end-user"');
+    } else if (!HEADER_NAME.test(name)) {
       p.add(
         `${field}.headers`,
         `"${name}" is not a lower-case header name`,
@@ -306,6 +308,18 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
       );
     }
   }
+  const regexes: [string, StringMatch | undefined][] = [
+    [`${field}.uri`, m.uri],
+    ...Object.entries(m.headers ?? {}).map(([k, v]): [string, StringMatch] => [
+      `${field}.headers[${JSON.stringify(k)}]`,
+      v,
+    ]),
+    ...Object.entries(m.queryParams ?? {}).map(([k, v]): [string, StringMatch] => [
+      `${field}.queryParams[${JSON.stringify(k)}]`,
+      v,
+    ]),
+  ];
+  for (const [where, match] of regexes) if (match?.kind === 'regex') p.re2(where, match.value);
   if (m.uri && m.uri.kind !== 'regex' && !m.uri.value.startsWith('/')) {
     p.add(
       `${field}.uri`,

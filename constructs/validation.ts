@@ -114,6 +114,70 @@ export class Problems {
     }
   }
 
+  /**
+   * A container image reference as the container runtime parses it
+   * ([registry[:port]/]path[:tag][@digest]); anything else fails at pull time with InvalidImageName.
+   */
+  public imageReference(field: string, value: string): void {
+    if (value.length > 255 || !IMAGE_REFERENCE.test(value)) {
+      this.add(
+        field,
+        `"${value}" is not a container image reference`,
+        'write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
+      );
+    }
+  }
+
+  /**
+   * A Sidecar egress host, "<namespace>/<host>": the namespace a DNS label or "*", "." or "~", the
+   * host "*", a DNS name or a "*.suffix" wildcard, as Istio's Sidecar resource defines them.
+   */
+  public sidecarEgressHost(field: string, value: string): void {
+    const [namespace, host, ...rest] = value.split('/');
+    const namespaceOk =
+      namespace === '*' || namespace === '.' || namespace === '~' || DNS_LABEL.test(namespace);
+    const hostOk =
+      host === '*' || (host !== undefined && DNS_NAME.test(host.startsWith('*.') ? host.slice(2) : host));
+    if (!namespaceOk || !hostOk || rest.length > 0) {
+      this.add(
+        field,
+        `"${value}" is not a Sidecar egress host`,
+        'write it as "<namespace>/<host>", e.g. "payments/api.payments.svc.cluster.local" or "istio-system/*"',
+      );
+    }
+  }
+
+  /**
+   * An RE2 pattern, as Envoy compiles it: refused when JavaScript cannot parse it either, or when
+   * it uses what RE2 leaves out (lookaround, backreferences).
+   */
+  public re2(field: string, pattern: string): void {
+    // RE2 syntax JavaScript lacks, turned into what JavaScript reads the same way for this check:
+    // named groups (?P<n>...), flag groups (?i) and (?i:...), and the anchors \A and \z.
+    const asJs = pattern
+      .replace(/\(\?P</g, '(?<')
+      .replace(/\(\?[imsU-]+\)/g, '')
+      .replace(/\(\?[imsU-]+:/g, '(?:')
+      .replace(/(?<!\\)\\A/g, '^')
+      .replace(/(?<!\\)\\z/g, '$');
+    try {
+      new RegExp(asJs);
+    } catch (e) {
+      const reason = (e as Error).message.replace(/^.*: /, '').toLowerCase();
+      this.add(field, `"${pattern}" is not a valid regular expression (${reason})`, 'fix the pattern');
+      return;
+    }
+    // Escaped backslashes first, so that \\( is a literal backslash before a group, and \( a paren.
+    const unsupported = /(?<!\\)\(\?(?:[=!]|<[=!])|\\[1-9]|\\k</.exec(pattern.replace(/\\\\/g, ''));
+    if (unsupported) {
+      this.add(
+        field,
+        `"${pattern}" uses ${unsupported[0].startsWith('(') ? 'lookaround' : 'a backreference'}, which RE2 (Envoy's regex engine) does not support`,
+        'rewrite the pattern without it, or match with several routes',
+      );
+    }
+  }
+
   public httpStatus(field: string, value: number): void {
     if (!Number.isInteger(value) || value < 200 || value > 599) {
       this.add(field, `${value} is not an HTTP status Envoy can return`, 'use a status from 200 to 599');
@@ -122,6 +186,17 @@ export class Problems {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The reference grammar of github.com/distribution/reference (domain, path, tag, digest). */
+const IMAGE_REFERENCE = (() => {
+  const domainPart = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+  const domain = `(?:${domainPart}(?:\\.${domainPart})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+  const tag = '[\\w][\\w.-]{0,127}';
+  const digest = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+  return new RegExp(`^(?:${domain}/)?${component}(?:/${component})*(?::${tag})?(?:@${digest})?$`);
+})();
 
 function describeMillis(ms: number): string {
   return `${Number(ms.toPrecision(6))}ms`;

@@ -440,7 +440,7 @@ const cases: [string, () => Chart, string[]][] = [
     'a tracing collector that is not a Sidecar egress host',
     () => reviews({}, { tracing: { samplingPercentage: 1, collector: 'http://otel:4317' } }).chart,
     [
-      '[test/shop] tracing.collector: "http://otel:4317" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "observability/otel.observability.svc.cluster.local"',
+      '[test/shop] tracing.collector: "http://otel:4317" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "payments/api.payments.svc.cluster.local" or "istio-system/*"',
     ],
   ],
   [
@@ -553,6 +553,64 @@ const cases: [string, () => Chart, string[]][] = [
       '[test/reviews] resources.cpu.request: 1 is above the default limit 500m; set resources.cpu.limit too, at least as high',
       '[test/reviews] resources.memory.request: 512Mi is above the default limit 256Mi; set resources.memory.limit too, at least as high',
       '[test/reviews] sidecar.cpuRequest: "0m" is not a usable amount of CPU; use at least Cpu.millis(1)',
+    ],
+  ],
+  [
+    'regular expressions Envoy refuses: invalid, lookaround, backreferences',
+    () => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ match: [{ uri: StringMatch.regex('/api/([a-z') }], to: svc.version('v2') });
+      svc.addRoute({
+        match: [{ headers: { 'x-id': StringMatch.regex('^(?!admin).*') } }],
+        to: svc.version('v2'),
+      });
+      svc.addRoute({ match: [{ queryParams: { q: StringMatch.regex('(a)\\1') } }], to: svc.version('v2') });
+      // RE2 syntax JavaScript lacks is fine: named groups, flag groups, \A and \z, an escaped paren.
+      svc.addRoute({
+        match: [{ uri: StringMatch.regex('\\A(?i)/books/(?P<id>[0-9]+)(?s:.*)\\(\\?=x\\)\\z') }],
+        to: svc.version('v2'),
+      });
+      svc.addRoute({ to: svc.version('v1') });
+      return chart;
+    },
+    [
+      '[test/reviews] routes[0].match[0].uri: "/api/([a-z" is not a valid regular expression (unterminated character class); fix the pattern',
+      '[test/reviews] routes[1].match[0].headers["x-id"]: "^(?!admin).*" uses lookaround, which RE2 (Envoy\'s regex engine) does not support; rewrite the pattern without it, or match with several routes',
+      '[test/reviews] routes[2].match[0].queryParams["q"]: "(a)\\1" uses a backreference, which RE2 (Envoy\'s regex engine) does not support; rewrite the pattern without it, or match with several routes',
+    ],
+  ],
+  [
+    'image references the container runtime refuses, and Sidecar egress hosts Istio refuses',
+    () => {
+      const { chart, svc } = reviews({
+        image: 'Reviews Image:1',
+        versions: {
+          v1: { image: 'registry.local:5000/shop/reviews:1.0@sha256:' + 'a'.repeat(64) },
+          v2: { image: 'shop/reviews:' },
+        },
+      });
+      svc.addEgressHost('payments', 'api.payments.svc.cluster.local').addEgressHost('payments', 'http://api');
+      return chart;
+    },
+    [
+      '[test/reviews] image: "Reviews Image:1" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
+      '[test/reviews] egressHosts[1]: "payments/http://api" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "payments/api.payments.svc.cluster.local" or "istio-system/*"',
+      '[test/reviews] versions.v2.image: "shop/reviews:" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
+    ],
+  ],
+  [
+    'a header match with an empty name, and one namespace declared twice',
+    () => {
+      const { chart, svc } = reviews();
+      new MeshNamespace(chart, 'shop-again', { name: 'shop' });
+      svc.addRoute({ match: [{ headers: { '': StringMatch.exact('x') } }], to: svc.version('v2') });
+      svc.addRoute({ to: svc.version('v1') });
+      return chart;
+    },
+    [
+      '[test/shop] name: namespace "shop" is also declared by test/shop-again; declare each namespace once and pass that MeshNamespace to all its services',
+      '[test/reviews] routes[0].match[0].headers: has a header with an empty name; name the header, e.g. "end-user"',
+      '[test/shop-again] name: namespace "shop" is also declared by test/shop; declare each namespace once and pass that MeshNamespace to all its services',
     ],
   ],
   [
