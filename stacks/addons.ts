@@ -30,13 +30,16 @@ export interface AddonEndpoint {
 const PROMETHEUS_SERVICE = 'prometheus';
 const PROMETHEUS_URL = `http://${PROMETHEUS_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local:9090`;
 /**
- * The Jaeger v2 chart (4.x, PLATFORM.addons.jaeger) exposes the all-in-one pod through one Service
- * named after the release (`jaeger`): OTLP on 4317 (gRPC) and 4318, the UI on 16686 and the query
- * API on 16685 (gRPC). The v1 chart's `jaeger-collector` and `jaeger-query` Services are gone. The
- * Service takes the chart's fullname, which is the release name when that contains "jaeger".
+ * The Jaeger chart 4.0.x (PLATFORM.addons.jaeger) runs Jaeger v2 as the all-in-one pod, still behind
+ * the all-in-one Services named after the release: `<release>-collector` (OTLP on 4317 gRPC and
+ * 4318) and `<release>-query` (UI on 16686, query API on 16685 gRPC), headless. Charts after 4.0
+ * (jaegertracing/helm-charts#702) replace them with one `<release>` Service and rename the values
+ * from `allInOne` to `jaeger`: moving the pin means changing these names and the values below.
  */
-const JAEGER_SERVICE = 'jaeger';
-const JAEGER_HOST = `${JAEGER_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+const JAEGER_RELEASE = 'jaeger';
+const JAEGER_COLLECTOR_HOST = `${JAEGER_RELEASE}-collector.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+const JAEGER_QUERY_SERVICE = `${JAEGER_RELEASE}-query`;
+const JAEGER_QUERY_HOST = `${JAEGER_QUERY_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
 const JAEGER_PORTS = { otlpGrpc: 4317, ui: 16686, queryGrpc: 16685 } as const;
 
 /** Helm values of each add-on. */
@@ -63,7 +66,10 @@ export function addonValues(args: ObservabilityArgs) {
       command: { name: 'otelcol-k8s' },
       config: {
         exporters: {
-          'otlp/jaeger': { endpoint: `${JAEGER_HOST}:${JAEGER_PORTS.otlpGrpc}`, tls: { insecure: true } },
+          'otlp/jaeger': {
+            endpoint: `${JAEGER_COLLECTOR_HOST}:${JAEGER_PORTS.otlpGrpc}`,
+            tls: { insecure: true },
+          },
         },
         service: { pipelines: { traces: { exporters: ['otlp/jaeger'] } } },
       },
@@ -89,7 +95,7 @@ export function addonValues(args: ObservabilityArgs) {
               enabled: true,
               provider: 'jaeger',
               use_grpc: true,
-              internal_url: `http://${JAEGER_HOST}:${JAEGER_PORTS.queryGrpc}`,
+              internal_url: `http://${JAEGER_QUERY_HOST}:${JAEGER_PORTS.queryGrpc}`,
               external_url: `http://localhost:${JAEGER_PORTS.ui}`,
             }
           : { enabled: false },
@@ -153,7 +159,7 @@ export class Observability extends pulumi.ComponentResource {
       };
     }
     if (args.tracing) {
-      this.jaeger = release('jaeger', JAEGER_SERVICE, OBSERVABILITY_NAMESPACE, values.jaeger, [
+      this.jaeger = release('jaeger', JAEGER_RELEASE, OBSERVABILITY_NAMESPACE, values.jaeger, [
         this.namespace,
       ]);
       this.collector = release(
@@ -164,9 +170,9 @@ export class Observability extends pulumi.ComponentResource {
         [this.jaeger],
       );
       endpoints.jaeger = {
-        service: `http://${JAEGER_HOST}:${JAEGER_PORTS.ui}`,
+        service: `http://${JAEGER_QUERY_HOST}:${JAEGER_PORTS.ui}`,
         url: `http://localhost:${JAEGER_PORTS.ui}`,
-        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/${JAEGER_SERVICE} ${JAEGER_PORTS.ui}:${JAEGER_PORTS.ui}`,
+        portForward: `kubectl -n ${OBSERVABILITY_NAMESPACE} port-forward svc/${JAEGER_QUERY_SERVICE} ${JAEGER_PORTS.ui}:${JAEGER_PORTS.ui}`,
       };
     }
     if (args.kiali && this.prometheus) {

@@ -178,10 +178,10 @@ describe('dev stack (kind)', () => {
     assert.equal(collector.mode, 'deployment');
     assert.deepEqual(collector.service ?? {}, {});
     assert.deepEqual(collector.config.service.pipelines.traces.exporters, ['otlp/jaeger']);
-    // The Jaeger v2 chart's one Service, `jaeger`: OTLP/gRPC on 4317, query gRPC on 16685, UI on 16686.
+    // Jaeger chart 4.0.x: OTLP/gRPC on jaeger-collector:4317, query gRPC on jaeger-query:16685, UI on 16686.
     assert.equal(
       collector.config.exporters['otlp/jaeger'].endpoint,
-      'jaeger.observability.svc.cluster.local:4317',
+      'jaeger-collector.observability.svc.cluster.local:4317',
     );
     const kiali = release(registered, 'kiali').inputs.values;
     assert.equal(
@@ -191,14 +191,14 @@ describe('dev stack (kind)', () => {
     assert.equal(kiali.external_services.tracing.enabled, true);
     assert.equal(
       kiali.external_services.tracing.internal_url,
-      'http://jaeger.observability.svc.cluster.local:16685',
+      'http://jaeger-query.observability.svc.cluster.local:16685',
     );
     const jaeger = (outputs.addons as Record<string, { service: string; url: string; portForward: string }>)
       .jaeger;
     assert.deepEqual(jaeger, {
-      service: 'http://jaeger.observability.svc.cluster.local:16686',
+      service: 'http://jaeger-query.observability.svc.cluster.local:16686',
       url: 'http://localhost:16686',
-      portForward: 'kubectl -n observability port-forward svc/jaeger 16686:16686',
+      portForward: 'kubectl -n observability port-forward svc/jaeger-query 16686:16686',
     });
     assert.deepEqual(Object.keys(outputs.addons as object).sort(), ['jaeger', 'kiali', 'prometheus']);
   });
