@@ -104,11 +104,10 @@ function main(argv: string[]): number {
       console.error(`diff: ${e.message}\n${USAGE}`);
       return 2;
     }
-    if (e instanceof GitSynthError) {
-      console.error(`diff: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    // Any other failure (a chart that does not synthesize, a bug) is an error too, never "changes
+    // found": with --exit-code, 1 must only ever mean a difference.
+    console.error(`diff: ${e instanceof GitSynthError ? e.message : ((e as Error).stack ?? String(e))}`);
+    return 2;
   }
   const color = values['no-color']
     ? false

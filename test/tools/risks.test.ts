@@ -356,4 +356,293 @@ describe('risky changes', () => {
     quiet(config(600), config(300));
     quiet(config(600, 'second'), config(600, 'minute'));
   });
+
+  describe('found by review: what a policy applies to, new objects, order and matches', () => {
+    const SF = 'cluster.local/ns/shop/sa/storefront';
+    const route = (name: string, subset: string, match?: unknown) => ({
+      name,
+      ...(match !== undefined && { match }),
+      route: [{ destination: { host: 'reviews.shop.svc.cluster.local', subset } }],
+    });
+    const vs = (http: unknown[], extra: Record<string, unknown> = {}) =>
+      obj(NET, 'VirtualService', 'reviews', { hosts: ['reviews.shop.svc.cluster.local'], http, ...extra });
+    const testers = route('testers', 'v2', [{ headers: { 'end-user': { exact: 'jason' } } }]);
+    const beta = route('beta', 'v3', [{ headers: { 'end-user': { prefix: 'j' } } }]);
+    const rest = route('rest', 'v1');
+
+    it('route-moved: named routes reordered, a match changed, hosts or gateways dropped', () => {
+      flags(
+        'route-moved',
+        vs([testers, beta, rest]),
+        vs([beta, testers, rest]),
+        /routes reordered, "testers", "beta", "rest" → "beta", "testers", "rest"/,
+      );
+      flags(
+        'route-moved',
+        vs([testers, rest]),
+        vs([route('testers', 'v2', [{ headers: { 'end-user': { prefix: '' } } }]), rest]),
+        /route "testers" matches \[\{headers: \{end-user: \{prefix: ""\}\}\}\] \(was .*exact: jason/,
+      );
+      flags('route-moved', vs([testers, rest]), vs([route('testers', 'v2'), rest]), /matches every request/);
+      const other = obj(NET, 'VirtualService', 'reviews', {
+        hosts: ['reviews2.shop.svc.cluster.local'],
+        http: [testers, rest],
+      });
+      flags('route-moved', vs([testers, rest]), other, /no longer applies to reviews$/);
+      flags(
+        'route-moved',
+        vs([testers, rest], { gateways: ['mesh', 'shop/gw'] }),
+        vs([testers, rest], { gateways: ['shop/gw'] }),
+        /no longer applies to traffic inside the mesh/,
+      );
+      const found = risks(vs([testers, rest]), other).join('\n');
+      assert.doesNotMatch(found, /v2 → reviews v2/, 'a subset of the old host is not a move to another host');
+      quiet(vs([testers, rest]), vs([testers, rest], { gateways: ['mesh'] }));
+    });
+
+    it('object diffs show a reordering as a change of its own', () => {
+      const [d] = diffManifests([vs([testers, beta, rest])], [vs([beta, testers, rest])]);
+      assert.deepEqual(d.changes, [
+        { path: 'spec.http (order)', old: ['testers', 'beta', 'rest'], new: ['beta', 'testers', 'rest'] },
+      ]);
+    });
+
+    it('mtls-weakened: new permissive PeerAuthentication or DestinationRule; a removed one judged by what takes over', () => {
+      const pa = (name: string, mode: string, selector?: Record<string, string>, namespace = 'shop') =>
+        obj(
+          SEC,
+          'PeerAuthentication',
+          name,
+          { ...(selector && { selector: { matchLabels: selector } }), mtls: { mode } },
+          namespace,
+        );
+      flags(
+        'mtls-weakened',
+        undefined,
+        pa('ratings', 'PERMISSIVE', { app: 'ratings' }),
+        /new PeerAuthentication for workloads app=ratings with mtls.mode PERMISSIVE/,
+      );
+      const workload = pa('ratings', 'STRICT', { app: 'ratings' });
+      const strictNs = pa('default', 'STRICT');
+      const noRisk = findRisks(diffManifests([workload, strictNs], [strictNs]), [strictNs]);
+      assert.deepEqual(noRisk, [], 'the namespace policy keeps STRICT');
+      const meshWide = pa('default', 'PERMISSIVE', undefined, 'istio-system');
+      const found = findRisks(diffManifests([workload, meshWide], [meshWide]), [meshWide]).map(
+        (r) => r.message,
+      );
+      assert.deepEqual(found, [
+        'PeerAuthentication with mtls.mode STRICT removed: PeerAuthentication istio-system/default applies to workloads app=ratings, PERMISSIVE',
+      ]);
+      flags(
+        'mtls-weakened',
+        workload,
+        pa('ratings', 'STRICT', { app: 'catalog' }),
+        /applies to workloads app=catalog instead of workloads app=ratings/,
+      );
+
+      const dr = (spec: Record<string, unknown>) =>
+        obj(NET, 'DestinationRule', 'reviews', { host: 'reviews', ...spec });
+      flags(
+        'mtls-weakened',
+        undefined,
+        dr({ trafficPolicy: { tls: { mode: 'DISABLE' } } }),
+        /new DestinationRule sends trafficPolicy.tls.mode DISABLE/,
+      );
+      const mutual = { tls: { mode: 'ISTIO_MUTUAL' }, connectionPool: { tcp: { maxConnections: 100 } } };
+      const subsets = (v1: unknown) => [
+        { name: 'v1', labels: { version: 'v1' }, ...(v1 !== undefined && { trafficPolicy: v1 }) },
+        { name: 'v2', labels: { version: 'v2' } },
+      ];
+      flags(
+        'mtls-weakened',
+        dr({ trafficPolicy: mutual, subsets: subsets(undefined) }),
+        dr({ trafficPolicy: mutual, subsets: subsets({ tls: { mode: 'DISABLE' } }) }),
+        /subsets\[v1\].trafficPolicy.tls.mode ISTIO_MUTUAL → DISABLE/,
+      );
+      flags(
+        'circuit-breaker-loosened',
+        dr({ trafficPolicy: mutual, subsets: subsets(undefined) }),
+        dr({
+          trafficPolicy: mutual,
+          subsets: subsets({ connectionPool: { tcp: { maxConnections: 100000 } } }),
+        }),
+        /subsets\[v1\].trafficPolicy.connectionPool.tcp.maxConnections 100 → 100000/,
+      );
+      // A change at the top is reported once, not again for every subset that inherits it.
+      const raised = risks(
+        dr({ trafficPolicy: mutual, subsets: subsets({ loadBalancer: { simple: 'RANDOM' } }) }),
+        dr({
+          trafficPolicy: { ...mutual, connectionPool: { tcp: { maxConnections: 200 } } },
+          subsets: subsets({ loadBalancer: { simple: 'RANDOM' } }),
+        }),
+      );
+      assert.deepEqual(raised, [
+        'circuit-breaker-loosened: trafficPolicy.connectionPool.tcp.maxConnections 100 → 200',
+      ]);
+      flags(
+        'circuit-breaker-loosened',
+        dr({ trafficPolicy: mutual }),
+        obj(NET, 'DestinationRule', 'reviews', { host: 'catalog', trafficPolicy: mutual }),
+        /applies to host catalog instead of host reviews/,
+      );
+    });
+
+    it('mtls-weakened: a namespace or its pods leaving the mesh', () => {
+      const ns = (labels: Record<string, string>) => ({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'shop', labels },
+      });
+      flags(
+        'mtls-weakened',
+        ns({ 'istio-injection': 'enabled' }),
+        ns({}),
+        /label istio-injection=enabled removed/,
+      );
+      quiet(ns({ 'istio-injection': 'enabled' }), ns({ 'istio.io/rev': 'canary' }));
+      const deploy = (annotations: Record<string, string>) => ({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'ratings-v1', namespace: 'shop' },
+        spec: {
+          selector: { matchLabels: { app: 'ratings' } },
+          template: { metadata: { labels: { app: 'ratings' }, annotations } },
+        },
+      });
+      flags('mtls-weakened', deploy({}), deploy({ 'sidecar.istio.io/inject': 'false' }), /leave the mesh/);
+    });
+
+    describe('authz-widened', () => {
+      const policy = (spec: Record<string, unknown>, annotations?: Record<string, string>) => ({
+        ...obj(SEC, 'AuthorizationPolicy', 'ratings', {
+          selector: { matchLabels: { app: 'ratings' } },
+          ...spec,
+        }),
+        ...(annotations && { metadata: { name: 'ratings', namespace: 'shop', annotations } }),
+      });
+      const from = (principals: string[]) => [{ source: { principals } }];
+
+      it('flags a new ALLOW policy that admits anyone, not one with sources', () => {
+        flags(
+          'authz-widened',
+          undefined,
+          policy({ rules: [{}] }),
+          /new ALLOW policy for workloads app=ratings: rule 0 has no restrictions/,
+        );
+        flags(
+          'authz-widened',
+          undefined,
+          policy({ rules: [{ to: [{ operation: { methods: ['GET'] } }] }] }),
+          /rule 0 allows any source/,
+        );
+        quiet(undefined, policy({ rules: [{ from: from([SF]) }] }));
+      });
+
+      it('flags a selector moved, a condition inverted, a DENY or CUSTOM policy narrowed or in dry-run', () => {
+        flags(
+          'authz-widened',
+          policy({ rules: [{ from: from([SF]) }] }),
+          { ...policy({ rules: [{ from: from([SF]) }] }), spec: { rules: [{ from: from([SF]) }] } },
+          /applies to every workload of namespace shop instead of workloads app=ratings/,
+        );
+        flags(
+          'authz-widened',
+          policy({
+            rules: [{ from: from([SF]), when: [{ key: 'request.headers[x-env]', values: ['prod'] }] }],
+          }),
+          policy({
+            rules: [{ from: from([SF]), when: [{ key: 'request.headers[x-env]', notValues: ['dev'] }] }],
+          }),
+          /rule 0 allows more: condition request.headers\[x-env\] dropped/,
+        );
+        const deny = (methods?: string[]) =>
+          policy({
+            action: 'DENY',
+            rules: [{ to: [{ operation: { paths: ['/admin/*'], ...(methods && { methods }) } }] }],
+          });
+        flags(
+          'authz-widened',
+          deny(),
+          deny(['POST']),
+          /DENY rule 0 matches fewer requests than it denied: was from any source.*paths \/admin\/\*; now .*methods POST/,
+        );
+        flags(
+          'authz-widened',
+          deny(),
+          {
+            ...deny(),
+            metadata: { name: 'ratings', namespace: 'shop', annotations: { 'istio.io/dry-run': 'true' } },
+          },
+          /no longer enforced/,
+        );
+        const custom = (provider: string, paths: string[]) =>
+          policy({
+            action: 'CUSTOM',
+            provider: { name: provider },
+            rules: [{ to: [{ operation: { paths } }] }],
+          });
+        flags(
+          'authz-widened',
+          custom('ext-authz', ['/api/*']),
+          custom('ext-authz', ['/api/orders']),
+          /CUSTOM rule 0 matches fewer requests than it sent to the external authorizer/,
+        );
+        flags(
+          'authz-widened',
+          custom('ext-authz', ['/api/*']),
+          custom('other', ['/api/*']),
+          /external authorizer ext-authz → other/,
+        );
+      });
+
+      it('reads wildcards: narrowing a prefix or a principal is quiet, a DENY on fewer principals is quiet', () => {
+        quiet(
+          policy({ rules: [{ from: from(['cluster.local/ns/shop/sa/*']) }] }),
+          policy({ rules: [{ from: from(['cluster.local/ns/shop/sa/reviews']) }] }),
+        );
+        quiet(
+          policy({ rules: [{ from: from([SF]), to: [{ operation: { paths: ['/ratings/*'] } }] }] }),
+          policy({ rules: [{ from: from([SF]), to: [{ operation: { paths: ['/ratings/1'] } }] }] }),
+        );
+        const jwt = (notRequestPrincipals: string[]) =>
+          policy({ action: 'DENY', rules: [{ from: [{ source: { notRequestPrincipals } }] }] });
+        quiet(jwt(['*']), jwt(['testing@secure.istio.io/*']));
+        flags(
+          'authz-widened',
+          jwt(['testing@secure.istio.io/*']),
+          jwt(['*']),
+          /DENY rule 0 matches fewer requests/,
+        );
+      });
+    });
+
+    it('rate-limit-loosened: the local limit enabled for fewer requests, or moved to other workloads', () => {
+      const ef = (enabled: number, app = 'storefront') =>
+        obj(NET, 'EnvoyFilter', 'storefront-local-rate-limit', {
+          workloadSelector: { labels: { app } },
+          configPatches: [
+            {
+              applyTo: 'HTTP_FILTER',
+              patch: {
+                operation: 'INSERT_BEFORE',
+                value: {
+                  name: 'envoy.filters.http.local_ratelimit',
+                  typed_config: {
+                    token_bucket: { max_tokens: 100, tokens_per_fill: 100, fill_interval: '1s' },
+                    filter_enabled: { default_value: { numerator: enabled, denominator: 'HUNDRED' } },
+                  },
+                },
+              },
+            },
+          ],
+        });
+      flags('rate-limit-loosened', ef(100), ef(0), /enabled for 100 → 0 % of requests/);
+      flags(
+        'rate-limit-loosened',
+        ef(100),
+        ef(100, 'catalog'),
+        /applies to workloads app=catalog instead of workloads app=storefront/,
+      );
+    });
+  });
 });

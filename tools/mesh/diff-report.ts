@@ -49,7 +49,7 @@ export function compareSyntheses(
       if (!b && !h) return undefined;
       const objects = diffManifests(b ?? [], h ?? []);
       const status = !b ? 'added' : !h ? 'removed' : objects.length > 0 ? 'changed' : 'unchanged';
-      return { variant: v, status, objects, risks: findRisks(objects) } satisfies VariantDiff;
+      return { variant: v, status, objects, risks: findRisks(objects, h ?? []) } satisfies VariantDiff;
     })
     .filter((v) => v !== undefined);
 }

@@ -135,6 +135,10 @@ function walkArrays(a: unknown[], b: unknown[], path: string, out: FieldChange[]
     const after = new Map(b.map((x) => [keyOf(x), x]));
     for (const [k, x] of before) walk(x, after.get(k), `${path}[${k}]`, out);
     for (const [k, x] of after) if (!before.has(k)) walk(undefined, x, `${path}[${k}]`, out);
+    // Order can matter (the first matching route wins), so a reordering is a change of its own.
+    const kept = [...before.keys()].filter((k) => after.has(k));
+    const now = [...after.keys()].filter((k) => before.has(k));
+    if (kept.join('\n') !== now.join('\n')) out.push({ path: `${path} (order)`, old: kept, new: now });
     return;
   }
   for (let i = 0; i < Math.max(a.length, b.length); i++) walk(a[i], b[i], `${path}[${i}]`, out);

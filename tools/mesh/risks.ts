@@ -21,7 +21,7 @@ import {
   str,
   strings,
 } from './manifest.js';
-import { type ObjectDiff } from './object-diff.js';
+import { formatValue, type ObjectDiff } from './object-diff.js';
 
 export type RiskRule =
   | 'deployment-selector'
@@ -39,61 +39,117 @@ export interface Risk {
   readonly message: string;
 }
 
-type Rule = (base: Manifest | undefined, head: Manifest | undefined) => string[];
+/** What a rule may look at beyond the object itself: every object of the head. */
+interface Context {
+  readonly head: readonly Manifest[];
+}
+
+type Rule = (base: Manifest | undefined, head: Manifest | undefined, context: Context) => string[];
+
+const isPeerAuthentication = (m: Manifest) => is(m, ISTIO_SECURITY, 'PeerAuthentication');
+const isDestinationRule = (m: Manifest) => is(m, ISTIO_NETWORKING, 'DestinationRule');
+const isAuthorizationPolicy = (m: Manifest) => is(m, ISTIO_SECURITY, 'AuthorizationPolicy');
+const isEnvoyFilter = (m: Manifest) => is(m, ISTIO_NETWORKING, 'EnvoyFilter');
+const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
 const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[] = [
   {
     rule: 'deployment-selector',
-    applies: (m) => ['Deployment', 'StatefulSet', 'DaemonSet'].some((k) => is(m, 'apps', k)),
+    applies: (m) => WORKLOADS.some((k) => is(m, 'apps', k)),
     check: selectorChanged,
   },
   { rule: 'service-port-removed', applies: (m) => is(m, '', 'Service'), check: servicePortsRemoved },
-  {
-    rule: 'mtls-weakened',
-    applies: (m) => is(m, ISTIO_SECURITY, 'PeerAuthentication'),
-    check: peerAuthWeakened,
-  },
-  {
-    rule: 'mtls-weakened',
-    applies: (m) => is(m, ISTIO_NETWORKING, 'DestinationRule'),
-    check: clientTlsWeakened,
-  },
-  {
-    rule: 'authz-widened',
-    applies: (m) => is(m, ISTIO_SECURITY, 'AuthorizationPolicy'),
-    check: authzWidened,
-  },
+  { rule: 'mtls-weakened', applies: isPeerAuthentication, check: peerAuthWeakened },
+  { rule: 'mtls-weakened', applies: isPeerAuthentication, check: targetMoved },
+  { rule: 'mtls-weakened', applies: isDestinationRule, check: clientTlsWeakened },
+  { rule: 'mtls-weakened', applies: (m) => is(m, '', 'Namespace'), check: namespaceLeftMesh },
+  { rule: 'mtls-weakened', applies: (m) => WORKLOADS.some((k) => is(m, 'apps', k)), check: podsLeftMesh },
+  { rule: 'authz-widened', applies: isAuthorizationPolicy, check: authzWidened },
+  { rule: 'authz-widened', applies: isAuthorizationPolicy, check: targetMoved },
   {
     rule: 'route-moved',
     applies: (m) => is(m, ISTIO_NETWORKING, 'VirtualService'),
     check: virtualServiceMoved,
   },
   { rule: 'route-moved', applies: (m) => is(m, GATEWAY_API, 'HTTPRoute'), check: httpRouteMoved },
+  { rule: 'circuit-breaker-loosened', applies: isDestinationRule, check: circuitBreakerLoosened },
   {
     rule: 'circuit-breaker-loosened',
-    applies: (m) => is(m, ISTIO_NETWORKING, 'DestinationRule'),
-    check: circuitBreakerLoosened,
+    applies: (m) => isDestinationRule(m) && hasCircuitBreaker(m),
+    check: targetMoved,
   },
+  { rule: 'rate-limit-loosened', applies: isEnvoyFilter, check: envoyRateLimit },
   {
     rule: 'rate-limit-loosened',
-    applies: (m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'),
-    check: envoyRateLimit,
+    applies: (m) => isEnvoyFilter(m) && rateLimitKind(m) !== undefined,
+    check: targetMoved,
   },
   { rule: 'rate-limit-loosened', applies: (m) => is(m, '', 'ConfigMap'), check: globalRateLimitConfig },
 ];
 
-/** The risky changes among `diffs`, in the order of the diffs. */
-export function findRisks(diffs: readonly ObjectDiff[]): Risk[] {
+/**
+ * The risky changes among `diffs`, in the order of the diffs. `head` is every object of the head
+ * (the diffs' and the unchanged ones), for rules that depend on what else applies: which
+ * PeerAuthentication takes over from a removed one.
+ */
+export function findRisks(diffs: readonly ObjectDiff[], head: readonly Manifest[] = []): Risk[] {
+  const context: Context = { head };
   const out: Risk[] = [];
   for (const d of diffs) {
     const sample = d.head ?? d.base;
     if (!sample) continue;
     for (const r of RULES) {
       if (!r.applies(sample)) continue;
-      for (const message of r.check(d.base, d.head)) out.push({ rule: r.rule, object: d.label, message });
+      for (const message of r.check(d.base, d.head, context))
+        out.push({ rule: r.rule, object: d.label, message });
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a policy applies to
+
+/** The workloads, Services or host a policy object applies to, in words. */
+function targetOf(m: Manifest): string {
+  const spec = rec(m.spec);
+  if (isDestinationRule(m)) {
+    const host = str(spec.host) ?? '?';
+    const selector = get(spec, 'workloadSelector', 'matchLabels');
+    return isRecord(selector) ? `host ${host} from workloads ${matchLabels(selector)}` : `host ${host}`;
+  }
+  const refs = [...arr(spec.targetRefs), ...(spec.targetRef ? [spec.targetRef] : [])].map(
+    (r) => `${str(get(r, 'kind')) ?? '?'}/${str(get(r, 'name')) ?? '?'}`,
+  );
+  if (refs.length > 0) return `targetRefs ${refs.join(', ')}`;
+  const selector = get(spec, 'selector', 'matchLabels') ?? get(spec, 'workloadSelector', 'labels');
+  return isRecord(selector) && Object.keys(selector).length > 0
+    ? `workloads ${matchLabels(selector)}`
+    : `every workload of namespace ${m.metadata.namespace ?? '?'}`;
+}
+
+function matchLabels(labels: Record<string, unknown>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+}
+
+/** A policy that now applies elsewhere: what it gave its old targets, they lose. */
+function targetMoved(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const before = targetOf(base);
+  const after = targetOf(head);
+  if (before === after) return [];
+  const lost = isAuthorizationPolicy(base)
+    ? (str(get(base, 'spec', 'action')) ?? 'ALLOW') === 'ALLOW'
+      ? 'what it allows, it now allows on the new targets'
+      : 'the old targets lose its protection'
+    : isPeerAuthentication(base)
+      ? 'the old targets fall back to the namespace or mesh-wide mode'
+      : isDestinationRule(base)
+        ? 'the old targets lose its circuit breaker'
+        : 'the old targets are no longer rate limited';
+  return [`applies to ${after} instead of ${before}: ${lost}`];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,30 +196,72 @@ function servicePortsRemoved(base: Manifest | undefined, head: Manifest | undefi
 // mTLS
 
 const PEER_RANK: Record<string, number> = { STRICT: 3, UNSET: 2, PERMISSIVE: 1, DISABLE: 0 };
+/** Istio's root namespace, where a PeerAuthentication without selector sets the mesh-wide mode. */
+const ROOT_NAMESPACE = 'istio-system';
 
-function peerAuthWeakened(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  if (!base) return [];
-  const modes = (m: Manifest | undefined) => {
-    const out = new Map<string, string>();
-    if (!m) return out;
-    out.set('mtls.mode', str(get(m, 'spec', 'mtls', 'mode')) ?? 'UNSET');
-    for (const [port, v] of Object.entries(rec(get(m, 'spec', 'portLevelMtls')))) {
-      out.set(`portLevelMtls[${port}].mode`, str(get(v, 'mode')) ?? 'UNSET');
+function peerModes(m: Manifest | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!m) return out;
+  out.set('mtls.mode', str(get(m, 'spec', 'mtls', 'mode')) ?? 'UNSET');
+  for (const [port, v] of Object.entries(rec(get(m, 'spec', 'portLevelMtls')))) {
+    out.set(`portLevelMtls[${port}].mode`, str(get(v, 'mode')) ?? 'UNSET');
+  }
+  return out;
+}
+
+const hasSelector = (m: Manifest) => Object.keys(rec(get(m, 'spec', 'selector', 'matchLabels'))).length > 0;
+
+/**
+ * The mode that applies once a PeerAuthentication is gone: the namespace-wide one for a workload
+ * policy, then the mesh-wide one, then Istio's default (PERMISSIVE), as found in the head.
+ */
+function fallbackMode(removed: Manifest, head: readonly Manifest[]): { mode: string; from: string } {
+  const modeOf = (namespace: string) =>
+    head.find((m) => isPeerAuthentication(m) && m.metadata.namespace === namespace && !hasSelector(m));
+  const candidates = [
+    ...(hasSelector(removed) ? [modeOf(removed.metadata.namespace ?? '')] : []),
+    modeOf(ROOT_NAMESPACE),
+  ];
+  for (const pa of candidates) {
+    const mode = str(get(pa, 'spec', 'mtls', 'mode'));
+    if (pa && mode && mode !== 'UNSET') {
+      return { mode, from: `PeerAuthentication ${pa.metadata.namespace}/${pa.metadata.name}` };
+    }
+  }
+  return { mode: 'PERMISSIVE', from: "Istio's default" };
+}
+
+function peerAuthWeakened(
+  base: Manifest | undefined,
+  head: Manifest | undefined,
+  context: Context,
+): string[] {
+  const after = peerModes(head);
+  const out: string[] = [];
+  if (!base) {
+    // A new policy that accepts plain text where the namespace or mesh may have required mTLS.
+    for (const [where, now] of after) {
+      if ((PEER_RANK[now] ?? 0) < PEER_RANK.UNSET)
+        out.push(
+          `new PeerAuthentication for ${targetOf(head!)} with ${where} ${now}: plain-text traffic ${now === 'DISABLE' ? 'only' : 'accepted'}`,
+        );
     }
     return out;
-  };
-  const before = modes(base);
-  const after = modes(head);
-  const out: string[] = [];
+  }
+  const before = peerModes(base);
   for (const [where, old] of before) {
-    const now = after.get(where) ?? (head ? (after.get('mtls.mode') ?? 'UNSET') : 'removed');
-    if (now === 'removed') {
-      if ((PEER_RANK[old] ?? 0) > PEER_RANK.PERMISSIVE) {
+    if (!head) {
+      if (where !== 'mtls.mode') continue;
+      const fallback = fallbackMode(base, context.head);
+      if ((PEER_RANK[fallback.mode] ?? 0) < (PEER_RANK[old] ?? 0)) {
         out.push(
-          `PeerAuthentication with ${where} ${old} removed: the mesh default (PERMISSIVE unless set) applies`,
+          `PeerAuthentication with ${where} ${old} removed: ${fallback.from} applies to ${targetOf(base)}, ${fallback.mode}`,
         );
       }
-    } else if ((PEER_RANK[now] ?? 0) < (PEER_RANK[old] ?? 0)) {
+      continue;
+    }
+    const now = after.get(where) ?? after.get('mtls.mode') ?? 'UNSET';
+    if ((PEER_RANK[now] ?? 0) < (PEER_RANK[old] ?? 0)) {
       out.push(`${where} ${old} → ${now}: plain-text traffic ${now === 'DISABLE' ? 'only' : 'accepted'}`);
     }
   }
@@ -177,10 +275,52 @@ function peerAuthWeakened(base: Manifest | undefined, head: Manifest | undefined
   return out;
 }
 
+/** Labels that put a namespace's pods in the mesh (a sidecar, a revision's sidecar, or ambient). */
+function meshMembership(labels: Record<string, unknown>): string | undefined {
+  if (labels['istio-injection'] === 'enabled') return 'istio-injection=enabled';
+  if (typeof labels['istio.io/rev'] === 'string') return `istio.io/rev=${labels['istio.io/rev']}`;
+  if (labels['istio.io/dataplane-mode'] === 'ambient') return 'istio.io/dataplane-mode=ambient';
+  return undefined;
+}
+
+function namespaceLeftMesh(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const before = meshMembership(rec(get(base, 'metadata', 'labels')));
+  const after = meshMembership(rec(get(head, 'metadata', 'labels')));
+  if (!before || after) return [];
+  return [
+    `label ${before} removed: its pods leave the mesh (no mTLS, no authorization policies) as they restart`,
+  ];
+}
+
+/** A pod template that opts out of the mesh: injection off, or ambient mode off. */
+function podOptOut(m: Manifest | undefined): string | undefined {
+  const meta = get(m, 'spec', 'template', 'metadata');
+  const inject =
+    get(meta, 'labels', 'sidecar.istio.io/inject') ?? get(meta, 'annotations', 'sidecar.istio.io/inject');
+  if (inject === 'false') return 'sidecar.istio.io/inject: "false"';
+  if (get(meta, 'labels', 'istio.io/dataplane-mode') === 'none') return 'istio.io/dataplane-mode: none';
+  return undefined;
+}
+
+function podsLeftMesh(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const after = podOptOut(head);
+  if (!after || podOptOut(base)) return [];
+  return [`pods now set ${after}: they leave the mesh (no mTLS, no authorization policies)`];
+}
+
 const MUTUAL = new Set(['ISTIO_MUTUAL', 'MUTUAL']);
 
-/** tls.mode of every traffic policy of a DestinationRule: the top one, per port, per subset. */
-function trafficPolicies(m: Manifest | undefined): Map<string, unknown> {
+/**
+ * Every traffic policy of a DestinationRule: the top one, per port, and per subset as Istio
+ * applies it (the subset's own fields over the top ones). Subsets without a policy of their own on
+ * either side are left out: they only repeat the top policy.
+ */
+function trafficPolicies(
+  m: Manifest | undefined,
+  subsetsWithOwn?: ReadonlySet<string>,
+): Map<string, unknown> {
   const out = new Map<string, unknown>();
   if (!m) return out;
   const add = (where: string, policy: unknown) => {
@@ -190,19 +330,66 @@ function trafficPolicies(m: Manifest | undefined): Map<string, unknown> {
       out.set(`${where}.portLevelSettings[${String(get(p, 'port', 'number'))}]`, p);
     }
   };
+  const top = rec(get(m, 'spec', 'trafficPolicy'));
   add('trafficPolicy', get(m, 'spec', 'trafficPolicy'));
   for (const s of arr(get(m, 'spec', 'subsets'))) {
-    add(`subsets[${String(get(s, 'name'))}].trafficPolicy`, get(s, 'trafficPolicy'));
+    const name = String(get(s, 'name'));
+    const own = get(s, 'trafficPolicy');
+    if (!isRecord(own) && !subsetsWithOwn?.has(name)) continue;
+    add(`subsets[${name}].trafficPolicy`, { ...top, ...rec(own) });
   }
   return out;
 }
 
+/** Subsets that have a traffic policy of their own in either manifest. */
+function subsetsWithPolicy(...ms: (Manifest | undefined)[]): Set<string> {
+  return new Set(
+    ms.flatMap((m) =>
+      arr(get(m, 'spec', 'subsets'))
+        .filter((s) => isRecord(get(s, 'trafficPolicy')))
+        .map((s) => String(get(s, 'name'))),
+    ),
+  );
+}
+
+/**
+ * Whether `part` of a subset's policy only repeats the top policy's on both sides, so that a change
+ * is reported once, at the top.
+ */
+function inherited(
+  where: string,
+  part: string,
+  before: Map<string, unknown>,
+  after: Map<string, unknown>,
+): boolean {
+  if (!where.startsWith('subsets[')) return false;
+  const same = (policies: Map<string, unknown>) =>
+    deepEqual(get(policies.get(where), part), get(policies.get('trafficPolicy'), part));
+  return same(before) && same(after);
+}
+
+function hasCircuitBreaker(m: Manifest): boolean {
+  return [...trafficPolicies(m).values()].some(
+    (p) => isRecord(get(p, 'connectionPool')) || isRecord(get(p, 'outlierDetection')),
+  );
+}
+
 function clientTlsWeakened(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  const after = trafficPolicies(head);
+  const own = subsetsWithPolicy(base, head);
+  const after = trafficPolicies(head, own);
   const out: string[] = [];
-  for (const [where, policy] of trafficPolicies(base)) {
+  if (!base) {
+    for (const [where, policy] of after) {
+      const mode = str(get(policy, 'tls', 'mode'));
+      if (mode === 'DISABLE' || mode === 'SIMPLE')
+        out.push(`new DestinationRule sends ${where}.tls.mode ${mode} (no mutual TLS) to ${targetOf(head!)}`);
+    }
+    return out;
+  }
+  const before = trafficPolicies(base, own);
+  for (const [where, policy] of before) {
     const old = str(get(policy, 'tls', 'mode'));
-    if (!old || !MUTUAL.has(old)) continue;
+    if (!old || !MUTUAL.has(old) || inherited(where, 'tls', before, after)) continue;
     const now = str(get(after.get(where), 'tls', 'mode'));
     if (now && MUTUAL.has(now)) continue;
     const host = str(get(base, 'spec', 'host')) ?? '';
@@ -211,6 +398,14 @@ function clientTlsWeakened(base: Manifest | undefined, head: Manifest | undefine
         ? `${where}.tls.mode ${old} → ${now ?? '(removed)'} for ${host}`
         : `DestinationRule with ${where}.tls.mode ${old} removed for ${host}`,
     );
+  }
+  // Overrides that appear where the base had none: a subset or port that now goes without mTLS.
+  const topMode = str(get(before.get('trafficPolicy'), 'tls', 'mode'));
+  for (const [where, policy] of after) {
+    if (before.has(where)) continue;
+    const now = str(get(policy, 'tls', 'mode'));
+    if (now && !MUTUAL.has(now) && topMode && MUTUAL.has(topMode))
+      out.push(`${where}.tls.mode ${now} added (the rule's tls.mode is ${topMode})`);
   }
   return out;
 }
@@ -249,7 +444,7 @@ function normalRule(rule: unknown): NormalRule {
   const when = new Map<string, Set<string>>();
   for (const c of arr(get(rule, 'when'))) {
     const key = str(get(c, 'key'));
-    if (key) when.set(key, new Set(strings(get(c, 'values'))));
+    if (key && get(c, 'values') !== undefined) when.set(key, new Set(strings(get(c, 'values'))));
     if (key && get(c, 'notValues') !== undefined) when.set(`!${key}`, new Set(strings(get(c, 'notValues'))));
   }
   return {
@@ -259,8 +454,19 @@ function normalRule(rule: unknown): NormalRule {
   };
 }
 
+/**
+ * Whether every value of `a` is covered by a value of `b`, with Istio's wildcards: "*" alone, a
+ * prefix ("/api/*", "cluster.local/ns/shop/*") or a suffix ("*.example.com").
+ */
 function subset(a: Set<string>, b: Set<string>): boolean {
-  return [...a].every((x) => b.has(x));
+  return [...a].every((x) => [...b].some((y) => covers(y, x)));
+}
+
+function covers(pattern: string, value: string): boolean {
+  if (pattern === value || pattern === '*') return true;
+  if (pattern.endsWith('*')) return value.startsWith(pattern.slice(0, -1));
+  if (pattern.startsWith('*')) return value.endsWith(pattern.slice(1));
+  return false;
 }
 
 /** Does alternative `r` match only requests that `o` matches? */
@@ -327,14 +533,39 @@ function describeAlts(alts: Alternative[]): string {
   return alts.map((a) => [...a].map(([f, v]) => `${f} ${[...v].join(',')}`).join(' ')).join(' | ');
 }
 
+function describeRule(r: NormalRule): string {
+  const parts = [
+    r.from ? `from ${describeAlts(r.from)}` : 'from any source',
+    r.to ? `to ${describeAlts(r.to)}` : 'any operation',
+    ...[...r.when].map(
+      ([k, v]) => `when ${k.startsWith('!') ? `${k.slice(1)} not in` : `${k} in`} ${[...v].join(',')}`,
+    ),
+  ];
+  return parts.join(', ');
+}
+
 function unrestricted(r: NormalRule): boolean {
   return r.from === undefined && r.to === undefined && r.when.size === 0;
 }
 
+const DRY_RUN = 'istio.io/dry-run';
+
 function authzWidened(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  if (!base) return [];
   const action = (m: Manifest) => str(get(m, 'spec', 'action')) ?? 'ALLOW';
   const rules = (m: Manifest) => arr(get(m, 'spec', 'rules'));
+  if (!base) {
+    // A new ALLOW policy that admits anyone: nothing else is needed for it to widen access.
+    if (!head || action(head) !== 'ALLOW') return [];
+    return rules(head)
+      .map(normalRule)
+      .flatMap((r, i) =>
+        unrestricted(r)
+          ? [`new ALLOW policy for ${targetOf(head)}: rule ${i} has no restrictions, it allows every request`]
+          : r.from === undefined
+            ? [`new ALLOW policy for ${targetOf(head)}: rule ${i} allows any source (${describeRule(r)})`]
+            : [],
+      );
+  }
   const old = action(base);
   if (!head) {
     if (old === 'DENY') return ['DENY policy removed: what it denied is allowed again'];
@@ -348,9 +579,17 @@ function authzWidened(base: Manifest | undefined, head: Manifest | undefined): s
   if (old !== now) {
     return old === 'DENY' || old === 'CUSTOM' ? [`action ${old} → ${now}`] : [];
   }
+  const out: string[] = [];
+  const dryRun = (m: Manifest) => get(m, 'metadata', 'annotations', DRY_RUN) === 'true';
+  if (dryRun(head) && !dryRun(base) && old !== 'AUDIT') {
+    out.push(`${old} policy now ${DRY_RUN}: "true": it is evaluated and logged but no longer enforced`);
+  }
+  const provider = (m: Manifest) => str(get(m, 'spec', 'provider', 'name'));
+  if (old === 'CUSTOM' && provider(base) !== provider(head)) {
+    out.push(`external authorizer ${provider(base) ?? '(none)'} → ${provider(head) ?? '(none)'}`);
+  }
   const before = rules(base).map(normalRule);
   const after = rules(head).map(normalRule);
-  const out: string[] = [];
   if (old === 'ALLOW') {
     after.forEach((r, i) => {
       if (before.some((o) => ruleWithin(r, o))) return;
@@ -366,13 +605,17 @@ function authzWidened(base: Manifest | undefined, head: Manifest | undefined): s
       const explained = before.map((o) => beyond(r, o)).sort((x, y) => x.length - y.length)[0];
       out.push(`rule ${i} allows more: ${explained.join('; ')}`);
     });
-  } else if (old === 'DENY') {
+  } else if (old === 'DENY' || old === 'CUSTOM') {
+    // What a DENY (or CUSTOM) rule matched, it must still match, or those requests go through.
+    const verb = old === 'DENY' ? 'denied' : 'sent to the external authorizer';
     before.forEach((o, i) => {
       if (after.some((r) => ruleWithin(o, r))) return;
-      const explained = after.length
-        ? after.map((r) => beyond(o, r)).sort((x, y) => x.length - y.length)[0]
-        : ['rule removed'];
-      out.push(`DENY rule ${i} no longer denies everything it did: ${explained.join('; ')}`);
+      const closest = after
+        .map((r) => ({ r, extra: beyond(o, r).length }))
+        .sort((x, y) => x.extra - y.extra)[0]?.r;
+      out.push(
+        `${old} rule ${i} matches fewer requests than it ${verb}: was ${describeRule(o)}; ${closest ? `now ${describeRule(closest)}` : 'removed'}`,
+      );
     });
   }
   return out;
@@ -431,27 +674,99 @@ function sameSplit(a: Split, b: Split): boolean {
   return deepEqual(Object.fromEntries(norm(a)), Object.fromEntries(norm(b)));
 }
 
-function vsRoutes(m: Manifest | undefined): Map<string, Split> {
-  const out = new Map<string, Split>();
-  const own = new Set(strings(get(m, 'spec', 'hosts')).map(shortHost));
+interface VsRoute {
+  /** `"canary"`, `tcp #0`: the route's name when every route has a unique one, else its position. */
+  readonly key: string;
+  readonly named: boolean;
+  readonly match: unknown;
+  readonly split: Split;
+}
+
+function vsRouteList(m: Manifest | undefined, own: ReadonlySet<string>): VsRoute[] {
+  const out: VsRoute[] = [];
   for (const proto of ['http', 'tcp', 'tls']) {
     const routes = arr(get(m, 'spec', proto));
     const keys = routeKeys(routes);
-    routes.forEach((r, i) => out.set(`${proto === 'http' ? '' : `${proto} `}${keys[i]}`, vsSplit(r, own)));
+    routes.forEach((r, i) =>
+      out.push({
+        key: `${proto === 'http' ? '' : `${proto} `}${keys[i]}`,
+        named: keys[i].startsWith('"'),
+        match: get(r, 'match'),
+        split: vsSplit(r, own),
+      }),
+    );
   }
   return out;
 }
 
+function vsRoutes(m: Manifest | undefined, own: ReadonlySet<string>): Map<string, Split> {
+  return new Map(vsRouteList(m, own).map((r) => [r.key, r.split]));
+}
+
+/** The gateways a VirtualService binds to; none listed means the mesh's sidecars only. */
+function gatewaysOf(m: Manifest): string[] {
+  const listed = strings(get(m, 'spec', 'gateways'));
+  return listed.length > 0 ? listed : ['mesh'];
+}
+
+function describeMatch(match: unknown): string {
+  return arr(match).length === 0 ? 'every request' : formatValue(match, 120);
+}
+
 function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefined): string[] {
   if (!base) return [];
-  const hosts = strings(get(head ?? base, 'spec', 'hosts'))
-    .map(shortHost)
-    .join(', ');
-  if (!head)
+  const hostsOf = (m: Manifest) => strings(get(m, 'spec', 'hosts')).map(shortHost);
+  if (!head) {
+    const own = new Set(hostsOf(base));
     return [
-      `VirtualService for ${hosts} removed: its routing (${[...vsRoutes(base).values()].map((s) => formatSplit(s)).join('; ')}) no longer applies`,
+      `VirtualService for ${hostsOf(base).join(', ')} removed: its routing (${[...vsRoutes(base, own).values()].map((s) => formatSplit(s)).join('; ')}) no longer applies`,
     ];
-  return splitsMoved(vsRoutes(base), vsRoutes(head), `host ${hosts}`);
+  }
+  const out: string[] = [];
+  const [h0, h1] = [hostsOf(base), hostsOf(head)];
+  const lostHosts = h0.filter((h) => !h1.includes(h));
+  if (lostHosts.length > 0) {
+    out.push(
+      `hosts ${h0.join(', ')} → ${h1.join(', ')}: its routing no longer applies to ${lostHosts.join(', ')}`,
+    );
+  }
+  const lostGateways = gatewaysOf(base).filter((g) => !gatewaysOf(head).includes(g));
+  if (lostGateways.length > 0) {
+    const where = lostGateways.map((g) => (g === 'mesh' ? 'inside the mesh' : `through gateway ${g}`));
+    out.push(
+      `gateways ${gatewaysOf(base).join(', ')} → ${gatewaysOf(head).join(', ')}: its routing no longer applies to traffic ${where.join(' or ')}`,
+    );
+  }
+  // Subsets of either side's hosts are the service's own versions, named by subset alone.
+  const own = new Set([...h0, ...h1]);
+  const what = `host ${h1.join(', ')}`;
+  const before = vsRouteList(base, own);
+  const after = vsRouteList(head, own);
+  out.push(
+    ...splitsMoved(
+      new Map(before.map((r) => [r.key, r.split])),
+      new Map(after.map((r) => [r.key, r.split])),
+      what,
+    ),
+  );
+  // The first route that matches wins: a changed match or order moves requests between routes.
+  const afterByKey = new Map(after.map((r) => [r.key, r]));
+  for (const r of before) {
+    const a = afterByKey.get(r.key);
+    if (a && !deepEqual(r.match, a.match)) {
+      out.push(`${what}: route ${r.key} matches ${describeMatch(a.match)} (was ${describeMatch(r.match)})`);
+    }
+  }
+  const common = (list: VsRoute[], other: Map<string, VsRoute>) =>
+    list.filter((r) => r.named && other.get(r.key)?.named).map((r) => r.key);
+  const order0 = common(before, afterByKey);
+  const order1 = common(after, new Map(before.map((r) => [r.key, r])));
+  if (order0.join() !== order1.join()) {
+    out.push(
+      `${what}: routes reordered, ${order0.join(', ')} → ${order1.join(', ')}: a request that several match takes the first`,
+    );
+  }
+  return out;
 }
 
 function httpRouteSplits(m: Manifest | undefined): Map<string, Split> {
@@ -506,14 +821,16 @@ function amount(v: unknown): number | undefined {
 }
 
 function circuitBreakerLoosened(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  const after = trafficPolicies(head);
+  const own = subsetsWithPolicy(base, head);
+  const after = trafficPolicies(head, own);
   const out: string[] = [];
   const host = str(get(base, 'spec', 'host')) ?? '';
-  for (const [where, policy] of trafficPolicies(base)) {
+  const before = trafficPolicies(base, own);
+  for (const [where, policy] of before) {
     const now = after.get(where);
     for (const part of ['connectionPool', 'outlierDetection']) {
       const a = get(policy, part);
-      if (!isRecord(a)) continue;
+      if (!isRecord(a) || inherited(where, part, before, after)) continue;
       const b = get(now, part);
       if (!isRecord(b)) {
         out.push(
@@ -602,11 +919,19 @@ function envoyRateLimit(base: Manifest | undefined, head: Manifest | undefined):
     if (!a) out.push(`${at} (${b.raw}) removed`);
     else if (a.rate > b.rate || a.maxTokens > b.maxTokens) out.push(`${at} raised: ${b.raw} → ${a.raw}`);
   }
-  const enforced = (m: Manifest) =>
-    JSON.stringify(m.spec).match(/"filter_enforced":\{"default_value":\{[^}]*"numerator":(\d+)/)?.[1];
-  const [e0, e1] = [enforced(base), enforced(head)];
-  if (e0 !== undefined && e1 !== undefined && Number(e1) < Number(e0))
-    out.push(`enforced for ${e0} → ${e1} % of requests`);
+  // The share of requests the local limit is enabled for (counted) and enforced on (refused).
+  for (const [field, verb] of [
+    ['filter_enabled', 'enabled'],
+    ['filter_enforced', 'enforced'],
+  ]) {
+    const share = (m: Manifest) =>
+      JSON.stringify(m.spec).match(
+        new RegExp(`"${field}":\\{"default_value":\\{[^}]*"numerator":(\\d+)`),
+      )?.[1];
+    const [e0, e1] = [share(base), share(head)];
+    if (e0 !== undefined && e1 !== undefined && Number(e1) < Number(e0))
+      out.push(`${verb} for ${e0} → ${e1} % of requests`);
+  }
   const failDeny = (m: Manifest) => /"failure_mode_deny":true/.test(JSON.stringify(m.spec));
   if (failDeny(base) && !failDeny(head))
     out.push('failure_mode_deny true → false: requests pass when the rate limit service is down');
