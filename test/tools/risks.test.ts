@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Manifest } from '../../tools/mesh/manifest.js';
-import { diffManifests } from '../../tools/mesh/object-diff.js';
+import { diffManifests, formatValue } from '../../tools/mesh/object-diff.js';
 import { findRisks, type RiskRule } from '../../tools/mesh/risks.js';
 import { NET, obj, SEC } from './support.js';
 
@@ -400,11 +400,36 @@ describe('risky changes', () => {
       quiet(vs([testers, rest]), vs([testers, rest], { gateways: ['mesh'] }));
     });
 
-    it('object diffs show a reordering as a change of its own', () => {
+    it('object diffs show a reordering as a change of its own, and long added mappings field by field', () => {
       const [d] = diffManifests([vs([testers, beta, rest])], [vs([beta, testers, rest])]);
       assert.deepEqual(d.changes, [
         { path: 'spec.http (order)', old: ['testers', 'beta', 'rest'], new: ['beta', 'testers', 'rest'] },
       ]);
+      const pool = {
+        tcp: { maxConnections: 100, connectTimeout: '2s' },
+        http: { http1MaxPendingRequests: 10, maxRequestsPerConnection: 5, maxRetries: 3 },
+      };
+      const outlier = {
+        consecutive5xxErrors: 5,
+        interval: '10s',
+        baseEjectionTime: '30s',
+        maxEjectionPercent: 50,
+      };
+      const dr = (trafficPolicy: unknown) =>
+        obj(NET, 'DestinationRule', 'reviews', { host: 'reviews', trafficPolicy });
+      const [moved] = diffManifests([dr({})], [dr({ connectionPool: pool, outlierDetection: outlier })]);
+      assert.deepEqual(
+        moved.changes.map((c) => c.path),
+        [
+          'spec.trafficPolicy.connectionPool.http',
+          'spec.trafficPolicy.connectionPool.tcp',
+          'spec.trafficPolicy.outlierDetection',
+        ],
+      );
+      assert.ok(
+        moved.changes.every((c) => !formatValue(c.new).endsWith('…')),
+        'no value is cut short',
+      );
     });
 
     it('mtls-weakened: new permissive PeerAuthentication or DestinationRule; a removed one judged by what takes over', () => {
@@ -592,6 +617,15 @@ describe('risky changes', () => {
           custom('ext-authz', ['/api/*']),
           custom('other', ['/api/*']),
           /external authorizer ext-authz → other/,
+        );
+      });
+
+      it('tells a new source alternative as added, not as a dropped restriction', () => {
+        flags(
+          'authz-widened',
+          policy({ rules: [{ from: from([SF]) }] }),
+          policy({ rules: [{ from: [...from([SF]), { source: { namespaces: ['other'] } }] }] }),
+          /rule 0 allows more: source namespaces other added$/,
         );
       });
 

@@ -94,14 +94,24 @@ export function diffValues(a: unknown, b: unknown, path = ''): FieldChange[] {
   return out;
 }
 
+/** Added or removed mappings longer than this (in flow style) are listed field by field. */
+const EXPAND_OVER = 120;
+
 function walk(a: unknown, b: unknown, path: string, out: FieldChange[]): void {
   if (deepEqual(a, b)) return;
-  if (a === undefined) {
-    out.push({ path, new: b });
-    return;
-  }
-  if (b === undefined) {
-    out.push({ path, old: a });
+  if (a === undefined || b === undefined) {
+    const whole = a ?? b;
+    if (isRecord(whole) && Object.keys(whole).length > 1 && flow(whole).length > EXPAND_OVER) {
+      for (const k of Object.keys(whole).sort())
+        walk(
+          a === undefined ? undefined : whole[k],
+          b === undefined ? undefined : whole[k],
+          join(path, k),
+          out,
+        );
+    } else {
+      out.push(a === undefined ? { path, new: b } : { path, old: a });
+    }
     return;
   }
   if (isRecord(a) && isRecord(b)) {

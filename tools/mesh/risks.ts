@@ -507,19 +507,28 @@ function beyond(r: NormalRule, o: NormalRule): string[] {
       out.push(`no ${side} restriction (was ${describeAlts(os)})`);
       return;
     }
-    const union = (alts: Alternative[], f: string) => new Set(alts.flatMap((a) => [...(a.get(f) ?? [])]));
-    const fields = new Set(os.flatMap((a) => [...a.keys()]));
-    for (const f of fields) {
-      const mine = union(rs, f);
-      const theirs = union(os, f);
-      if (rs.some((a) => !a.has(f))) {
-        out.push(`${f} no longer restricted (was ${[...theirs].join(', ')})`);
-      } else if (f.startsWith('not')) {
-        const dropped = [...theirs].filter((x) => !mine.has(x));
-        if (dropped.length) out.push(`${f} − ${dropped.join(', ')}`);
-      } else {
-        const added = [...mine].filter((x) => !theirs.has(x));
-        if (added.length) out.push(`${f} + ${added.join(', ')}`);
+    // Each alternative that no old one covers, told against the old one with the same fields, or
+    // the one whose fields it keeps (it dropped the others), else as a new alternative.
+    for (const x of rs.filter((a) => !os.some((y) => altWithin(a, y)))) {
+      const fields = [...x.keys()];
+      const twin =
+        os.find((y) => y.size === x.size && fields.every((f) => y.has(f))) ??
+        os.find((y) => fields.every((f) => y.has(f)));
+      if (!twin) {
+        out.push(`${side} ${describeAlts([x])} added`);
+        continue;
+      }
+      for (const [f, theirs] of twin) {
+        const mine = x.get(f);
+        if (!mine) {
+          out.push(`${f} no longer restricted (was ${[...theirs].join(', ')})`);
+        } else if (f.startsWith('not')) {
+          const dropped = [...theirs].filter((v) => !subset(new Set([v]), mine));
+          if (dropped.length) out.push(`${f} − ${dropped.join(', ')}`);
+        } else {
+          const added = [...mine].filter((v) => !subset(new Set([v]), theirs));
+          if (added.length) out.push(`${f} + ${added.join(', ')}`);
+        }
       }
     }
   };
