@@ -98,4 +98,38 @@ describe('npm run diff between two refs', () => {
     assert.match(r.stderr, /has no synth command/);
     assert.equal(git(clone, 'worktree', 'list', '--porcelain').match(/^worktree /gm)?.length, 1);
   });
+
+  it('exits 2, not 1, when a ref synthesizes something it cannot compare (two objects with one identity)', () => {
+    // A commit of two files, made with plumbing so the clone's checkout stays as it is: a synth
+    // command that writes the same ConfigMap twice.
+    const blob = (text: string) =>
+      execFileSync('git', ['hash-object', '-w', '--stdin'], {
+        cwd: clone,
+        input: text,
+        encoding: 'utf8',
+      }).trim();
+    const pkg = blob(JSON.stringify({ name: 'dup', private: true, scripts: { synth: 'node synth.js' } }));
+    const script = blob(
+      [
+        "const fs = require('node:fs');",
+        "const out = process.argv[process.argv.indexOf('--out') + 1];",
+        'fs.mkdirSync(out, { recursive: true });',
+        "const cm = 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: x\\n  namespace: shop\\n';",
+        "fs.writeFileSync(out + '/00.k8s.yaml', cm + '---\\n' + cm);",
+      ].join('\n'),
+    );
+    const tree = execFileSync('git', ['mktree'], {
+      cwd: clone,
+      input: `100644 blob ${pkg}\tpackage.json\n100644 blob ${script}\tsynth.js\n`,
+      encoding: 'utf8',
+    }).trim();
+    const dup = git(clone, 'commit-tree', tree, '-m', 'duplicate objects');
+    const r = spawnSync(
+      process.execPath,
+      [DIFF, '--base', dup, '--app', 'shop', '--env', 'dev', '--exit-code'],
+      { cwd: clone, encoding: 'utf8' },
+    );
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(r.stderr, /two objects in one variant are \/ConfigMap\/shop\/x/);
+  });
 });

@@ -67,7 +67,7 @@ function byId(objects: readonly Manifest[]): Map<string, Manifest> {
   const map = new Map<string, Manifest>();
   for (const o of objects) {
     const id = objectId(o);
-    if (map.has(id)) throw new Error(`two objects are ${id}`);
+    if (map.has(id)) throw new Error(`two objects in one variant are ${id} (API group/kind/namespace/name)`);
     map.set(id, o);
   }
   return map;
