@@ -700,6 +700,7 @@ export class Microservice<V extends string = string> extends Construct {
     p.dnsLabel('name', this.name);
     if (props.image) p.imageReference('image', props.image);
     [...this.egress].forEach((host, i) => p.sidecarEgressHost(`egressHosts[${i}]`, host));
+    props.extraEgressHosts?.forEach((host, i) => p.sidecarEgressHost(`extraEgressHosts[${i}]`, host));
     if (props.serviceAccountName !== undefined)
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
     if (this.versionNames.length === 0) {

@@ -91,10 +91,15 @@ export function toManifest(o: ApiObject): Manifest {
   if ((!generated && !plain) || !fastPathApplies(o)) return o.toJson() as Manifest;
   const { metadata: _ignored, ...data } = (o as unknown as { props: Record<string, unknown> }).props;
   const metadata = metadataJson(o);
+  // Metadata beyond the usual fields (owner references, other attributes) goes through the
+  // generated mapper as cdk8s does, which keeps only ObjectMeta's fields.
+  if (generated && !usualMetadata(o)) {
+    return ctor.manifest!(resolveAndSanitize({ ...data, metadata }));
+  }
   const resolved = resolveAndSanitize(data) as Record<string, unknown>;
-  // ObjectMeta's generated mapper is the identity on sanitized metadata (its fields keep their
-  // names and are declared in alphabetical order), so metadata skips it and goes back in place:
-  // after apiVersion and kind, before the rest, where both toJson() paths put it.
+  // ObjectMeta's generated mapper is the identity on the usual sanitized metadata (its fields keep
+  // their names and are declared in alphabetical order), so metadata skips it and goes back in
+  // place: after apiVersion and kind, before the rest, where both toJson() paths put it.
   const body = generated ? ctor.manifest!(resolved) : resolved;
   const result: Record<string, unknown> = { apiVersion: body.apiVersion, kind: body.kind };
   if (metadata !== undefined) result.metadata = metadata;
@@ -143,7 +148,7 @@ function resolveAndSanitize(v: unknown): unknown {
     throw new Error(`can't render non-simple object of type '${value.constructor?.name}'`);
   }
   const out: Record<string, unknown> = {};
-  if (inSortedOrder(value)) {
+  if (Object.getPrototypeOf(value) === Object.prototype && inSortedOrder(value)) {
     for (const key in value) {
       const r = resolveAndSanitize(value[key]);
       if (r !== undefined && r !== null) out[key] = r;
@@ -159,7 +164,8 @@ function resolveAndSanitize(v: unknown): unknown {
 
 /**
  * Whether a plain object's keys are already in sort() order, as most are when built from
- * alphabetical schemas. for-in walks V8's cached key list, where Object.keys() allocates one.
+ * alphabetical schemas. for-in walks V8's cached key list, where Object.keys() allocates one; it
+ * also walks inherited keys, so it serves only objects whose prototype is Object.prototype.
  */
 function inSortedOrder(o: object): boolean {
   let previous: string | undefined;
@@ -193,7 +199,7 @@ type MetadataDefinition = {
  */
 function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
   const m = o.metadata as unknown as MetadataDefinition;
-  if (m.ownerReferences.length > 0 || hasOtherAttributes(m._additionalAttributes)) {
+  if (!usualMetadata(o)) {
     return dropEmpty(
       resolveAndSanitize({
         ...m._additionalAttributes,
@@ -230,9 +236,12 @@ const METADATA_FIELDS = new Set([
   'ownerReferences',
 ]);
 
-function hasOtherAttributes(attributes: Record<string, unknown>): boolean {
-  for (const key in attributes) if (!METADATA_FIELDS.has(key)) return true;
-  return false;
+/** Metadata of only name, namespace, labels, annotations and finalizers, the common case. */
+function usualMetadata(o: ApiObject): boolean {
+  const m = o.metadata as unknown as MetadataDefinition;
+  if (m.ownerReferences.length > 0) return false;
+  for (const key of Object.keys(m._additionalAttributes)) if (!METADATA_FIELDS.has(key)) return false;
+  return true;
 }
 
 /** A label or annotation map, sanitized with empty values dropped; undefined when empty. */

@@ -119,7 +119,9 @@ export class Problems {
    * ([registry[:port]/]path[:tag][@digest]); anything else fails at pull time with InvalidImageName.
    */
   public imageReference(field: string, value: string): void {
-    if (value.length > 255 || !IMAGE_REFERENCE.test(value)) {
+    // The 255-character limit is the name's (registry and path), not the tag's or digest's.
+    const name = value.split('@')[0].replace(/:[\w][\w.-]*$/, '');
+    if (name.length > 255 || !IMAGE_REFERENCE.test(value)) {
       this.add(
         field,
         `"${value}" is not a container image reference`,
@@ -136,8 +138,9 @@ export class Problems {
     const [namespace, host, ...rest] = value.split('/');
     const namespaceOk =
       namespace === '*' || namespace === '.' || namespace === '~' || DNS_LABEL.test(namespace);
-    const hostOk =
-      host === '*' || (host !== undefined && DNS_NAME.test(host.startsWith('*.') ? host.slice(2) : host));
+    // Host names are case-insensitive and may end in the root's dot, as Istio's check allows.
+    const name = host?.replace(/^\*\./, '').replace(/\.$/, '').toLowerCase();
+    const hostOk = host === '*' || (name !== undefined && DNS_NAME.test(name));
     if (!namespaceOk || !hostOk || rest.length > 0) {
       this.add(
         field,
@@ -153,9 +156,11 @@ export class Problems {
    */
   public re2(field: string, pattern: string): void {
     // RE2 syntax JavaScript lacks, turned into what JavaScript reads the same way for this check:
-    // named groups (?P<n>...), flag groups (?i) and (?i:...), and the anchors \A and \z.
+    // \Q...\E quoting, named groups (RE2 allows names JavaScript does not, so they become plain
+    // groups), flag groups (?i) and (?i:...), and the anchors \A and \z.
     const asJs = pattern
-      .replace(/\(\?P</g, '(?<')
+      .replace(/\\Q([\s\S]*?)(?:\\E|$)/g, (_, text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
+      .replace(/\(\?P?<(?![=!])[^>]*>/g, '(')
       .replace(/\(\?[imsU-]+\)/g, '')
       .replace(/\(\?[imsU-]+:/g, '(?:')
       .replace(/(?<!\\)\\A/g, '^')
@@ -167,8 +172,13 @@ export class Problems {
       this.add(field, `"${pattern}" is not a valid regular expression (${reason})`, 'fix the pattern');
       return;
     }
-    // Escaped backslashes first, so that \\( is a literal backslash before a group, and \( a paren.
-    const unsupported = /(?<!\\)\(\?(?:[=!]|<[=!])|\\[1-9]|\\k</.exec(pattern.replace(/\\\\/g, ''));
+    // What RE2 leaves out, looked for outside quoted text and character classes: lookaround, and
+    // backreferences (a single digit; \12 and \101 are octal escapes to RE2).
+    const bare = pattern
+      .replace(/\\Q[\s\S]*?(?:\\E|$)/g, '')
+      .replace(/\\\\/g, '')
+      .replace(/\[(?:\\.|[^\]\\])*\]/g, '');
+    const unsupported = /(?<!\\)\(\?(?:[=!]|<[=!])|\\[1-9](?![0-7])|\\k</.exec(bare);
     if (unsupported) {
       this.add(
         field,

@@ -255,12 +255,12 @@ const CPU: Measure<Cpu> = {
   units(cpu) {
     const m = /^([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)(m?)$/i.exec(cpu.amount);
     const millis = m ? Number(m[1]) * (m[2] ? 1 : 1000) : NaN;
-    if (!(millis > 0)) {
-      return { problem: `"${cpu.amount}" is not a usable amount of CPU`, fix: 'use at least Cpu.millis(1)' };
+    if (!(millis >= 0)) {
+      return { problem: `"${cpu.amount}" is not an amount of CPU`, fix: 'use Cpu.millis(n) with n ≥ 0' };
     }
     const whole = Math.round(millis);
     // Kubernetes refuses CPU finer than 1m; the tolerance absorbs float noise (1.1 * 1000).
-    if (Math.abs(millis - whole) > 1e-6 || whole === 0) {
+    if (Math.abs(millis - whole) > 1e-6 || (whole === 0 && millis > 0)) {
       return {
         problem: `${cpu.amount} is finer than the 1m (a thousandth of a CPU) Kubernetes accepts`,
         fix: `use a whole number of millicores, e.g. Cpu.millis(${Math.max(1, whole)})`,
@@ -274,10 +274,10 @@ const CPU: Measure<Cpu> = {
 const MEMORY: Measure<Size> = {
   units(size) {
     const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
-    if (!(bytes > 0)) {
+    if (!(bytes >= 0)) {
       return {
-        problem: `${bytes} bytes is not a usable amount of memory`,
-        fix: 'use at least Size.kibibytes(1)',
+        problem: `${bytes} bytes is not an amount of memory`,
+        fix: 'use Size.mebibytes(n) with n ≥ 0',
       };
     }
     if (!Number.isInteger(bytes)) {
@@ -307,8 +307,18 @@ function validateAmounts<T>(
     const amount = effective[key];
     if (amount === undefined) return undefined;
     const u = measure.units(amount);
-    if (typeof u === 'number') return u;
-    if (given?.[key] !== undefined) p.add(fields[key], u.problem, u.fix);
+    // A request of 0 is allowed (it reserves nothing); a limit of 0 leaves the container nothing.
+    const problem =
+      typeof u !== 'number'
+        ? u
+        : key === 'limit' && u === 0
+          ? {
+              problem: `${measure.show(amount)} as a limit leaves the container nothing`,
+              fix: `raise ${fields.limit}, or leave it out`,
+            }
+          : undefined;
+    if (!problem) return u as number;
+    if (given?.[key] !== undefined) p.add(fields[key], problem.problem, problem.fix);
     return undefined;
   };
   const request = units('request');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { SAMPLE_APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
 import { buildBenchApp } from '../tools/bench.js';
@@ -89,8 +90,26 @@ describe('fast rendering', () => {
       kind: 'ConfigMap',
       metadata: { name: 'd', generateName: 'd-', resourceVersion: '7', labels: {} },
     });
+    // Generated classes keep only ObjectMeta's fields (a typo such as "annotation" is dropped), and
+    // an object built on another prototype renders its own keys only.
+    new k8s.KubeConfigMap(chart, 'typo', {
+      metadata: { name: 'e', annotation: { a: 'b' } } as never,
+      data: Object.assign(Object.create({ inherited: '1' }) as object, { own: '2' }) as never,
+    });
+    new k8s.KubeConfigMap(chart, 'owned-generated', {
+      metadata: {
+        name: 'f',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 's', uid: '1', extra: 1 } as never],
+      },
+    });
     assertSameAsCdk8s(app);
     assert.deepEqual(renderObjects(app)[3].metadata, { generateName: 'd-', name: 'd', resourceVersion: '7' });
+    assert.deepEqual(renderObjects(app)[4], {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'e' },
+      data: { own: '2' },
+    });
     assert.deepEqual(renderObjects(app)[0], {
       apiVersion: 'v1',
       kind: 'ConfigMap',

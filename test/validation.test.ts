@@ -541,7 +541,7 @@ const cases: [string, () => Chart, string[]][] = [
     ],
   ],
   [
-    'CPU finer than a millicore, or none, and a request above the default limit',
+    'CPU finer than a millicore and a request above the default limit (a request of 0 is fine)',
     () =>
       reviews({
         resources: { cpu: { request: Cpu.units(1) }, memory: { request: Size.mebibytes(512) } },
@@ -552,7 +552,6 @@ const cases: [string, () => Chart, string[]][] = [
       '[test/reviews] versions.v1.resources.cpu.limit: 0.0015 is finer than the 1m (a thousandth of a CPU) Kubernetes accepts; use a whole number of millicores, e.g. Cpu.millis(2)',
       '[test/reviews] resources.cpu.request: 1 is above the default limit 500m; set resources.cpu.limit too, at least as high',
       '[test/reviews] resources.memory.request: 512Mi is above the default limit 256Mi; set resources.memory.limit too, at least as high',
-      '[test/reviews] sidecar.cpuRequest: "0m" is not a usable amount of CPU; use at least Cpu.millis(1)',
     ],
   ],
   [
@@ -565,9 +564,18 @@ const cases: [string, () => Chart, string[]][] = [
         to: svc.version('v2'),
       });
       svc.addRoute({ match: [{ queryParams: { q: StringMatch.regex('(a)\\1') } }], to: svc.version('v2') });
-      // RE2 syntax JavaScript lacks is fine: named groups, flag groups, \A and \z, an escaped paren.
+      // RE2 syntax JavaScript lacks is fine: named groups (also with names JavaScript refuses), flag
+      // groups, \A and \z, \Q...\E quoting, octal escapes, and "(?=" as text or in a class.
       svc.addRoute({
-        match: [{ uri: StringMatch.regex('\\A(?i)/books/(?P<id>[0-9]+)(?s:.*)\\(\\?=x\\)\\z') }],
+        match: [
+          {
+            uri: StringMatch.regex('\\A(?i)/books/(?P<id>[0-9]+)(?s:.*)\\(\\?=x\\)\\z'),
+            headers: {
+              'x-a': StringMatch.regex('(?P<1st>x)\\Q(\\E\\101\\12'),
+              'x-b': StringMatch.regex('[(?=][^)(?!]'),
+            },
+          },
+        ],
         to: svc.version('v2'),
       });
       svc.addRoute({ to: svc.version('v1') });
@@ -584,17 +592,23 @@ const cases: [string, () => Chart, string[]][] = [
     () => {
       const { chart, svc } = reviews({
         image: 'Reviews Image:1',
+        extraEgressHosts: ['istio-system/*', 'not-a-host'],
         versions: {
-          v1: { image: 'registry.local:5000/shop/reviews:1.0@sha256:' + 'a'.repeat(64) },
+          // Valid, 393 characters: a registry port, a 180-character path, a 128-character tag, a digest.
+          v1: { image: `registry.local:5000/${'a'.repeat(180)}:${'t'.repeat(128)}@sha256:${'a'.repeat(64)}` },
           v2: { image: 'shop/reviews:' },
         },
       });
-      svc.addEgressHost('payments', 'api.payments.svc.cluster.local').addEgressHost('payments', 'http://api');
+      svc
+        .addEgressHost('payments', 'api.payments.svc.cluster.local')
+        .addEgressHost('payments', 'http://api')
+        .addEgressHost('payments', 'API.Payments.example.com.');
       return chart;
     },
     [
       '[test/reviews] image: "Reviews Image:1" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
       '[test/reviews] egressHosts[1]: "payments/http://api" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "payments/api.payments.svc.cluster.local" or "istio-system/*"',
+      '[test/reviews] extraEgressHosts[1]: "not-a-host" is not a Sidecar egress host; write it as "<namespace>/<host>", e.g. "payments/api.payments.svc.cluster.local" or "istio-system/*"',
       '[test/reviews] versions.v2.image: "shop/reviews:" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
     ],
   ],
@@ -627,15 +641,15 @@ const cases: [string, () => Chart, string[]][] = [
     ],
   ],
   [
-    'a memory size that is not a whole number of bytes, or none',
+    'a memory size that is not a whole number of bytes, and a limit of 0',
     () =>
       reviews({
         versions: { v1: { resources: { memory: { limit: Size.kibibytes(0.0001) } } }, v2: {} },
-        sidecar: { memoryRequest: Size.mebibytes(0) },
+        sidecar: { memoryRequest: Size.mebibytes(0), memoryLimit: Size.mebibytes(0) },
       }).chart,
     [
       '[test/reviews] versions.v1.resources.memory.limit: 0.1024 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
-      '[test/reviews] sidecar.memoryRequest: 0 bytes is not a usable amount of memory; use at least Size.kibibytes(1)',
+      '[test/reviews] sidecar.memoryLimit: 0Mi as a limit leaves the container nothing; raise sidecar.memoryLimit, or leave it out',
     ],
   ],
 ];

@@ -679,4 +679,108 @@ describe('risky changes', () => {
       );
     });
   });
+
+  describe('found by a second review', () => {
+    it('route-moved: hosts compared in full, destinations in other namespaces kept apart', () => {
+      const vs = (hosts: string[], dest = 'reviews.shop.svc.cluster.local') =>
+        obj(NET, 'VirtualService', 'edge', {
+          hosts,
+          http: [{ name: 'all', route: [{ destination: { host: dest, subset: 'v1' } }] }],
+        });
+      flags('route-moved', vs(['example.com']), vs(['example.org']), /no longer applies to example.com$/);
+      flags(
+        'route-moved',
+        vs(['reviews.shop.svc.cluster.local']),
+        vs(['reviews.data.svc.cluster.local']),
+        /hosts reviews → reviews.data: its routing no longer applies to reviews$/,
+      );
+      flags(
+        'route-moved',
+        vs(['example.com']),
+        vs(['example.com'], 'reviews.evil.svc.cluster.local'),
+        /route "all": reviews v1 → reviews.evil v1/,
+      );
+      quiet(vs(['reviews']), vs(['reviews.shop.svc.cluster.local']));
+    });
+
+    it('mtls-weakened: a renamed PeerAuthentication is not a weakening; a new SIMPLE rule to an outside host is fine', () => {
+      const pa = (name: string) => obj(SEC, 'PeerAuthentication', name, { mtls: { mode: 'STRICT' } });
+      assert.deepEqual(findRisks(diffManifests([pa('default')], [pa('shop-mtls')]), [pa('shop-mtls')]), []);
+      const dr = (host: string) =>
+        obj(NET, 'DestinationRule', 'out', { host, trafficPolicy: { tls: { mode: 'SIMPLE' } } });
+      quiet(undefined, dr('api.stripe.com'));
+      flags(
+        'mtls-weakened',
+        undefined,
+        dr('ratings'),
+        /new DestinationRule sends trafficPolicy.tls.mode SIMPLE/,
+      );
+      const ports = (subsets: unknown[]) =>
+        obj(NET, 'DestinationRule', 'reviews', {
+          host: 'reviews',
+          trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'ISTIO_MUTUAL' } }] },
+          subsets,
+        });
+      const subsets = [
+        { name: 'v1', labels: { version: 'v1' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' } } },
+      ];
+      const changed = risks(ports(subsets), {
+        ...ports(subsets),
+        spec: {
+          host: 'reviews',
+          trafficPolicy: { portLevelSettings: [{ port: { number: 9080 }, tls: { mode: 'DISABLE' } }] },
+          subsets,
+        },
+      });
+      assert.deepEqual(changed, [
+        'mtls-weakened: trafficPolicy.portLevelSettings[9080].tls.mode ISTIO_MUTUAL → DISABLE for reviews',
+      ]);
+      const drHost = (host: string) =>
+        obj(NET, 'DestinationRule', 'reviews', {
+          host,
+          trafficPolicy: { connectionPool: { tcp: { maxConnections: 1 } } },
+        });
+      quiet(drHost('reviews'), drHost('reviews.shop.svc.cluster.local'));
+    });
+
+    it('authz-widened: an allow-nothing policy turned into another action', () => {
+      const p = (spec: Record<string, unknown>) => obj(SEC, 'AuthorizationPolicy', 'allow-nothing', spec);
+      flags('authz-widened', p({}), p({ action: 'DENY' }), /allow-nothing policy is now a DENY policy/);
+    });
+
+    it('rate-limit-loosened: shares read with their denominator, a removed share is 0 %', () => {
+      const ef = (filterEnabled?: unknown) =>
+        obj(NET, 'EnvoyFilter', 'limit', {
+          configPatches: [
+            {
+              patch: {
+                value: {
+                  name: 'envoy.filters.http.local_ratelimit',
+                  typed_config: {
+                    token_bucket: { max_tokens: 10, tokens_per_fill: 10, fill_interval: '1s' },
+                    ...(filterEnabled !== undefined && { filter_enabled: filterEnabled }),
+                  },
+                },
+              },
+            },
+          ],
+        });
+      const share = (numerator: number, denominator: string) => ({
+        default_value: { numerator, denominator },
+      });
+      quiet(ef(share(10000, 'TEN_THOUSAND')), ef(share(100, 'HUNDRED')));
+      flags(
+        'rate-limit-loosened',
+        ef(share(100, 'HUNDRED')),
+        ef(share(5000, 'TEN_THOUSAND')),
+        /enabled for 100 → 50 %/,
+      );
+      flags(
+        'rate-limit-loosened',
+        ef(share(100, 'HUNDRED')),
+        ef(),
+        /enabled for 100 → 0 % of requests \(filter_enabled removed\)/,
+      );
+    });
+  });
 });

@@ -17,7 +17,6 @@ import {
   type Manifest,
   num,
   rec,
-  shortHost,
   str,
   strings,
 } from './manifest.js';
@@ -114,7 +113,7 @@ export function findRisks(diffs: readonly ObjectDiff[], head: readonly Manifest[
 function targetOf(m: Manifest): string {
   const spec = rec(m.spec);
   if (isDestinationRule(m)) {
-    const host = str(spec.host) ?? '?';
+    const host = hostLabel(str(spec.host) ?? '?', m.metadata.namespace ?? '');
     const selector = get(spec, 'workloadSelector', 'matchLabels');
     return isRecord(selector) ? `host ${host} from workloads ${matchLabels(selector)}` : `host ${host}`;
   }
@@ -218,7 +217,16 @@ const hasSelector = (m: Manifest) => Object.keys(rec(get(m, 'spec', 'selector', 
 function fallbackMode(removed: Manifest, head: readonly Manifest[]): { mode: string; from: string } {
   const modeOf = (namespace: string) =>
     head.find((m) => isPeerAuthentication(m) && m.metadata.namespace === namespace && !hasSelector(m));
+  // A policy of the same namespace and selector is the removed one under another name.
+  const selector = get(removed, 'spec', 'selector', 'matchLabels');
+  const renamed = head.find(
+    (m) =>
+      isPeerAuthentication(m) &&
+      m.metadata.namespace === removed.metadata.namespace &&
+      deepEqual(get(m, 'spec', 'selector', 'matchLabels'), selector),
+  );
   const candidates = [
+    renamed,
     ...(hasSelector(removed) ? [modeOf(removed.metadata.namespace ?? '')] : []),
     modeOf(ROOT_NAMESPACE),
   ];
@@ -323,20 +331,21 @@ function trafficPolicies(
 ): Map<string, unknown> {
   const out = new Map<string, unknown>();
   if (!m) return out;
-  const add = (where: string, policy: unknown) => {
+  // Per-port settings are listed where they are written: a subset's inherited ones are the top's.
+  const add = (where: string, policy: unknown, ports: unknown) => {
     if (!isRecord(policy)) return;
     out.set(where, policy);
-    for (const p of arr(policy.portLevelSettings)) {
+    for (const p of arr(ports)) {
       out.set(`${where}.portLevelSettings[${String(get(p, 'port', 'number'))}]`, p);
     }
   };
   const top = rec(get(m, 'spec', 'trafficPolicy'));
-  add('trafficPolicy', get(m, 'spec', 'trafficPolicy'));
+  add('trafficPolicy', get(m, 'spec', 'trafficPolicy'), top.portLevelSettings);
   for (const s of arr(get(m, 'spec', 'subsets'))) {
     const name = String(get(s, 'name'));
     const own = get(s, 'trafficPolicy');
     if (!isRecord(own) && !subsetsWithOwn?.has(name)) continue;
-    add(`subsets[${name}].trafficPolicy`, { ...top, ...rec(own) });
+    add(`subsets[${name}].trafficPolicy`, { ...top, ...rec(own) }, get(own, 'portLevelSettings'));
   }
   return out;
 }
@@ -381,7 +390,12 @@ function clientTlsWeakened(base: Manifest | undefined, head: Manifest | undefine
   if (!base) {
     for (const [where, policy] of after) {
       const mode = str(get(policy, 'tls', 'mode'));
-      if (mode === 'DISABLE' || mode === 'SIMPLE')
+      // SIMPLE TLS to an outside host is ordinary TLS origination; inside the mesh it drops mTLS.
+      const inCluster = fullHost(
+        str(get(head, 'spec', 'host')) ?? '',
+        head!.metadata.namespace ?? '',
+      ).endsWith('.svc.cluster.local');
+      if (mode === 'DISABLE' || (mode === 'SIMPLE' && inCluster))
         out.push(`new DestinationRule sends ${where}.tls.mode ${mode} (no mutual TLS) to ${targetOf(head!)}`);
     }
     return out;
@@ -586,6 +600,8 @@ function authzWidened(base: Manifest | undefined, head: Manifest | undefined): s
   }
   const now = action(head);
   if (old !== now) {
+    if (old === 'ALLOW' && rules(base).length === 0)
+      return [`allow-nothing policy is now a ${now} policy: the default deny is gone`];
     return old === 'DENY' || old === 'CUSTOM' ? [`action ${old} → ${now}`] : [];
   }
   const out: string[] = [];
@@ -635,15 +651,35 @@ function authzWidened(base: Manifest | undefined, head: Manifest | undefined): s
 
 type Split = Map<string, number>;
 
-/** Where a route sends its traffic: "v1" for a subset of the VirtualService's own host, else "host subset". */
-function vsSplit(route: unknown, own: ReadonlySet<string>): Split {
+/**
+ * A host as Istio reads it in an object of `namespace`: a name without dots is a Service of that
+ * namespace; anything else is taken as written.
+ */
+function fullHost(host: string, namespace: string): string {
+  return host.includes('.') || host === '*' ? host : `${host}.${namespace}.svc.cluster.local`;
+}
+
+/** A host for people: "reviews" in its own namespace, "reviews.data" in another, else in full. */
+function hostLabel(host: string, namespace: string): string {
+  const m = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/.exec(fullHost(host, namespace));
+  if (!m) return host;
+  return m[2] === namespace ? m[1] : `${m[1]}.${m[2]}`;
+}
+
+/**
+ * Where a route sends its traffic: "v1" for a subset of the VirtualService's own hosts (`own`, in
+ * full), else "host subset".
+ */
+function vsSplit(route: unknown, own: ReadonlySet<string>, namespace: string): Split {
   const dests = arr(get(route, 'route'));
   const out: Split = new Map();
   for (const d of dests) {
-    const host = shortHost(str(get(d, 'destination', 'host')) ?? '?');
+    const raw = str(get(d, 'destination', 'host')) ?? '?';
+    const host = hostLabel(raw, namespace);
     const subset = str(get(d, 'destination', 'subset'));
     const port = get(d, 'destination', 'port', 'number');
-    const where = subset && own.has(host) ? subset : [host, subset].filter(Boolean).join(' ');
+    const where =
+      subset && own.has(fullHost(raw, namespace)) ? subset : [host, subset].filter(Boolean).join(' ');
     const key = `${where}${port !== undefined ? `:${String(port)}` : ''}`;
     out.set(key, (out.get(key) ?? 0) + (dests.length === 1 ? 100 : (num(get(d, 'weight')) ?? 0)));
   }
@@ -701,7 +737,7 @@ function vsRouteList(m: Manifest | undefined, own: ReadonlySet<string>): VsRoute
         key: `${proto === 'http' ? '' : `${proto} `}${keys[i]}`,
         named: keys[i].startsWith('"'),
         match: get(r, 'match'),
-        split: vsSplit(r, own),
+        split: vsSplit(r, own, m?.metadata.namespace ?? ''),
       }),
     );
   }
@@ -724,20 +760,20 @@ function describeMatch(match: unknown): string {
 
 function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefined): string[] {
   if (!base) return [];
-  const hostsOf = (m: Manifest) => strings(get(m, 'spec', 'hosts')).map(shortHost);
+  const namespace = base.metadata.namespace ?? '';
+  const hostsOf = (m: Manifest) => strings(get(m, 'spec', 'hosts')).map((h) => fullHost(h, namespace));
+  const label = (hosts: string[]) => hosts.map((h) => hostLabel(h, namespace)).join(', ');
   if (!head) {
     const own = new Set(hostsOf(base));
     return [
-      `VirtualService for ${hostsOf(base).join(', ')} removed: its routing (${[...vsRoutes(base, own).values()].map((s) => formatSplit(s)).join('; ')}) no longer applies`,
+      `VirtualService for ${label(hostsOf(base))} removed: its routing (${[...vsRoutes(base, own).values()].map((s) => formatSplit(s)).join('; ')}) no longer applies`,
     ];
   }
   const out: string[] = [];
   const [h0, h1] = [hostsOf(base), hostsOf(head)];
   const lostHosts = h0.filter((h) => !h1.includes(h));
   if (lostHosts.length > 0) {
-    out.push(
-      `hosts ${h0.join(', ')} → ${h1.join(', ')}: its routing no longer applies to ${lostHosts.join(', ')}`,
-    );
+    out.push(`hosts ${label(h0)} → ${label(h1)}: its routing no longer applies to ${label(lostHosts)}`);
   }
   const lostGateways = gatewaysOf(base).filter((g) => !gatewaysOf(head).includes(g));
   if (lostGateways.length > 0) {
@@ -748,7 +784,7 @@ function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefi
   }
   // Subsets of either side's hosts are the service's own versions, named by subset alone.
   const own = new Set([...h0, ...h1]);
-  const what = `host ${h1.join(', ')}`;
+  const what = `host ${label(h1)}`;
   const before = vsRouteList(base, own);
   const after = vsRouteList(head, own);
   out.push(
@@ -928,24 +964,48 @@ function envoyRateLimit(base: Manifest | undefined, head: Manifest | undefined):
     if (!a) out.push(`${at} (${b.raw}) removed`);
     else if (a.rate > b.rate || a.maxTokens > b.maxTokens) out.push(`${at} raised: ${b.raw} → ${a.raw}`);
   }
-  // The share of requests the local limit is enabled for (counted) and enforced on (refused).
+  // The share of requests the local limit is enabled for (counted) and enforced on (refused);
+  // Envoy takes a missing share as 0 %.
   for (const [field, verb] of [
     ['filter_enabled', 'enabled'],
     ['filter_enforced', 'enforced'],
-  ]) {
-    const share = (m: Manifest) =>
-      JSON.stringify(m.spec).match(
-        new RegExp(`"${field}":\\{"default_value":\\{[^}]*"numerator":(\\d+)`),
-      )?.[1];
-    const [e0, e1] = [share(base), share(head)];
-    if (e0 !== undefined && e1 !== undefined && Number(e1) < Number(e0))
-      out.push(`${verb} for ${e0} → ${e1} % of requests`);
+  ] as const) {
+    const after = shares(head, field);
+    for (const [where, before] of shares(base, field)) {
+      const now = after.get(where) ?? 0;
+      if (now < before)
+        out.push(
+          `${verb} for ${before} → ${now} % of requests${after.has(where) ? '' : ` (${field} removed)`}`,
+        );
+    }
   }
   const failDeny = (m: Manifest) => /"failure_mode_deny":true/.test(JSON.stringify(m.spec));
   if (failDeny(base) && !failDeny(head))
     out.push('failure_mode_deny true → false: requests pass when the rate limit service is down');
   const actions = (m: Manifest) => (JSON.stringify(m.spec).match(/"actions":/g) ?? []).length;
   if (actions(head) < actions(base)) out.push(`rate limit actions ${actions(base)} → ${actions(head)}`);
+  return out;
+}
+
+const DENOMINATORS: Record<string, number> = { HUNDRED: 100, TEN_THOUSAND: 10_000, MILLION: 1_000_000 };
+
+/** Every `field` (a RuntimeFractionalPercent) of an EnvoyFilter, by where it is, in percent. */
+function shares(m: Manifest, field: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const visit = (v: unknown, path: string) => {
+    if (Array.isArray(v)) v.forEach((x, i) => visit(x, `${path}[${i}]`));
+    if (!isRecord(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === field) {
+        const numerator = num(get(x, 'default_value', 'numerator')) ?? 0;
+        const denominator = DENOMINATORS[str(get(x, 'default_value', 'denominator')) ?? 'HUNDRED'] ?? 100;
+        out.set(path, Math.round((numerator / denominator) * 100 * 1000) / 1000);
+      } else {
+        visit(x, path ? `${path}.${k}` : k);
+      }
+    }
+  };
+  visit(m.spec, '');
   return out;
 }
 
