@@ -29,6 +29,26 @@ function quiet(base: Manifest | undefined, head: Manifest | undefined): void {
   assert.deepEqual(risks(base, head), []);
 }
 
+/** The storefront's local rate limit EnvoyFilter, with the given typed_config (in its "value"). */
+function localLimit(value: Record<string, unknown>, app = 'storefront'): Manifest {
+  return obj(NET, 'EnvoyFilter', 'storefront-local-ratelimit', {
+    workloadSelector: { labels: { app } },
+    configPatches: [
+      {
+        applyTo: 'HTTP_FILTER',
+        patch: {
+          operation: 'INSERT_BEFORE',
+          value: { name: 'envoy.filters.http.local_ratelimit', typed_config: { value } },
+        },
+      },
+    ],
+  });
+}
+
+const bucket = (tokens: number, interval = '1s') => ({
+  token_bucket: { max_tokens: tokens, tokens_per_fill: tokens, fill_interval: interval },
+});
+
 describe('risky changes', () => {
   it('deployment-selector: a changed selector replaces the Deployment; new labels elsewhere do not', () => {
     const d = (selector: Record<string, string>, extra: Record<string, string> = {}) => ({
@@ -294,25 +314,7 @@ describe('risky changes', () => {
   });
 
   it('rate-limit-loosened: local token bucket raised or the filter removed; not lowered', () => {
-    const ef = (tokens: number, interval = '1s') =>
-      obj('networking.istio.io/v1alpha3', 'EnvoyFilter', 'storefront-local-ratelimit', {
-        configPatches: [
-          {
-            applyTo: 'HTTP_FILTER',
-            patch: {
-              operation: 'INSERT_BEFORE',
-              value: {
-                name: 'envoy.filters.http.local_ratelimit',
-                typed_config: {
-                  value: {
-                    token_bucket: { max_tokens: tokens, tokens_per_fill: tokens, fill_interval: interval },
-                  },
-                },
-              },
-            },
-          },
-        ],
-      });
+    const ef = (tokens: number, interval = '1s') => localLimit(bucket(tokens, interval));
     flags(
       'rate-limit-loosened',
       ef(50),
@@ -652,24 +654,13 @@ describe('risky changes', () => {
 
     it('rate-limit-loosened: the local limit enabled for fewer requests, or moved to other workloads', () => {
       const ef = (enabled: number, app = 'storefront') =>
-        obj(NET, 'EnvoyFilter', 'storefront-local-rate-limit', {
-          workloadSelector: { labels: { app } },
-          configPatches: [
-            {
-              applyTo: 'HTTP_FILTER',
-              patch: {
-                operation: 'INSERT_BEFORE',
-                value: {
-                  name: 'envoy.filters.http.local_ratelimit',
-                  typed_config: {
-                    token_bucket: { max_tokens: 100, tokens_per_fill: 100, fill_interval: '1s' },
-                    filter_enabled: { default_value: { numerator: enabled, denominator: 'HUNDRED' } },
-                  },
-                },
-              },
-            },
-          ],
-        });
+        localLimit(
+          {
+            ...bucket(100),
+            filter_enabled: { default_value: { numerator: enabled, denominator: 'HUNDRED' } },
+          },
+          app,
+        );
       flags('rate-limit-loosened', ef(100), ef(0), /enabled for 100 → 0 % of requests/);
       flags(
         'rate-limit-loosened',
@@ -750,21 +741,7 @@ describe('risky changes', () => {
 
     it('rate-limit-loosened: shares read with their denominator, a removed share is 0 %', () => {
       const ef = (filterEnabled?: unknown) =>
-        obj(NET, 'EnvoyFilter', 'limit', {
-          configPatches: [
-            {
-              patch: {
-                value: {
-                  name: 'envoy.filters.http.local_ratelimit',
-                  typed_config: {
-                    token_bucket: { max_tokens: 10, tokens_per_fill: 10, fill_interval: '1s' },
-                    ...(filterEnabled !== undefined && { filter_enabled: filterEnabled }),
-                  },
-                },
-              },
-            },
-          ],
-        });
+        localLimit({ ...bucket(10), ...(filterEnabled !== undefined && { filter_enabled: filterEnabled }) });
       const share = (numerator: number, denominator: string) => ({
         default_value: { numerator, denominator },
       });
