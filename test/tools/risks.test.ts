@@ -760,4 +760,37 @@ describe('risky changes', () => {
       );
     });
   });
+
+  it('fault-injected: a fault added, or applied to more requests; not one reduced', () => {
+    const vs = (fault?: unknown) =>
+      obj(NET, 'VirtualService', 'ratings', {
+        hosts: ['ratings'],
+        http: [
+          {
+            name: 'all',
+            ...(fault !== undefined && { fault }),
+            route: [{ destination: { host: 'ratings' } }],
+          },
+        ],
+      });
+    const abort = (value?: number) => ({
+      abort: { httpStatus: 500, ...(value !== undefined && { percentage: { value } }) },
+    });
+    flags('fault-injected', vs(), vs(abort(100)), /route "all": abort 500 for 100 % of requests$/);
+    flags('fault-injected', vs(), vs(abort()), /abort 500 for 100 %/);
+    flags(
+      'fault-injected',
+      undefined,
+      vs({ delay: { fixedDelay: '7s', percentage: { value: 10 } } }),
+      /delay 7s for 10 %/,
+    );
+    flags(
+      'fault-injected',
+      vs(abort(1)),
+      vs(abort(50)),
+      /abort 500 for 50 % of requests \(was abort 500 for 1 %\)/,
+    );
+    quiet(vs(abort(50)), vs(abort(1)));
+    quiet(vs(abort(50)), vs());
+  });
 });

@@ -28,6 +28,7 @@ export type RiskRule =
   | 'mtls-weakened'
   | 'authz-widened'
   | 'route-moved'
+  | 'fault-injected'
   | 'circuit-breaker-loosened'
   | 'rate-limit-loosened';
 
@@ -71,6 +72,11 @@ const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[
     check: virtualServiceMoved,
   },
   { rule: 'route-moved', applies: (m) => is(m, GATEWAY_API, 'HTTPRoute'), check: httpRouteMoved },
+  {
+    rule: 'fault-injected',
+    applies: (m) => is(m, ISTIO_NETWORKING, 'VirtualService'),
+    check: faultsInjected,
+  },
   { rule: 'circuit-breaker-loosened', applies: isDestinationRule, check: circuitBreakerLoosened },
   {
     rule: 'circuit-breaker-loosened',
@@ -810,6 +816,46 @@ function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefi
     out.push(
       `${what}: routes reordered, ${order0.join(', ')} → ${order1.join(', ')}: a request that several match takes the first`,
     );
+  }
+  return out;
+}
+
+/** A route's injected faults: the share of requests aborted and delayed, in percent. */
+function faults(route: unknown): { abort: number; delay: number; what: string } {
+  const share = (kind: string) => {
+    const f = get(route, 'fault', kind);
+    // Istio applies a fault without a percentage to every request.
+    return isRecord(f) ? (num(get(f, 'percentage', 'value')) ?? 100) : 0;
+  };
+  const abort = share('abort');
+  const delay = share('delay');
+  const parts = [
+    abort > 0 ? `abort ${String(get(route, 'fault', 'abort', 'httpStatus') ?? '?')} for ${abort} %` : '',
+    delay > 0 ? `delay ${String(get(route, 'fault', 'delay', 'fixedDelay') ?? '?')} for ${delay} %` : '',
+  ];
+  return { abort, delay, what: parts.filter(Boolean).join(', ') };
+}
+
+/**
+ * Faults are for testing: one that reaches a PR's target environment, or grows, fails or slows
+ * real requests.
+ */
+function faultsInjected(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!head) return [];
+  const routesOf = (m: Manifest | undefined) => {
+    const routes = arr(get(m, 'spec', 'http'));
+    const keys = routeKeys(routes);
+    return new Map(routes.map((r, i) => [keys[i], r]));
+  };
+  const before = routesOf(base);
+  const out: string[] = [];
+  for (const [key, route] of routesOf(head)) {
+    const now = faults(route);
+    if (!now.what) continue;
+    const old = faults(before.get(key));
+    if (now.abort > old.abort || now.delay > old.delay) {
+      out.push(`route ${key}: ${now.what} of requests${old.what ? ` (was ${old.what})` : ''}`);
+    }
   }
   return out;
 }
