@@ -777,7 +777,7 @@ describe('risky changes', () => {
       abort: { httpStatus: 500, ...(value !== undefined && { percentage: { value } }) },
     });
     flags('fault-injected', vs(), vs(abort(100)), /route "all": abort 500 for 100 % of requests$/);
-    flags('fault-injected', vs(), vs(abort()), /abort 500 for 100 %/);
+    flags('fault-injected', vs(), vs(abort()), /abort 500 \(no percentage set\)/);
     flags(
       'fault-injected',
       undefined,
@@ -788,7 +788,7 @@ describe('risky changes', () => {
       'fault-injected',
       vs(abort(1)),
       vs(abort(50)),
-      /abort 500 for 50 % of requests \(was abort 500 for 1 %\)/,
+      /abort 500 for 50 % of requests \(was abort 500 for 1 % of requests\)/,
     );
     quiet(vs(abort(50)), vs(abort(1)));
     quiet(vs(abort(50)), vs());

@@ -820,20 +820,21 @@ function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefi
   return out;
 }
 
-/** A route's injected faults: the share of requests aborted and delayed, in percent. */
-function faults(route: unknown): { abort: number; delay: number; what: string } {
-  const share = (kind: string) => {
-    const f = get(route, 'fault', kind);
-    // Istio applies a fault without a percentage to every request.
-    return isRecord(f) ? (num(get(f, 'percentage', 'value')) ?? 100) : 0;
-  };
-  const abort = share('abort');
-  const delay = share('delay');
-  const parts = [
-    abort > 0 ? `abort ${String(get(route, 'fault', 'abort', 'httpStatus') ?? '?')} for ${abort} %` : '',
-    delay > 0 ? `delay ${String(get(route, 'fault', 'delay', 'fixedDelay') ?? '?')} for ${delay} %` : '',
-  ];
-  return { abort, delay, what: parts.filter(Boolean).join(', ') };
+/** One kind of fault of a route: whether it is there, and the share of requests, when given. */
+interface Fault {
+  readonly present: boolean;
+  readonly percent?: number;
+  readonly what: string;
+}
+
+function fault(route: unknown, kind: 'abort' | 'delay'): Fault {
+  const f = get(route, 'fault', kind);
+  if (!isRecord(f)) return { present: false, what: '' };
+  // `percent` is the deprecated integer form of a delay's share.
+  const percent = num(get(f, 'percentage', 'value')) ?? num(f.percent);
+  const detail = kind === 'abort' ? String(f.httpStatus ?? f.grpcStatus ?? '?') : String(f.fixedDelay ?? '?');
+  const share = percent === undefined ? '(no percentage set)' : `for ${percent} % of requests`;
+  return { present: true, percent, what: `${kind} ${detail} ${share}` };
 }
 
 /**
@@ -850,11 +851,14 @@ function faultsInjected(base: Manifest | undefined, head: Manifest | undefined):
   const before = routesOf(base);
   const out: string[] = [];
   for (const [key, route] of routesOf(head)) {
-    const now = faults(route);
-    if (!now.what) continue;
-    const old = faults(before.get(key));
-    if (now.abort > old.abort || now.delay > old.delay) {
-      out.push(`route ${key}: ${now.what} of requests${old.what ? ` (was ${old.what})` : ''}`);
+    for (const kind of ['abort', 'delay'] as const) {
+      const now = fault(route, kind);
+      const old = fault(before.get(key), kind);
+      const grew =
+        now.present &&
+        (!old.present ||
+          (now.percent !== undefined && old.percent !== undefined && now.percent > old.percent));
+      if (grew) out.push(`route ${key}: ${now.what}${old.present ? ` (was ${old.what})` : ''}`);
     }
   }
   return out;
