@@ -5,6 +5,7 @@ import { k8s } from 'cdk8s-plus-27';
 import { SAMPLE_APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
 import { buildBenchApp } from '../tools/bench.js';
+import { validateObjects } from './support/schema.js';
 
 /** Every object through the fast path and through cdk8s's own toJson(), key order included. */
 function assertSameAsCdk8s(app: App): number {
@@ -35,7 +36,18 @@ describe('fast rendering', () => {
 
   it('renders the benchmark app exactly as cdk8s does', () => {
     const app = new App();
-    buildBenchApp(app, 40);
+    // Namespaces of 8: the fifth is in ambient mode, with the Gateway API ingress.
+    buildBenchApp(app, 48, 8);
+    const objects = renderObjects(app);
+    const kinds = new Set(objects.map((o) => o.kind));
+    for (const kind of ['HTTPRoute', 'Gateway', 'EnvoyFilter', 'Sidecar', 'RequestAuthentication']) {
+      assert.ok(kinds.has(kind), `the bench app has a ${kind}`);
+    }
+    const labels = (o: { metadata: Record<string, unknown> }) =>
+      (o.metadata.labels ?? {}) as Record<string, string>;
+    assert.ok(objects.some((o) => labels(o)['istio.io/dataplane-mode'] === 'ambient'));
+    // Every object passes the Kubernetes, Istio and Gateway API schemas too.
+    validateObjects(objects);
     assert.ok(assertSameAsCdk8s(app) > 300);
   });
 

@@ -15,6 +15,7 @@ import {
   Cpu,
   DataPlane,
   Duration,
+  GatewayApiIngress,
   GlobalRateLimitService,
   IstioIngress,
   LoadBalancer,
@@ -30,15 +31,18 @@ import {
 import { type Manifest, renderObjects } from '../constructs/render.js';
 import { documentToYaml } from './yaml-writer.js';
 
-/** Builds the generated app: N services in namespaces of 100, each calling about three others. */
-export function buildBenchApp(app: App, services: number): Chart {
+/**
+ * Builds the generated app: N services in namespaces of `perNamespace` (every fifth namespace in
+ * ambient mode), each calling about three others.
+ */
+export function buildBenchApp(app: App, services: number, perNamespace = 100): Chart {
   const chart = new Chart(app, 'bench');
-  const perNamespace = 100;
   const namespaces: MeshNamespace[] = [];
   for (let i = 0; i * perNamespace < services; i++) {
     namespaces.push(
       new MeshNamespace(chart, `ns-${i}`, {
-        dataPlane: DataPlane.sidecar(),
+        // Every fifth namespace runs in ambient mode, with a waypoint for its L7 policies.
+        dataPlane: i % 5 === 4 ? DataPlane.ambient({ waypoint: true }) : DataPlane.sidecar(),
         tracing: { samplingPercentage: 1 },
         accessLogging: {},
       }),
@@ -52,6 +56,8 @@ export function buildBenchApp(app: App, services: number): Chart {
   const all: Microservice<'v1' | 'v2' | 'v3'>[] = [];
   for (let i = 0; i < services; i++) {
     const ns = namespaces[Math.floor(i / perNamespace)];
+    // Ambient pods have no sidecar to tune, and waypoints take no EnvoyFilter rate limits.
+    const sidecarMode = !ns.isAmbient;
     const svc = new Microservice(chart, `svc-${i}`, {
       namespace: ns,
       image: `registry.example.com/bench/svc-${i}:1.0.${i}`,
@@ -62,7 +68,7 @@ export function buildBenchApp(app: App, services: number): Chart {
       >,
       env: { SERVICE: `svc-${i}` },
       probes: { readiness: Probe.httpGet('/readyz', 8080), liveness: Probe.httpGet('/healthz', 8080) },
-      sidecar: { cpuRequest: Cpu.millis(20), memoryLimit: Size.mebibytes(256) },
+      sidecar: sidecarMode ? { cpuRequest: Cpu.millis(20), memoryLimit: Size.mebibytes(256) } : undefined,
       disruptionBudget: { maxUnavailable: 1 },
       trafficPolicy: {
         connectionPool: { maxConnections: 100, http1MaxPendingRequests: 10, maxRetries: 3 },
@@ -75,7 +81,9 @@ export function buildBenchApp(app: App, services: number): Chart {
           i % 2 === 0 ? LoadBalancer.leastRequest() : LoadBalancer.consistentHashByHeader('x-user'),
       },
       localRateLimit:
-        i % 3 === 0 ? { bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) } } : undefined,
+        i % 3 === 0 && sidecarMode
+          ? { bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) } }
+          : undefined,
       ...(i % 5 === 0 ? { autoscaling: { minReplicas: 2, maxReplicas: 6 } } : { replicas: 2 }),
     }) as Microservice<'v1' | 'v2' | 'v3'>;
     svc.addRoute({ match: [{ headers: { 'x-canary': StringMatch.exact('1') } }], to: svc.version('v2') });
@@ -107,6 +115,19 @@ export function buildBenchApp(app: App, services: number): Chart {
     hosts: ['bench.example.com'],
   });
   for (let i = 0; i < Math.min(10, services); i++) ingress.addRoute({ pathPrefix: `/svc-${i}/`, to: all[i] });
+  // A second entry point through the Kubernetes Gateway API, for ten services of the first ambient
+  // namespace: their waypoint applies their VirtualServices, which a Gateway API gateway does not.
+  const ambient = namespaces.findIndex((ns) => ns.isAmbient);
+  if (ambient >= 0) {
+    const api = new GatewayApiIngress(chart, 'api-ingress', {
+      namespace: namespaces[ambient],
+      hosts: ['api.bench.example.com'],
+    });
+    const first = ambient * perNamespace;
+    for (let i = first; i < Math.min(first + Math.min(10, perNamespace), services); i++) {
+      api.addRoute({ pathPrefix: `/svc-${i}/`, to: all[i] });
+    }
+  }
   limits.apply(all[0], { actions: [RateLimitAction.remoteAddress()] });
   return chart;
 }
