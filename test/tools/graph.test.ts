@@ -9,6 +9,15 @@ import { routeLines, toDot, toMermaid, toSvg } from '../../tools/mesh/graph-rend
 import { get, type Manifest } from '../../tools/mesh/manifest.js';
 import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
 import { synthesizeInProcess } from '../../tools/mesh/variants.js';
+import { App, Chart } from 'cdk8s';
+import {
+  MeshNamespace,
+  Microservice,
+  type MicroserviceProps,
+  renderObjects,
+  ServicePort,
+  StringMatch,
+} from '../../constructs/index.js';
 
 const GRAPH = fileURLToPath(new URL('../../tools/graph.js', import.meta.url));
 
@@ -134,5 +143,64 @@ describe('mesh graph of the shop', () => {
     });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /use a \.svg, \.mmd or \.dot file/);
+  });
+});
+
+describe('mesh graph: found by review', () => {
+  // front and other call back; back has header routes, a route for front's pods only, a catch-all,
+  // a circuit breaker on gateway errors, and (added by hand) a PERMISSIVE policy for its v2 pods.
+  const app = new App();
+  const chart = new Chart(app, 'c');
+  const ns = new MeshNamespace(chart, 'ns', { name: 'shop' });
+  const service = (name: string, extra: Partial<MicroserviceProps<'v1' | 'v2'>> = {}) =>
+    new Microservice(chart, name, {
+      namespace: ns,
+      image: `${name}:1`,
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {}, v2: {} },
+      ...extra,
+    });
+  const back = service('back', {
+    trafficPolicy: { outlierDetection: { consecutive5xxErrors: 0, consecutiveGatewayErrors: 4 } },
+  });
+  const front = service('front');
+  const other = service('other');
+  front.calls(back);
+  other.calls(back);
+  back
+    .addRoute({ match: [{ headers: { x: StringMatch.exact('1') } }], to: back.version('v1') })
+    .addRoute({ match: [{ sourceLabels: { app: 'front' } }], to: back.version('v2') })
+    .addRoute({ match: [{ headers: { y: StringMatch.exact('1') } }], to: back.version('v2') })
+    .addRoute({ to: back.version('v1') });
+  const permissiveV2: Manifest = {
+    apiVersion: 'security.istio.io/v1',
+    kind: 'PeerAuthentication',
+    metadata: { name: 'back-v2', namespace: 'shop' },
+    spec: { selector: { matchLabels: { app: 'back', version: 'v2' } }, mtls: { mode: 'PERMISSIVE' } },
+  };
+  const graph = buildMeshGraph([...renderObjects(app), permissiveV2], 'review');
+  const edge = (from: string, to: string) => graph.edges.find((e) => e.from === from && e.to === to)!;
+
+  it('keeps route order and the catch-all; draws a sourceLabels route on its callers only', () => {
+    assert.deepEqual(routeLines(edge('svc:shop/front', 'svc:shop/back').routes), [
+      'x=1 → v1',
+      'from app=front, y=1 → v2',
+      '→ v1',
+    ]);
+    assert.deepEqual(routeLines(edge('svc:shop/other', 'svc:shop/back').routes), [
+      'x=1 → v1',
+      'y=1 → v2',
+      '→ v1',
+    ]);
+  });
+
+  it('marks mTLS per version and the circuit breaker by what it counts', () => {
+    const texts = edge('svc:shop/front', 'svc:shop/back').markers.map((m) => m.text);
+    assert.ok(texts.includes('mTLS v1 STRICT; v2 PERMISSIVE'), texts.join(' | '));
+    assert.ok(
+      texts.some((t) => /eject after 4× gateway errors for 30s/.test(t)),
+      texts.join(' | '),
+    );
+    assert.ok(!texts.some((t) => /0×5xx/.test(t)), texts.join(' | '));
   });
 });

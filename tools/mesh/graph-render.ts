@@ -11,9 +11,12 @@ import {
   type RouteInfo,
 } from './mesh-model.js';
 
-/** The route lines of an edge: routes with the same destinations and policies share a line. */
+/**
+ * The route lines of an edge, in route order (the first match wins): consecutive routes with the
+ * same destinations and policies share a line; a catch-all keeps a line of its own.
+ */
 export function routeLines(routes: readonly RouteInfo[]): string[] {
-  const lines = new Map<string, string[]>();
+  const lines: { tail: string; matches: string[] }[] = [];
   for (const r of routes) {
     const to = r.to
       .map((t) =>
@@ -30,14 +33,13 @@ export function routeLines(routes: readonly RouteInfo[]): string[] {
       r.mirror,
     ].filter(Boolean);
     const tail = [to ? `→ ${to}` : '', ...extras].filter(Boolean).join(' · ');
-    const list = lines.get(tail) ?? [];
-    list.push(r.match);
-    lines.set(tail, list);
+    const last = lines.at(-1);
+    if (last && last.tail === tail && r.match && last.matches.every(Boolean)) last.matches.push(r.match);
+    else lines.push({ tail, matches: [r.match] });
   }
-  return [...lines].map(([tail, matches]) => {
-    const match = matches.filter(Boolean).join(', ');
-    return [match, tail].filter(Boolean).join(' ') || 'all requests';
-  });
+  return lines.map(
+    ({ tail, matches }) => [matches.join(', '), tail].filter(Boolean).join(' ') || 'all requests',
+  );
 }
 
 const ROUTE_MARKERS = new Set<MarkerKind>(['timeout', 'retries', 'fault', 'mirror']);

@@ -74,6 +74,11 @@ export interface RouteInfo {
   readonly name?: string;
   /** "end-user=jason", "/reviews*", "" for a catch-all. */
   readonly match: string;
+  /**
+   * The callers a route is for, when every alternative of its match names them (sourceLabels);
+   * undefined when it applies to any caller.
+   */
+  readonly sourceLabels?: readonly Labels[];
   readonly to: RouteTarget[];
   readonly timeout?: string;
   readonly retries?: string;
@@ -343,9 +348,12 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       );
     }
     const mirror = get(r, 'mirror');
+    const alternatives = arr(get(r, 'match'));
+    const bySource = alternatives.length > 0 && alternatives.every((m) => isRecord(get(m, 'sourceLabels')));
     return {
       name: str(get(r, 'name')),
-      match: describeMatches(arr(get(r, 'match'))),
+      match: describeMatches(alternatives),
+      sourceLabels: bySource ? alternatives.map((m) => labelsOf(get(m, 'sourceLabels'))) : undefined,
       to,
       timeout: get(r, 'timeout') !== undefined ? formatDuration(get(r, 'timeout')) : undefined,
       retries: isRecord(retries)
@@ -533,20 +541,50 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   const mtlsOf = (node: string): string => {
     const n = nodes.get(node);
     if (!n?.namespace) return 'mesh default';
-    const pods = workloads.filter((w) => w.node === node).map((w) => w.podLabels);
-    const pas = of(ISTIO_SECURITY, 'PeerAuthentication').filter((p) => ns(p) === n.namespace);
-    const specific = pas.find((p) =>
-      pods.some((l) => matches(labelsOf(get(p, 'spec', 'selector', 'matchLabels')), l)),
-    );
-    const wide = pas.find((p) => get(p, 'spec', 'selector') === undefined);
-    const mode = str(get(specific ?? wide, 'spec', 'mtls', 'mode'));
-    return mode ?? 'mesh default';
+    const pas = of(ISTIO_SECURITY, 'PeerAuthentication');
+    const modeOf = (pa: Manifest | undefined) => {
+      const mode = str(get(pa, 'spec', 'mtls', 'mode'));
+      return mode && mode !== 'UNSET' ? mode : undefined;
+    };
+    // UNSET inherits: the workload's policy, then the namespace's, then the mesh's (root namespace).
+    const wide = (namespace: string) =>
+      pas.find((p) => ns(p) === namespace && get(p, 'spec', 'selector') === undefined);
+    const inherited = modeOf(wide(n.namespace)) ?? modeOf(wide('istio-system')) ?? 'mesh default';
+    const modes = new Map<string, string[]>();
+    const ports = new Set<string>();
+    for (const w of workloads.filter((x) => x.node === node)) {
+      const specific = pas.find(
+        (p) =>
+          ns(p) === n.namespace &&
+          get(p, 'spec', 'selector') !== undefined &&
+          matches(labelsOf(get(p, 'spec', 'selector', 'matchLabels')), w.podLabels),
+      );
+      const mode = modeOf(specific) ?? inherited;
+      modes.set(mode, [...(modes.get(mode) ?? []), w.podLabels.version ?? w.name]);
+      for (const [port, v] of Object.entries(rec(get(specific, 'spec', 'portLevelMtls')))) {
+        ports.add(`port ${port} ${str(get(v, 'mode')) ?? 'UNSET'}`);
+      }
+    }
+    const text =
+      modes.size <= 1
+        ? ([...modes.keys()][0] ?? inherited)
+        : [...modes].map(([mode, versions]) => `${versions.join(', ')} ${mode}`).join('; ');
+    return [text, ...ports].join(', ');
   };
 
   for (const e of edges.values()) {
     const callee = nodes.get(e.to);
     if (!callee || callee.kind !== 'service') continue;
-    if (!e.sources.includes('ingress')) e.routes.push(...(meshRoutes.get(e.to) ?? []));
+    if (!e.sources.includes('ingress')) {
+      // A route for some callers only (sourceLabels) is drawn on their edges only.
+      const callerPods = workloads.filter((w) => w.node === e.from).map((w) => w.podLabels);
+      e.routes.push(
+        ...(meshRoutes.get(e.to) ?? []).filter(
+          (r) =>
+            !r.sourceLabels || r.sourceLabels.some((want) => callerPods.some((pod) => matches(want, pod))),
+        ),
+      );
+    }
     for (const r of e.routes) {
       if (r.timeout) e.markers.push({ kind: 'timeout', text: `timeout ${r.timeout}` });
       if (r.retries) e.markers.push({ kind: 'retries', text: r.retries });
@@ -629,6 +667,8 @@ function describeMatches(list: unknown[]): string {
         parts.push(stringMatch('method', get(m, 'method')).replace(/^method=/, ''));
       for (const [q, v] of Object.entries(rec(get(m, 'queryParams')))) parts.push(stringMatch(`?${q}`, v));
       if (get(m, 'port') !== undefined) parts.push(`:${String(get(m, 'port'))}`);
+      const from = Object.entries(rec(get(m, 'sourceLabels'))).map(([k, v]) => `${k}=${String(v)}`);
+      if (from.length > 0) parts.push(`from ${from.join(',')}`);
       return parts.join(' & ');
     })
     .filter(Boolean)
@@ -677,18 +717,23 @@ function describeOperations(list: unknown[]): string {
 function describeCircuitBreaker(policy: unknown): string | undefined {
   const parts: string[] = [];
   const pool = get(policy, 'connectionPool');
-  const conns = num(get(pool, 'tcp', 'maxConnections'));
-  const pending = num(get(pool, 'http', 'http1MaxPendingRequests'));
-  const requests = num(get(pool, 'http', 'http2MaxRequests'));
-  if (conns !== undefined) parts.push(`≤${conns} conns`);
-  if (pending !== undefined) parts.push(`≤${pending} pending`);
-  if (requests !== undefined) parts.push(`≤${requests} requests`);
+  const limits: [string, unknown][] = [
+    ['conns', get(pool, 'tcp', 'maxConnections')],
+    ['pending', get(pool, 'http', 'http1MaxPendingRequests')],
+    ['requests', get(pool, 'http', 'http2MaxRequests')],
+    ['requests per connection', get(pool, 'http', 'maxRequestsPerConnection')],
+    ['retries at once', get(pool, 'http', 'maxRetries')],
+  ];
+  for (const [what, value] of limits) if (num(value) !== undefined) parts.push(`≤${String(value)} ${what}`);
   const od = get(policy, 'outlierDetection');
   if (isRecord(od)) {
-    const errors = num(od.consecutive5xxErrors) ?? num(od.consecutiveGatewayErrors) ?? 5;
-    parts.push(
-      `eject after ${errors}×5xx for ${od.baseEjectionTime !== undefined ? formatDuration(od.baseEjectionTime) : '30s'}`,
-    );
+    const errors5xx = num(od.consecutive5xxErrors) ?? (od.consecutiveGatewayErrors === undefined ? 5 : 0);
+    const gateway = num(od.consecutiveGatewayErrors) ?? 0;
+    const after = [errors5xx > 0 ? `${errors5xx}×5xx` : '', gateway > 0 ? `${gateway}× gateway errors` : '']
+      .filter(Boolean)
+      .join(' or ');
+    const time = od.baseEjectionTime !== undefined ? formatDuration(od.baseEjectionTime) : '30s';
+    parts.push(after ? `eject after ${after} for ${time}` : 'ejection off');
   }
   return parts.length ? `circuit breaker ${parts.join(', ')}` : undefined;
 }
