@@ -11,9 +11,12 @@ import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
 import { synthesizeInProcess } from '../../tools/mesh/variants.js';
 import { App, Chart } from 'cdk8s';
 import {
+  GlobalRateLimitService,
   MeshNamespace,
   Microservice,
   type MicroserviceProps,
+  RateLimitAction,
+  RateLimitUnit,
   renderObjects,
   ServicePort,
   StringMatch,
@@ -202,5 +205,37 @@ describe('mesh graph: found by review', () => {
       texts.join(' | '),
     );
     assert.ok(!texts.some((t) => /0×5xx/.test(t)), texts.join(' | '));
+  });
+
+  it('shows a service only the global limits its actions reach', () => {
+    const app2 = new App();
+    const c = new Chart(app2, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const svc = (name: string) =>
+      new Microservice(c, name, {
+        namespace: space,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+      });
+    const front = svc('front');
+    const api = svc('api');
+    const limits = new GlobalRateLimitService(c, 'ratelimit', {
+      namespace: space,
+      domain: 'edge',
+      descriptors: [
+        { key: 'generic_key', value: 'front', limit: { requestsPerUnit: 10, unit: RateLimitUnit.SECOND } },
+        { key: 'generic_key', value: 'api', limit: { requestsPerUnit: 1000, unit: RateLimitUnit.SECOND } },
+      ],
+    });
+    limits.apply(front, { actions: [RateLimitAction.genericKey('front')] });
+    limits.apply(api, { actions: [RateLimitAction.genericKey('api')] });
+    front.calls(api);
+    const g = buildMeshGraph(renderObjects(app2), 'limits');
+    const texts = g.edges
+      .find((e) => e.from === 'svc:shop/front' && e.to === 'svc:shop/api')!
+      .markers.map((m) => m.text);
+    assert.ok(texts.includes('global rate limit 1000/second per generic_key=api'), texts.join(' | '));
+    assert.ok(!texts.some((t) => t.includes('generic_key=front')), texts.join(' | '));
   });
 });

@@ -399,7 +399,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       route: {
         match: describeHttpRouteMatches(arr(get(r, 'matches'))),
         to: targets.map((t) => ({
-          ...(t.node === node ? {} : { service: t.name }),
+          ...(t.node === node ? {} : { service: (t.node && nodes.get(t.node)?.name) ?? t.name }),
           ...(t.version ? { version: t.version } : {}),
           ...(t.weight !== undefined ? { weight: t.weight } : {}),
         })),
@@ -738,12 +738,50 @@ function describeCircuitBreaker(policy: unknown): string | undefined {
   return parts.length ? `circuit breaker ${parts.join(', ')}` : undefined;
 }
 
-/** Rate limits in front of each node: local token buckets and the global limits of its domain. */
+/** One limit of a rate limit domain, with the top-level descriptor entry it hangs under. */
+interface DomainLimit {
+  readonly key: string;
+  readonly value?: string;
+  readonly text: string;
+}
+
+/** The descriptor entry the first action of each `rate_limits` entry sends, anywhere in `v`. */
+function actionEntries(
+  v: unknown,
+  out: { key: string; value?: string }[] = [],
+): { key: string; value?: string }[] {
+  if (Array.isArray(v)) v.forEach((x) => actionEntries(x, out));
+  if (!isRecord(v)) return out;
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'rate_limits') {
+      for (const rl of arr(x)) {
+        const first = get(rl, 'actions', 0);
+        const headers = get(first, 'request_headers');
+        const generic = get(first, 'generic_key');
+        if (isRecord(headers)) out.push({ key: str(headers.descriptor_key) ?? '?' });
+        else if (isRecord(generic))
+          out.push({
+            key: str(generic.descriptor_key) ?? 'generic_key',
+            value: str(generic.descriptor_value),
+          });
+        else if (get(first, 'remote_address') !== undefined) out.push({ key: 'remote_address' });
+      }
+    } else {
+      actionEntries(x, out);
+    }
+  }
+  return out;
+}
+
+/**
+ * Rate limits in front of each node: local token buckets, and the global limits of its domain
+ * that the node's actions can reach (their first descriptor entry), else all of the domain's.
+ */
 function describeRateLimits(
   objects: readonly Manifest[],
   select: (namespace: string, selector: Labels) => string[],
 ): Map<string, string[]> {
-  const domains = new Map<string, string[]>();
+  const domains = new Map<string, DomainLimit[]>();
   for (const cm of objects.filter((m) => is(m, '', 'ConfigMap'))) {
     for (const text of Object.values(rec(get(cm, 'data')))) {
       if (typeof text !== 'string' || !text.includes('descriptors')) continue;
@@ -755,43 +793,59 @@ function describeRateLimits(
       }
       const domain = str(get(config, 'domain'));
       if (!domain) continue;
-      const limits: string[] = [];
-      const visit = (list: unknown, prefix: string) => {
+      const limits: DomainLimit[] = [];
+      const visit = (list: unknown, prefix: string, top?: { key: string; value?: string }) => {
         for (const d of arr(list)) {
-          const key = `${prefix}${str(get(d, 'key')) ?? '?'}${get(d, 'value') !== undefined ? `=${String(get(d, 'value'))}` : ''}`;
+          const entry = { key: str(get(d, 'key')) ?? '?', value: str(get(d, 'value')) };
+          const key = `${prefix}${entry.key}${entry.value !== undefined ? `=${entry.value}` : ''}`;
           const unit = str(get(d, 'rate_limit', 'unit'));
+          const owner = top ?? entry;
           if (unit)
-            limits.push(
-              `${String(get(d, 'rate_limit', 'requests_per_unit'))}/${unit.toLowerCase()} per ${key}`,
-            );
-          visit(get(d, 'descriptors'), `${key} › `);
+            limits.push({
+              ...owner,
+              text: `${String(get(d, 'rate_limit', 'requests_per_unit'))}/${unit.toLowerCase()} per ${key}`,
+            });
+          visit(get(d, 'descriptors'), `${key} › `, owner);
         }
       };
       visit(get(config, 'descriptors'), '');
       domains.set(domain, limits);
     }
   }
+  const filters = objects.filter((m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'));
+  const targetsOf = (f: Manifest) =>
+    select(f.metadata.namespace ?? 'default', labelsOf(get(f, 'spec', 'workloadSelector', 'labels')));
+  const entries = new Map<string, { key: string; value?: string }[]>();
+  for (const f of filters) {
+    const found = actionEntries(get(f, 'spec'));
+    if (found.length > 0) for (const t of targetsOf(f)) entries.set(t, [...(entries.get(t) ?? []), ...found]);
+  }
   const out = new Map<string, string[]>();
-  for (const f of objects.filter((m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'))) {
-    const selector = labelsOf(get(f, 'spec', 'workloadSelector', 'labels'));
-    const targets = select(f.metadata.namespace ?? 'default', selector);
-    const texts: string[] = [];
-    const patches = arr(get(f, 'spec', 'configPatches'));
-    for (const p of patches) {
+  const add = (node: string, text: string) => out.set(node, [...(out.get(node) ?? []), text]);
+  for (const f of filters) {
+    for (const p of arr(get(f, 'spec', 'configPatches'))) {
       const value = get(p, 'patch', 'value');
       const name = str(get(value, 'name'));
-      if (name === 'envoy.filters.http.local_ratelimit') {
-        const bucket = findBucket(value);
-        texts.push(bucket ? `rate limit ${bucket} per pod` : 'local rate limit');
-      } else if (name === 'envoy.filters.http.ratelimit') {
-        const domain = str(get(value, 'typed_config', 'domain')) ?? '';
-        const limits = domains.get(domain);
-        texts.push(`global rate limit${limits?.length ? ` ${limits.join('; ')}` : ` (domain ${domain})`}`);
-      } else if (JSON.stringify(value ?? {}).includes('token_bucket')) {
-        texts.push('per-route rate limits');
+      for (const t of targetsOf(f)) {
+        if (name === 'envoy.filters.http.local_ratelimit') {
+          const bucket = findBucket(value);
+          add(t, bucket ? `rate limit ${bucket} per pod` : 'local rate limit');
+        } else if (name === 'envoy.filters.http.ratelimit') {
+          const domain = str(get(value, 'typed_config', 'domain')) ?? '';
+          const sent = entries.get(t);
+          const limits = (domains.get(domain) ?? []).filter(
+            (l) =>
+              !sent || sent.some((e) => e.key === l.key && (l.value === undefined || l.value === e.value)),
+          );
+          add(
+            t,
+            `global rate limit${limits.length ? ` ${limits.map((l) => l.text).join('; ')}` : ` (domain ${domain})`}`,
+          );
+        } else if (JSON.stringify(value ?? {}).includes('token_bucket')) {
+          add(t, 'per-route rate limits');
+        }
       }
     }
-    for (const t of targets) out.set(t, [...(out.get(t) ?? []), ...texts]);
   }
   return out;
 }
