@@ -65,7 +65,10 @@ describe('mesh graph of the shop', () => {
       'svc:shop/storefront → svc:shop/ratelimit',
       'svc:shop/storefront → svc:shop/reviews',
     ]);
-    assert.deepEqual(edge('svc:shop/storefront', 'svc:shop/reviews').sources, ['authorization', 'sidecar']);
+    assert.deepEqual([...edge('svc:shop/storefront', 'svc:shop/reviews').sources].sort(), [
+      'authorization',
+      'sidecar',
+    ]);
     assert.ok(
       graph.edges.every((e) => !kinds(e).has('warning')),
       'authorization and egress agree',
@@ -237,5 +240,29 @@ describe('mesh graph: found by review', () => {
       .markers.map((m) => m.text);
     assert.ok(texts.includes('global rate limit 1000/second per generic_key=api'), texts.join(' | '));
     assert.ok(!texts.some((t) => t.includes('generic_key=front')), texts.join(' | '));
+  });
+
+  it('admits callers that share an identity only where they otherwise reach the callee', () => {
+    const app3 = new App();
+    const c = new Chart(app3, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const svc = (name: string, serviceAccountName?: string) =>
+      new Microservice(c, name, {
+        namespace: space,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+        ...(serviceAccountName && { serviceAccountName }),
+      });
+    // c and d run as one service account; only c calls e.
+    const callerC = svc('c', 'shared');
+    svc('d', 'shared');
+    const e = svc('e');
+    callerC.calls(e);
+    const g = buildMeshGraph(renderObjects(app3), 'shared');
+    const into = g.edges.filter((x) => x.to === 'svc:shop/e').map((x) => x.from);
+    assert.deepEqual(into, ['svc:shop/c']);
+    const edgeCE = g.edges.find((x) => x.from === 'svc:shop/c' && x.to === 'svc:shop/e')!;
+    assert.ok(!edgeCE.markers.some((m) => m.kind === 'warning'), JSON.stringify(edgeCE.markers));
   });
 });

@@ -230,8 +230,14 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     [...nodes.values()].filter((n) => n.namespace === namespace && n.kind === 'service').map((n) => n.id);
 
   // Ingress gateways, and the identity their pods run as.
-  const principals = new Map<string, string>();
-  for (const w of workloads) if (w.node) principals.set(`ns/${w.namespace}/sa/${w.serviceAccount}`, w.node);
+  // An identity may be shared: several services on one service account, several gateways on one.
+  const principals = new Map<string, string[]>();
+  const claim = (principal: string, node: string) => {
+    const list = principals.get(principal) ?? [];
+    if (!list.includes(node)) list.push(node);
+    principals.set(principal, list);
+  };
+  for (const w of workloads) if (w.node) claim(`ns/${w.namespace}/sa/${w.serviceAccount}`, w.node);
   const waypoints = new Set<string>();
   const edges = new Map<string, GraphEdge>();
   const edge = (from: string, to: string, source: GraphEdge['sources'][number]): GraphEdge => {
@@ -264,7 +270,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       versions: [],
     });
     const istio = labelsOf(get(g, 'spec', 'selector')).istio;
-    if (istio) principals.set(`sa/istio-${istio}`, id);
+    if (istio) claim(`sa/istio-${istio}`, id);
     for (const vs of of(ISTIO_NETWORKING, 'VirtualService')) {
       const bound = strings(get(vs, 'spec', 'gateways')).some(
         (ref) => ref === `${ns(g)}/${g.metadata.name}` || (ref === g.metadata.name && ns(vs) === ns(g)),
@@ -276,7 +282,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   for (const g of of(GATEWAY_API, 'Gateway')) {
     if (str(get(g, 'spec', 'gatewayClassName')) === 'istio-waypoint') {
       waypoints.add(`${ns(g)}/${g.metadata.name}`);
-      principals.set(`ns/${ns(g)}/sa/${g.metadata.name}`, 'waypoint');
+      claim(`ns/${ns(g)}/sa/${g.metadata.name}`, 'waypoint');
       continue;
     }
     const id = addNode({
@@ -290,7 +296,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       ),
       versions: [],
     });
-    principals.set(`ns/${ns(g)}/sa/${g.metadata.name}-istio`, id);
+    claim(`ns/${ns(g)}/sa/${g.metadata.name}-istio`, id);
     for (const hr of of(GATEWAY_API, 'HTTPRoute')) {
       const parents = arr(get(hr, 'spec', 'parentRefs'));
       const bound = parents.some(
@@ -416,6 +422,26 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       edge(parent, node, 'ingress').routes.push(route);
   }
 
+  // Calls from the Sidecars' egress hosts.
+  const egress = new Map<string, Set<string>>();
+  for (const s of of(ISTIO_NETWORKING, 'Sidecar')) {
+    const selector = labelsOf(get(s, 'spec', 'workloadSelector', 'labels'));
+    const callers = Object.keys(selector).length > 0 ? nodesSelectedBy(ns(s), selector) : nodesIn(ns(s));
+    const callees = new Set<string>();
+    for (const e of arr(get(s, 'spec', 'egress'))) {
+      for (const h of strings(get(e, 'hosts'))) {
+        const [where, host] = h.includes('/') ? h.split('/', 2) : ['*', h];
+        if (host.includes('*')) continue;
+        const node = nodeOfHost(host, where === '.' || where === '*' || where === '~' ? ns(s) : where);
+        if (node) callees.add(node);
+      }
+    }
+    for (const caller of callers) {
+      egress.set(caller, callees);
+      for (const callee of callees) if (callee !== caller) edge(caller, callee, 'sidecar');
+    }
+  }
+
   // Calls from authorization: who each ALLOW policy admits.
   const denies = new Map<string, Marker[]>();
   const policyTargets = (p: Manifest): string[] => {
@@ -432,10 +458,10 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     const selector = labelsOf(get(p, 'spec', 'selector', 'matchLabels'));
     return Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
   };
-  const nodeOfPrincipal = (principal: string): string | undefined => {
+  const nodesOfPrincipal = (principal: string): string[] => {
     const m = /(?:^|\/)ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
-    if (!m) return undefined;
-    return principals.get(`ns/${m[1]}/sa/${m[2]}`) ?? principals.get(`sa/${m[2]}`);
+    if (!m) return [];
+    return principals.get(`ns/${m[1]}/sa/${m[2]}`) ?? principals.get(`sa/${m[2]}`) ?? [];
   };
   for (const p of of(ISTIO_SECURITY, 'AuthorizationPolicy')) {
     const action = str(get(p, 'spec', 'action')) ?? 'ALLOW';
@@ -455,46 +481,33 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       if (action !== 'ALLOW') continue;
       for (const from of arr(get(rule, 'from'))) {
         for (const principal of strings(get(from, 'source', 'principals'))) {
-          let caller = nodeOfPrincipal(principal);
-          if (caller === 'waypoint') continue;
-          if (!caller) {
-            caller = addNode({
-              id: `ext:${principal}`,
-              kind: 'external',
-              name: principal.replace(/^.*?\/ns\//, ''),
-              details: ['outside the app'],
-              versions: [],
-            });
+          let callers = nodesOfPrincipal(principal);
+          if (callers.includes('waypoint')) continue;
+          if (callers.length === 0) {
+            callers = [
+              addNode({
+                id: `ext:${principal}`,
+                kind: 'external',
+                name: principal.replace(/^.*?\/ns\//, ''),
+                details: ['outside the app'],
+                versions: [],
+              }),
+            ];
           }
           for (const callee of callees) {
-            if (caller === callee) continue;
-            const e = edge(caller, callee, 'authorization');
-            const text = `allow ${ops || 'any request'}`;
-            if (!e.markers.some((m) => m.kind === 'authz' && m.text === text))
-              e.markers.push({ kind: 'authz', text });
+            // Of several nodes sharing the identity, the admitted callers are those that route or
+            // reach the callee otherwise; when none does, each of them may.
+            const known = callers.filter((c) => edges.has(`${c}->${callee}`));
+            for (const caller of callers.length > 1 && known.length > 0 ? known : callers) {
+              if (caller === callee) continue;
+              const e = edge(caller, callee, 'authorization');
+              const text = `allow ${ops || 'any request'}`;
+              if (!e.markers.some((m) => m.kind === 'authz' && m.text === text))
+                e.markers.push({ kind: 'authz', text });
+            }
           }
         }
       }
-    }
-  }
-
-  // Calls from the Sidecars' egress hosts.
-  const egress = new Map<string, Set<string>>();
-  for (const s of of(ISTIO_NETWORKING, 'Sidecar')) {
-    const selector = labelsOf(get(s, 'spec', 'workloadSelector', 'labels'));
-    const callers = Object.keys(selector).length > 0 ? nodesSelectedBy(ns(s), selector) : nodesIn(ns(s));
-    const callees = new Set<string>();
-    for (const e of arr(get(s, 'spec', 'egress'))) {
-      for (const h of strings(get(e, 'hosts'))) {
-        const [where, host] = h.includes('/') ? h.split('/', 2) : ['*', h];
-        if (host.includes('*')) continue;
-        const node = nodeOfHost(host, where === '.' || where === '*' || where === '~' ? ns(s) : where);
-        if (node) callees.add(node);
-      }
-    }
-    for (const caller of callers) {
-      egress.set(caller, callees);
-      for (const callee of callees) if (callee !== caller) edge(caller, callee, 'sidecar');
     }
   }
 
