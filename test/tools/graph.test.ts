@@ -11,6 +11,8 @@ import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
 import { synthesizeInProcess } from '../../tools/mesh/variants.js';
 import { App, Chart } from 'cdk8s';
 import {
+  Duration,
+  GatewayApiIngress,
   GlobalRateLimitService,
   MeshNamespace,
   Microservice,
@@ -264,5 +266,53 @@ describe('mesh graph: found by review', () => {
     assert.deepEqual(into, ['svc:shop/c']);
     const edgeCE = g.edges.find((x) => x.from === 'svc:shop/c' && x.to === 'svc:shop/e')!;
     assert.ok(!edgeCE.markers.some((m) => m.kind === 'warning'), JSON.stringify(edgeCE.markers));
+  });
+
+  it('shows per-path local limits with their buckets', () => {
+    const app4 = new App();
+    const c = new Chart(app4, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const svc = (name: string, extra: Partial<MicroserviceProps<'v1'>> = {}) =>
+      new Microservice(c, name, {
+        namespace: space,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+        ...extra,
+      });
+    const api = svc('api', {
+      localRateLimit: {
+        bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) },
+        paths: [{ prefix: '/api/search', bucket: { maxTokens: 10, fillInterval: Duration.seconds(1) } }],
+      },
+    });
+    svc('web').calls(api);
+    const g = buildMeshGraph(renderObjects(app4), 'paths');
+    const texts = g.edges.find((x) => x.to === 'svc:shop/api')!.markers.map((m) => m.text);
+    assert.ok(texts.includes('rate limit 100/s per pod'), texts.join(' | '));
+    assert.ok(texts.includes('rate limit /api/search* 10/s per pod'), texts.join(' | '));
+    assert.ok(!texts.includes('per-route rate limits'), texts.join(' | '));
+  });
+
+  it('shows the HTTPS redirect of a Gateway API listener', () => {
+    const app5 = new App();
+    const c = new Chart(app5, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const web = new Microservice(c, 'web', {
+      namespace: space,
+      image: 'web:1',
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {} },
+    });
+    new GatewayApiIngress(c, 'edge', {
+      namespace: space,
+      hosts: ['shop.example.com'],
+      tls: { credentialName: 'shop-cert' },
+    }).addRoute({ to: web });
+    const g = buildMeshGraph(renderObjects(app5), 'redirect');
+    assert.deepEqual(g.nodes.find((n) => n.kind === 'ingress')?.details, [
+      'shop.example.com :80 HTTP → HTTPS',
+      'shop.example.com :443 HTTPS TLS shop-cert',
+    ]);
   });
 });

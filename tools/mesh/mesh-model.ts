@@ -279,6 +279,24 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       for (const r of arr(get(vs, 'spec', 'http'))) addRoute(r, ns(vs), id, 'ingress');
     }
   }
+  /** Whether an HTTPRoute on this listener of the Gateway redirects every request to HTTPS. */
+  const redirectsToHttps = (g: Manifest, listener: string): boolean =>
+    of(GATEWAY_API, 'HTTPRoute').some(
+      (hr) =>
+        arr(get(hr, 'spec', 'parentRefs')).some(
+          (p) =>
+            str(get(p, 'name')) === g.metadata.name &&
+            (str(get(p, 'namespace')) ?? ns(hr)) === ns(g) &&
+            str(get(p, 'sectionName')) === listener,
+        ) &&
+        arr(get(hr, 'spec', 'rules')).some((r) =>
+          arr(get(r, 'filters')).some(
+            (f) =>
+              str(get(f, 'type')) === 'RequestRedirect' &&
+              str(get(f, 'requestRedirect', 'scheme')) === 'https',
+          ),
+        ),
+    );
   for (const g of of(GATEWAY_API, 'Gateway')) {
     if (str(get(g, 'spec', 'gatewayClassName')) === 'istio-waypoint') {
       waypoints.add(`${ns(g)}/${g.metadata.name}`);
@@ -290,10 +308,11 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       kind: 'ingress',
       name: g.metadata.name,
       namespace: ns(g),
-      details: arr(get(g, 'spec', 'listeners')).map(
-        (l) =>
-          `${str(get(l, 'hostname')) ?? '*'} :${String(get(l, 'port'))} ${str(get(l, 'protocol')) ?? ''}${str(get(l, 'tls', 'certificateRefs', 0, 'name')) ? ` TLS ${str(get(l, 'tls', 'certificateRefs', 0, 'name'))}` : ''}`,
-      ),
+      details: arr(get(g, 'spec', 'listeners')).map((l) => {
+        const cert = str(get(l, 'tls', 'certificateRefs', 0, 'name'));
+        const how = redirectsToHttps(g, str(get(l, 'name')) ?? '') ? ' → HTTPS' : cert ? ` TLS ${cert}` : '';
+        return `${str(get(l, 'hostname')) ?? '*'} :${String(get(l, 'port'))} ${str(get(l, 'protocol')) ?? ''}${how}`;
+      }),
       versions: [],
     });
     claim(`ns/${ns(g)}/sa/${g.metadata.name}-istio`, id);
@@ -855,11 +874,39 @@ function describeRateLimits(
             `global rate limit${limits.length ? ` ${limits.map((l) => l.text).join('; ')}` : ` (domain ${domain})`}`,
           );
         } else if (JSON.stringify(value ?? {}).includes('token_bucket')) {
-          add(t, 'per-route rate limits');
+          // A route's own local limit config: per-path buckets, told by their prefixes.
+          const paths = perPathBuckets(value);
+          for (const d of paths) add(t, `rate limit ${d} per pod`);
+          if (paths.length === 0) add(t, 'per-route rate limits');
         }
       }
     }
   }
+  return out;
+}
+
+/** A local limit's per-path buckets: descriptors of one "path-prefix" entry, as "/api* 10/s". */
+function perPathBuckets(v: unknown): string[] {
+  const out: string[] = [];
+  const visit = (x: unknown) => {
+    if (Array.isArray(x)) x.forEach(visit);
+    if (!isRecord(x)) return;
+    const entries = arr(x.entries);
+    const prefix = str(get(entries, 0, 'value'));
+    if (
+      entries.length === 1 &&
+      str(get(entries, 0, 'key')) === 'path-prefix' &&
+      prefix &&
+      isRecord(x.token_bucket)
+    ) {
+      out.push(
+        `${prefix}${prefix.endsWith('*') ? '' : '*'} ${findBucket({ token_bucket: x.token_bucket }) ?? ''}`.trim(),
+      );
+      return;
+    }
+    Object.values(x).forEach(visit);
+  };
+  visit(v);
   return out;
 }
 
