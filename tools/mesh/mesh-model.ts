@@ -8,7 +8,6 @@
  * (EnvoyFilters and the rate limit service's configuration), mTLS (PeerAuthentication) and the
  * authorization that admits the caller.
  */
-import { parse as parseYaml } from 'yaml';
 import {
   arr,
   durationMs,
@@ -26,6 +25,7 @@ import {
   str,
   strings,
 } from './manifest.js';
+import { rateLimitConfigs } from './ratelimit-config.js';
 
 export type MarkerKind =
   | 'timeout'
@@ -815,33 +815,20 @@ function describeRateLimits(
 ): Map<string, string[]> {
   const domains = new Map<string, DomainLimit[]>();
   for (const cm of objects.filter((m) => is(m, '', 'ConfigMap'))) {
-    for (const text of Object.values(rec(get(cm, 'data')))) {
-      if (typeof text !== 'string' || !text.includes('descriptors')) continue;
-      let config: unknown;
-      try {
-        config = parseYaml(text);
-      } catch {
-        continue;
-      }
-      const domain = str(get(config, 'domain'));
-      if (!domain) continue;
-      const limits: DomainLimit[] = [];
-      const visit = (list: unknown, prefix: string, top?: { key: string; value?: string }) => {
-        for (const d of arr(list)) {
-          const entry = { key: str(get(d, 'key')) ?? '?', value: str(get(d, 'value')) };
-          const key = `${prefix}${entry.key}${entry.value !== undefined ? `=${entry.value}` : ''}`;
-          const unit = str(get(d, 'rate_limit', 'unit'));
-          const owner = top ?? entry;
-          if (unit)
-            limits.push({
-              ...owner,
-              text: `${String(get(d, 'rate_limit', 'requests_per_unit'))}/${unit.toLowerCase()} per ${key}`,
-            });
-          visit(get(d, 'descriptors'), `${key} › `, owner);
-        }
-      };
-      visit(get(config, 'descriptors'), '');
-      domains.set(domain, limits);
+    for (const { domain, descriptors } of rateLimitConfigs(cm)) {
+      domains.set(
+        domain,
+        descriptors.flatMap((d) =>
+          d.limit?.unit
+            ? [
+                {
+                  ...d.top,
+                  text: `${String(d.limit.requestsPerUnit)}/${d.limit.unit.toLowerCase()} per ${d.path}`,
+                },
+              ]
+            : [],
+        ),
+      );
     }
   }
   const filters = objects.filter((m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'));

@@ -3,7 +3,6 @@
  * clients, weaken mTLS or authorization, move traffic, or remove or loosen a circuit breaker or a
  * rate limit. Each rule looks at one kind of object, before and after.
  */
-import { parse as parseYaml } from 'yaml';
 import {
   arr,
   deepEqual,
@@ -21,6 +20,7 @@ import {
   strings,
 } from './manifest.js';
 import { formatValue, type ObjectDiff } from './object-diff.js';
+import { rateLimitConfigs } from './ratelimit-config.js';
 
 export type RiskRule =
   | 'deployment-selector'
@@ -1073,39 +1073,24 @@ const UNIT_SECONDS: Record<string, number> = {
 function descriptorLimits(
   m: Manifest | undefined,
 ): Map<string, { perSecond: number; raw: string }> | undefined {
+  const configs = rateLimitConfigs(m);
+  if (configs.length === 0) return undefined;
   const out = new Map<string, { perSecond: number; raw: string }>();
-  let found = false;
-  for (const [file, text] of Object.entries(rec(get(m, 'data')))) {
-    if (typeof text !== 'string') continue;
-    let config: unknown;
-    try {
-      config = parseYaml(text);
-    } catch {
-      continue;
-    }
-    if (!isRecord(config) || typeof config.domain !== 'string' || !Array.isArray(config.descriptors))
-      continue;
-    found = true;
-    const visit = (list: unknown, prefix: string) => {
-      for (const d of arr(list)) {
-        const key = `${prefix}${str(get(d, 'key')) ?? '?'}${get(d, 'value') !== undefined ? `=${String(get(d, 'value'))}` : ''}`;
-        const limit = get(d, 'rate_limit');
-        if (get(d, 'unlimited') === true) out.set(key, { perSecond: Infinity, raw: 'unlimited' });
-        else if (isRecord(limit)) {
-          const n = num(limit.requests_per_unit) ?? 0;
-          const unit = String(limit.unit ?? 'second').toLowerCase();
-          const shadow = get(d, 'shadow_mode') === true;
-          out.set(key, {
-            perSecond: shadow ? Infinity : n / (UNIT_SECONDS[unit] ?? 1),
-            raw: `${n}/${unit}${shadow ? ' (shadow mode)' : ''}`,
-          });
-        }
-        visit(get(d, 'descriptors'), `${key} › `);
+  for (const { domain, file, descriptors } of configs) {
+    for (const d of descriptors) {
+      const key = `${domain} ${file}: ${d.path}`;
+      if (d.unlimited) out.set(key, { perSecond: Infinity, raw: 'unlimited' });
+      else if (d.limit) {
+        const n = d.limit.requestsPerUnit ?? 0;
+        const unit = (d.limit.unit ?? 'second').toLowerCase();
+        out.set(key, {
+          perSecond: d.shadowMode ? Infinity : n / (UNIT_SECONDS[unit] ?? 1),
+          raw: `${n}/${unit}${d.shadowMode ? ' (shadow mode)' : ''}`,
+        });
       }
-    };
-    visit(config.descriptors, `${config.domain} ${file}: `);
+    }
   }
-  return found ? out : undefined;
+  return out;
 }
 
 function globalRateLimitConfig(base: Manifest | undefined, head: Manifest | undefined): string[] {
