@@ -176,13 +176,6 @@ function inSortedOrder(o: object): boolean {
   return true;
 }
 
-/** The keys in sort() order; most objects are already built in that order, so check first. */
-function sortedKeys(o: object): string[] {
-  const keys = Object.keys(o);
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return keys.sort();
-  return keys;
-}
-
 type MetadataDefinition = {
   _additionalAttributes: Record<string, unknown>;
   name?: string;
@@ -212,19 +205,16 @@ function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
       }),
     ) as Record<string, unknown> | undefined;
   }
+  // The usual fields alone, in the sorted order sanitizing gives them.
   const out: Record<string, unknown> = {};
-  const annotations = sanitizedMap(m.annotations);
-  if (annotations) out.annotations = annotations;
-  const finalizers = dropEmpty(resolveAndSanitize(m.finalizers));
-  if (finalizers !== undefined && finalizers !== null) out.finalizers = finalizers;
-  const labels = sanitizedMap(m.labels);
-  if (labels) out.labels = labels;
-  const name = dropEmpty(resolveAndSanitize(m.name));
-  if (name !== undefined && name !== null) out.name = name;
-  const namespace = dropEmpty(resolveAndSanitize(m.namespace));
-  if (namespace !== undefined && namespace !== null) out.namespace = namespace;
+  for (const key of USUAL_FIELDS) {
+    const r = dropEmpty(resolveAndSanitize(m[key]));
+    if (r !== undefined && r !== null) out[key] = r;
+  }
   return Object.keys(out).length === 0 ? undefined : out;
 }
+
+const USUAL_FIELDS = ['annotations', 'finalizers', 'labels', 'name', 'namespace'] as const;
 
 /** The fields ApiObjectMetadataDefinition keeps apart; its _additionalAttributes repeats them. */
 const METADATA_FIELDS = new Set([
@@ -242,18 +232,6 @@ function usualMetadata(o: ApiObject): boolean {
   if (m.ownerReferences.length > 0) return false;
   for (const key of Object.keys(m._additionalAttributes)) if (!METADATA_FIELDS.has(key)) return false;
   return true;
-}
-
-/** A label or annotation map, sanitized with empty values dropped; undefined when empty. */
-function sanitizedMap(map: Record<string, unknown>): Record<string, unknown> | undefined {
-  const keys = sortedKeys(map);
-  let out: Record<string, unknown> | undefined;
-  for (const key of keys) {
-    let r = resolveAndSanitize(map[key]);
-    if (typeof r === 'object') r = dropEmpty(r);
-    if (r !== undefined && r !== null) (out ??= {})[key] = r;
-  }
-  return out;
 }
 
 function dropEmpty(v: unknown): unknown {
