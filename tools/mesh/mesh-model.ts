@@ -831,41 +831,51 @@ function describeRateLimits(
       );
     }
   }
-  const filters = objects.filter((m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'));
-  const targetsOf = (f: Manifest) =>
-    select(f.metadata.namespace ?? 'default', labelsOf(get(f, 'spec', 'workloadSelector', 'labels')));
+  // Each EnvoyFilter with the nodes its workload selector picks.
+  const filters = objects
+    .filter((m) => is(m, ISTIO_NETWORKING, 'EnvoyFilter'))
+    .map((f) => ({
+      spec: get(f, 'spec'),
+      targets: select(
+        f.metadata.namespace ?? 'default',
+        labelsOf(get(f, 'spec', 'workloadSelector', 'labels')),
+      ),
+    }));
   const entries = new Map<string, { key: string; value?: string }[]>();
-  for (const f of filters) {
-    const found = actionEntries(get(f, 'spec'));
-    if (found.length > 0) for (const t of targetsOf(f)) entries.set(t, [...(entries.get(t) ?? []), ...found]);
+  for (const { spec, targets } of filters) {
+    const found = actionEntries(spec);
+    if (found.length > 0) for (const t of targets) entries.set(t, [...(entries.get(t) ?? []), ...found]);
   }
   const out = new Map<string, string[]>();
-  const add = (node: string, text: string) => out.set(node, [...(out.get(node) ?? []), text]);
-  for (const f of filters) {
-    for (const p of arr(get(f, 'spec', 'configPatches'))) {
+  const add = (nodes: readonly string[], text: string) => {
+    for (const node of nodes) out.set(node, [...(out.get(node) ?? []), text]);
+  };
+  for (const { spec, targets } of filters) {
+    for (const p of arr(get(spec, 'configPatches'))) {
       const value = get(p, 'patch', 'value');
       const name = str(get(value, 'name'));
-      for (const t of targetsOf(f)) {
-        if (name === 'envoy.filters.http.local_ratelimit') {
-          const bucket = findBucket(value);
-          add(t, bucket ? `rate limit ${bucket} per pod` : 'local rate limit');
-        } else if (name === 'envoy.filters.http.ratelimit') {
-          const domain = str(get(value, 'typed_config', 'domain')) ?? '';
+      if (name === 'envoy.filters.http.local_ratelimit') {
+        const bucket = findBucket(value);
+        add(targets, bucket ? `rate limit ${bucket} per pod` : 'local rate limit');
+      } else if (name === 'envoy.filters.http.ratelimit') {
+        // The domain's limits that each target's actions reach.
+        const domain = str(get(value, 'typed_config', 'domain')) ?? '';
+        for (const t of targets) {
           const sent = entries.get(t);
           const limits = (domains.get(domain) ?? []).filter(
             (l) =>
               !sent || sent.some((e) => e.key === l.key && (l.value === undefined || l.value === e.value)),
           );
           add(
-            t,
+            [t],
             `global rate limit${limits.length ? ` ${limits.map((l) => l.text).join('; ')}` : ` (domain ${domain})`}`,
           );
-        } else if (JSON.stringify(value ?? {}).includes('token_bucket')) {
-          // A route's own local limit config: per-path buckets, told by their prefixes.
-          const paths = perPathBuckets(value);
-          for (const d of paths) add(t, `rate limit ${d} per pod`);
-          if (paths.length === 0) add(t, 'per-route rate limits');
         }
+      } else if (JSON.stringify(value ?? {}).includes('token_bucket')) {
+        // A route's own local limit config: per-path buckets, told by their prefixes.
+        const paths = perPathBuckets(value);
+        for (const d of paths) add(targets, `rate limit ${d} per pod`);
+        if (paths.length === 0) add(targets, 'per-route rate limits');
       }
     }
   }

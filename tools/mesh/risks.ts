@@ -221,7 +221,7 @@ const hasSelector = (m: Manifest) => Object.keys(rec(get(m, 'spec', 'selector', 
  * policy, then the mesh-wide one, then Istio's default (PERMISSIVE), as found in the head.
  */
 function fallbackMode(removed: Manifest, head: readonly Manifest[]): { mode: string; from: string } {
-  const modeOf = (namespace: string) =>
+  const namespaceWide = (namespace: string) =>
     head.find((m) => isPeerAuthentication(m) && m.metadata.namespace === namespace && !hasSelector(m));
   // A policy of the same namespace and selector is the removed one under another name.
   const selector = get(removed, 'spec', 'selector', 'matchLabels');
@@ -233,8 +233,8 @@ function fallbackMode(removed: Manifest, head: readonly Manifest[]): { mode: str
   );
   const candidates = [
     renamed,
-    ...(hasSelector(removed) ? [modeOf(removed.metadata.namespace ?? '')] : []),
-    modeOf(ROOT_NAMESPACE),
+    ...(hasSelector(removed) ? [namespaceWide(removed.metadata.namespace ?? '')] : []),
+    namespaceWide(ROOT_NAMESPACE),
   ];
   for (const pa of candidates) {
     const mode = str(get(pa, 'spec', 'mtls', 'mode'));
