@@ -23,7 +23,14 @@ import {
 } from './mesh/diff-report.js';
 import { GitSynthError, repoRoot, synthesizeRefs } from './mesh/git-synth.js';
 import { type Manifest } from './mesh/manifest.js';
-import { select, synthesizeInProcess, UsageError, variantKey, variantLabel } from './mesh/variants.js';
+import {
+  select,
+  VARIANT_OPTIONS,
+  synthesizeInProcess,
+  UsageError,
+  variantKey,
+  variantLabel,
+} from './mesh/variants.js';
 
 const USAGE =
   'usage: npm run diff -- --base <git-ref> [--head <git-ref>] [--app <app>] [--env <env> | --scenario <name>] [--format text|markdown] [--color | --no-color] [--exit-code]';
@@ -77,9 +84,7 @@ function main(argv: string[]): number {
       options: {
         base: { type: 'string' },
         head: { type: 'string' },
-        app: { type: 'string' },
-        env: { type: 'string' },
-        scenario: { type: 'string' },
+        ...VARIANT_OPTIONS,
         format: { type: 'string', default: 'text' },
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },

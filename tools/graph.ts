@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { SAMPLE_APPS } from '../charts/index.js';
 import { toDot, toMermaid, toSvg } from './mesh/graph-render.js';
 import { buildMeshGraph, type MeshGraph } from './mesh/mesh-model.js';
-import { select, synthesizeInProcess, UsageError, variantLabel } from './mesh/variants.js';
+import { select, VARIANT_OPTIONS, synthesizeInProcess, UsageError, variantLabel } from './mesh/variants.js';
 
 const USAGE =
   'usage: npm run graph -- --app <app> [--env <env> | --scenario <name>] --out <file.svg|file.mmd|file.dot>';
@@ -48,12 +48,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: {
-        app: { type: 'string' },
-        env: { type: 'string' },
-        scenario: { type: 'string' },
-        out: { type: 'string' },
-      },
+      options: { ...VARIANT_OPTIONS, out: { type: 'string' } },
       strict: true,
     });
     if (values.out === undefined) throw new UsageError('--out <file.svg|file.mmd|file.dot> is required');

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { ApiObject, App } from 'cdk8s';
 import { charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
-import { select } from './mesh/variants.js';
+import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
 
@@ -33,12 +33,7 @@ function targets(argv: string[]): Target[] {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: {
-        app: { type: 'string' },
-        env: { type: 'string' },
-        scenario: { type: 'string' },
-        out: { type: 'string' },
-      },
+      options: { ...VARIANT_OPTIONS, out: { type: 'string' } },
       strict: true,
     });
     const selection = select(values);

@@ -32,6 +32,13 @@ export interface VariantOptions {
   scenario?: string;
 }
 
+/** The command-line options behind VariantOptions, for parseArgs, in every tool that takes them. */
+export const VARIANT_OPTIONS = {
+  app: { type: 'string' },
+  env: { type: 'string' },
+  scenario: { type: 'string' },
+} as const;
+
 /** What was asked for: everything, one app with all its variants, or one app and one variant. */
 export interface Selection {
   readonly app?: SampleApp;
