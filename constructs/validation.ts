@@ -43,7 +43,7 @@ export class Problems {
 
   /** DNS-1123 subdomain, as Kubernetes requires for most object names. */
   public dnsSubdomain(field: string, value: string): void {
-    if (value.length > 253 || !value.split('.').every((part) => DNS_LABEL.test(part))) {
+    if (value.length > 253 || !isDnsName(value)) {
       this.add(
         field,
         `"${value}" is not a valid RFC 1123 subdomain`,
@@ -140,7 +140,7 @@ export class Problems {
       namespace === '*' || namespace === '.' || namespace === '~' || DNS_LABEL.test(namespace);
     // Host names are case-insensitive and may end in the root's dot, as Istio's check allows.
     const name = host?.replace(/^\*\./, '').replace(/\.$/, '').toLowerCase();
-    const hostOk = host === '*' || (name !== undefined && DNS_NAME.test(name));
+    const hostOk = host === '*' || (name !== undefined && isDnsName(name));
     if (!namespaceOk || !hostOk || rest.length > 0) {
       this.add(
         field,
@@ -196,7 +196,11 @@ export class Problems {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Dot-separated RFC 1123 labels (no length limit of its own: callers apply theirs). */
+function isDnsName(value: string): boolean {
+  return value.split('.').every((part) => DNS_LABEL.test(part));
+}
 
 /** The reference grammar of github.com/distribution/reference (domain, path, tag, digest). */
 const IMAGE_REFERENCE = (() => {
