@@ -16,4 +16,12 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // tools/require-node.cjs: plain CommonJS that any Node.js version can run.
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+  },
 );

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ConfigError, readChoice, readInt } from './shared/config.js';
 import { errorMessage } from './shared/log.js';
 
@@ -109,7 +110,24 @@ function start(
   });
 }
 
+const USAGE = `usage: npm run dev
+Runs every bookshop service on 127.0.0.1 until Ctrl-C or SIGTERM. It takes no options; environment:
+  DEV_PORT_BASE=18080        first port (0: the system picks free ports)
+  DEV_REVIEWS_VERSION=all    v1, v2 or v3 pins the version the storefront calls
+  LATENCY_MS, FAIL_RATE, ... pass through to every service (see services/README.md)`;
+
 async function main(): Promise<void> {
+  try {
+    const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help) {
+      console.log(USAGE);
+      return;
+    }
+  } catch (error) {
+    console.error(`dev: ${errorMessage(error)}\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   let base: number;
   let pinned: string | undefined;
   try {

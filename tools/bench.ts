@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --services N [--namespaces-of K]
+ * npm run bench -- [--services N] [--namespaces-of K]
  *
  * Builds a generated app of N services that uses every feature of the constructs, synthesizes and
  * validates it, and in the same run serializes the same plain objects with the fast YAML writer
@@ -10,6 +10,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { App, Chart } from 'cdk8s';
 import {
   Cpu,
@@ -132,22 +133,95 @@ export function buildBenchApp(app: App, services: number, perNamespace = 100): C
   return chart;
 }
 
+const USAGE =
+  'usage: npm run bench -- [--services N] [--namespaces-of K]   (defaults: 1000 services, 100 per namespace)';
+
+/**
+ * Heap one service of the bench app needs at its peak: 10,000 services peak at about 680 MB of RSS
+ * (README's table), so 128 KiB leaves room for the heap's own overhead and the floor pass.
+ */
+const HEAP_BYTES_PER_SERVICE = 128 * 1024;
+
+const VALUE_FLAGS = new Set(['--services', '--namespaces-of']);
+
+/** The most services that fit in this process's heap limit (NODE_OPTIONS=--max-old-space-size raises it). */
+export function maxServices(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
+  return Math.max(1, Math.floor(heapLimitBytes / HEAP_BYTES_PER_SERVICE / 1000) * 1000);
+}
+
+/**
+ * "--services -1" would be read as a flag without its value followed by an option "-1": keep the
+ * number with its flag ("--services=-1"), so that the message is about the number.
+ */
+function joinNegativeValues(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (VALUE_FLAGS.has(argv[i]) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** The bench's options, or a message saying what is wrong with them. */
+export function parseBenchArgs(
+  argv: readonly string[],
+  limit = maxServices(),
+): { services: number; perNamespace: number } | { help: true } | { error: string } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: joinNegativeValues(argv),
+      options: {
+        services: { type: 'string', default: '1000' },
+        'namespaces-of': { type: 'string', default: '100' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+  if (values.help) return { help: true };
+  const whole = (flag: string, text: string, max: number, why: string): number | string => {
+    // Digits, or digits with an exponent ("1e4"): a whole number, however written.
+    const n = /^\d+(e\d+)?$/i.test(text.trim()) ? Number(text) : NaN;
+    if (!(n >= 1)) return `--${flag} must be a whole number of 1 or more, not "${text}"`;
+    if (n > max) return `--${flag} ${text} is more than ${max}${why}`;
+    return n;
+  };
+  const heapMb = Math.round((limit * HEAP_BYTES_PER_SERVICE) / 2 ** 20);
+  const services = whole(
+    'services',
+    values.services,
+    limit,
+    `, the most that fit in this process's heap (about ${HEAP_BYTES_PER_SERVICE / 1024} KiB per service, about ${heapMb} MB in all); raise the heap with NODE_OPTIONS=--max-old-space-size=<MB> for more`,
+  );
+  if (typeof services === 'string') return { error: services };
+  const perNamespace = whole('namespaces-of', values['namespaces-of'], services, ' (the number of services)');
+  if (typeof perNamespace === 'string') return { error: perNamespace };
+  return { services, perNamespace };
+}
+
 function main(): void {
-  const { values } = parseArgs({
-    args: process.argv.slice(2),
-    options: { services: { type: 'string', default: '1000' } },
-  });
-  const n = Number(values.services);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench: --services must be a whole number of 1 or more, not "${values.services}"`);
+  const args = parseBenchArgs(process.argv.slice(2));
+  if ('help' in args) {
+    console.log(USAGE);
+    return;
+  }
+  if ('error' in args) {
+    console.error(`bench: ${args.error}\n${USAGE}`);
     process.exit(2);
   }
+  const n = args.services;
   let peak = process.memoryUsage().rss;
   const sample = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
 
   const t0 = performance.now();
   // The construct tree lives only inside synthesize(): the floor below measures without it.
-  const objects = synthesize(n);
+  const objects = synthesize(n, args.perNamespace);
   const synth = writeTo(objects);
   const synthMs = performance.now() - t0;
   peak = Math.max(peak, process.memoryUsage().rss);
@@ -166,9 +240,9 @@ function main(): void {
 }
 
 /** Builds the generated app and renders its validated objects. */
-function synthesize(services: number): Manifest[] {
+function synthesize(services: number, perNamespace: number): Manifest[] {
   const app = new App();
-  buildBenchApp(app, services);
+  buildBenchApp(app, services, perNamespace);
   return renderObjects(app);
 }
 

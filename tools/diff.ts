@@ -89,10 +89,15 @@ function main(argv: string[]): number {
         color: { type: 'boolean' },
         'no-color': { type: 'boolean' },
         'exit-code': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
     }));
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
     if (values.base === undefined) throw new UsageError('--base <git-ref> is required');
     if (values.format !== 'text' && values.format !== 'markdown') {
       throw new UsageError(`unknown format "${values.format}"; use text or markdown`);

@@ -7,8 +7,8 @@
  * rate limits, mTLS and authorization. SVG through Graphviz compiled to WebAssembly, Mermaid text
  * for Markdown, or the DOT source.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, extname, relative, resolve } from 'node:path';
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SAMPLE_APPS } from '../charts/index.js';
@@ -44,19 +44,73 @@ export async function render(graph: MeshGraph, out: string): Promise<string> {
   }
 }
 
+/** A file that cannot be written where --out says: named, with the reason, before any work is done. */
+class OutputError extends Error {}
+
+/** Refuses an --out that is a folder or lies below a file, before the graph is built. */
+function checkOutFile(out: string): void {
+  const file = resolve(out);
+  try {
+    if (lstatSync(file).isDirectory()) {
+      throw new OutputError(`--out ${out}: is a folder; name a file in it, e.g. ${join(out, 'mesh.svg')}`);
+    }
+  } catch (e) {
+    if (e instanceof OutputError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR')
+      throw new OutputError(
+        `--out ${out}: a part of its path is a file, not a folder; name a file in a folder`,
+      );
+    if (code !== 'ENOENT') throw new OutputError(`--out ${out}: cannot be read (${code})`);
+  }
+}
+
+/** Writes the file, turning the file system's refusals into a message that names --out. */
+function writeOut(out: string, text: string): string {
+  const file = resolve(out);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+    return file;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why: Record<string, string> = {
+      ENOTDIR: 'a part of its path is a file, not a folder; name a file in a folder',
+      EEXIST: 'a part of its path is a file, not a folder; name a file in a folder',
+      EISDIR: 'is a folder; name a file in it',
+      ENOENT: 'cannot be created there (its folder takes no new files)',
+      EACCES: 'cannot be written (permission denied); choose a folder you can write',
+      EPERM: 'cannot be written (operation not permitted); choose a folder you can write',
+      EROFS: 'is on a read-only file system; choose a folder you can write',
+      ENOSPC: 'cannot be written: no space left on the device',
+    };
+    throw new OutputError(
+      `--out ${out}: ${why[code ?? ''] ?? `cannot be written (${code ?? (e as Error).message})`}`,
+    );
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { ...VARIANT_OPTIONS, out: { type: 'string' } },
+      options: { ...VARIANT_OPTIONS, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     });
-    if (values.out === undefined) throw new UsageError('--out <file.svg|file.mmd|file.dot> is required');
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (values.out === undefined || values.out.trim() === '') {
+      throw new UsageError('--out <file.svg|file.mmd|file.dot> is required');
+    }
+    if (!['.svg', '.mmd', '.mermaid', '.dot', '.gv'].includes(extname(values.out).toLowerCase())) {
+      throw new UsageError(`--out ${values.out}: use a .svg, .mmd or .dot file`);
+    }
+    checkOutFile(values.out);
     const graph = graphOf(values);
     const text = await render(graph, values.out);
-    const file = resolve(values.out);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
+    const file = writeOut(values.out, text);
     console.log(
       `wrote ${relative(process.cwd(), file)} (${graph.nodes.length} nodes, ${graph.edges.length} edges)`,
     );
@@ -66,7 +120,15 @@ async function main(argv: string[]): Promise<number> {
       console.error(`graph: ${(e as Error).message}\n${USAGE}`);
       return 2;
     }
-    throw e;
+    if (e instanceof OutputError) {
+      console.error(`graph: ${e.message}`);
+      return 2;
+    }
+    // A chart that does not synthesize: its validation message, not a stack trace. Anything else
+    // is a bug, and its stack is what a report needs.
+    const message = (e as Error).message ?? String(e);
+    console.error(`graph: ${/^Validation failed/.test(message) ? message : ((e as Error).stack ?? message)}`);
+    return 1;
   }
 }
 

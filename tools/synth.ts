@@ -8,24 +8,32 @@
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiObject, App } from 'cdk8s';
 import { charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
+import { checkOutputFolder, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
 
 export interface Target {
   readonly app: SampleApp;
   readonly variant: string;
   readonly out: string;
+  /** Whether `out` is the default dist/<app>/<variant> rather than one given with --out. */
+  readonly isDefault?: boolean;
+}
+
+/** The folder of package.json: never an output folder. */
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function usageText(): string {
+  const apps = SAMPLE_APPS.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
+  return `usage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]\napps: ${apps}`;
 }
 
 function usage(message: string): never {
-  const apps = SAMPLE_APPS.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
-  console.error(
-    `synth: ${message}\nusage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]\napps: ${apps}`,
-  );
+  console.error(`synth: ${message}\n${usageText()}`);
   process.exit(2);
 }
 
@@ -33,17 +41,23 @@ function targets(argv: string[]): Target[] {
   try {
     const { values } = parseArgs({
       args: argv,
-      options: { ...VARIANT_OPTIONS, out: { type: 'string' } },
+      options: { ...VARIANT_OPTIONS, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     });
+    if (values.help) {
+      console.log(usageText());
+      process.exit(0);
+    }
     const selection = select(values);
     if (values.out !== undefined && selection.variants.length !== 1) {
       usage('--out needs one app and one variant (--env or --scenario)');
     }
+    if (values.out?.trim() === '') usage('--out needs a folder path, not an empty string');
     return selection.variants.map((v) => ({
       app: SAMPLE_APPS.find((a) => a.name === v.app)!,
       variant: v.variant,
       out: resolve(values.out ?? join('dist', v.app, v.variant)),
+      isDefault: values.out === undefined,
     }));
   } catch (e) {
     usage((e as Error).message);
@@ -90,20 +104,41 @@ function identity(apiVersion: string, kind: string, namespace: string | undefine
   return `${apiVersion}/${kind}/${namespace ?? ''}/${name}`;
 }
 
-/** Synthesizes one variant into a temporary sibling folder of `out`, then swaps it into place. */
+/** Throws an OutputFolderError when synth must not replace the target's folder. */
+export function checkTarget(t: Target): void {
+  checkOutputFolder({
+    out: t.out,
+    cwd: process.cwd(),
+    projectRoot: PROJECT_ROOT,
+    isDefault: t.isDefault ?? false,
+  });
+}
+
+/**
+ * Synthesizes one variant into a temporary sibling folder of `out`, then swaps it into place.
+ * Refuses (OutputFolderError) before anything is built when `out` is not a folder synth may replace.
+ */
 export function synthTarget(t: Target): string[] {
+  checkTarget(t);
   mkdirSync(dirname(t.out), { recursive: true });
   const staging = mkdtempSync(`${t.out}.tmp-`);
   try {
     const app = new App({ outdir: staging });
     t.app.build(app, t.variant);
     for (const [file, yaml] of renderFiles(app)) writeFileSync(join(staging, file), yaml);
+    writeFileSync(
+      join(staging, OUTPUT_MARKER),
+      `Written by mesh-kit's npm run synth (${t.app.name} ${t.app.variantFlag}=${t.variant}).\n` +
+        'synth replaces this folder as a whole on its next run; keep nothing else here.\n',
+    );
     const old = `${t.out}.old-${process.pid}`;
     const hadOld = exists(t.out);
     if (hadOld) renameSync(t.out, old);
     renameSync(staging, t.out);
     if (hadOld) rmSync(old, { recursive: true, force: true });
-    return readdirSync(t.out).map((f) => join(t.out, f));
+    return readdirSync(t.out)
+      .filter((f) => f !== OUTPUT_MARKER)
+      .map((f) => join(t.out, f));
   } catch (e) {
     rmSync(staging, { recursive: true, force: true });
     throw e;
@@ -121,6 +156,20 @@ function exists(path: string): boolean {
 
 function main(): void {
   const all = targets(process.argv.slice(2));
+  // Every folder is checked before any is written: a refused one stops the whole run.
+  const refused = all.flatMap((t) => {
+    try {
+      checkTarget(t);
+      return [];
+    } catch (e) {
+      if (e instanceof OutputFolderError) return [e.message];
+      throw e;
+    }
+  });
+  if (refused.length > 0) {
+    console.error(`synth: nothing written.\n${refused.join('\n')}`);
+    process.exit(2);
+  }
   let failed = 0;
   for (const t of all) {
     try {
