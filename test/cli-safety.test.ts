@@ -172,6 +172,11 @@ describe('npm run graph --out', () => {
         '/proc/mesh.svg',
         'graph: --out /proc/mesh.svg: cannot be created there (its folder takes no new files)\n',
       ],
+      // Node's recursive mkdir never returns here; graph creates folders one level at a time.
+      [
+        '/proc/nowhere/mesh.svg',
+        'graph: --out /proc/nowhere/mesh.svg: cannot be created there (its folder takes no new files)\n',
+      ],
     ];
     for (const [out, message] of cases) {
       const r = run(GRAPH, ['--app', 'shop', '--out', out], cwd);

@@ -7,11 +7,12 @@
  * rate limits, mTLS and authorization. SVG through Graphviz compiled to WebAssembly, Mermaid text
  * for Markdown, or the DOT source.
  */
-import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
+import { lstatSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SAMPLE_APPS } from '../charts/index.js';
+import { makeFolders } from './output-folder.js';
 import { toDot, toMermaid, toSvg } from './mesh/graph-render.js';
 import { buildMeshGraph, type MeshGraph } from './mesh/mesh-model.js';
 import { select, VARIANT_OPTIONS, synthesizeInProcess, UsageError, variantLabel } from './mesh/variants.js';
@@ -69,7 +70,7 @@ function checkOutFile(out: string): void {
 function writeOut(out: string, text: string): string {
   const file = resolve(out);
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    makeFolders(dirname(file));
     writeFileSync(file, text);
     return file;
   } catch (e) {

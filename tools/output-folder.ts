@@ -4,7 +4,7 @@
  * other work. It therefore replaces only a folder it made itself, recognized by the marker file it
  * leaves in each one, and refuses everything else before it synthesizes anything.
  */
-import { lstatSync, readdirSync, realpathSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** The file synth leaves in every folder it writes; kubectl reads only .yaml/.yml/.json, not this. */
@@ -128,4 +128,22 @@ function isInside(inner: string, outer: string): boolean {
 function listed(files: readonly string[]): string {
   const shown = files.slice(0, 3).join(', ');
   return files.length > 3 ? `${shown} and ${files.length - 3} more` : shown;
+}
+
+/**
+ * mkdir -p, one level at a time. Node's recursive mkdirSync never returns on some virtual file
+ * systems (under /proc it retries a level that keeps answering ENOENT); this one fails instead.
+ */
+export function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      if (lstatSync(d).isDirectory() || isDirectoryLink(d)) break;
+      throw Object.assign(new Error(`${d} is not a folder`), { code: 'ENOTDIR' });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) throw e;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
 }

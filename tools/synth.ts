@@ -5,7 +5,7 @@
  * renamed into place only when the whole synth (and its validation) has succeeded, so a failed
  * synth never leaves a half-written or stale mix of files behind.
  */
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { charts, orderedApiObjects, toManifest, validateApp } from '../construct
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
-import { checkOutputFolder, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
+import { checkOutputFolder, makeFolders, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
 
 export interface Target {
   readonly app: SampleApp;
@@ -120,7 +120,7 @@ export function checkTarget(t: Target): void {
  */
 export function synthTarget(t: Target): string[] {
   checkTarget(t);
-  mkdirSync(dirname(t.out), { recursive: true });
+  makeFolders(dirname(t.out));
   const staging = mkdtempSync(`${t.out}.tmp-`);
   try {
     const app = new App({ outdir: staging });
