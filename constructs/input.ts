@@ -7,8 +7,8 @@
  * here first and throws one Error listing every problem, as `[construct path] field: what; fix`
  * (or `Factory.method: field: what; fix` where there is no construct yet).
  *
- * Only types are checked here (and props nobody reads): whether a value is allowed (a port in
- * range, a weight that adds up) stays with the validations, which run at synth time.
+ * Only types and prop names are checked here: whether a value is allowed (a port in range, weights
+ * that add up, a known rate limit unit) stays with the validations, which run at synth time.
  */
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
@@ -21,8 +21,8 @@ import { formatProblem, type Problem } from './validation.js';
 import { Probe, ServicePort, StringMatch } from './values.js';
 
 /**
- * One type of input. Class references are functions, because this module and the constructs
- * import each other: the classes exist by the time anything is checked, not when this loads.
+ * One type of input. This module and the constructs import each other, so nothing here touches
+ * their classes while it loads: only `matches`, once something is checked.
  */
 export interface InputType {
   /** What is expected, as in "expected a number". */
@@ -55,13 +55,17 @@ function check(
   out: Problem[],
   presence: 'optional' | 'required' | 'entry',
 ): void {
+  // A constructor's props are checked at the root (field ""): their own fields are named as the
+  // validations name them ("ports[0]", not "props.ports[0]"), the props themselves "props".
+  const shown = field === '' ? 'props' : field;
   if (value === undefined && presence !== 'entry') {
-    if (presence === 'required') out.push({ field, message: 'is required but missing', fix: type.fix });
+    if (presence === 'required')
+      out.push({ field: shown, message: 'is required but missing', fix: type.fix });
     return;
   }
   if (!type.matches(value, field, out)) {
     out.push({
-      field,
+      field: shown,
       message: `expected ${type.expected}, got ${describe(value)}`,
       fix: presence === 'optional' ? `${type.fix}, or leave it out` : type.fix,
     });
@@ -210,12 +214,14 @@ function shape(
   example: string,
   expected = 'an object',
 ): InputType {
+  // Fields given as a function (a shape that contains itself) are made once, when first needed.
+  let known: Record<string, Field> | undefined;
   return {
     expected,
     fix: `pass an object, e.g. ${example}`,
     matches(v, field, out) {
       if (!isProps(v)) return false;
-      const known = typeof fields === 'function' ? fields() : fields;
+      known ??= typeof fields === 'function' ? fields() : fields;
       const at = (key: string) => (field === '' ? key : `${field}.${key}`);
       for (const key of Object.keys(v)) {
         if (Object.hasOwn(known, key)) continue;
@@ -254,10 +260,16 @@ function either(a: InputType, b: InputType, expected: string, fix: string): Inpu
 
 /** The known key closest to a typo, if any is close enough to be what was meant. */
 export function closestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  // A known key that begins with what was typed ("target" for targetPort) is what was meant.
+  if (lower.length >= 3) {
+    const extended = known.find((candidate) => candidate.toLowerCase().startsWith(lower));
+    if (extended) return extended;
+  }
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    const d = editDistance(lower, candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
@@ -763,19 +775,19 @@ function name(target: unknown): string {
 
 export const checkInput = {
   meshNamespace(self: IConstruct, props: unknown): void {
-    args(self, ['props', MESH_NAMESPACE_PROPS, props]);
+    args(self, ['', MESH_NAMESPACE_PROPS, props]);
   },
   microservice(self: IConstruct, props: unknown): void {
-    args(self, ['props', req(MICROSERVICE_PROPS), props]);
+    args(self, ['', req(MICROSERVICE_PROPS), props]);
   },
   istioIngress(self: IConstruct, props: unknown): void {
-    args(self, ['props', req(ISTIO_INGRESS_PROPS), props]);
+    args(self, ['', req(ISTIO_INGRESS_PROPS), props]);
   },
   gatewayApiIngress(self: IConstruct, props: unknown): void {
-    args(self, ['props', req(GATEWAY_API_INGRESS_PROPS), props]);
+    args(self, ['', req(GATEWAY_API_INGRESS_PROPS), props]);
   },
   rateLimitService(self: IConstruct, props: unknown): void {
-    args(self, ['props', req(RATE_LIMIT_SERVICE_PROPS), props]);
+    args(self, ['', req(RATE_LIMIT_SERVICE_PROPS), props]);
   },
   globalRateLimit(self: IConstruct, props: unknown): void {
     const fields = {
@@ -783,11 +795,11 @@ export const checkInput = {
       service: req(RATE_LIMIT_SERVICE),
       target: req(MICROSERVICE),
     };
-    args(self, ['props', req(shape(fields, '{ service, target, actions: [...] }')), props]);
+    args(self, ['', req(shape(fields, '{ service, target, actions: [...] }')), props]);
   },
   localRateLimit(self: IConstruct, props: unknown): void {
     const fields = { ...LOCAL_RATE_LIMIT_OPTIONS, service: req(MICROSERVICE) };
-    args(self, ['props', req(shape(fields, '{ service, bucket: {...} }')), props]);
+    args(self, ['', req(shape(fields, '{ service, bucket: {...} }')), props]);
   },
 
   /** `GlobalRateLimitService.apply`, the i-th target of the service. */
