@@ -12,6 +12,7 @@ import {
 import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../imports/security.istio.io.js';
 import { type MeshNamespace, MtlsMode } from './mesh-namespace.js';
 import { Microservice } from './microservice.js';
+import { checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
 import { type Problems, validateWith } from './validation.js';
 import {
@@ -81,6 +82,7 @@ export class RateLimitAction {
     descriptorKey: string,
     options: { readonly skipIfAbsent?: boolean } = {},
   ): RateLimitAction {
+    checkInput.rateLimitAction('requestHeader', { headerName, descriptorKey, options });
     return new RateLimitAction(
       'request_headers',
       descriptorKey,
@@ -96,6 +98,7 @@ export class RateLimitAction {
 
   /** A fixed entry, `descriptorKey` (default "generic_key") = `value`: every request counts against it. */
   public static genericKey(value: string, descriptorKey?: string): RateLimitAction {
+    checkInput.rateLimitAction('genericKey', { value, descriptorKey });
     return new RateLimitAction('generic_key', descriptorKey ?? 'generic_key', value, {
       descriptor_value: value,
       ...(descriptorKey !== undefined && { descriptor_key: descriptorKey }),
@@ -254,9 +257,11 @@ export class GlobalRateLimitService extends Construct {
 
   private readonly callers = new Set<string>();
   private readonly props: GlobalRateLimitServiceProps;
+  private applied = 0;
 
   constructor(scope: Construct, id: string, props: GlobalRateLimitServiceProps) {
-    super(scope, id);
+    super(scope, constructId('GlobalRateLimitService', scope, id));
+    checkInput.rateLimitService(this, props);
     this.props = props;
     this.name = props.name ?? 'ratelimit';
     this.namespace = props.namespace;
@@ -430,6 +435,7 @@ export class GlobalRateLimitService extends Construct {
    * from each request with `options.actions` and ask this service whether it is over the limit.
    */
   public apply(target: Microservice<string>, options: GlobalRateLimitOptions): GlobalRateLimit {
+    checkInput.apply(this, this.applied++, target, options);
     let id = 'global-rate-limit';
     for (let i = 2; target.node.tryFindChild(id); i++) id = `global-rate-limit-${i}`;
     return new GlobalRateLimit(target, id, { ...options, service: this, target });
@@ -486,7 +492,8 @@ export class GlobalRateLimit extends Construct {
   public readonly target: Microservice<string>;
 
   constructor(scope: Construct, id: string, props: GlobalRateLimitProps) {
-    super(scope, id);
+    super(scope, constructId('GlobalRateLimit', scope, id));
+    checkInput.globalRateLimit(this, props);
     const { service, target } = props;
     this.service = service;
     this.target = target;

@@ -26,6 +26,7 @@ import {
 import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../imports/security.istio.io.js';
 import type { MeshNamespace } from './mesh-namespace.js';
 import { Microservice } from './microservice.js';
+import { checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
 import { type ServiceVersion, validateWeights, type WeightedVersion } from './routing.js';
 import { type Problems, validateWith } from './validation.js';
@@ -153,7 +154,8 @@ export class IstioIngress extends Construct {
   private readonly selector: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: IstioIngressProps) {
-    super(scope, id);
+    super(scope, constructId('IstioIngress', scope, id));
+    checkInput.istioIngress(this, props);
     this.name = props.name ?? id;
     this.namespace = props.namespace;
     this.hosts = props.hosts;
@@ -216,6 +218,7 @@ export class IstioIngress extends Construct {
    * Routes are tried in the order added: add specific paths before the prefixes that contain them.
    */
   public addRoute(route: IstioIngressRoute): this {
+    checkInput.ingressRoute(this, this.routes.length, route, false);
     this.routes.push(route);
     route.to.allowFrom({ principal: this.gatewayPrincipal });
     return this;
@@ -278,7 +281,7 @@ export class IstioIngress extends Construct {
         );
       }
     });
-    this.routes.forEach((r, i) => checkTarget(r.to, `routes[${i}].to`, p));
+    this.routes.forEach((r, i) => checkTarget(r.to, `routes[${i}].to (${r.to.name})`, p));
     this.hosts.forEach((host, i) => {
       const rivals = registry.rivalsFor(host, this.gatewayRef, this);
       for (const rival of rivals) {
@@ -320,7 +323,8 @@ export class GatewayApiIngress extends Construct {
   private readonly props: GatewayApiIngressProps;
 
   constructor(scope: Construct, id: string, props: GatewayApiIngressProps) {
-    super(scope, id);
+    super(scope, constructId('GatewayApiIngress', scope, id));
+    checkInput.gatewayApiIngress(this, props);
     this.props = props;
     this.name = props.name ?? id;
     this.namespace = props.namespace;
@@ -414,6 +418,7 @@ export class GatewayApiIngress extends Construct {
    * gateway's identity call each service it reaches.
    */
   public addRoute(route: GatewayApiRoute): this {
+    checkInput.ingressRoute(this, this.routes.length, route, true);
     this.routes.push(route);
     const backends: Backend[] = isWeighted(route.to)
       ? route.to.map((w) => this.resolveVersion(w))
@@ -541,12 +546,12 @@ export class GatewayApiIngress extends Construct {
     this.routes.forEach((r, i) => {
       const field = `routes[${i}].to`;
       if (!isWeighted(r.to)) {
-        checkTarget(r.to, field, p);
+        checkTarget(r.to, `${field} (${r.to.name})`, p);
         if (r.to.hasRoutes && !r.to.namespace.hasWaypoint) {
           // The Gateway API gateway sends straight to the Service's endpoints; only a waypoint
           // (through ingress-use-waypoint) would apply the service's VirtualService on the way.
           p.add(
-            field,
+            `${field} (${r.to.name})`,
             `${r.to.name} routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped`,
             'route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint',
           );
@@ -687,7 +692,7 @@ function validateSplit(
     return;
   }
   split.forEach((w, k) => {
-    const f = `${field}[${k}]`;
+    const f = `${field}[${k}] (${w.version.serviceName})`;
     const service = backends[k].service;
     if (!service) {
       p.add(

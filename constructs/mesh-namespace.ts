@@ -9,6 +9,7 @@ import { Telemetry } from '../imports/telemetry.istio.io.js';
 import { Gateway } from '../imports/gateway.networking.k8s.io.js';
 import { DEFAULT_TRUST_DOMAIN } from './versions.js';
 import { validateWith } from './validation.js';
+import { checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
 
 /** The label Istio's sidecar injector and ambient mode read on a namespace. */
@@ -34,10 +35,12 @@ export class DataPlane {
   }
   /** Sidecar injection by a control plane revision (canary upgrades): `istio.io/rev=<revision>`. */
   public static revision(revision: string): DataPlane {
+    checkInput.dataPlane('revision', { revision });
     return new DataPlane(DataPlaneMode.SIDECAR, { 'istio.io/rev': revision }, false);
   }
   /** Ambient mode (ztunnel for L4, an optional waypoint for L7): `istio.io/dataplane-mode=ambient`. */
   public static ambient(options: AmbientOptions = {}): DataPlane {
+    checkInput.dataPlane('ambient', { options });
     return new DataPlane(
       DataPlaneMode.AMBIENT,
       { 'istio.io/dataplane-mode': 'ambient' },
@@ -150,7 +153,8 @@ export class MeshNamespace extends Construct {
   public readonly egressHosts: readonly string[];
 
   constructor(scope: Construct, id: string, props: MeshNamespaceProps = {}) {
-    super(scope, id);
+    super(scope, constructId('MeshNamespace', scope, id));
+    checkInput.meshNamespace(this, props);
     this.name = props.name ?? id;
     this.dataPlane = props.dataPlane ?? DataPlane.sidecar();
     this.mtls = props.mtls ?? MtlsMode.STRICT;
@@ -243,11 +247,13 @@ export class MeshNamespace extends Construct {
 
   /** The SPIFFE principal Istio gives a service account of this namespace. */
   public principal(serviceAccount: string): string {
+    checkInput.strings(this, 'principal', { serviceAccount });
     return `${this.trustDomain}/ns/${this.name}/sa/${serviceAccount}`;
   }
 
   /** The fully qualified host name of a Service in this namespace. */
   public fqdn(service: string): string {
+    checkInput.strings(this, 'fqdn', { service });
     return `${service}.${this.name}.svc.cluster.local`;
   }
 }

@@ -13,6 +13,7 @@ import {
   RequestAuthentication,
 } from '../imports/security.istio.io.js';
 import { type MeshNamespace, MtlsMode, WAYPOINT_NAME } from './mesh-namespace.js';
+import { callerLabel, checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
 import { LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
 import { renderTrafficPolicy, type TrafficPolicy, validateTrafficPolicy } from './resilience.js';
@@ -246,7 +247,8 @@ export class Microservice<V extends string = string> extends Construct {
   private readonly props: MicroserviceProps<V>;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps<V>) {
-    super(scope, id);
+    super(scope, constructId('Microservice', scope, id));
+    checkInput.microservice(this, props);
     this.props = props;
     this.name = props.name ?? id;
     this.namespace = props.namespace;
@@ -325,6 +327,7 @@ export class Microservice<V extends string = string> extends Construct {
 
   /** The typed handle of a declared version, for routes and mirrors. */
   public version(name: V): ServiceVersion {
+    checkInput.strings(this, 'version', { name });
     return { serviceName: this.name, host: this.host, name, declared: this.versionNames.includes(name) };
   }
 
@@ -333,6 +336,7 @@ export class Microservice<V extends string = string> extends Construct {
    * specific matches come first and the catch-all last.
    */
   public addRoute(route: HttpRoute): this {
+    checkInput.route(this, this.routes.length, route);
     this.routes.push(route);
     if (!this.virtualService) {
       this.virtualService = new VirtualService(this, 'virtual-service', {
@@ -353,6 +357,7 @@ export class Microservice<V extends string = string> extends Construct {
    * what `options` narrows it to), and this service's Sidecar can reach the target.
    */
   public calls(target: Microservice<string>, options: CallOptions = {}): this {
+    checkInput.calls(this, this.dependencies.length, target, options);
     this.dependencies.push(target);
     target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options });
     return this;
@@ -363,6 +368,7 @@ export class Microservice<V extends string = string> extends Construct {
    * ServiceEntry): adds it to the Sidecar's egress hosts.
    */
   public addEgressHost(namespace: string, host: string): this {
+    checkInput.strings(this, 'addEgressHost', { namespace, host });
     this.egress.add(`${namespace === this.namespace.name ? '.' : namespace}/${host}`);
     return this;
   }
@@ -372,6 +378,7 @@ export class Microservice<V extends string = string> extends Construct {
    * `Microservice.calls` and the ingress constructs call this for you.
    */
   public allowFrom(caller: AllowedCaller): this {
+    checkInput.allowFrom(this, this.allowed.length, this.namespace.name, caller);
     this.allowed.push(caller);
     this.ensureAllowPolicy();
     return this;
@@ -382,6 +389,7 @@ export class Microservice<V extends string = string> extends Construct {
    * requests without a token on those paths); tokens on other paths are still validated when present.
    */
   public requireJwt(options: JwtOptions): this {
+    checkInput.jwt(this, this.jwtRules.length, options);
     const index = this.jwtRules.length;
     this.jwtRules.push(options);
     const ns = this.namespace.name;
@@ -421,6 +429,7 @@ export class Microservice<V extends string = string> extends Construct {
    * split traffic between Services rather than subsets.
    */
   public versionService(version: V): string {
+    checkInput.strings(this, 'versionService', { version });
     const existing = this.versionServices.get(version);
     if (existing) return existing.name;
     const svc = new k8s.KubeService(this, `service-${version}`, {
@@ -849,8 +858,9 @@ export class Microservice<V extends string = string> extends Construct {
     };
     if (this.routes.length > 0) needsL7('routing', 'routes');
     this.allowed.forEach((c, i) => {
-      validateCallOptions(c, `callers[${i}]`, p);
-      if (c.methods || c.paths) needsL7('authorization by method or path', `callers[${i}]`);
+      const field = `callers[${i}]${callerLabel(c.principal, this.namespace.name)}`;
+      validateCallOptions(c, field, p);
+      if (c.methods || c.paths) needsL7('authorization by method or path', field);
     });
     this.jwtRules.forEach((j, i) => {
       validateJwt(j, `jwt[${i}]`, p);
@@ -866,17 +876,18 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     this.dependencies.forEach((dep, i) => {
+      const field = `calls[${i}] (${dep.name})`;
       const owners = registry.serviceOwners(dep.host);
       if (!owners.includes(dep)) {
         p.add(
-          `calls[${i}]`,
+          field,
           `service ${dep.host} is not in this app`,
           'declare the called Microservice in the same cdk8s App',
         );
       }
       if (dep === this)
         p.add(
-          `calls[${i}]`,
+          field,
           'the service calls itself',
           'remove the call; a service needs no policy to reach itself',
         );

@@ -2,6 +2,7 @@ import type { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EnvoyFilter } from '../imports/networking.istio.io.js';
 import type { Microservice } from './microservice.js';
+import { checkInput, constructId } from './input.js';
 import { protobufDuration } from './values.js';
 import { type Problems, validateWith } from './validation.js';
 
@@ -53,7 +54,8 @@ const LOCAL_STAGE = 1;
  */
 export class LocalRateLimit extends Construct {
   constructor(scope: Construct, id: string, props: LocalRateLimitProps) {
-    super(scope, id);
+    super(scope, constructId('LocalRateLimit', scope, id));
+    checkInput.localRateLimit(this, props);
     const svc = props.service;
     validateWith(this, (p) => {
       validateBucket(props.bucket, 'bucket', p);

@@ -4,6 +4,7 @@ import {
   DestinationRuleSpecTrafficPolicyTlsMode as TlsMode,
   type DestinationRuleSpecTrafficPolicy,
 } from '../imports/networking.istio.io.js';
+import { checkInput } from './input.js';
 import { istioDuration, prune } from './values.js';
 import type { Problems } from './validation.js';
 
@@ -88,10 +89,12 @@ export class LoadBalancer {
   }
   /** Session affinity on a request header (e.g. a user id). */
   public static consistentHashByHeader(header: string): LoadBalancer {
+    checkInput.loadBalancer('consistentHashByHeader', { header });
     return new LoadBalancer({ consistentHash: { httpHeaderName: header } });
   }
   /** Session affinity on a cookie, which Envoy creates with the given TTL when absent. */
   public static consistentHashByCookie(name: string, ttl: Duration): LoadBalancer {
+    checkInput.loadBalancer('consistentHashByCookie', { name, ttl });
     return new LoadBalancer({ consistentHash: { httpCookie: { name, ttl: istioDuration(ttl) } } });
   }
   /** Session affinity on the client's IP address. */

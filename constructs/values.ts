@@ -1,5 +1,6 @@
 import { type Duration, Size, SizeRoundingBehavior } from 'cdk8s';
 import { Cpu, k8s } from 'cdk8s-plus-27';
+import { checkInput } from './input.js';
 import type { Problems } from './validation.js';
 
 /**
@@ -14,13 +15,16 @@ export function istioDuration(d: Duration): string {
 /** How a string is matched: exactly, by prefix, or by an RE2 regular expression. */
 export class StringMatch {
   public static exact(value: string): StringMatch {
+    checkInput.stringMatch('exact', value);
     return new StringMatch('exact', value);
   }
   public static prefix(value: string): StringMatch {
+    checkInput.stringMatch('prefix', value);
     return new StringMatch('prefix', value);
   }
   /** An RE2 regular expression (Envoy's syntax), matched against the whole value. */
   public static regex(value: string): StringMatch {
+    checkInput.stringMatch('regex', value);
     return new StringMatch('regex', value);
   }
   private constructor(
@@ -62,15 +66,19 @@ export interface ServicePortOptions {
 /** A named Service port with its protocol, so Istio never has to sniff the protocol. */
 export class ServicePort {
   public static http(port: number, options: ServicePortOptions = {}): ServicePort {
+    checkInput.servicePort('http', port, options);
     return new ServicePort(AppProtocol.HTTP, port, options);
   }
   public static http2(port: number, options: ServicePortOptions = {}): ServicePort {
+    checkInput.servicePort('http2', port, options);
     return new ServicePort(AppProtocol.HTTP2, port, options);
   }
   public static grpc(port: number, options: ServicePortOptions = {}): ServicePort {
+    checkInput.servicePort('grpc', port, options);
     return new ServicePort(AppProtocol.GRPC, port, options);
   }
   public static tcp(port: number, options: ServicePortOptions = {}): ServicePort {
+    checkInput.servicePort('tcp', port, options);
     return new ServicePort(AppProtocol.TCP, port, options);
   }
 
@@ -124,12 +132,15 @@ export interface ProbeOptions {
 /** The kubelet's health check. With a sidecar, Istio rewrites HTTP probes so that they work under STRICT mTLS. */
 export class Probe {
   public static httpGet(path: string, port: number, options: ProbeOptions = {}): Probe {
+    checkInput.probe('httpGet', port, options, path);
     return new Probe({ httpGet: { path, port: k8s.IntOrString.fromNumber(port) } }, port, options);
   }
   public static tcp(port: number, options: ProbeOptions = {}): Probe {
+    checkInput.probe('tcp', port, options);
     return new Probe({ tcpSocket: { port: k8s.IntOrString.fromNumber(port) } }, port, options);
   }
   public static grpc(port: number, options: ProbeOptions = {}): Probe {
+    checkInput.probe('grpc', port, options);
     return new Probe({ grpc: { port } }, port, options);
   }
   private constructor(

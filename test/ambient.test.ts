@@ -76,7 +76,7 @@ describe('Ambient data plane', () => {
   it('refuses L7 features in ambient mode without a waypoint, naming each', () => {
     assert.deepEqual(synthErrors(app(DataPlane.ambient())), [
       '[test/back] routes: routing needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
-      '[test/back] callers[0]: authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
+      '[test/back] callers[0] (front): authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
     ]);
   });
 

@@ -287,7 +287,7 @@ describe('IstioIngress', () => {
       });
       assert.deepEqual(synthErrors(chart), [
         `${path} routes[0].timeout: 0.5ms is below Istio's minimum of 1ms; use Duration.millis(1) or more`,
-        `${path} routes[0].to: service db.shop.svc.cluster.local has no HTTP port to route to; give it a ServicePort.http(...) port`,
+        `${path} routes[0].to (db): service db.shop.svc.cluster.local has no HTTP port to route to; give it a ServicePort.http(...) port`,
       ]);
     });
 
@@ -556,7 +556,7 @@ describe('GatewayApiIngress', () => {
         to: reviews,
       });
       assert.deepEqual(synthErrors(chart), [
-        '[test/edge] routes[0].to: reviews routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped; route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint',
+        '[test/edge] routes[0].to (reviews): reviews routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped; route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint',
       ]);
     });
 
@@ -624,8 +624,8 @@ describe('GatewayApiIngress', () => {
         })
         .addRoute({ to: [] });
       assert.deepEqual(synthErrors(chart), [
-        `${path} routes[0].to[0]: version "v9" is not declared; declare it in the versions of reviews, or route to a declared version`,
-        `${path} routes[0].to[3]: service ghost.shop.svc.cluster.local is not in this app; declare the Microservice in the same cdk8s App`,
+        `${path} routes[0].to[0] (reviews): version "v9" is not declared; declare it in the versions of reviews, or route to a declared version`,
+        `${path} routes[0].to[3] (ghost): service ghost.shop.svc.cluster.local is not in this app; declare the Microservice in the same cdk8s App`,
         `${path} routes[0].to[2]: version "v1" of reviews appears twice; merge its weights into one entry`,
         `${path} routes[1].to: has no destinations; route to a service, or to at least one version`,
       ]);
@@ -703,8 +703,8 @@ describe('GatewayApiIngress', () => {
       const message =
         'service db.shop.svc.cluster.local has no HTTP port to route to; give it a ServicePort.http(...) port';
       assert.deepEqual(synthErrors(chart), [
-        `${path} routes[0].to: ${message}`,
-        `${path} routes[1].to[0]: ${message}`,
+        `${path} routes[0].to (db): ${message}`,
+        `${path} routes[1].to[0] (db): ${message}`,
       ]);
     });
 

@@ -319,7 +319,7 @@ const cases: [string, () => Chart, string[]][] = [
       return chart;
     },
     [
-      '[test/reviews] calls[0]: service ratings.data.svc.cluster.local is not in this app; declare the called Microservice in the same cdk8s App',
+      '[test/reviews] calls[0] (ratings): service ratings.data.svc.cluster.local is not in this app; declare the called Microservice in the same cdk8s App',
     ],
   ],
   [
@@ -330,7 +330,7 @@ const cases: [string, () => Chart, string[]][] = [
       return chart;
     },
     [
-      '[test/reviews] calls[0]: the service calls itself; remove the call; a service needs no policy to reach itself',
+      '[test/reviews] calls[0] (reviews): the service calls itself; remove the call; a service needs no policy to reach itself',
     ],
   ],
   [
@@ -342,8 +342,8 @@ const cases: [string, () => Chart, string[]][] = [
       return chart;
     },
     [
-      '[test/reviews] callers[0].methods: "get" is not an HTTP method; use upper-case methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE',
-      '[test/reviews] callers[0].paths: "/api/*/items" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
+      '[test/reviews] callers[0] (front).methods: "get" is not an HTTP method; use upper-case methods: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, CONNECT, TRACE',
+      '[test/reviews] callers[0] (front).paths: "/api/*/items" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
     ],
   ],
   [
