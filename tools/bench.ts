@@ -200,7 +200,8 @@ export function parseBenchArgs(
     `, the most that fit in this process's heap (about ${HEAP_BYTES_PER_SERVICE / 1024} KiB per service, about ${heapMb} MB in all); raise the heap with NODE_OPTIONS=--max-old-space-size=<MB> for more`,
   );
   if (typeof services === 'string') return { error: services };
-  const perNamespace = whole('namespaces-of', values['namespaces-of'], services, ' (the number of services)');
+  // More per namespace than there are services just means one namespace.
+  const perNamespace = whole('namespaces-of', values['namespaces-of'], Number.MAX_SAFE_INTEGER, '');
   if (typeof perNamespace === 'string') return { error: perNamespace };
   return { services, perNamespace };
 }
