@@ -243,10 +243,6 @@ describe('risky changes', () => {
     flags('route-moved', vs([['v1', 100]]), vs([['v2', 100]]), /route "canary": v1 → v2/);
     flags('route-moved', vs([['v1', 100]]), undefined, /VirtualService for reviews removed/);
     quiet(
-      vs([
-        ['v1', 80],
-        ['v3', 20],
-      ]),
       vs(
         [
           ['v1', 80],
@@ -254,6 +250,10 @@ describe('risky changes', () => {
         ],
         '5s',
       ),
+      vs([
+        ['v1', 80],
+        ['v3', 20],
+      ]),
     );
     quiet(
       vs([
@@ -792,5 +792,272 @@ describe('risky changes', () => {
     );
     quiet(vs(abort(50)), vs(abort(1)));
     quiet(vs(abort(50)), vs());
+  });
+});
+
+const GW = 'gateway.networking.k8s.io/v1';
+
+describe('ingress, timeouts, retries and egress', () => {
+  const server = (name: string, number: number, protocol: string, hosts: string[], tls?: unknown) => ({
+    port: { number, name, protocol },
+    hosts,
+    ...(tls !== undefined && { tls }),
+  });
+  const istioGateway = (...servers: unknown[]) =>
+    obj(NET, 'Gateway', 'edge', { selector: { istio: 'ingressgateway' }, servers });
+  const shop = ['shop.example.com'];
+  const https = (hosts = shop) =>
+    server('https', 443, 'HTTPS', hosts, { mode: 'SIMPLE', credentialName: 'shop-cert' });
+  const http = (redirect: boolean, hosts = shop) =>
+    server('http', 80, 'HTTP', hosts, redirect ? { httpsRedirect: true } : undefined);
+  const listener = (name: string, port: number, protocol: string, hostname?: string) => ({
+    name,
+    port,
+    protocol,
+    ...(hostname !== undefined && { hostname }),
+  });
+  const kubeGateway = (...listeners: unknown[]) =>
+    obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
+
+  it('tls-dropped: an Istio Gateway serving a host over plain HTTP only, or no longer redirecting it to HTTPS', () => {
+    assert.deepEqual(risks(istioGateway(http(true), https()), istioGateway(http(false))), [
+      'tls-dropped: shop.example.com: port 443 (HTTPS) removed, served over plain HTTP only (port 80 (HTTP))',
+    ]);
+    assert.deepEqual(risks(istioGateway(http(true), https()), istioGateway(http(false), https())), [
+      'tls-dropped: port 80 (HTTP) no longer redirects shop.example.com to HTTPS (tls.httpsRedirect): plain-text requests are served',
+    ]);
+    // HTTPS moved to another port, the plain-text server dropped, the redirect added: still TLS only.
+    quiet(
+      istioGateway(http(true), https()),
+      istioGateway(http(true), { ...https(), port: { number: 8443, name: 'https-alt', protocol: 'HTTPS' } }),
+    );
+    quiet(istioGateway(http(true), https()), istioGateway(https()));
+    quiet(istioGateway(http(false), https()), istioGateway(http(true), https()));
+    // A wildcard HTTPS server still covers the host.
+    assert.deepEqual(
+      risks(istioGateway(http(true), https()), istioGateway(http(true), https(['*.example.com']))),
+      [
+        'hosts-widened: port 443 (HTTPS) hosts shop.example.com → *.example.com: it now takes requests for any host that *.example.com matches',
+      ],
+    );
+  });
+
+  it('tls-dropped: a Gateway API HTTPS listener removed, or the redirect route dropped', () => {
+    assert.deepEqual(
+      risks(
+        kubeGateway(
+          listener('http-0', 80, 'HTTP', 'shop.example.com'),
+          listener('https-0', 443, 'HTTPS', 'shop.example.com'),
+        ),
+        kubeGateway(listener('http-0', 80, 'HTTP', 'shop.example.com')),
+      ),
+      [
+        'tls-dropped: shop.example.com: listener https-0 (port 443, HTTPS) removed, served over plain HTTP only (listener http-0 (port 80, HTTP))',
+      ],
+    );
+    quiet(
+      kubeGateway(
+        listener('http-0', 80, 'HTTP', 'shop.example.com'),
+        listener('https-0', 443, 'HTTPS', 'shop.example.com'),
+      ),
+      kubeGateway(listener('https-0', 443, 'HTTPS', 'shop.example.com')),
+    );
+    const redirect = { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } };
+    const route = (rule: unknown) =>
+      obj(GW, 'HTTPRoute', 'edge-https-redirect', {
+        parentRefs: [{ name: 'edge', sectionName: 'http-0' }],
+        hostnames: shop,
+        rules: [rule],
+      });
+    assert.deepEqual(risks(route({ filters: [redirect] }), undefined), [
+      'route-moved: HTTPRoute for shop.example.com removed',
+      'tls-dropped: HTTPRoute that redirected shop.example.com to HTTPS removed',
+    ]);
+    assert.deepEqual(
+      risks(route({ filters: [redirect] }), route({ backendRefs: [{ name: 'web', port: 8080 }] })),
+      [
+        'route-moved: HTTPRoute shop.example.com: route #0: (no route) → web:8080',
+        'tls-dropped: rule #0 no longer redirects shop.example.com to HTTPS',
+      ],
+    );
+    quiet(
+      route({ filters: [redirect] }),
+      route({ filters: [{ ...redirect, requestRedirect: { scheme: 'https' } }] }),
+    );
+  });
+
+  it('hosts-widened: gateway hosts and listener hostnames replaced by a wildcard that covers them, or "*"', () => {
+    assert.deepEqual(risks(istioGateway(https()), istioGateway(https(['*']))), [
+      'hosts-widened: port 443 (HTTPS) hosts shop.example.com → *: it now takes requests for every host',
+    ]);
+    assert.deepEqual(
+      risks(istioGateway(https(['shop/shop.example.com'])), istioGateway(https(['*/shop.example.com']))),
+      [
+        'hosts-widened: port 443 (HTTPS) hosts shop/shop.example.com → */shop.example.com: it now takes requests for any host that */shop.example.com matches',
+      ],
+    );
+    // A new host beside the old one, or a narrower one: not a widening.
+    quiet(istioGateway(https()), istioGateway(https(['shop.example.com', 'api.example.com'])));
+    quiet(istioGateway(https(['*.example.com'])), istioGateway(https()));
+    assert.deepEqual(
+      risks(
+        kubeGateway(listener('https-0', 443, 'HTTPS', 'shop.example.com')),
+        kubeGateway(listener('https-0', 443, 'HTTPS')),
+      ),
+      [
+        'hosts-widened: listener https-0 (port 443, HTTPS) hostname shop.example.com → (any): it now takes requests for every host',
+      ],
+    );
+    assert.deepEqual(
+      risks(
+        kubeGateway(listener('https-0', 443, 'HTTPS', 'shop.example.com')),
+        kubeGateway(listener('https-0', 443, 'HTTPS', '*.example.com')),
+      ),
+      [
+        'hosts-widened: listener https-0 (port 443, HTTPS) hostname shop.example.com → *.example.com: it now takes requests for any host that *.example.com matches',
+      ],
+    );
+  });
+
+  it('hosts-widened: a VirtualService or HTTPRoute bound to a gateway; not one inside the mesh', () => {
+    const vs = (hosts: string[], gateways?: string[]) =>
+      obj(NET, 'VirtualService', 'edge', {
+        hosts,
+        ...(gateways && { gateways }),
+        http: [{ name: 'all', route: [{ destination: { host: 'web' } }] }],
+      });
+    assert.deepEqual(risks(vs(shop, ['shop/edge']), vs(['*.example.com'], ['shop/edge'])), [
+      'hosts-widened: on gateway shop/edge, hosts shop.example.com → *.example.com: it now takes requests for any host that *.example.com matches',
+    ]);
+    quiet(
+      vs(['reviews.shop.svc.cluster.local']),
+      vs(['reviews.shop.svc.cluster.local', '*.shop.svc.cluster.local']),
+    );
+    const hr = (hostnames: string[] | undefined, parentRefs: unknown[] = [{ name: 'edge' }]) =>
+      obj(GW, 'HTTPRoute', 'edge', {
+        parentRefs,
+        ...(hostnames && { hostnames }),
+        rules: [{ backendRefs: [{ name: 'web', port: 8080 }] }],
+      });
+    assert.deepEqual(risks(hr(shop), hr(undefined)), [
+      'hosts-widened: on gateway shop/edge, hostnames shop.example.com → (any): it now takes requests for every host',
+    ]);
+    // A route for a Service (the mesh, GAMMA) picks no gateway's requests.
+    const mesh = [{ group: '', kind: 'Service', name: 'web' }];
+    quiet(hr(shop, mesh), hr(undefined, mesh));
+  });
+
+  it('timeout-raised: a VirtualService route timeout removed, disabled or raised; not lowered or kept', () => {
+    const vs = (timeout?: string) =>
+      obj(NET, 'VirtualService', 'ratings', {
+        hosts: ['ratings'],
+        http: [
+          {
+            name: 'all',
+            ...(timeout !== undefined && { timeout }),
+            route: [{ destination: { host: 'ratings' } }],
+          },
+        ],
+      });
+    assert.deepEqual(risks(vs('3s'), vs('10s')), ['timeout-raised: route "all": timeout 3s → 10s']);
+    assert.deepEqual(risks(vs('3s'), vs()), [
+      'timeout-raised: route "all": timeout 3s removed: requests wait without limit',
+    ]);
+    assert.deepEqual(risks(vs('3s'), vs('0s')), [
+      'timeout-raised: route "all": timeout 3s → 0s: requests wait without limit',
+    ]);
+    // The last value kept quiet and the first one flagged.
+    quiet(vs('3s'), vs('3000ms'));
+    assert.deepEqual(risks(vs('3s'), vs('3.001s')), ['timeout-raised: route "all": timeout 3s → 3.001s']);
+    quiet(vs('3s'), vs('1s'));
+    quiet(vs(), vs('3s'));
+  });
+
+  it('timeout-raised: an HTTPRoute rule timeouts.request or backendRequest removed or raised', () => {
+    const hr = (timeouts?: Record<string, string>) =>
+      obj(GW, 'HTTPRoute', 'edge', {
+        parentRefs: [{ name: 'edge' }],
+        hostnames: ['shop.example.com'],
+        rules: [{ ...(timeouts && { timeouts }), backendRefs: [{ name: 'web', port: 8080 }] }],
+      });
+    assert.deepEqual(risks(hr({ request: '10s', backendRequest: '2s' }), hr({ request: '1m' })), [
+      'timeout-raised: rule #0: timeouts.request 10s → 1m',
+      "timeout-raised: rule #0: timeouts.backendRequest 2s removed: the implementation's default applies (none for Istio)",
+    ]);
+    quiet(hr({ request: '90s' }), hr({ request: '1m30s' }));
+    assert.deepEqual(risks(hr({ request: '1m30s' }), hr({ request: '1m30s1ms' })), [
+      'timeout-raised: rule #0: timeouts.request 1m30s → 1m30s1ms',
+    ]);
+  });
+
+  it('retries-raised: attempts up, perTryTimeout up or removed, retryOn widened, Istio defaults included', () => {
+    const vs = (retries?: Record<string, unknown>) =>
+      obj(NET, 'VirtualService', 'ratings', {
+        hosts: ['ratings'],
+        http: [{ name: 'all', ...(retries && { retries }), route: [{ destination: { host: 'ratings' } }] }],
+      });
+    assert.deepEqual(risks(vs({ attempts: 3 }), vs({ attempts: 4 })), [
+      'retries-raised: route "all": retries.attempts 3 → 4',
+    ]);
+    quiet(vs({ attempts: 3 }), vs({ attempts: 3, retryOn: '503' }));
+    quiet(vs({ attempts: 3 }), vs({ attempts: 1 }));
+    assert.deepEqual(risks(vs({ attempts: 0 }), vs()), [
+      'retries-raised: route "all": retries.attempts 0 → 2 (Istio\'s default)',
+    ]);
+    assert.deepEqual(
+      risks(vs({ attempts: 2, perTryTimeout: '2s' }), vs({ attempts: 2, perTryTimeout: '5s' })),
+      ['retries-raised: route "all": retries.perTryTimeout 2s → 5s'],
+    );
+    assert.deepEqual(risks(vs({ attempts: 2, perTryTimeout: '2s' }), vs({ attempts: 2 })), [
+      'retries-raised: route "all": retries.perTryTimeout 2s removed: each attempt may take the route\'s whole timeout',
+    ]);
+    quiet(vs({ attempts: 2, perTryTimeout: '2s' }), vs({ attempts: 2, perTryTimeout: '2000ms' }));
+    assert.deepEqual(
+      risks(vs({ attempts: 2, retryOn: '5xx' }), vs({ attempts: 2, retryOn: '5xx,retriable-4xx' })),
+      ['retries-raised: route "all": retries.retryOn 5xx → 5xx,retriable-4xx: also retries on retriable-4xx'],
+    );
+    assert.deepEqual(
+      risks(vs({ attempts: 2, retryOn: 'gateway-error' }), vs({ attempts: 2, retryOn: '5xx' })),
+      ['retries-raised: route "all": retries.retryOn gateway-error → 5xx: also retries on 5xx'],
+    );
+    // Envoy's 5xx takes gateway-error, reset and every 5xx status.
+    quiet(vs({ attempts: 2, retryOn: '5xx' }), vs({ attempts: 2, retryOn: 'gateway-error,reset,503' }));
+    assert.deepEqual(risks(vs({ attempts: 3, retryOn: '5xx' }), vs()), [
+      'retries-raised: route "all": retries.retryOn 5xx → connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes (Istio\'s default): also retries on unavailable, cancelled',
+    ]);
+  });
+
+  it('egress-widened: a Sidecar egress gaining */*, */host or ns/*, or removed; not a host added', () => {
+    const sidecar = (hosts: string[], name = 'reviews') =>
+      obj(NET, 'Sidecar', name, {
+        workloadSelector: { labels: { app: 'reviews' } },
+        egress: [{ hosts }],
+      });
+    const base = sidecar(['./ratings.shop.svc.cluster.local', 'istio-system/*']);
+    assert.deepEqual(risks(base, sidecar(['./ratings.shop.svc.cluster.local', 'istio-system/*', '*/*'])), [
+      'egress-widened: egress hosts + */* (was ./ratings.shop.svc.cluster.local, istio-system/*): its proxies now get every service that matches',
+    ]);
+    assert.deepEqual(risks(base, sidecar(['*/ratings.shop.svc.cluster.local', 'shop/*', 'istio-system/*'])), [
+      'egress-widened: egress hosts + */ratings.shop.svc.cluster.local, shop/* (was ./ratings.shop.svc.cluster.local, istio-system/*): its proxies now get every service that matches',
+    ]);
+    quiet(
+      base,
+      sidecar(['./ratings.shop.svc.cluster.local', './details.shop.svc.cluster.local', 'istio-system/*']),
+    );
+    quiet(base, sidecar(['istio-system/*']));
+    assert.deepEqual(risks(base, undefined), [
+      'egress-widened: Sidecar for workloads app=reviews removed: their proxies get every service of the mesh',
+    ]);
+    const namespaceDefault = obj(NET, 'Sidecar', 'default', {
+      egress: [{ hosts: ['./*', 'istio-system/*'] }],
+    });
+    assert.deepEqual(
+      findRisks(diffManifests([base], [namespaceDefault]), [namespaceDefault]).map(
+        (r) => `${r.rule}: ${r.message}`,
+      ),
+      ['egress-widened: Sidecar for workloads app=reviews removed: Sidecar shop/default applies instead'],
+    );
+    const renamed = sidecar(['./ratings.shop.svc.cluster.local', 'istio-system/*'], 'reviews-egress');
+    assert.deepEqual(findRisks(diffManifests([base], [renamed]), [renamed]), []);
   });
 });

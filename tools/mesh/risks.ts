@@ -30,7 +30,12 @@ export type RiskRule =
   | 'route-moved'
   | 'fault-injected'
   | 'circuit-breaker-loosened'
-  | 'rate-limit-loosened';
+  | 'rate-limit-loosened'
+  | 'tls-dropped'
+  | 'hosts-widened'
+  | 'timeout-raised'
+  | 'retries-raised'
+  | 'egress-widened';
 
 export interface Risk {
   readonly rule: RiskRule;
@@ -50,6 +55,10 @@ const isPeerAuthentication = (m: Manifest) => is(m, ISTIO_SECURITY, 'PeerAuthent
 const isDestinationRule = (m: Manifest) => is(m, ISTIO_NETWORKING, 'DestinationRule');
 const isAuthorizationPolicy = (m: Manifest) => is(m, ISTIO_SECURITY, 'AuthorizationPolicy');
 const isEnvoyFilter = (m: Manifest) => is(m, ISTIO_NETWORKING, 'EnvoyFilter');
+const isVirtualService = (m: Manifest) => is(m, ISTIO_NETWORKING, 'VirtualService');
+const isIstioGateway = (m: Manifest) => is(m, ISTIO_NETWORKING, 'Gateway');
+const isKubeGateway = (m: Manifest) => is(m, GATEWAY_API, 'Gateway');
+const isHttpRoute = (m: Manifest) => is(m, GATEWAY_API, 'HTTPRoute');
 const WORKLOADS = ['Deployment', 'StatefulSet', 'DaemonSet'];
 
 const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[] = [
@@ -68,10 +77,10 @@ const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[
   { rule: 'authz-widened', applies: isAuthorizationPolicy, check: targetMoved },
   {
     rule: 'route-moved',
-    applies: (m) => is(m, ISTIO_NETWORKING, 'VirtualService'),
+    applies: isVirtualService,
     check: virtualServiceMoved,
   },
-  { rule: 'route-moved', applies: (m) => is(m, GATEWAY_API, 'HTTPRoute'), check: httpRouteMoved },
+  { rule: 'route-moved', applies: isHttpRoute, check: httpRouteMoved },
   {
     rule: 'fault-injected',
     applies: (m) => is(m, ISTIO_NETWORKING, 'VirtualService'),
@@ -90,6 +99,16 @@ const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[
     check: targetMoved,
   },
   { rule: 'rate-limit-loosened', applies: (m) => is(m, '', 'ConfigMap'), check: globalRateLimitConfig },
+  { rule: 'tls-dropped', applies: (m) => isIstioGateway(m) || isKubeGateway(m), check: ingressTlsDropped },
+  { rule: 'tls-dropped', applies: isHttpRoute, check: httpRouteRedirectDropped },
+  {
+    rule: 'hosts-widened',
+    applies: (m) => isIstioGateway(m) || isKubeGateway(m) || isVirtualService(m) || isHttpRoute(m),
+    check: hostsWidened,
+  },
+  { rule: 'timeout-raised', applies: (m) => isVirtualService(m) || isHttpRoute(m), check: timeoutRaised },
+  { rule: 'retries-raised', applies: isVirtualService, check: retriesRaised },
+  { rule: 'egress-widened', applies: (m) => is(m, ISTIO_NETWORKING, 'Sidecar'), check: sidecarEgressWidened },
 ];
 
 /**
@@ -777,7 +796,8 @@ function virtualServiceMoved(base: Manifest | undefined, head: Manifest | undefi
   }
   const out: string[] = [];
   const [h0, h1] = [hostsOf(base), hostsOf(head)];
-  const lostHosts = h0.filter((h) => !h1.includes(h));
+  // A host replaced by a wildcard that covers it keeps its routing (hosts-widened tells the rest).
+  const lostHosts = h0.filter((h) => !h1.some((p) => hostCovers(p, h)));
   if (lostHosts.length > 0) {
     out.push(`hosts ${label(h0)} → ${label(h1)}: its routing no longer applies to ${label(lostHosts)}`);
   }
@@ -1103,6 +1123,404 @@ function globalRateLimitConfig(base: Manifest | undefined, head: Manifest | unde
     const a = after.get(key);
     if (!a) out.push(`global rate limit ${key} (${b.raw}) removed`);
     else if (a.perSecond > b.perSecond) out.push(`global rate limit ${key} raised: ${b.raw} → ${a.raw}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingress: TLS, the redirect to HTTPS, and the hosts a gateway or a route bound to one takes
+
+/**
+ * `[namespace/]name` as Istio writes hosts in Gateway servers and Sidecar egress: the namespace
+ * ("*" when not written, "." for the object's own) and the DNS name.
+ */
+function splitHost(host: string, namespace: string): [string, string] {
+  const slash = host.indexOf('/');
+  if (slash < 0) return ['*', host];
+  const ns = host.slice(0, slash);
+  return [ns === '.' ? namespace : ns, host.slice(slash + 1)];
+}
+
+/**
+ * Whether host pattern `p` takes every request that `h` does: "*" any name, "*.example.com" any
+ * name under it (Istio and the Gateway API alike let a wildcard match several labels), "~/" no
+ * namespace (Sidecar egress: nothing).
+ */
+function hostCovers(p: string, h: string, namespace = ''): boolean {
+  const [pn, pd] = splitHost(p, namespace);
+  const [hn, hd] = splitHost(h, namespace);
+  if (hn === '~') return true;
+  if (pn === '~' || (pn !== '*' && pn !== hn)) return false;
+  if (pd === hd || pd === '*') return true;
+  return pd.startsWith('*.') && hd.endsWith(pd.slice(1));
+}
+
+/** The hosts of `after` that take requests no host of `before` took, though they take some of those. */
+function widenedHosts(before: string[], after: string[], namespace = ''): string[] {
+  return after.filter(
+    (a) =>
+      !before.some((b) => hostCovers(b, a, namespace)) && before.some((b) => hostCovers(a, b, namespace)),
+  );
+}
+
+/** A server of an Istio Gateway or a listener of a Gateway API Gateway. */
+interface Entrance {
+  /** Its name, else its port: how it is matched between base and head. */
+  readonly key: string;
+  /** "port 443 (HTTPS)", "listener https (port 443, HTTPS)". */
+  readonly label: string;
+  /** HTTPS or TLS. */
+  readonly secure: boolean;
+  /** Plain-text HTTP (HTTP, HTTP2, GRPC). */
+  readonly plain: boolean;
+  /** Istio's `tls.httpsRedirect` on a plain-text server. */
+  readonly redirect: boolean;
+  /** DNS names; "*" for a listener without a hostname, which takes every host. */
+  readonly hosts: string[];
+  /** How its hosts are written, for messages. */
+  readonly hostField: string;
+}
+
+const SECURE = new Set(['HTTPS', 'TLS']);
+const PLAIN_HTTP = new Set(['HTTP', 'HTTP2', 'GRPC']);
+
+/**
+ * Istio Gateway servers (https://istio.io/latest/docs/reference/config/networking/gateway/#Server)
+ * and Gateway API listeners (https://gateway-api.sigs.k8s.io/reference/spec/#listener: a listener
+ * without a hostname matches every host).
+ */
+function entrances(m: Manifest | undefined): Entrance[] {
+  if (!m) return [];
+  if (isIstioGateway(m)) {
+    return arr(get(m, 'spec', 'servers')).map((s) => {
+      const protocol = (str(get(s, 'port', 'protocol')) ?? '').toUpperCase();
+      const number = String(get(s, 'port', 'number') ?? '?');
+      return {
+        key: str(get(s, 'port', 'name')) ?? number,
+        label: `port ${number} (${protocol})`,
+        secure: SECURE.has(protocol),
+        plain: PLAIN_HTTP.has(protocol),
+        redirect: get(s, 'tls', 'httpsRedirect') === true,
+        hosts: strings(get(s, 'hosts')),
+        hostField: 'hosts',
+      };
+    });
+  }
+  return arr(get(m, 'spec', 'listeners')).map((l) => {
+    const protocol = (str(get(l, 'protocol')) ?? '').toUpperCase();
+    const name = str(get(l, 'name')) ?? '?';
+    return {
+      key: name,
+      label: `listener ${name} (port ${String(get(l, 'port') ?? '?')}, ${protocol})`,
+      secure: SECURE.has(protocol),
+      plain: PLAIN_HTTP.has(protocol),
+      redirect: false,
+      hosts: [str(get(l, 'hostname')) ?? '*'],
+      hostField: 'hostname',
+    };
+  });
+}
+
+const dnsNames = (e: Entrance) => e.hosts.map((h) => splitHost(h, '')[1]);
+const takes = (e: Entrance, host: string) => dnsNames(e).some((p) => hostCovers(p, host));
+
+/**
+ * A gateway that served a host over TLS and now serves it in plain text only, or whose plain-text
+ * server redirected it to HTTPS and now serves it as it comes.
+ */
+function ingressTlsDropped(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const before = entrances(base);
+  const after = entrances(head);
+  const out: string[] = [];
+  const secureHosts = [...new Set(before.filter((e) => e.secure).flatMap(dnsNames))];
+  const lost = secureHosts.filter(
+    (h) => !after.some((e) => e.secure && takes(e, h)) && after.some((e) => e.plain && takes(e, h)),
+  );
+  if (lost.length > 0) {
+    const plain = after.filter((e) => e.plain && lost.some((h) => takes(e, h))).map((e) => e.label);
+    const was = before.filter((e) => e.secure && lost.some((h) => takes(e, h))).map((e) => e.label);
+    out.push(
+      `${lost.join(', ')}: ${was.join(', ')} removed, served over plain HTTP only (${plain.join(', ')})`,
+    );
+  }
+  // Istio's redirect: https://istio.io/latest/docs/reference/config/networking/gateway/#ServerTLSSettings
+  const redirected = [...new Set(before.filter((e) => e.redirect).flatMap(dnsNames))].filter(
+    (h) => !lost.includes(h) && !after.some((e) => e.redirect && takes(e, h)),
+  );
+  for (const e of after.filter((x) => x.plain && !x.redirect)) {
+    const hosts = redirected.filter((h) => takes(e, h));
+    if (hosts.length > 0)
+      out.push(
+        `${e.label} no longer redirects ${hosts.join(', ')} to HTTPS (tls.httpsRedirect): plain-text requests are served`,
+      );
+  }
+  return out;
+}
+
+/** A Gateway API rule that redirects to HTTPS (https://gateway-api.sigs.k8s.io/guides/http-redirect-rewrite/). */
+function redirectsToHttps(rule: unknown): boolean {
+  return arr(get(rule, 'filters')).some(
+    (f) => get(f, 'type') === 'RequestRedirect' && get(f, 'requestRedirect', 'scheme') === 'https',
+  );
+}
+
+function httpRouteRedirectDropped(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base) return [];
+  const rules = (m: Manifest | undefined) => arr(get(m, 'spec', 'rules'));
+  const before = rules(base);
+  if (!before.some(redirectsToHttps)) return [];
+  const hosts = strings(get(base, 'spec', 'hostnames')).join(', ') || 'every host';
+  if (!head) return [`HTTPRoute that redirected ${hosts} to HTTPS removed`];
+  const after = rules(head);
+  const keys = routeKeys(before);
+  const afterKeys = routeKeys(after);
+  return before.flatMap((r, i) => {
+    if (!redirectsToHttps(r)) return [];
+    const now = after[afterKeys.indexOf(keys[i])];
+    return now !== undefined && redirectsToHttps(now)
+      ? []
+      : [`rule ${keys[i]} no longer redirects ${hosts} to HTTPS${now === undefined ? ' (removed)' : ''}`];
+  });
+}
+
+/** The gateways an HTTPRoute is bound to: parentRefs of kind Gateway (the default kind). */
+function routeGateways(m: Manifest): string[] {
+  return arr(get(m, 'spec', 'parentRefs'))
+    .filter((r) => (str(get(r, 'kind')) ?? 'Gateway') === 'Gateway')
+    .map((r) => `${str(get(r, 'namespace')) ?? m.metadata.namespace ?? '?'}/${str(get(r, 'name')) ?? '?'}`);
+}
+
+/**
+ * Hosts replaced by a wildcard that covers them (or "*"): the gateway, or the route bound to one,
+ * now takes requests for hosts that may belong to someone else.
+ */
+function hostsWidened(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const out: string[] = [];
+  const say = (what: string, before: string[], after: string[], wider: string[]) =>
+    out.push(
+      `${what} ${before.join(', ') || '(any)'} → ${after.join(', ') || '(any)'}: it now takes requests for ${wider.includes('*') ? 'every host' : `any host that ${wider.join(' or ')} matches`}`,
+    );
+  if (isIstioGateway(base) || isKubeGateway(base)) {
+    const after = new Map(entrances(head).map((e) => [e.key, e]));
+    for (const e of entrances(base)) {
+      const now = after.get(e.key);
+      if (!now) continue;
+      const wider = widenedHosts(e.hosts, now.hosts, base.metadata.namespace ?? '');
+      const shown = (x: Entrance) => (x.hostField === 'hostname' && x.hosts[0] === '*' ? [] : x.hosts);
+      if (wider.length > 0) say(`${now.label} ${now.hostField}`, shown(e), shown(now), wider);
+    }
+    return out;
+  }
+  if (isVirtualService(base)) {
+    // Inside the mesh a host is a service's name; only at a gateway does it pick whose requests.
+    const gateways = gatewaysOf(head).filter((g) => g !== 'mesh');
+    if (gateways.length === 0) return [];
+    const before = strings(get(base, 'spec', 'hosts'));
+    const after = strings(get(head, 'spec', 'hosts'));
+    const wider = widenedHosts(before, after);
+    if (wider.length > 0) say(`on gateway ${gateways.join(', ')}, hosts`, before, after, wider);
+    return out;
+  }
+  const gateways = routeGateways(head);
+  if (gateways.length === 0) return [];
+  // An HTTPRoute without hostnames takes every host of its listener.
+  const names = (m: Manifest) => strings(get(m, 'spec', 'hostnames'));
+  const before = names(base);
+  const after = names(head);
+  const wider = widenedHosts(before.length ? before : ['*'], after.length ? after : ['*']);
+  if (wider.length > 0) say(`on gateway ${gateways.join(', ')}, hostnames`, before, after, wider);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeouts and retries
+
+/** "1h30m", "500ms", "2.5s": Istio and Gateway API durations, in milliseconds. */
+function durationOf(v: unknown): number | undefined {
+  if (typeof v !== 'string' || !/^(?:\d+(?:\.\d+)?(?:ms|h|m|s))+$/.test(v)) return durationMs(v);
+  let total = 0;
+  for (const [, n, unit] of v.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+    total += Number(n) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
+}
+
+/** Routes present on both sides, by name or position, as routeKeys matches them. */
+function sameRoutes(base: Manifest, head: Manifest, field: string): [string, unknown, unknown][] {
+  const before = arr(get(base, 'spec', field));
+  const after = arr(get(head, 'spec', field));
+  const afterKeys = routeKeys(after);
+  const keys = routeKeys(before);
+  return before.flatMap((r, i): [string, unknown, unknown][] => {
+    const j = afterKeys.indexOf(keys[i]);
+    return j < 0 ? [] : [[keys[i], r, after[j]]];
+  });
+}
+
+/**
+ * A timeout removed, set to zero or raised lets requests hang on a slow backend and hold its
+ * connections. Istio: a route's `timeout` is disabled by default
+ * (https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRoute); the Gateway
+ * API: a zero duration disables `timeouts.request` and `timeouts.backendRequest`, and without them
+ * the implementation's default applies (https://gateway-api.sigs.k8s.io/reference/spec/#httproutetimeouts;
+ * none for Istio).
+ */
+function timeoutRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const istio = isVirtualService(base);
+  const fields = istio ? ['timeout'] : ['timeouts.request', 'timeouts.backendRequest'];
+  const out: string[] = [];
+  for (const [key, a, b] of sameRoutes(base, head, istio ? 'http' : 'rules')) {
+    for (const field of fields) {
+      const path = field.split('.');
+      const was = get(a, ...path);
+      const x = durationOf(was);
+      if (x === undefined || x === 0) continue;
+      const raw = get(b, ...path);
+      const y = durationOf(raw);
+      const where = `${istio ? 'route' : 'rule'} ${key}: ${field} ${String(was)}`;
+      if (raw === undefined)
+        out.push(
+          `${where} removed: ${istio ? 'requests wait without limit' : "the implementation's default applies (none for Istio)"}`,
+        );
+      else if (y === 0) out.push(`${where} → ${String(raw)}: requests wait without limit`);
+      else if (y !== undefined && y > x) out.push(`${where} → ${String(raw)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Istio's retry policy when a route sets none: 2 attempts on connect-failure, refused-stream,
+ * unavailable, cancelled and HTTP 503 (istio/istio pilot/pkg/networking/core/route/retry/retry.go,
+ * DefaultPolicy).
+ */
+const DEFAULT_RETRY_ON = 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes';
+const DEFAULT_RETRY_CODES = ['503'];
+
+interface Retries {
+  readonly attempts: number;
+  readonly perTryTimeout?: string;
+  readonly retryOn: string;
+  /** The conditions, with status codes as numbers ("503"); retriable-status-codes stands for them. */
+  readonly on: Set<string>;
+  readonly isDefault: boolean;
+}
+
+/** The retries Istio gives a route (retry.go ConvertPolicy: attempts 0 or unset turns them off). */
+function retriesOf(route: unknown): Retries {
+  const r = get(route, 'retries');
+  if (!isRecord(r)) {
+    const on = new Set([...DEFAULT_RETRY_ON.split(','), ...DEFAULT_RETRY_CODES]);
+    on.delete('retriable-status-codes');
+    return { attempts: 2, retryOn: DEFAULT_RETRY_ON, on, isDefault: true };
+  }
+  const attempts = Math.max(0, num(r.attempts) ?? 0);
+  const retryOn = str(r.retryOn) || DEFAULT_RETRY_ON;
+  const parts = retryOn.split(',').map((s) => s.trim());
+  const on = new Set(parts.filter((s) => s && s !== 'retriable-status-codes'));
+  if (!str(r.retryOn)) for (const c of DEFAULT_RETRY_CODES) on.add(c);
+  return { attempts, perTryTimeout: str(r.perTryTimeout), retryOn, on, isDefault: false };
+}
+
+/**
+ * Whether retry condition `a` retries on `b` as well, per Envoy's x-envoy-retry-on: 5xx takes any
+ * 5xx response, a reset, a connect failure and a refused stream; gateway-error takes 502, 503 and
+ * 504 (https://www.envoyproxy.io/docs/envoy/latest/configuration/http/http_filters/router_filter#x-envoy-retry-on).
+ */
+function retryCovers(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a === '5xx')
+    return /^5\d\d$/.test(b) || ['gateway-error', 'reset', 'connect-failure', 'refused-stream'].includes(b);
+  if (a === 'gateway-error') return ['502', '503', '504'].includes(b);
+  return false;
+}
+
+/** More attempts, a longer (or no) per-try timeout, or more conditions: more load on a failing backend. */
+function retriesRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const out: string[] = [];
+  for (const [key, a, b] of sameRoutes(base, head, 'http')) {
+    const x = retriesOf(a);
+    const y = retriesOf(b);
+    const now = (r: Retries, v: string) => (r.isDefault ? `${v} (Istio's default)` : v);
+    const where = `route ${key}: retries`;
+    if (y.attempts > x.attempts) out.push(`${where}.attempts ${x.attempts} → ${now(y, String(y.attempts))}`);
+    if (x.attempts === 0 || y.attempts === 0) continue;
+    const tx = durationOf(x.perTryTimeout);
+    const ty = durationOf(y.perTryTimeout);
+    if (tx !== undefined && (ty === undefined || ty > tx)) {
+      out.push(
+        ty === undefined
+          ? `${where}.perTryTimeout ${x.perTryTimeout} removed: each attempt may take the route's whole timeout`
+          : `${where}.perTryTimeout ${x.perTryTimeout} → ${String(y.perTryTimeout)}`,
+      );
+    }
+    const added = [...y.on].filter((c) => ![...x.on].some((o) => retryCovers(o, c)));
+    if (added.length > 0)
+      out.push(`${where}.retryOn ${x.retryOn} → ${now(y, y.retryOn)}: also retries on ${added.join(', ')}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sidecar egress
+
+/**
+ * An egress listener's hosts that now take whole namespaces or every namespace ("*\/*",
+ * "*\/reviews.shop.svc.cluster.local", "shop/*") beyond what it had: the proxies get, and under a
+ * REGISTRY_ONLY outbound policy may reach, services they did not before
+ * (https://istio.io/latest/docs/reference/config/networking/sidecar/#IstioEgressListener).
+ */
+function sidecarEgressWidened(
+  base: Manifest | undefined,
+  head: Manifest | undefined,
+  context: Context,
+): string[] {
+  if (!base) return [];
+  const namespace = base.metadata.namespace ?? '';
+  if (!head) {
+    // The same namespace and selector under another name takes over; else the namespace's or the
+    // root namespace's default Sidecar, else none: every service of the mesh.
+    const selector = get(base, 'spec', 'workloadSelector', 'labels');
+    const sidecar = (ns: string, sel: unknown) =>
+      context.head.find(
+        (m) =>
+          is(m, ISTIO_NETWORKING, 'Sidecar') &&
+          m.metadata.namespace === ns &&
+          deepEqual(get(m, 'spec', 'workloadSelector', 'labels'), sel),
+      );
+    if (sidecar(namespace, selector)) return [];
+    const fallback =
+      (selector !== undefined ? sidecar(namespace, undefined) : undefined) ??
+      sidecar(ROOT_NAMESPACE, undefined);
+    return [
+      `Sidecar for ${targetOf(base)} removed: ${fallback ? `Sidecar ${fallback.metadata.namespace}/${fallback.metadata.name} applies instead` : 'their proxies get every service of the mesh'}`,
+    ];
+  }
+  const listeners = (m: Manifest) =>
+    new Map(
+      arr(get(m, 'spec', 'egress')).map((l) => {
+        const port = get(l, 'port', 'number');
+        return [port === undefined ? 'egress' : `egress[port ${String(port)}]`, strings(get(l, 'hosts'))];
+      }),
+    );
+  const after = listeners(head);
+  const out: string[] = [];
+  for (const [where, before] of listeners(base)) {
+    const now = after.get(where);
+    if (!now) continue;
+    const wider = now.filter((h) => {
+      const [ns, dns] = splitHost(h, namespace);
+      const wildcard = ns === '*' || dns === '*' || dns.startsWith('*.');
+      return wildcard && !before.some((b) => hostCovers(b, h, namespace));
+    });
+    if (wider.length > 0)
+      out.push(
+        `${where} hosts + ${wider.join(', ')} (was ${before.join(', ')}): its proxies now get every service that matches`,
+      );
   }
   return out;
 }
