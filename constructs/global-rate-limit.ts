@@ -667,6 +667,9 @@ function validateDescriptors(descriptors: readonly RateLimitDescriptor[], field:
         d.limit.requestsPerUnit,
         'use a whole number of requests, e.g. 100',
       );
+      // The service reads its config into `RequestsPerUnit uint32` (envoyproxy/ratelimit
+      // src/config/config_impl.go) and refuses to load a larger number.
+      p.uint32(`${f}.limit.requestsPerUnit`, d.limit.requestsPerUnit, 'the rate limit service');
       if (!UNITS.includes(d.limit.unit)) {
         p.add(
           `${f}.limit.unit`,

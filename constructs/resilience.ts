@@ -92,7 +92,7 @@ export class LoadBalancer {
   }
   /** Session affinity on a cookie, which Envoy creates with the given TTL when absent. */
   public static consistentHashByCookie(name: string, ttl: Duration): LoadBalancer {
-    return new LoadBalancer({ consistentHash: { httpCookie: { name, ttl: istioDuration(ttl) } } });
+    return new LoadBalancer({ consistentHash: { httpCookie: { name, ttl: istioDuration(ttl) } } }, ttl);
   }
   /** Session affinity on the client's IP address. */
   public static consistentHashBySourceIp(): LoadBalancer {
@@ -100,8 +100,16 @@ export class LoadBalancer {
   }
   private constructor(
     /** @internal */ public readonly _spec: NonNullable<DestinationRuleSpecTrafficPolicy['loadBalancer']>,
+    /** @internal The cookie's TTL, for validation. */ public readonly _cookieTtl?: Duration,
   ) {}
 }
+
+/**
+ * protobuf's longest Duration, 315,576,000,000 s: istiod cannot read a longer one. Envoy reads a
+ * cookie TTL in whole seconds (`std::chrono::seconds(cookie.ttl().seconds())` in
+ * source/common/http/hash_policy.cc), so it does not apply its millisecond limit there.
+ */
+const MAX_PROTOBUF_DURATION_SECONDS = 315_576_000_000;
 
 export interface TrafficPolicy {
   /**
@@ -122,6 +130,15 @@ export interface TrafficPolicy {
 }
 
 export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Problems): void {
+  const ttl = tp.loadBalancer?._cookieTtl?.toMilliseconds({ integral: false });
+  if (ttl !== undefined && (ttl < 0 || ttl % 1000 !== 0 || ttl > MAX_PROTOBUF_DURATION_SECONDS * 1000)) {
+    // Envoy drops the fraction of a second, so 500ms becomes 0: a session cookie, not a short one.
+    p.add(
+      `${field}.loadBalancer.ttl`,
+      `${ttl}ms is not a whole number of seconds from 0 to ${MAX_PROTOBUF_DURATION_SECONDS}, and Envoy keeps only the whole seconds of a cookie's TTL`,
+      'use Duration.seconds(n), or 0 for a session cookie',
+    );
+  }
   const cp = tp.connectionPool;
   if (cp) {
     const f = `${field}.connectionPool`;
