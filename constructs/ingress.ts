@@ -28,7 +28,7 @@ import type { MeshNamespace } from './mesh-namespace.js';
 import { Microservice } from './microservice.js';
 import { MeshRegistry } from './registry.js';
 import { retriesOutlast, type ServiceVersion, validateWeights, type WeightedVersion } from './routing.js';
-import { MAX_ENVOY_DURATION_SECONDS, type Problems, validateWith } from './validation.js';
+import { MAX_DURATION_MILLIS, type Problems, validateWith } from './validation.js';
 import { istioDuration, prune } from './values.js';
 
 /** TLS termination at the gateway. */
@@ -695,11 +695,7 @@ function validateGatewayApiTimeouts(routes: readonly IngressRouteOptions[], p: P
   routes.forEach((r, i) => {
     const ms = r.timeout?.toMilliseconds({ integral: false });
     // Longer than Envoy's limit too is reported once, by Problems.duration.
-    if (
-      ms !== undefined &&
-      ms > MAX_GATEWAY_API_DURATION_MS &&
-      ms < (MAX_ENVOY_DURATION_SECONDS + 1) * 1000
-    ) {
+    if (ms !== undefined && ms > MAX_GATEWAY_API_DURATION_MS && ms <= MAX_DURATION_MILLIS) {
       p.add(
         `routes[${i}].timeout`,
         `${ms / 1000}s is above the Gateway API's longest duration, 99999h59m59s999ms`,

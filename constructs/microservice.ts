@@ -880,10 +880,11 @@ export class Microservice<V extends string = string> extends Construct {
       }
     });
     if (this.namespace.name === MESH_ROOT_NAMESPACE) {
-      // A policy in the root namespace applies its selector to every namespace (the `selector`
-      // field of AuthorizationPolicy, RequestAuthentication and EnvoyFilter's workloadSelector in
-      // Istio's reference), so the policies below would also govern every workload labelled
-      // app=<name> anywhere in the mesh.
+      // "If the authorization policy is in the root namespace, the selector will additionally
+      // match with workloads in all namespaces" (the `selector` field in
+      // https://istio.io/latest/docs/reference/config/security/authorization-policy/; the same holds
+      // for RequestAuthentication and EnvoyFilter's workloadSelector), so the policies below would
+      // also govern every workload labelled app=<name> anywhere in the mesh.
       const spread = [
         ...(this.allowed.length > 0 ? ['the AuthorizationPolicy of its callers'] : []),
         // With a waypoint, JWT policies attach to the Service by targetRefs, not by selector.

@@ -104,13 +104,6 @@ export class LoadBalancer {
   ) {}
 }
 
-/**
- * protobuf's longest Duration, 315,576,000,000 s: istiod cannot read a longer one. Envoy reads a
- * cookie TTL in whole seconds (`std::chrono::seconds(cookie.ttl().seconds())` in
- * source/common/http/hash_policy.cc), so it does not apply its millisecond limit there.
- */
-const MAX_PROTOBUF_DURATION_SECONDS = 315_576_000_000;
-
 export interface TrafficPolicy {
   /**
    * Connection limits.
@@ -130,13 +123,16 @@ export interface TrafficPolicy {
 }
 
 export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Problems): void {
-  const ttl = tp.loadBalancer?._cookieTtl?.toMilliseconds({ integral: false });
-  if (ttl !== undefined && (ttl < 0 || ttl % 1000 !== 0 || ttl > MAX_PROTOBUF_DURATION_SECONDS * 1000)) {
-    // Envoy drops the fraction of a second, so 500ms becomes 0: a session cookie, not a short one.
+  const ttl = tp.loadBalancer?._cookieTtl;
+  p.duration(`${field}.loadBalancer.ttl`, ttl);
+  const ttlMs = ttl?.toMilliseconds({ integral: false });
+  if (ttlMs !== undefined && Number.isInteger(ttlMs) && ttlMs >= 1 && ttlMs % 1000 !== 0) {
+    // Envoy keeps the whole seconds of a cookie's TTL (`std::chrono::seconds(cookie.ttl().seconds())`
+    // in source/common/http/hash_policy.cc): 1500ms becomes 1s, and under 1s a session cookie.
     p.add(
       `${field}.loadBalancer.ttl`,
-      `${ttl}ms is not a whole number of seconds from 0 to ${MAX_PROTOBUF_DURATION_SECONDS}, and Envoy keeps only the whole seconds of a cookie's TTL`,
-      'use Duration.seconds(n), or 0 for a session cookie',
+      `${ttlMs}ms is not a whole number of seconds, and Envoy keeps only the whole seconds of a cookie's TTL`,
+      'use Duration.seconds(n) with n ≥ 1',
     );
   }
   const cp = tp.connectionPool;

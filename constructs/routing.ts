@@ -2,7 +2,7 @@ import type { Duration } from 'cdk8s';
 import type { VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../imports/networking.istio.io.js';
 import { HTTP_METHODS } from './security.js';
 import { istioDuration, prune, type StringMatch } from './values.js';
-import { MAX_ENVOY_DURATION_SECONDS, type Problems } from './validation.js';
+import { MAX_DURATION_MILLIS, type Problems } from './validation.js';
 
 /**
  * A typed handle on one declared version of a Microservice: routes and mirrors name versions
@@ -267,7 +267,7 @@ export function retriesOutlast(retries: RetryPolicy, timeout: Duration | undefin
   const total = timeout?.toMilliseconds({ integral: false });
   // Durations that are wrong by themselves are reported as such, not compared.
   const valid = (ms: number | undefined): ms is number =>
-    ms !== undefined && Number.isInteger(ms) && ms >= 1 && ms < (MAX_ENVOY_DURATION_SECONDS + 1) * 1000;
+    ms !== undefined && Number.isInteger(ms) && ms >= 1 && ms <= MAX_DURATION_MILLIS;
   if (!valid(perTry) || !valid(total) || !Number.isInteger(retries.attempts) || retries.attempts < 1) {
     return undefined;
   }

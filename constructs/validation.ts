@@ -59,14 +59,18 @@ export class Problems {
   }
 
   /**
-   * Envoy durations: Istio rejects anything under 1 ms, and anything finer than a millisecond is
-   * lost. The longest is MAX_ENVOY_DURATION_SECONDS, which every Duration prop is rendered within.
+   * Istio and Envoy durations: Istio rejects anything under 1 ms, anything finer than a millisecond
+   * is lost, and nothing may exceed MAX_DURATION_MILLIS.
    */
   public duration(field: string, value: Duration | undefined): void {
     if (value === undefined) return;
     const ms = value.toMilliseconds({ integral: false });
-    if (ms >= (MAX_ENVOY_DURATION_SECONDS + 1) * 1000) {
-      this.tooLong(field, ms);
+    if (ms > MAX_DURATION_MILLIS) {
+      this.add(
+        field,
+        `${Number((ms / 1000).toPrecision(15))}s is above the longest duration Istio and Envoy read, ${MAX_DURATION_MILLIS / 1000}s (2^63-1 nanoseconds, about 292 years)`,
+        `use at most Duration.millis(${MAX_DURATION_MILLIS})`,
+      );
     } else if (!(ms >= 1)) {
       this.add(
         field,
@@ -80,14 +84,6 @@ export class Problems {
         `round it, e.g. Duration.millis(${Math.round(ms)})`,
       );
     }
-  }
-
-  /**
-   * A duration that may be 0 (a session cookie's TTL), else whole milliseconds up to
-   * MAX_ENVOY_DURATION_SECONDS, as Envoy reads it.
-   */
-  public durationOrZero(field: string, value: Duration | undefined): void {
-    if (value?.toMilliseconds({ integral: false }) !== 0) this.duration(field, value);
   }
 
   /**
@@ -109,14 +105,6 @@ export class Problems {
         `use Duration.seconds(n) with n ≤ ${max}`,
       );
     }
-  }
-
-  private tooLong(field: string, ms: number): void {
-    this.add(
-      field,
-      `${Number((ms / 1000).toPrecision(12))}s is above Envoy's maximum of ${MAX_ENVOY_DURATION_SECONDS}s (about 292 years)`,
-      `use Duration.seconds(n) with n ≤ ${MAX_ENVOY_DURATION_SECONDS}`,
-    );
   }
 
   public percent(field: string, value: number | undefined): void {
@@ -323,15 +311,17 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const UINT32_MAX = 4294967295;
 
 /**
- * The longest duration Envoy accepts in the fields it reads as milliseconds, which is every
- * duration mesh-kit renders for Envoy (timeouts, per-try timeouts, connect timeouts, intervals,
- * ejection times, fault delays, token bucket fill intervals, cookie TTLs): the seconds of the
- * largest int64 number of nanoseconds, INT64_MAX / 10^9 = 9,223,372,036 (validateDurationAsMilliseconds
- * in envoyproxy/envoy source/common/protobuf/utility.cc, called by PROTOBUF_GET_MS_OR_DEFAULT).
- * Beyond it Envoy refuses the whole route or cluster configuration. protobuf's own Duration
- * limit, 315,576,000,000 s (10,000 years), is higher, so istiod lets such a value through.
+ * The longest duration, in whole milliseconds, that reaches Envoy intact: 2^63-1 nanoseconds.
+ * Istio's CRDs check every Duration with the CEL rule `duration(self) >= duration('1ms')`
+ * (istio/tools cmd/protoc-gen-crd), and CEL's duration() reads a Go time.Duration, int64
+ * nanoseconds, so the API server refuses a longer one. Where Envoy reads a duration as
+ * milliseconds (route, retry, connect and rate limit timeouts, intervals, ejection times, fault
+ * delays, fill intervals) it refuses more than 9,223,372,036 whole seconds
+ * (validateDurationAsMilliseconds in envoyproxy/envoy source/common/protobuf/utility.cc), which
+ * EnvoyFilter durations, unchecked by the CRD, could reach; the one limit for both keeps it
+ * simple at the cost of 145 ms. protobuf's own Duration limit, 315,576,000,000 s, is far higher.
  */
-export const MAX_ENVOY_DURATION_SECONDS = 9_223_372_036;
+export const MAX_DURATION_MILLIS = 9_223_372_036_854;
 
 /** Dot-separated RFC 1123 labels (no length limit of its own: callers apply theirs). */
 function isDnsName(value: string): boolean {

@@ -8,7 +8,7 @@ import {
   GlobalRateLimitService,
   IstioIngress,
   LoadBalancer,
-  MAX_ENVOY_DURATION_SECONDS,
+  MAX_DURATION_MILLIS,
   MeshNamespace,
   type MeshNamespaceProps,
   Microservice,
@@ -43,17 +43,18 @@ function regexProblems(pattern: string): string[] {
   return p.list.map((x) => `${x.message}; ${x.fix}`);
 }
 
-const MAX_S = MAX_ENVOY_DURATION_SECONDS;
-const TOO_LONG = `${MAX_S + 1}s is above Envoy's maximum of ${MAX_S}s (about 292 years); use Duration.seconds(n) with n ≤ ${MAX_S}`;
+const MAX_MS = MAX_DURATION_MILLIS;
+const TOO_LONG = `9223372036.855s is above the longest duration Istio and Envoy read, 9223372036.854s (2^63-1 nanoseconds, about 292 years); use at most Duration.millis(${MAX_MS})`;
 
 describe('durations Envoy refuses', () => {
-  it('uses the limit of validateDurationAsMilliseconds: the seconds of INT64_MAX nanoseconds', () => {
-    assert.equal(MAX_S, Math.floor(Number(2n ** 63n - 1n) / 1e9));
-    assert.equal(MAX_S, 9_223_372_036);
+  it("uses Go's time.Duration limit, 2^63-1 nanoseconds, in whole milliseconds", () => {
+    assert.equal(BigInt(MAX_MS), (2n ** 63n - 1n) / 1_000_000n);
+    // Envoy's own limit where it reads milliseconds, 9,223,372,036 whole seconds, is not stricter.
+    assert.ok(MAX_MS < 9_223_372_037_000);
   });
 
-  it('refuses every Duration prop one second past the limit', () => {
-    const long = Duration.seconds(MAX_S + 1);
+  it('refuses every Duration prop one millisecond past the limit', () => {
+    const long = Duration.millis(MAX_MS + 1);
     const { chart, ns, svc } = reviews({
       trafficPolicy: {
         connectionPool: { connectTimeout: long },
@@ -91,19 +92,19 @@ describe('durations Envoy refuses', () => {
     ]);
   });
 
-  it('accepts the longest, 9223372036.999s, and renders it', () => {
-    const longest = Duration.millis(MAX_S * 1000 + 999);
+  it('accepts the longest, 9223372036.854s, and renders it', () => {
+    const longest = Duration.millis(MAX_MS);
     const { chart, svc } = reviews({
       trafficPolicy: { connectionPool: { connectTimeout: longest } },
       localRateLimit: { bucket: { maxTokens: 10, fillInterval: longest } },
     });
     svc.addRoute({ to: svc.version('v1'), timeout: longest });
     const objs = synth(chart);
-    assert.equal(find(objs, 'VirtualService', 'reviews').spec.http[0].timeout, `${MAX_S * 1000 + 999}ms`);
+    assert.equal(find(objs, 'VirtualService', 'reviews').spec.http[0].timeout, '9223372036854ms');
     const filter = find(objs, 'EnvoyFilter', 'reviews-local-ratelimit');
     assert.equal(
       filter.spec.configPatches[0].patch.value.typed_config.value.token_bucket.fill_interval,
-      `${MAX_S}.999s`,
+      '9223372036.854s',
     );
   });
 
@@ -115,14 +116,20 @@ describe('durations Envoy refuses', () => {
     synth(reviews({ probes: { readiness: probe(2147483647) } }).chart);
   });
 
-  it('refuses a cookie TTL Envoy would cut to whole seconds or protobuf cannot hold; 0 is a session cookie', () => {
+  it('refuses a cookie TTL Envoy would cut to whole seconds, and accepts whole seconds up to the limit', () => {
     const lb = (ttl: Duration) => ({ loadBalancer: LoadBalancer.consistentHashByCookie('user', ttl) });
     assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.millis(1500)) }).chart), [
-      "[test/reviews] trafficPolicy.loadBalancer.ttl: 1500ms is not a whole number of seconds from 0 to 315576000000, and Envoy keeps only the whole seconds of a cookie's TTL; use Duration.seconds(n), or 0 for a session cookie",
+      "[test/reviews] trafficPolicy.loadBalancer.ttl: 1500ms is not a whole number of seconds, and Envoy keeps only the whole seconds of a cookie's TTL; use Duration.seconds(n) with n ≥ 1",
     ]);
-    assert.equal(synthErrors(reviews({ trafficPolicy: lb(Duration.seconds(315576000001)) }).chart).length, 1);
-    synth(reviews({ trafficPolicy: lb(Duration.seconds(315576000000)) }).chart);
-    synth(reviews({ trafficPolicy: lb(Duration.seconds(0)) }).chart);
+    // Istio's CRD refuses "0s" (duration(self) >= duration('1ms')), so 0 is no session cookie here.
+    assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.seconds(0)) }).chart), [
+      "[test/reviews] trafficPolicy.loadBalancer.ttl: 0ms is below Istio's minimum of 1ms; use Duration.millis(1) or more",
+    ]);
+    assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.seconds(9223372037)) }).chart), [
+      `[test/reviews] trafficPolicy.loadBalancer.ttl: ${TOO_LONG.replace('9223372036.855s', '9223372037s')}`,
+    ]);
+    synth(reviews({ trafficPolicy: lb(Duration.seconds(9223372036)) }).chart);
+    synth(reviews({ trafficPolicy: lb(Duration.seconds(1)) }).chart);
   });
 
   it("refuses a Gateway API timeout past the Gateway API's longest duration, and accepts the longest", () => {
@@ -619,6 +626,29 @@ describe('the mesh root namespace', () => {
     });
     assert.deepEqual(synthErrors(chart), [
       '[test/gateway] namespace: "istio-system" is Istio\'s mesh root namespace, where the AuthorizationPolicy of its callers, its JWT policies would select every workload labelled app=gateway in every namespace; run the service in a namespace of its own',
+    ]);
+  });
+});
+
+describe('the mesh root namespace, for global rate limits', () => {
+  it('refuses the rate limit service there, and a target there, whose selectors reach every namespace', () => {
+    const chart = Testing.chart();
+    const root = new MeshNamespace(chart, 'istio-system', { defaultDeny: false });
+    const limits = new GlobalRateLimitService(chart, 'ratelimit', {
+      namespace: root,
+      domain: 'shop',
+      descriptors: [{ key: 'remote_address', limit: { requestsPerUnit: 1, unit: RateLimitUnit.SECOND } }],
+    });
+    const gateway = new Microservice(chart, 'gateway', {
+      namespace: root,
+      image: 'g:1',
+      versions: { v1: {} },
+    });
+    limits.apply(gateway, { actions: [RateLimitAction.remoteAddress()] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/ratelimit] namespace: "istio-system" is Istio\'s mesh root namespace, where the AuthorizationPolicy of the rate limit service would select every workload labelled app=ratelimit in every namespace; run the rate limit service in a namespace of its own',
+      '[test/ratelimit/redis] namespace: "istio-system" is Istio\'s mesh root namespace, where the AuthorizationPolicy of its callers would select every workload labelled app=redis in every namespace; run the service in a namespace of its own',
+      '[test/gateway/global-rate-limit] target: gateway runs in "istio-system", Istio\'s mesh root namespace, where these EnvoyFilters would select every workload labelled app=gateway in every namespace; rate limit services in namespaces of their own',
     ]);
   });
 });
