@@ -46,7 +46,7 @@ function regexProblems(pattern: string): string[] {
 const MAX_MS = MAX_DURATION_MILLIS;
 const TOO_LONG = `9223372036.855s is above the longest duration Istio and Envoy read, 9223372036.854s (2^63-1 nanoseconds, about 292 years); use at most Duration.millis(${MAX_MS})`;
 
-describe('durations Envoy refuses', () => {
+describe('durations Istio and Envoy refuse', () => {
   it("uses Go's time.Duration limit, 2^63-1 nanoseconds, in whole milliseconds", () => {
     assert.equal(BigInt(MAX_MS), (2n ** 63n - 1n) / 1_000_000n);
     // Envoy's own limit where it reads milliseconds, 9,223,372,036 whole seconds, is not stricter.
@@ -295,7 +295,7 @@ describe('matches that can never match', () => {
     ]);
   });
 
-  it('refuses CR, LF and other control characters in methods, paths and header values', () => {
+  it('refuses CR, LF and other control characters in methods, paths, header values and query parameters', () => {
     const { chart, ns, svc } = reviews({
       localRateLimit: {
         bucket: { maxTokens: 10, fillInterval: Duration.seconds(1) },
