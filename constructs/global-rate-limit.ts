@@ -10,7 +10,7 @@ import {
   Sidecar,
 } from '../imports/networking.istio.io.js';
 import { AuthorizationPolicy, AuthorizationPolicySpecAction } from '../imports/security.istio.io.js';
-import { type MeshNamespace, MtlsMode } from './mesh-namespace.js';
+import { MESH_ROOT_NAMESPACE, type MeshNamespace, MtlsMode } from './mesh-namespace.js';
 import { Microservice } from './microservice.js';
 import { checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
@@ -469,6 +469,14 @@ export class GlobalRateLimitService extends Construct {
     // Redis is a Microservice, which checks redisResources itself.
     validateResources(props.resources, 'resources', p, RATELIMIT_RESOURCE_DEFAULTS);
     registry.checkUniqueService(this.host, this, p);
+    if (this.namespace.name === MESH_ROOT_NAMESPACE) {
+      // In the root namespace a policy's selector picks workloads in every namespace.
+      p.add(
+        'namespace',
+        `"${MESH_ROOT_NAMESPACE}" is Istio's mesh root namespace, where the AuthorizationPolicy of the rate limit service would select every workload labelled app=${this.name} in every namespace`,
+        'run the rate limit service in a namespace of its own',
+      );
+    }
     if (this.namespace.mtls === MtlsMode.DISABLE) {
       p.add(
         'namespace',
@@ -587,6 +595,14 @@ export class GlobalRateLimit extends Construct {
       );
     }
     if (!target.httpPort) p.add('target', `${target.name} has no HTTP port`, 'rate limit an HTTP service');
+    if (target.namespace.name === MESH_ROOT_NAMESPACE) {
+      // An EnvoyFilter's workloadSelector in the root namespace picks workloads in every namespace.
+      p.add(
+        'target',
+        `${target.name} runs in "${MESH_ROOT_NAMESPACE}", Istio's mesh root namespace, where these EnvoyFilters would select every workload labelled app=${target.name} in every namespace`,
+        'rate limit services in namespaces of their own',
+      );
+    }
     if ((target.localRateLimit?.paths ?? []).length > 0) {
       // Envoy's ratelimit filter ignores virtual-host actions once a route has rate_limits of its
       // own (vh_rate_limits OVERRIDE), and per-path local limits put theirs on every inbound route.
@@ -674,6 +690,9 @@ function validateDescriptors(descriptors: readonly RateLimitDescriptor[], field:
         d.limit.requestsPerUnit,
         'use a whole number of requests, e.g. 100',
       );
+      // The service reads its config into `RequestsPerUnit uint32` (envoyproxy/ratelimit
+      // src/config/config_impl.go) and refuses to load a larger number.
+      p.uint32(`${f}.limit.requestsPerUnit`, d.limit.requestsPerUnit, 'the rate limit service');
       if (!UNITS.includes(d.limit.unit)) {
         p.add(
           `${f}.limit.unit`,

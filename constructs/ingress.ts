@@ -28,8 +28,8 @@ import type { MeshNamespace } from './mesh-namespace.js';
 import { Microservice } from './microservice.js';
 import { checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
-import { type ServiceVersion, validateWeights, type WeightedVersion } from './routing.js';
-import { type Problems, validateWith } from './validation.js';
+import { retriesOutlast, type ServiceVersion, validateWeights, type WeightedVersion } from './routing.js';
+import { MAX_DURATION_MILLIS, type Problems, validateWith } from './validation.js';
 import { istioDuration, prune } from './values.js';
 
 /** TLS termination at the gateway. */
@@ -281,7 +281,20 @@ export class IstioIngress extends Construct {
         );
       }
     });
-    this.routes.forEach((r, i) => checkTarget(r.to, `routes[${i}].to (${r.to.name})`, p));
+    this.routes.forEach((r, i) => {
+      checkTarget(r.to, `routes[${i}].to (${r.to.name})`, p);
+      // The gateway's copy of the service's routes takes this timeout where they set none.
+      r.to._routes.forEach((sr, j) => {
+        const outlast = sr.retries && sr.timeout === undefined && retriesOutlast(sr.retries, r.timeout);
+        if (outlast) {
+          p.add(
+            `routes[${i}].timeout`,
+            `${istioDuration(r.timeout!)} is also the timeout of ${r.to.name}'s routes[${j}] at the gateway, and its ${outlast} is not less, so when tries time out the request ends before its last retry starts`,
+            `make the timeout longer, or give ${r.to.name}'s routes[${j}] a timeout of its own`,
+          );
+        }
+      });
+    });
     this.hosts.forEach((host, i) => {
       const rivals = registry.rivalsFor(host, this.gatewayRef, this);
       for (const rival of rivals) {
@@ -535,6 +548,7 @@ export class GatewayApiIngress extends Construct {
     validateHosts(this.hosts, p, false);
     if (this.props.tls) p.dnsSubdomain('tls.credentialName', this.props.tls.credentialName);
     validateRoutes(this.routes, p);
+    validateGatewayApiTimeouts(this.routes, p);
     // The Gateway API orders rules by specificity, so only identical matches compete.
     const paths = this.routes.map(pathOf);
     paths.forEach((later, j) => {
@@ -670,8 +684,29 @@ function validateRoutes(routes: readonly IngressRouteOptions[], p: Problems): vo
           'write request paths from the root, e.g. "/api"',
         );
       }
+      if (value !== undefined && key !== 'rewrite') p.requestText(`${f}.${key}`, value);
     }
     p.duration(`${f}.timeout`, r.timeout);
+  });
+}
+
+/**
+ * The longest Gateway API Duration: at most four parts of at most five digits (GEP-2257,
+ * `^([0-9]{1,5}(h|m|s|ms)){1,4}$`), which gatewayApiDuration renders as 99999h59m59s999ms.
+ */
+const MAX_GATEWAY_API_DURATION_MS = ((99999 * 60 + 59) * 60 + 59) * 1000 + 999;
+
+function validateGatewayApiTimeouts(routes: readonly IngressRouteOptions[], p: Problems): void {
+  routes.forEach((r, i) => {
+    const ms = r.timeout?.toMilliseconds({ integral: false });
+    // Longer than Envoy's limit too is reported once, by Problems.duration.
+    if (ms !== undefined && ms > MAX_GATEWAY_API_DURATION_MS && ms <= MAX_DURATION_MILLIS) {
+      p.add(
+        `routes[${i}].timeout`,
+        `${ms / 1000}s is above the Gateway API's longest duration, 99999h59m59s999ms`,
+        'use a shorter timeout',
+      );
+    }
   });
 }
 

@@ -136,6 +136,15 @@ export interface MeshNamespaceProps {
 /** The OpenTelemetry collector of the "otel-tracing" provider, as a Sidecar egress host. */
 export const DEFAULT_COLLECTOR = 'observability/opentelemetry-collector.observability.svc.cluster.local';
 
+/**
+ * Istio's mesh root namespace (meshConfig.rootNamespace, "istio-system" unless the mesh config says
+ * otherwise): policies there apply to the whole mesh.
+ */
+export const MESH_ROOT_NAMESPACE = 'istio-system';
+
+/** The namespace labels that choose how workloads join the mesh; DataPlane sets exactly one of them. */
+const DATA_PLANE_LABELS = ['istio-injection', 'istio.io/rev', 'istio.io/dataplane-mode'];
+
 /** The name of the waypoint Gateway a MeshNamespace deploys, as `istioctl waypoint apply` names it. */
 export const WAYPOINT_NAME = 'waypoint';
 
@@ -169,6 +178,45 @@ export class MeshNamespace extends Construct {
       if (props.tracing) p.percent('tracing.samplingPercentage', props.tracing.samplingPercentage);
       p.dnsSubdomain('trustDomain', this.trustDomain);
       for (const host of this.egressHosts) p.sidecarEgressHost('tracing.collector', host);
+      if (this.name === MESH_ROOT_NAMESPACE && this.defaultDeny) {
+        // A policy in the root namespace without a selector applies to every workload of the mesh
+        // (https://istio.io/latest/docs/reference/config/security/authorization-policy/), so the
+        // allow-nothing policy there denies every request everywhere.
+        p.add(
+          'defaultDeny',
+          `"${this.name}" is Istio's mesh root namespace, where the allow-nothing policy applies to every workload of the mesh and denies every request everywhere`,
+          'set defaultDeny: false for the root namespace, or use another namespace',
+        );
+      }
+      const revision = this.dataPlane._labels['istio.io/rev'];
+      if (
+        revision !== undefined &&
+        !(revision.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(revision))
+      ) {
+        // The injector's webhooks select namespaces by istio.io/rev = <revision>, and revisions
+        // are DNS labels (they name istiod-<revision>): no injector selects any other value.
+        p.add(
+          'dataPlane',
+          `revision ${JSON.stringify(revision)} is not the name of a control plane revision (an RFC 1123 label), so no injector selects the namespace and pods get no sidecar`,
+          'give the revision of an installed control plane, e.g. DataPlane.revision("1-30-3"), or use DataPlane.sidecar()',
+        );
+      }
+      for (const key of DATA_PLANE_LABELS) {
+        const value = props.labels?.[key];
+        if (value !== undefined && value !== this.dataPlane._labels[key]) {
+          // istio-injection wins over istio.io/rev, and either turns sidecars on in an ambient
+          // namespace: a second data-plane label overrides or contradicts dataPlane.
+          p.add(
+            `labels[${JSON.stringify(key)}]`,
+            `${JSON.stringify(value)} contradicts dataPlane, which sets ${Object.entries(
+              this.dataPlane._labels,
+            )
+              .map(([k, v]) => `${k}=${v}`)
+              .join(', ')}`,
+            'remove the label and choose the data plane with dataPlane',
+          );
+        }
+      }
       for (const other of registry.namespaceOwners(this.name)) {
         if (other !== this) {
           p.add(

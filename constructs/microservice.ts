@@ -12,7 +12,7 @@ import {
   AuthorizationPolicySpecAction,
   RequestAuthentication,
 } from '../imports/security.istio.io.js';
-import { type MeshNamespace, MtlsMode, WAYPOINT_NAME } from './mesh-namespace.js';
+import { MESH_ROOT_NAMESPACE, type MeshNamespace, MtlsMode, WAYPOINT_NAME } from './mesh-namespace.js';
 import { callerLabel, checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
 import { LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
@@ -457,6 +457,11 @@ export class Microservice<V extends string = string> extends Construct {
     return this.routes.map((r) => renderRoute(r, { ...rc, destinationPort: this.httpPort?.port }));
   }
 
+  /** @internal The routes added so far, in order. */
+  public get _routes(): readonly HttpRoute[] {
+    return this.routes;
+  }
+
   /** The service's local rate limit, if it has one. */
   public get localRateLimit(): LocalRateLimitOptions | undefined {
     return this.props.localRateLimit;
@@ -857,15 +862,53 @@ export class Microservice<V extends string = string> extends Construct {
       }
     };
     if (this.routes.length > 0) needsL7('routing', 'routes');
+    // On a TCP port Istio enforces authorization without the HTTP-only fields: it drops an ALLOW
+    // rule that has any (the caller is denied) and matches a DENY rule on what is left (every
+    // connection is denied). https://istio.io/latest/docs/tasks/security/authorization/authz-tcp/
+    const tcpPorts = this.ports.filter((port) => !port.isHttp);
     this.allowed.forEach((c, i) => {
       const field = `callers[${i}]${callerLabel(c.principal, this.namespace.name)}`;
       validateCallOptions(c, field, p);
       if (c.methods || c.paths) needsL7('authorization by method or path', field);
+      if ((c.methods || c.paths) && this.ports.length > 0 && tcpPorts.length === this.ports.length) {
+        p.add(
+          field,
+          `methods and paths are HTTP-only, and every port of ${this.name} is TCP, so Istio drops this ALLOW rule and the caller is denied`,
+          'leave methods and paths out, or give the service an HTTP port',
+        );
+      }
     });
     this.jwtRules.forEach((j, i) => {
       validateJwt(j, `jwt[${i}]`, p);
       needsL7('JWT authentication', `jwt[${i}]`);
+      for (const port of tcpPorts) {
+        p.add(
+          `jwt[${i}]`,
+          `port ${port.port} of ${this.name} is TCP, where Istio ignores the HTTP-only fields (token, paths) of the DENY rule that requires the token, so it denies every connection to that port`,
+          'require JWT on services whose ports are all HTTP; move the TCP port to a service of its own',
+        );
+      }
     });
+    if (this.namespace.name === MESH_ROOT_NAMESPACE) {
+      // "If the authorization policy is in the root namespace, the selector will additionally
+      // match with workloads in all namespaces" (the `selector` field in
+      // https://istio.io/latest/docs/reference/config/security/authorization-policy/; the same holds
+      // for RequestAuthentication and EnvoyFilter's workloadSelector), so the policies below would
+      // also govern every workload labelled app=<name> anywhere in the mesh.
+      const spread = [
+        ...(this.allowed.length > 0 ? ['the AuthorizationPolicy of its callers'] : []),
+        // With a waypoint, JWT policies attach to the Service by targetRefs, not by selector.
+        ...(this.jwtRules.length > 0 && !this.namespace.hasWaypoint ? ['its JWT policies'] : []),
+        ...(props.localRateLimit ? ['its local rate limit'] : []),
+      ];
+      if (spread.length > 0) {
+        p.add(
+          'namespace',
+          `"${MESH_ROOT_NAMESPACE}" is Istio's mesh root namespace, where ${spread.join(', ')} would select every workload labelled app=${this.name} in every namespace`,
+          'run the service in a namespace of its own',
+        );
+      }
+    }
     if (props.localRateLimit && this.namespace.isAmbient) {
       // The rate limit is an EnvoyFilter on the workload's sidecar; Istio's docs state that
       // EnvoyFilter is not supported on waypoint proxies, so there is nothing safe to attach it to.

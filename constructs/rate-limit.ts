@@ -59,12 +59,28 @@ export class LocalRateLimit extends Construct {
     const svc = props.service;
     validateWith(this, (p) => {
       validateBucket(props.bucket, 'bucket', p);
+      const seen = new Map<string, number>();
       (props.paths ?? []).forEach((path, i) => {
         if (!path.prefix.startsWith('/')) {
           p.add(
             `paths[${i}].prefix`,
             `"${path.prefix}" does not start with "/"`,
             'write the path prefix from the root, e.g. "/api"',
+          );
+        }
+        p.requestText(`paths[${i}].prefix`, path.prefix);
+        // Each prefix is a descriptor entry, and Envoy refuses two descriptors with the same
+        // entries ("duplicate descriptor in the local rate descriptor", LocalRateLimiterImpl in
+        // source/extensions/filters/common/local_ratelimit/local_ratelimit_impl.cc), which rejects
+        // the whole inbound route configuration.
+        const first = seen.get(path.prefix);
+        if (first === undefined) {
+          seen.set(path.prefix, i);
+        } else {
+          p.add(
+            `paths[${i}].prefix`,
+            `"${path.prefix}" repeats paths[${first}], and Envoy refuses duplicate local rate limit descriptors, rejecting the inbound routes of ${svc.name}`,
+            'give each prefix one bucket',
           );
         }
         validateBucket(path.bucket, `paths[${i}].bucket`, p);
@@ -165,6 +181,9 @@ export class LocalRateLimit extends Construct {
 export function validateBucket(b: TokenBucket, field: string, p: Problems): void {
   p.positiveInt(`${field}.maxTokens`, b.maxTokens);
   p.positiveInt(`${field}.tokensPerFill`, b.tokensPerFill);
+  // envoy.type.v3.TokenBucket: max_tokens and tokens_per_fill are uint32 (api/envoy/type/v3/token_bucket.proto).
+  p.uint32(`${field}.maxTokens`, b.maxTokens, "Envoy's token bucket");
+  p.uint32(`${field}.tokensPerFill`, b.tokensPerFill, "Envoy's token bucket");
   p.duration(`${field}.fillInterval`, b.fillInterval);
   if (b.tokensPerFill !== undefined && b.tokensPerFill > b.maxTokens) {
     p.add(

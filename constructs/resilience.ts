@@ -95,7 +95,7 @@ export class LoadBalancer {
   /** Session affinity on a cookie, which Envoy creates with the given TTL when absent. */
   public static consistentHashByCookie(name: string, ttl: Duration): LoadBalancer {
     checkInput.loadBalancer('consistentHashByCookie', { name, ttl });
-    return new LoadBalancer({ consistentHash: { httpCookie: { name, ttl: istioDuration(ttl) } } });
+    return new LoadBalancer({ consistentHash: { httpCookie: { name, ttl: istioDuration(ttl) } } }, ttl);
   }
   /** Session affinity on the client's IP address. */
   public static consistentHashBySourceIp(): LoadBalancer {
@@ -103,6 +103,7 @@ export class LoadBalancer {
   }
   private constructor(
     /** @internal */ public readonly _spec: NonNullable<DestinationRuleSpecTrafficPolicy['loadBalancer']>,
+    /** @internal The cookie's TTL, for validation. */ public readonly _cookieTtl?: Duration,
   ) {}
 }
 
@@ -125,6 +126,18 @@ export interface TrafficPolicy {
 }
 
 export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Problems): void {
+  const ttl = tp.loadBalancer?._cookieTtl;
+  p.duration(`${field}.loadBalancer.ttl`, ttl);
+  const ttlMs = ttl?.toMilliseconds({ integral: false });
+  if (ttlMs !== undefined && Number.isInteger(ttlMs) && ttlMs >= 1 && ttlMs % 1000 !== 0) {
+    // Envoy keeps the whole seconds of a cookie's TTL (`std::chrono::seconds(cookie.ttl().seconds())`
+    // in source/common/http/hash_policy.cc): 1500ms becomes 1s, and under 1s a session cookie.
+    p.add(
+      `${field}.loadBalancer.ttl`,
+      `${ttlMs}ms is not a whole number of seconds, and Envoy keeps only the whole seconds of a cookie's TTL`,
+      'use Duration.seconds(n) with n ≥ 1',
+    );
+  }
   const cp = tp.connectionPool;
   if (cp) {
     const f = `${field}.connectionPool`;

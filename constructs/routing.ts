@@ -1,7 +1,8 @@
 import type { Duration } from 'cdk8s';
 import type { VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../imports/networking.istio.io.js';
+import { HTTP_METHODS } from './security.js';
 import { istioDuration, prune, type StringMatch } from './values.js';
-import type { Problems } from './validation.js';
+import { MAX_DURATION_MILLIS, type Problems } from './validation.js';
 
 /**
  * A typed handle on one declared version of a Microservice: routes and mirrors name versions
@@ -196,6 +197,14 @@ export function validateRoute(route: HttpRoute, ctx: RouteContext, field: string
         'remove perTryTimeout, or set attempts to 1 or more',
       );
     }
+    const outlast = retriesOutlast(r, route.timeout);
+    if (outlast) {
+      p.add(
+        `${field}.retries`,
+        `${outlast} is not less than the route's timeout ${describe(route.timeout!.toMilliseconds({ integral: false }))}, so when tries time out the request ends before its last retry starts`,
+        'make the timeout longer, or lower attempts or perTryTimeout',
+      );
+    }
     for (const cond of r.retryOn ?? []) {
       if (!(RETRY_ON as readonly string[]).includes(cond) && !/^[1-5][0-9][0-9]$/.test(cond)) {
         p.add(
@@ -218,16 +227,58 @@ export function validateRoute(route: HttpRoute, ctx: RouteContext, field: string
     if (delay) {
       p.duration(`${field}.fault.delay.fixedDelay`, delay.fixedDelay);
       p.percent(`${field}.fault.delay.percentage`, delay.percentage);
+      p.fractionalPercent(`${field}.fault.delay.percentage`, delay.percentage, 'no request is delayed');
     }
     if (abort) {
       p.httpStatus(`${field}.fault.abort.httpStatus`, abort.httpStatus);
       p.percent(`${field}.fault.abort.percentage`, abort.percentage);
+      p.fractionalPercent(`${field}.fault.abort.percentage`, abort.percentage, 'no request is aborted');
     }
   }
   if (route.mirror) {
-    checkVersion(route.mirror.to, ctx, `${field}.mirror.to`, p);
+    const to = route.mirror.to;
+    checkVersion(to, ctx, `${field}.mirror.to`, p);
     p.percent(`${field}.mirror.percentage`, route.mirror.percentage);
+    p.fractionalPercent(`${field}.mirror.percentage`, route.mirror.percentage, 'nothing is mirrored');
+    // Envoy sends the copy to the mirror's cluster whatever the route picked, so a version that
+    // also serves the route's requests handles those it is mirrored twice: double writes, double
+    // side effects (request_mirror_policies in envoy's RouteAction).
+    const live = dests.find((d) => d.version.host === to.host && d.version.name === to.name && d.weight > 0);
+    if (live && route.mirror.percentage !== 0) {
+      p.add(
+        `${field}.mirror.to`,
+        `version "${to.name}" already receives ${live.weight} % of this route's requests, so each one mirrored runs twice on it`,
+        'mirror to a version the route does not send requests to',
+      );
+    }
   }
+}
+
+/**
+ * Each retry starts after the tries before it: when they all run into perTryTimeout, retry n starts
+ * no earlier than n × perTryTimeout (plus Envoy's backoff), so a request whose overall timeout is
+ * not longer than attempts × perTryTimeout ends before its last retry starts (Istio's
+ * HTTPRoute.timeout covers the retries, as Envoy's RouteAction.timeout spans all retries).
+ * Returns "attempts × perTryTimeout = total" when that is so.
+ * @internal
+ */
+export function retriesOutlast(retries: RetryPolicy, timeout: Duration | undefined): string | undefined {
+  const perTry = retries.perTryTimeout?.toMilliseconds({ integral: false });
+  const total = timeout?.toMilliseconds({ integral: false });
+  // Durations that are wrong by themselves are reported as such, not compared.
+  const valid = (ms: number | undefined): ms is number =>
+    ms !== undefined && Number.isInteger(ms) && ms >= 1 && ms <= MAX_DURATION_MILLIS;
+  if (!valid(perTry) || !valid(total) || !Number.isInteger(retries.attempts) || retries.attempts < 1) {
+    return undefined;
+  }
+  const needed = retries.attempts * perTry;
+  return needed >= total
+    ? `${retries.attempts} × perTryTimeout ${describe(perTry)} = ${describe(needed)}`
+    : undefined;
+}
+
+function describe(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /**
@@ -320,6 +371,7 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
     ]),
   ];
   for (const [where, match] of regexes) if (match?.kind === 'regex') p.re2(where, match.value);
+  if (m.method?.kind === 'regex') p.re2(`${field}.method`, m.method.value);
   if (m.uri && m.uri.kind !== 'regex' && !m.uri.value.startsWith('/')) {
     p.add(
       `${field}.uri`,
@@ -327,6 +379,34 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
       'write request paths from the root, e.g. "/api"',
     );
   }
+  // Istio refuses an empty prefix everywhere but in uri (validateHTTPRouteMatchRequest in
+  // pkg/config/validation/validation.go; Envoy's StringMatcher.prefix has min_len 1).
+  const prefixes: [string, StringMatch | undefined, string][] = [
+    [`${field}.method`, m.method, 'leave method out to match any method'],
+    ...Object.entries(m.headers ?? {}).map(([k, v]): [string, StringMatch, string] => [
+      `${field}.headers[${JSON.stringify(k)}]`,
+      v,
+      'to match any value of a present header, use StringMatch.regex(".*")',
+    ]),
+    ...Object.entries(m.queryParams ?? {}).map(([k, v]): [string, StringMatch, string] => [
+      `${field}.queryParams[${JSON.stringify(k)}]`,
+      v,
+      'to match any value of a present parameter, use StringMatch.regex(".*")',
+    ]),
+  ];
+  for (const [where, match, fix] of prefixes) {
+    if (match?.kind === 'prefix' && match.value === '')
+      p.add(where, 'is an empty prefix, which Istio refuses', fix);
+  }
+  // Envoy matches query parameters as the request line carries them, not decoded
+  // (QueryParamsMulti::parseQueryString in source/common/router/config_impl.cc), so like methods,
+  // paths and header values they never hold a control character.
+  for (const [where, match] of [...regexes, [`${field}.method`, m.method] as const]) {
+    if (match && match.kind !== 'regex') p.requestText(where, match.value);
+  }
+  if (m.method) checkMethodCase(m.method, `${field}.method`, p);
+  for (const [key, value] of Object.entries(m.sourceLabels ?? {}))
+    p.label(`${field}.sourceLabels`, key, value);
   if (m.sourceLabels && ctx.ambient) {
     p.add(
       `${field}.sourceLabels`,
@@ -334,6 +414,35 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
       'match on a header instead, or use sidecar mode',
     );
   }
+}
+
+/**
+ * Envoy compares `:method` case-sensitively, and clients send methods upper-case (RFC 9110 defines
+ * them so; HTTP/1 parsers refuse unknown methods), so a lower-case method never matches. A regex is
+ * refused when it takes a lower-case standard method and no upper-case one.
+ */
+function checkMethodCase(method: StringMatch, field: string, p: Problems): void {
+  const lower = method.kind === 'regex' ? methodCaseMistake(method.value) : /[a-z]/.test(method.value);
+  if (lower) {
+    p.add(
+      field,
+      `${method} is lower-case, and Envoy compares methods case-sensitively with the upper-case methods clients send, so it never matches`,
+      method.kind === 'regex'
+        ? 'write the methods upper-case, e.g. "GET|HEAD"'
+        : `write it as "${method.value.toUpperCase()}"`,
+    );
+  }
+}
+
+function methodCaseMistake(pattern: string): boolean {
+  let re: RegExp;
+  try {
+    // The flag groups JavaScript lacks; invalid patterns are reported by the RE2 check.
+    re = new RegExp(`^(?:${pattern.replace(/\(\?i\)/g, '')})$`, pattern.includes('(?i)') ? 'i' : '');
+  } catch {
+    return false;
+  }
+  return HTTP_METHODS.some((m) => re.test(m.toLowerCase())) && !HTTP_METHODS.some((m) => re.test(m));
 }
 
 /** What the place a route is rendered for adds to it. */

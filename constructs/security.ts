@@ -40,7 +40,19 @@ export interface JwtOptions {
   readonly forwardOriginalToken?: boolean;
 }
 
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'];
+/** The HTTP methods of RFC 9110 and RFC 5789 (PATCH), as clients send them: upper-case. */
+export const HTTP_METHODS: readonly string[] = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+];
+const METHODS = HTTP_METHODS;
 
 export function validateCallOptions(o: CallOptions, field: string, p: Problems): void {
   for (const m of o.methods ?? []) {
@@ -61,7 +73,9 @@ export function validateCallOptions(o: CallOptions, field: string, p: Problems):
 
 export function validatePaths(paths: readonly string[], field: string, p: Problems): void {
   for (const path of paths) {
-    if (!isAuthorizationPath(path)) {
+    if (isAuthorizationPath(path)) {
+      p.requestText(field, path);
+    } else {
       p.add(
         field,
         `"${path}" is not a path Istio's authorization can match`,
@@ -91,12 +105,32 @@ function isAuthorizationPath(path: string): boolean {
 
 export function validateJwt(o: JwtOptions, field: string, p: Problems): void {
   if (!o.issuer) p.add(`${field}.issuer`, 'is empty', 'give the issuer of the tokens');
-  if (!/^https?:\/\//.test(o.jwksUri)) {
+  const authority = /^https?:\/\/([^/?#]*)/.exec(o.jwksUri)?.[1];
+  if (authority === undefined) {
     p.add(
       `${field}.jwksUri`,
       `"${o.jwksUri}" is not an http(s) URL`,
       "give the URL of the issuer's JWKS document",
     );
+  } else {
+    // istiod fetches the keys from the URL's host and port (ParseJwksURI in istio/istio
+    // pkg/config/security/security.go, which takes an empty host); when the fetch fails it hands
+    // Envoy a key set that verifies nothing, so every token is refused.
+    const hostPort = authority.replace(/^.*@/, '');
+    const { host, port } = /^(?<host>\[[^\]]*\]|[^:]*)(?::(?<port>.*))?$/.exec(hostPort)!.groups!;
+    if (host === '' || host === '[]') {
+      p.add(
+        `${field}.jwksUri`,
+        `"${o.jwksUri}" has no host, so istiod cannot fetch the keys and every token is refused`,
+        'write the URL with its host, e.g. "https://auth.example.com/.well-known/jwks.json"',
+      );
+    } else if (port && !(/^[0-9]+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+      p.add(
+        `${field}.jwksUri`,
+        `"${o.jwksUri}" has the port "${port}", so istiod cannot fetch the keys and every token is refused`,
+        'leave the port out, or use one from 1 to 65535',
+      );
+    }
   }
   if (o.paths.length === 0)
     p.add(`${field}.paths`, 'is empty, so no path requires a token', 'list the paths that require one');

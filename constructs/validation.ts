@@ -58,11 +58,20 @@ export class Problems {
     }
   }
 
-  /** Envoy durations: Istio rejects anything under 1 ms, and anything finer than a millisecond is lost. */
+  /**
+   * Istio and Envoy durations: Istio rejects anything under 1 ms, anything finer than a millisecond
+   * is lost, and nothing may exceed MAX_DURATION_MILLIS.
+   */
   public duration(field: string, value: Duration | undefined): void {
     if (value === undefined) return;
     const ms = value.toMilliseconds({ integral: false });
-    if (!(ms >= 1)) {
+    if (ms > MAX_DURATION_MILLIS) {
+      this.add(
+        field,
+        `${Number((ms / 1000).toPrecision(15))}s is above the longest duration Istio and Envoy read, ${MAX_DURATION_MILLIS / 1000}s (2^63-1 nanoseconds, about 292 years)`,
+        `use at most Duration.millis(${MAX_DURATION_MILLIS})`,
+      );
+    } else if (!(ms >= 1)) {
       this.add(
         field,
         `${describeMillis(ms)} is below Istio's minimum of 1ms`,
@@ -77,14 +86,23 @@ export class Problems {
     }
   }
 
-  /** Kubernetes durations in whole seconds (probes, grace periods); the API server refuses fractions. */
-  public wholeSeconds(field: string, value: Duration | undefined, min: number): void {
+  /**
+   * Kubernetes durations in whole seconds (probes, grace periods); the API server refuses fractions,
+   * and numbers beyond the field's integer type (`max`: 2147483647 for the int32 probe fields).
+   */
+  public wholeSeconds(field: string, value: Duration | undefined, min: number, max?: number): void {
     const ms = value?.toMilliseconds({ integral: false });
     if (ms !== undefined && (ms < min * 1000 || ms % 1000 !== 0)) {
       this.add(
         field,
         `${ms}ms is not a whole number of seconds${min > 0 ? ` of at least ${min}` : ''}`,
         `use Duration.seconds(n)${min > 0 ? ` with n ≥ ${min}` : ''}`,
+      );
+    } else if (ms !== undefined && max !== undefined && ms > max * 1000) {
+      this.add(
+        field,
+        `${ms / 1000}s is above the API server's maximum of ${max}s for this field`,
+        `use Duration.seconds(n) with n ≤ ${max}`,
       );
     }
   }
@@ -93,6 +111,75 @@ export class Problems {
     if (value === undefined) return;
     if (!Number.isFinite(value) || value < 0 || value > 100) {
       this.add(field, `${value} is not a percentage`, 'use a number from 0 to 100');
+    }
+  }
+
+  /**
+   * A percentage Istio hands to Envoy as a FractionalPercent per million: `uint32(value * 10000)`,
+   * truncated (translatePercentToFractionalPercent in istio/istio
+   * pilot/pkg/networking/core/route/route.go), so anything above 0 that multiplies to less than 1
+   * becomes 0 and never applies. 0 itself is accepted: it turns the fault or mirror off on purpose.
+   */
+  public fractionalPercent(field: string, value: number | undefined, what: string): void {
+    if (value === undefined || !(value > 0 && value <= 100)) return;
+    if (Math.trunc(value * 10000) === 0) {
+      this.add(
+        field,
+        `${value} is below Istio's smallest step of 0.0001 (one in a million), so Envoy gets 0 and ${what}`,
+        'use 0.0001 or more, or 0 to turn it off',
+      );
+    }
+  }
+
+  /** A protobuf uint32 field: larger numbers do not fit, and the config is refused. */
+  public uint32(field: string, value: number | undefined, where: string): void {
+    if (value !== undefined && Number.isInteger(value) && value > UINT32_MAX) {
+      this.add(
+        field,
+        `${value} is above ${where}'s maximum of ${UINT32_MAX} (uint32)`,
+        `use ${UINT32_MAX} or less`,
+      );
+    }
+  }
+
+  /**
+   * A value matched against a request's method, path or header: CR, LF, NUL and the other control
+   * characters (all but HTAB) cannot occur there, as RFC 9110 field values and RFC 3986 paths
+   * forbid them and Envoy's codecs refuse them, so such a match never matches.
+   */
+  public requestText(field: string, value: string): void {
+    const bad = CONTROL.exec(value);
+    if (bad) {
+      const code = `\\x${bad[0].charCodeAt(0).toString(16).padStart(2, '0')}`;
+      this.add(
+        field,
+        `${JSON.stringify(value).replace(/\x7f/g, '\\u007f')} contains the control character ${code}, which no request carries, so it never matches`,
+        'remove the control character',
+      );
+    }
+  }
+
+  /** A label key and value as Kubernetes (and Istio's `labels.Instance.Validate`) accept them. */
+  public label(field: string, key: string, value: string): void {
+    const [prefix, name, ...rest] = key.includes('/') ? key.split('/') : [undefined, key];
+    const keyOk =
+      rest.length === 0 &&
+      name !== undefined &&
+      LABEL_NAME.test(name) &&
+      name.length <= 63 &&
+      (prefix === undefined || (prefix.length <= 253 && isDnsName(prefix)));
+    if (!keyOk) {
+      this.add(
+        field,
+        `${JSON.stringify(key)} is not a label key, so no workload carries it`,
+        'use [prefix/]name with a name of at most 63 letters, digits, "-", "_" and "."',
+      );
+    } else if (value.length > 63 || !(value === '' || LABEL_NAME.test(value))) {
+      this.add(
+        `${field}[${JSON.stringify(key)}]`,
+        `${JSON.stringify(value)} is not a label value, so no workload carries it`,
+        'use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+      );
     }
   }
 
@@ -151,20 +238,39 @@ export class Problems {
   }
 
   /**
-   * An RE2 pattern, as Envoy compiles it: refused when JavaScript cannot parse it either, or when
-   * it uses what RE2 leaves out (lookaround, backreferences).
+   * An RE2 pattern, as istiod checks it (Go's regexp, which follows RE2) and Envoy compiles it:
+   * refused when empty or longer than 1,024 characters (validateStringMatchRegexp and
+   * validateStringRegexp in istio/istio pkg/config/validation/validation.go), when JavaScript cannot
+   * parse it either, when it uses what RE2 leaves out (lookaround, backreferences), or what
+   * JavaScript accepts and RE2 does not (see re2Syntax).
    */
   public re2(field: string, pattern: string): void {
+    if (pattern === '') {
+      this.add(field, 'is an empty regular expression, which Istio refuses', 'give a pattern, e.g. ".+"');
+      return;
+    }
+    if (pattern.length > MAX_REGEX_LENGTH) {
+      this.add(
+        field,
+        `the regular expression is ${pattern.length} characters long, above Istio's limit of ${MAX_REGEX_LENGTH}`,
+        'shorten it, or split it across several matches',
+      );
+      return;
+    }
     // RE2 syntax JavaScript lacks, turned into what JavaScript reads the same way for this check:
     // \Q...\E quoting, named groups (RE2 allows names JavaScript does not, so they become plain
-    // groups), flag groups (?i) and (?i:...), and the anchors \A and \z.
+    // groups), flag groups (?i) and (?i:...), the anchors \A and \z, \x{...} code points and
+    // \p{...} Unicode classes (checked by re2Syntax).
     const asJs = pattern
       .replace(/\\Q([\s\S]*?)(?:\\E|$)/g, (_, text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&'))
       .replace(/\(\?P?<(?![=!])[^>]*>/g, '(')
       .replace(/\(\?[imsU-]+\)/g, '')
       .replace(/\(\?[imsU-]+:/g, '(?:')
       .replace(/(?<!\\)\\A/g, '^')
-      .replace(/(?<!\\)\\z/g, '$');
+      .replace(/(?<!\\)\\z/g, '$')
+      .replace(/(?<!\\)\\x\{([0-9a-fA-F]{1,4})\}/g, (_, hex: string) => `\\u${hex.padStart(4, '0')}`)
+      .replace(/(?<!\\)\\x\{[0-9a-fA-F]*\}/g, '\\uffff')
+      .replace(/(?<!\\)\\[pP](?:\{[^}]*\}|[^{])/g, '\\w');
     try {
       new RegExp(asJs);
     } catch (e) {
@@ -185,7 +291,10 @@ export class Problems {
         `"${pattern}" uses ${unsupported[0].startsWith('(') ? 'lookaround' : 'a backreference'}, which RE2 (Envoy's regex engine) does not support`,
         'rewrite the pattern without it, or match with several routes',
       );
+      return;
     }
+    const problem = re2Syntax(pattern);
+    if (problem) this.add(field, `"${pattern}" ${problem.message}`, problem.fix);
   }
 
   public httpStatus(field: string, value: number): void {
@@ -196,10 +305,226 @@ export class Problems {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const UINT32_MAX = 4294967295;
+
+/**
+ * The longest duration, in whole milliseconds, that reaches Envoy intact: 2^63-1 nanoseconds.
+ * Istio's CRDs check every Duration with the CEL rule `duration(self) >= duration('1ms')`
+ * (istio/tools cmd/protoc-gen-crd), and CEL's duration() reads a Go time.Duration, int64
+ * nanoseconds, so the API server refuses a longer one. Where Envoy reads a duration as
+ * milliseconds (route, retry, connect and rate limit timeouts, intervals, ejection times, fault
+ * delays, fill intervals) it refuses more than 9,223,372,036 whole seconds
+ * (validateDurationAsMilliseconds in envoyproxy/envoy source/common/protobuf/utility.cc), which
+ * EnvoyFilter durations, unchecked by the CRD, could reach; the one limit for both keeps it
+ * simple at the cost of 145 ms. protobuf's own Duration limit, 315,576,000,000 s, is far higher.
+ */
+export const MAX_DURATION_MILLIS = 9_223_372_036_854;
 
 /** Dot-separated RFC 1123 labels (no length limit of its own: callers apply theirs). */
 function isDnsName(value: string): boolean {
   return value.split('.').every((part) => DNS_LABEL.test(part));
+}
+
+/** Istio refuses longer patterns (validateStringRegexp in pkg/config/validation/validation.go). */
+const MAX_REGEX_LENGTH = 1024;
+/** RE2's kMaxRepeat, also the limit of nested counted repetitions multiplied together. */
+const MAX_REPEAT = 1000;
+/** RE2's POSIX classes ([[:alpha:]] and [[:^alpha:]]). */
+const POSIX_CLASSES = new Set(
+  'alnum alpha ascii blank cntrl digit graph lower print punct space upper word xdigit'.split(' '),
+);
+/** RE2's Unicode general categories (\pL, \p{Lu}); the long names ("Letter") are not among them. */
+const UNICODE_CATEGORIES = new Set(
+  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(
+    ' ',
+  ),
+);
+
+interface SyntaxProblem {
+  readonly message: string;
+  readonly fix: string;
+}
+
+/**
+ * What JavaScript's regex parser accepts and RE2 refuses, read the way RE2 reads a pattern
+ * (golang.org/x regexp/syntax parse.go, the parser istiod validates with; google/re2 parse.cc, the
+ * one Envoy compiles with, agrees on each of these):
+ * - escapes RE2 does not know: a backslash before a letter or digit other than \a \f \n \r \t \v,
+ *   \d \D \s \S \w \W, \p \P, \x with two hex digits or {code point}, octal \0 to \777, and outside
+ *   character classes \A \b \B \z \Q...\E. JavaScript takes \u, \c, \e, \k, \C and others (and
+ *   \b, \B, \A inside a class) as escapes or as plain letters; RE2 refuses them.
+ * - counted repetitions above 1000, alone or multiplied through nested groups ("(a{10}){101}").
+ * - POSIX classes and Unicode classes with names RE2 does not have.
+ * - named groups with names other than letters, digits and "_", or a name used twice.
+ * Scripts in \p{...} are checked against JavaScript's Unicode scripts, which take the long names
+ * RE2 uses ("Greek") and also four-letter aliases ("Grek") RE2 does not: those still pass.
+ */
+function re2Syntax(pattern: string): SyntaxProblem | undefined {
+  const invalidEscape = (escape: string, inClass: boolean): SyntaxProblem => ({
+    message: `uses the escape ${escape}${inClass ? ' inside a character class' : ''}, which RE2 (Envoy's regex engine) does not know`,
+    fix: escape.startsWith('\\u')
+      ? 'write the character itself, or \\x{hex} for a code point'
+      : 'escape only punctuation; write letters, digits and other characters as themselves, or \\x{hex}',
+  });
+  /** The length of a plain escape (parseEscape) at i, or a problem. */
+  const escapeAt = (i: number, inClass: boolean): number | SyntaxProblem => {
+    const c = pattern[i + 1] ?? '';
+    if (/[0-7]/.test(c)) {
+      // \0 takes up to two more octal digits; \1 to \7 only when an octal digit follows (a lone
+      // one is a backreference, refused before this runs).
+      const digits = /^[0-7]{1,3}/.exec(pattern.slice(i + 1))![0];
+      return c !== '0' && digits.length === 1 ? invalidEscape(`\\${c}`, inClass) : 1 + digits.length;
+    }
+    if (c === 'x') {
+      const braced = /^\{([0-9a-fA-F]+)\}/.exec(pattern.slice(i + 2));
+      if (braced && parseInt(braced[1], 16) <= 0x10ffff) return 2 + braced[0].length;
+      if (/^[0-9a-fA-F]{2}/.test(pattern.slice(i + 2))) return 4;
+      const close = pattern[i + 2] === '{' ? pattern.indexOf('}', i) : -1;
+      return invalidEscape(pattern.slice(i, close === -1 ? i + 4 : close + 1), inClass);
+    }
+    if (/[afnrtvdDsSwW]/.test(c)) return 2;
+    if (!inClass && /[AbBz]/.test(c)) return 2;
+    // Punctuation and other ASCII that is neither a letter nor a digit stands for itself.
+    if (c.charCodeAt(0) < 0x80 && !/[A-Za-z0-9]/.test(c)) return 2;
+    return invalidEscape(`\\${c}${c === 'u' ? pattern.slice(i + 2, i + 6) : ''}`, inClass);
+  };
+  /** The length of a Unicode class (\pL, \p{Greek}, \P{^Lu}) at i, or a problem. */
+  const unicodeClassAt = (i: number): number | SyntaxProblem => {
+    const braced = pattern[i + 2] === '{';
+    const close = braced ? pattern.indexOf('}', i + 3) : i + 2;
+    if (close === -1) {
+      return { message: `has an unterminated Unicode class ${pattern.slice(i)}`, fix: 'close it with "}"' };
+    }
+    const name = (braced ? pattern.slice(i + 3, close) : pattern.slice(i + 2, i + 3)).replace(/^\^/, '');
+    if (name === 'Any' || UNICODE_CATEGORIES.has(name) || (braced && isUnicodeScript(name))) {
+      return close + 1 - i;
+    }
+    return {
+      message: `uses the Unicode class ${pattern.slice(i, close + 1)}, which RE2 does not have`,
+      fix: 'use a general category such as \\pL or \\p{Lu}, or a script such as \\p{Greek}',
+    };
+  };
+  /** The length of a character class at i (RE2's reading: a "]" right after "[" or "[^" is literal). */
+  const classAt = (i: number): number | SyntaxProblem => {
+    let j = pattern[i + 1] === '^' ? i + 2 : i + 1;
+    let first = true;
+    while (j < pattern.length && (pattern[j] !== ']' || first)) {
+      first = false;
+      const posix = pattern.startsWith('[:', j) ? pattern.indexOf(':]', j + 2) : -1;
+      if (posix !== -1) {
+        const name = pattern.slice(j + 2, posix).replace(/^\^/, '');
+        if (!POSIX_CLASSES.has(name)) {
+          return {
+            message: `uses the character class [:${name}:], which RE2 does not have`,
+            fix: `use one of ${[...POSIX_CLASSES].map((n) => `[:${n}:]`).join(', ')}`,
+          };
+        }
+        j = posix + 2;
+        continue;
+      }
+      if (pattern[j] !== '\\') {
+        j += pattern.codePointAt(j)! > 0xffff ? 2 : 1;
+        continue;
+      }
+      const n = /[pP]/.test(pattern[j + 1] ?? '') ? unicodeClassAt(j) : escapeAt(j, true);
+      if (typeof n !== 'number') return n;
+      j += n;
+    }
+    if (j >= pattern.length) {
+      return {
+        message: 'is not a valid regular expression to RE2 (missing closing ])',
+        fix: 'close the character class; RE2 reads a "]" right after "[" or "[^" as part of the class',
+      };
+    }
+    return j + 1 - i;
+  };
+
+  // Per open group, the repetition count each item needs: counted repetitions multiply through
+  // nested groups, and RE2 refuses a product above 1000 (repeatIsValid in parse.go).
+  const groups: number[][] = [[]];
+  const names = new Set<string>();
+  let i = 0;
+  while (i < pattern.length) {
+    const items = groups[groups.length - 1];
+    const c = pattern[i];
+    if (c === '\\') {
+      const next = pattern[i + 1];
+      if (next === 'Q') {
+        const end = pattern.indexOf('\\E', i + 2);
+        i = end === -1 ? pattern.length : end + 2;
+        items.push(1);
+        continue;
+      }
+      const n = next === 'p' || next === 'P' ? unicodeClassAt(i) : escapeAt(i, false);
+      if (typeof n !== 'number') return n;
+      i += n;
+      items.push(1);
+    } else if (c === '[') {
+      const n = classAt(i);
+      if (typeof n !== 'number') return n;
+      i += n;
+      items.push(1);
+    } else if (c === '(') {
+      const flags = /^\(\?[imsU-]*\)/.exec(pattern.slice(i));
+      if (flags) {
+        i += flags[0].length;
+        continue;
+      }
+      const named = /^\(\?P?<([^>]*)>/.exec(pattern.slice(i));
+      if (named) {
+        if (!/^[A-Za-z0-9_]+$/.test(named[1]) || names.has(named[1])) {
+          return {
+            message: `names a group "${named[1]}", which RE2 refuses${names.has(named[1]) ? ' as a duplicate' : ''}`,
+            fix: 'name each group once, with letters, digits and "_"',
+          };
+        }
+        names.add(named[1]);
+      }
+      i += named ? named[0].length : (/^\(\?[imsU-]*:/.exec(pattern.slice(i))?.[0].length ?? 1);
+      groups.push([]);
+    } else if (c === ')') {
+      const inner = groups.length > 1 ? groups.pop()! : [];
+      groups[groups.length - 1].push(Math.max(1, ...inner));
+      i += 1;
+    } else if (c === '{') {
+      const repeat = /^\{(\d+)(?:(,)(\d*))?\}/.exec(pattern.slice(i));
+      if (!repeat) {
+        items.push(1);
+        i += 1;
+        continue;
+      }
+      const min = Number(repeat[1]);
+      const max = repeat[2] === undefined ? min : repeat[3] === '' ? -1 : Number(repeat[3]);
+      const count = max === -1 ? min : max;
+      const repeated = items.pop() ?? 1;
+      const need = count === 0 ? 1 : count * repeated;
+      if (min > MAX_REPEAT || max > MAX_REPEAT || need > MAX_REPEAT) {
+        return {
+          message: `repeats ${need > Math.max(min, max) ? `${need} times through nested counted repetitions` : `${Math.max(min, max)} times`}, above RE2's limit of ${MAX_REPEAT}`,
+          fix: 'use * or + instead of a large count, or smaller counts',
+        };
+      }
+      items.push(need);
+      i += repeat[0].length;
+    } else {
+      // "|" starts another alternative, "*", "+", "?" repeat without a count; neither multiplies.
+      if (!'|*+?'.includes(c)) items.push(1);
+      i += pattern.codePointAt(i)! > 0xffff ? 2 : 1;
+    }
+  }
+  return undefined;
+}
+
+function isUnicodeScript(name: string): boolean {
+  try {
+    new RegExp(`\\p{Script=${name}}`, 'u');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The reference grammar of github.com/distribution/reference (domain, path, tag, digest). */

@@ -167,11 +167,14 @@ export class Probe {
   public _validate(problems: Problems, field: string): void {
     problems.port(`${field}.port`, this.port);
     problems.positiveInt(`${field}.failureThreshold`, this.options.failureThreshold);
-    problems.wholeSeconds(`${field}.initialDelay`, this.options.initialDelay, 0);
-    problems.wholeSeconds(`${field}.period`, this.options.period, 1);
-    problems.wholeSeconds(`${field}.timeout`, this.options.timeout, 1);
+    // initialDelaySeconds, periodSeconds and timeoutSeconds are int32 in the Probe API.
+    problems.wholeSeconds(`${field}.initialDelay`, this.options.initialDelay, 0, INT32_MAX);
+    problems.wholeSeconds(`${field}.period`, this.options.period, 1, INT32_MAX);
+    problems.wholeSeconds(`${field}.timeout`, this.options.timeout, 1, INT32_MAX);
   }
 }
+
+const INT32_MAX = 2147483647;
 
 /** Removes keys whose value is undefined, so synthesized YAML carries only what was set. */
 export function prune<T extends Record<string, unknown>>(obj: T): T {
