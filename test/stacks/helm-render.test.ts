@@ -149,7 +149,12 @@ describe('the releases the stacks declare', () => {
     const charts = new Map<string, ReturnType<typeof readChart>>();
     for (const s of scenarios)
       for (const r of s.releases) {
-        const archive = archiveOf(r);
+        let archive: string;
+        try {
+          archive = archiveOf(r);
+        } catch {
+          continue; // a missing chart version fails the test above, not this one
+        }
         if (!charts.has(archive)) charts.set(archive, readChart(readFileSync(archive)));
         for (const k of unknownValueKeys(charts.get(archive)!, r.values))
           unknown.push(`${r.name} (${r.chart} ${r.version}): ${k}`);
