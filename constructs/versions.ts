@@ -16,8 +16,11 @@ export const VERSIONS = {
 export const IMAGES = {
   /** Envoy's global rate limit service, the tag Istio 1.30.3's samples/ratelimit uses. */
   envoyRatelimit: 'docker.io/envoyproxy/ratelimit:30a4ce1a',
-  /** Redis backing the global rate limit service. */
-  redis: 'docker.io/library/redis:7.4.2-alpine',
+  /**
+   * Redis backing the global rate limit service: the latest 7.4 patch release (security fixes,
+   * same protocol and licence as the 7.4.2 it replaces; Redis 8 changes the licence).
+   */
+  redis: 'docker.io/library/redis:7.4.11-alpine',
 } as const;
 
 /** Istio's Bookinfo sample images, as Istio 1.30.3's samples/bookinfo/platform/kube/bookinfo.yaml pins them. */

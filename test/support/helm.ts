@@ -103,6 +103,10 @@ let helmPath: string | undefined;
 export function helm(): string {
   if (helmPath) return helmPath;
   if (process.env.MESH_KIT_HELM) return (helmPath = process.env.MESH_KIT_HELM);
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    throw new Error(
+      `${LAYER_PACKAGE} carries helm for linux x86-64 only; set MESH_KIT_HELM to a helm v4 binary for ${process.platform}-${process.arch}`,
+    );
   const req = createRequire(join(REPO_ROOT, 'package.json'));
   const pkgJson = req.resolve(`${LAYER_PACKAGE}/package.json`);
   const version = (JSON.parse(readFileSync(pkgJson, 'utf8')) as { version: string }).version;
