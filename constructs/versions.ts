@@ -16,8 +16,11 @@ export const VERSIONS = {
 export const IMAGES = {
   /** Envoy's global rate limit service, the tag Istio 1.30.3's samples/ratelimit uses. */
   envoyRatelimit: 'docker.io/envoyproxy/ratelimit:30a4ce1a',
-  /** Redis backing the global rate limit service. */
-  redis: 'docker.io/library/redis:7.4.2-alpine',
+  /**
+   * Redis backing the global rate limit service: the latest 7.4 patch release (security fixes,
+   * same protocol and licence as the 7.4.2 it replaces; Redis 8 changes the licence).
+   */
+  redis: 'docker.io/library/redis:7.4.11-alpine',
 } as const;
 
 /** Istio's Bookinfo sample images, as Istio 1.30.3's samples/bookinfo/platform/kube/bookinfo.yaml pins them. */
@@ -50,6 +53,15 @@ export const PLATFORM = {
   },
   /** Kubernetes version of the EKS control plane (within Istio 1.30's supported 1.32–1.36). */
   eks: { kubernetesVersion: '1.35' },
+  /**
+   * metrics-server (chart 3.13.1, metrics-server 0.8.1): the resource metrics API every
+   * HorizontalPodAutoscaler reads, the ingress gateway's included. Neither kind nor EKS installs it.
+   */
+  metricsServer: {
+    repo: 'https://kubernetes-sigs.github.io/metrics-server',
+    chart: 'metrics-server',
+    version: '3.13.1',
+  },
   addons: {
     /** prometheus-community's chart; Istio's samples/addons render the same chart (server only). */
     prometheus: {
@@ -57,11 +69,14 @@ export const PLATFORM = {
       chart: 'prometheus',
       version: '27.20.0',
     },
-    /** The OpenTelemetry collector behind the "otel-tracing" provider. */
+    /**
+     * The OpenTelemetry collector behind the "otel-tracing" provider: chart 0.170.0 runs collector
+     * 0.158.0 (the chart repository's index; 0.158.3 was never published).
+     */
     opentelemetryCollector: {
       repo: 'https://open-telemetry.github.io/opentelemetry-helm-charts',
       chart: 'opentelemetry-collector',
-      version: '0.158.3',
+      version: '0.170.0',
     },
     /** Jaeger (v2, all-in-one, in-memory storage): where the collector sends the traces. */
     jaeger: { repo: 'https://jaegertracing.github.io/helm-charts', chart: 'jaeger', version: '4.0.1' },

@@ -41,8 +41,9 @@ const JAEGER_COLLECTOR_HOST = `${JAEGER_RELEASE}-collector.${OBSERVABILITY_NAMES
 const JAEGER_QUERY_SERVICE = `${JAEGER_RELEASE}-query`;
 const JAEGER_QUERY_HOST = `${JAEGER_QUERY_SERVICE}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
 const JAEGER_PORTS = { otlpGrpc: 4317, ui: 16686, queryGrpc: 16685 } as const;
+const JAEGER_EXPORTER = 'otlp_grpc/jaeger';
 
-/** Helm values of each add-on. */
+/** Helm values of each add-on, as the Observability component installs them. */
 export function addonValues(args: ObservabilityArgs) {
   return {
     prometheus: {
@@ -62,26 +63,29 @@ export function addonValues(args: ObservabilityArgs) {
       // The Service the "otel-tracing" provider sends to: opentelemetry-collector.observability:4317.
       fullnameOverride: 'opentelemetry-collector',
       mode: 'deployment',
+      // The chart has no default image (its NOTES.txt fails without image.repository); the k8s
+      // distribution, published as otel/opentelemetry-collector-k8s with the binary otelcol-k8s
+      // (opentelemetry-collector-releases distributions/otelcol-k8s), tagged with the chart's appVersion.
       image: { repository: 'otel/opentelemetry-collector-k8s' },
       command: { name: 'otelcol-k8s' },
       config: {
+        // `otlp_grpc` is the OTLP gRPC exporter's name since collector 0.144.0; `otlp` is a deprecated
+        // alias that logs a warning (open-telemetry/opentelemetry-collector#14403).
         exporters: {
-          'otlp/jaeger': {
+          [JAEGER_EXPORTER]: {
             endpoint: `${JAEGER_COLLECTOR_HOST}:${JAEGER_PORTS.otlpGrpc}`,
             tls: { insecure: true },
           },
         },
-        service: { pipelines: { traces: { exporters: ['otlp/jaeger'] } } },
+        service: { pipelines: { traces: { exporters: [JAEGER_EXPORTER] } } },
       },
     },
     jaeger: {
       // One all-in-one pod with in-memory storage: for trying things, not for keeping traces.
       allInOne: { enabled: true },
       storage: { type: 'memory' },
+      // Chart 4.x has no separate agent, collector or query deployments (nor their values).
       provisionDataStore: { cassandra: false, elasticsearch: false, kafka: false },
-      agent: { enabled: false },
-      collector: { enabled: false },
-      query: { enabled: false },
     },
     kiali: {
       // As Istio's samples/addons/kiali.yaml: anonymous access, for demos.
@@ -188,5 +192,50 @@ export class Observability extends pulumi.ComponentResource {
     }
     this.endpoints = pulumi.output(endpoints);
     this.registerOutputs({ endpoints: this.endpoints });
+  }
+}
+
+export interface MetricsServerArgs {
+  /**
+   * kind's kubelets serve self-signed certificates without IP SANs, which metrics-server refuses
+   * unless `--kubelet-insecure-tls` (kind's and metrics-server's docs for local clusters); EKS
+   * kubelets have certificates metrics-server verifies.
+   */
+  readonly kubeletInsecureTls: boolean;
+}
+
+/** Helm values of metrics-server. */
+export function metricsServerValues(args: MetricsServerArgs): Record<string, unknown> {
+  // `args` are appended to the chart's defaultArgs (templates/deployment.yaml).
+  return args.kubeletInsecureTls ? { args: ['--kubelet-insecure-tls'] } : {};
+}
+
+/**
+ * metrics-server in kube-system, from its chart pinned in PLATFORM.metricsServer: the resource
+ * metrics API (metrics.k8s.io) that every HorizontalPodAutoscaler reads. Without it no HPA scales,
+ * the ingress gateway's included; neither kind nor EKS installs it.
+ */
+export class MetricsServer extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+
+  constructor(name: string, args: MetricsServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('meshkit:cluster:MetricsServer', name, {}, opts);
+    const pin = PLATFORM.metricsServer;
+    this.release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: 'metrics-server',
+        chart: pin.chart,
+        version: pin.version,
+        repositoryOpts: { repo: pin.repo },
+        namespace: 'kube-system',
+        values: metricsServerValues(args),
+        skipAwait: false,
+        timeout: 600,
+      },
+      // Children do not inherit the component's dependsOn.
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.registerOutputs({});
   }
 }

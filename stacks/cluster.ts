@@ -110,6 +110,35 @@ export interface EksClusterArgs {
   readonly minSize: pulumi.Input<number>;
   readonly maxSize: pulumi.Input<number>;
   readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** IAM roles with cluster-admin access (people, the deploy role of another account). @default [] */
+  readonly adminRoleArns?: readonly string[];
+  /** IAM roles with read-only access (the pull-request preview role). @default [] */
+  readonly viewerRoleArns?: readonly string[];
+}
+
+/** EKS's managed access policies (docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html). */
+const EKS_POLICY = {
+  admin: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
+  view: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy',
+} as const;
+
+/**
+ * Access entries for the roles besides the one that creates the cluster (which EKS makes admin on
+ * its own, bootstrapClusterCreatorAdminPermissions): without them nobody else reaches the cluster
+ * in authentication mode API. Keyed by role ARN, so adding a role changes no other entry.
+ */
+export function accessEntries(
+  adminRoleArns: readonly string[] = [],
+  viewerRoleArns: readonly string[] = [],
+): Record<string, eks.types.input.AccessEntryArgs> {
+  const entry = (principalArn: string, policyArn: string): eks.types.input.AccessEntryArgs => ({
+    principalArn,
+    accessPolicies: { policy: { policyArn, accessScope: { type: 'cluster' } } },
+  });
+  return Object.fromEntries([
+    ...adminRoleArns.map((arn) => [arn, entry(arn, EKS_POLICY.admin)]),
+    ...viewerRoleArns.map((arn) => [arn, entry(arn, EKS_POLICY.view)]),
+  ]);
 }
 
 /**
@@ -132,6 +161,7 @@ export class EksCluster extends pulumi.ComponentResource implements Cluster {
         minSize: args.minSize,
         maxSize: args.maxSize,
         authenticationMode: eks.AuthenticationMode.Api,
+        accessEntries: accessEntries(args.adminRoleArns, args.viewerRoleArns),
         tags: args.tags,
       },
       { parent: this },

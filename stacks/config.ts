@@ -34,6 +34,10 @@ export interface EksClusterConfig {
   readonly desiredCapacity: number;
   readonly minSize: number;
   readonly maxSize: number;
+  /** IAM roles given cluster-admin through EKS access entries (AmazonEKSClusterAdminPolicy). */
+  readonly adminRoleArns: readonly string[];
+  /** IAM roles given read-only access through EKS access entries (AmazonEKSViewPolicy), e.g. the preview role. */
+  readonly viewerRoleArns: readonly string[];
 }
 
 /** A cluster that already exists, reached through a kubeconfig kept as a Pulumi secret. */
@@ -285,7 +289,24 @@ export function readStackConfig(
         'desiredCapacity',
         'minSize',
         'maxSize',
+        'adminRoleArns',
+        'viewerRoleArns',
       ]);
+      // IAM role ARNs (docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html): partition,
+      // 12-digit account, role/ with an optional path.
+      const roleArns = (field: string): string[] => {
+        const v = c[field];
+        if (v === undefined) return [];
+        const ok = (x: unknown) =>
+          typeof x === 'string' && /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(x);
+        if (Array.isArray(v) && v.every(ok)) return v as string[];
+        problem(
+          `cluster.${field}`,
+          `must be a list of IAM role ARNs, got ${JSON.stringify(v)}`,
+          `set each with \`pulumi config set --path 'cluster.${field}[0]' arn:aws:iam::<account>:role/<name>\``,
+        );
+        return [];
+      };
       const desiredCapacity = int(c, 'cluster', 'desiredCapacity', 3, 1, 100);
       const minSize = int(c, 'cluster', 'minSize', Math.min(desiredCapacity, 2), 1, 100);
       const maxSize = int(c, 'cluster', 'maxSize', Math.max(desiredCapacity, 6), 1, 100);
@@ -304,6 +325,8 @@ export function readStackConfig(
         desiredCapacity,
         minSize,
         maxSize,
+        adminRoleArns: roleArns('adminRoleArns'),
+        viewerRoleArns: roleArns('viewerRoleArns'),
       };
     } else if (type === 'existing') {
       unknownFields(c, 'cluster', ['type', 'context', 'gatewayServiceType']);

@@ -37,6 +37,19 @@ export interface IstioMeshArgs {
   readonly gatewayReplicas?: number;
   /** Install the Gateway API CRDs. @default true */
   readonly gatewayApiCrds?: boolean;
+  /**
+   * Mesh-wide tracing through the "otel-tracing" provider, for every proxy no Telemetry resource
+   * configures (the ingress gateway above all, where traces start). Set it only where the collector
+   * runs. @default no mesh-wide tracing
+   */
+  readonly tracing?: {
+    /**
+     * Percentage of requests without a sampling decision that start a trace. The gateway decides
+     * for the whole request (the sidecars behind it follow the propagated decision), so this is the
+     * share of all ingress traffic traced end to end: keep it low in prod.
+     */
+    readonly samplingPercentage: number;
+  };
 }
 
 export interface MeshValues {
@@ -71,6 +84,19 @@ export function meshValues(args: IstioMeshArgs): MeshValues {
       meshConfig: {
         // Envoy access logs of every proxy, on the proxy's stdout.
         accessLogFile: '/dev/stdout',
+        ...(args.tracing
+          ? {
+              // The provider of every proxy that no Telemetry resource covers: the Telemetry of the
+              // app namespaces (MeshNamespace) does not reach the gateway in istio-system, which
+              // emitted no spans. MeshConfig.defaultProviders.tracing
+              // (istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#MeshConfig-DefaultProviders);
+              // the sampling rate as istio.io/latest/docs/tasks/observability/distributed-tracing/sampling
+              // sets it globally (defaultConfig.tracing.sampling, a percentage).
+              enableTracing: true,
+              defaultProviders: { tracing: [OTEL_TRACING.name] },
+              defaultConfig: { tracing: { sampling: args.tracing.samplingPercentage } },
+            }
+          : {}),
         // istio.io/latest/docs/tasks/observability/distributed-tracing/opentelemetry
         extensionProviders: [
           {

@@ -9,7 +9,7 @@ import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { ENVIRONMENTS } from '../charts/environments.js';
 import { SHOP_SERVICES } from '../charts/shop.js';
-import { Observability, type AddonEndpoint } from './addons.js';
+import { MetricsServer, Observability, type AddonEndpoint } from './addons.js';
 import { ShopApp } from './app.js';
 import { type Cluster, EksCluster, ExistingCluster, GATEWAY_NODE_PORTS, KindCluster } from './cluster.js';
 import { PROJECT, type StackConfig } from './config.js';
@@ -29,6 +29,7 @@ export interface StackOutputs {
   /** Add-on UIs: in-cluster address, local URL and the port-forward that opens it. */
   readonly addons: pulumi.Output<Record<string, AddonEndpoint>>;
   readonly cluster: Cluster;
+  readonly metricsServer: MetricsServer;
   readonly mesh: IstioMesh;
   readonly observability: Observability;
   readonly serviceImages: ServiceImages;
@@ -71,6 +72,8 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
       desiredCapacity: c.desiredCapacity,
       minSize: c.minSize,
       maxSize: c.maxSize,
+      adminRoleArns: c.adminRoleArns,
+      viewerRoleArns: c.viewerRoleArns,
       tags: { project: PROJECT, environment: config.environment },
     });
     // A Network Load Balancer in front of the gateway (AWS's service annotation).
@@ -84,10 +87,23 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
   }
   const providers = { providers: [cluster.provider] };
 
+  const clusterReady = cluster instanceof KindCluster ? [cluster.create] : [];
+  // The resource metrics API before the gateway's HorizontalPodAutoscaler needs it.
+  const metricsServer = new MetricsServer(
+    'metrics-server',
+    { kubeletInsecureTls: c.type === 'kind' },
+    { ...providers, dependsOn: clusterReady },
+  );
   const mesh = new IstioMesh(
     'istio',
-    { dataPlane: config.dataPlane, gatewayService, gatewayReplicas: config.gatewayReplicas },
-    { ...providers, dependsOn: cluster instanceof KindCluster ? [cluster.create] : [] },
+    {
+      dataPlane: config.dataPlane,
+      gatewayService,
+      gatewayReplicas: config.gatewayReplicas,
+      // The environment's sampling rate (charts/environments.ts), as its app namespaces use it.
+      tracing: config.addons.tracing ? { samplingPercentage: env.tracingSamplingPercentage } : undefined,
+    },
+    { ...providers, dependsOn: [...clusterReady, metricsServer] },
   );
   const observability = new Observability('observability', config.addons, {
     ...providers,
@@ -131,7 +147,11 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
   const app = new ShopApp(
     'shop',
     { environment: config.environment, images: serviceImages.refs },
-    { ...providers, dependsOn: [mesh, observability, serviceImages, ...(tlsSecret ? [tlsSecret] : [])] },
+    {
+      ...providers,
+      // metrics-server too: the shop's own HorizontalPodAutoscalers read the resource metrics API.
+      dependsOn: [metricsServer, mesh, observability, serviceImages, ...(tlsSecret ? [tlsSecret] : [])],
+    },
   );
 
   const host = env.ingressHosts[0];
@@ -161,6 +181,7 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
     images: serviceImages.refs,
     addons: observability.endpoints,
     cluster,
+    metricsServer,
     mesh,
     observability,
     serviceImages,

@@ -58,7 +58,7 @@ function parse(text: string): { preamble: Instruction[]; stages: Stage[]; commen
 const SERVICES = ['storefront', 'catalog', 'reviews', 'ratings'] as const;
 const root = repoRoot();
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
-const NODE_IMAGE = 'node:24.11.1-alpine3.22';
+const NODE_IMAGE = 'node:24.19.0-alpine3.24';
 
 describe('bookshop services: Dockerfiles', () => {
   for (const service of SERVICES) {

@@ -126,3 +126,31 @@ describe('Observability without tracing', () => {
     );
   });
 });
+
+describe('EKS access entries', () => {
+  it('makes admin roles cluster admins and viewer roles read-only, cluster-wide, one entry per role', () => {
+    const admin = 'arn:aws:iam::123456789012:role/team-admin';
+    const preview = 'arn:aws:iam::123456789012:role/mesh-kit-preview';
+    assert.deepEqual(cluster.accessEntries([admin], [preview]), {
+      [admin]: {
+        principalArn: admin,
+        accessPolicies: {
+          policy: {
+            policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy',
+            accessScope: { type: 'cluster' },
+          },
+        },
+      },
+      [preview]: {
+        principalArn: preview,
+        accessPolicies: {
+          policy: {
+            policyArn: 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy',
+            accessScope: { type: 'cluster' },
+          },
+        },
+      },
+    });
+    assert.deepEqual(cluster.accessEntries(), {});
+  });
+});

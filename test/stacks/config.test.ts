@@ -117,6 +117,31 @@ describe('stack configuration', () => {
     assert.equal(found.length, 6);
   });
 
+  it('reads the EKS admin and viewer roles, and refuses what is not a list of IAM role ARNs', () => {
+    const eks = (extra: Record<string, unknown>) => ({
+      environment: 'staging',
+      cluster: { type: 'eks', ...extra },
+      tls: { mode: 'existing' },
+    });
+    const admin = 'arn:aws:iam::123456789012:role/platform/team-admin';
+    const preview = 'arn:aws:iam::123456789012:role/mesh-kit-preview';
+    const c = read(eks({ adminRoleArns: [admin], viewerRoleArns: [preview] }), 'staging').cluster;
+    assert.equal(c.type, 'eks');
+    assert.deepEqual([c.adminRoleArns, c.viewerRoleArns], [[admin], [preview]]);
+    const none = read(eks({}), 'staging').cluster;
+    assert.deepEqual(none.type === 'eks' && [none.adminRoleArns, none.viewerRoleArns], [[], []]);
+    assert.deepEqual(
+      problems(
+        eks({ adminRoleArns: admin, viewerRoleArns: ['arn:aws:iam::123456789012:user/alice'] }),
+        'staging',
+      ),
+      [
+        `mesh-kit:cluster.adminRoleArns: must be a list of IAM role ARNs, got "${admin}"; set each with \`pulumi config set --path 'cluster.adminRoleArns[0]' arn:aws:iam::<account>:role/<name>\``,
+        'mesh-kit:cluster.viewerRoleArns: must be a list of IAM role ARNs, got ["arn:aws:iam::123456789012:user/alice"]; set each with `pulumi config set --path \'cluster.viewerRoleArns[0]\' arn:aws:iam::<account>:role/<name>`',
+      ],
+    );
+  });
+
   it('rejects a cluster that is not an object, and a cluster type it does not know', () => {
     assert.match(
       problems({ environment: 'dev', cluster: '"kind"' })[0],

@@ -83,6 +83,7 @@ describe('dev stack (kind)', () => {
         'istiod',
         'jaeger',
         'kiali',
+        'metrics-server',
         'opentelemetry-collector',
         'prometheus',
       ],
@@ -151,6 +152,10 @@ describe('dev stack (kind)', () => {
         },
       },
     ]);
+    // Every proxy without a Telemetry of its own (the gateway) traces through otel-tracing, at dev's 100 %.
+    assert.equal(istiod.meshConfig.enableTracing, true);
+    assert.deepEqual(istiod.meshConfig.defaultProviders, { tracing: ['otel-tracing'] });
+    assert.deepEqual(istiod.meshConfig.defaultConfig, { tracing: { sampling: 100 } });
     assert.equal(
       one(registered, 'kubernetes:yaml/v2:ConfigFile', 'istio-gateway-api-crds').inputs.file,
       PLATFORM.gatewayApiCrds,
@@ -177,10 +182,10 @@ describe('dev stack (kind)', () => {
     assert.equal(collector.fullnameOverride, 'opentelemetry-collector');
     assert.equal(collector.mode, 'deployment');
     assert.deepEqual(collector.service ?? {}, {});
-    assert.deepEqual(collector.config.service.pipelines.traces.exporters, ['otlp/jaeger']);
+    assert.deepEqual(collector.config.service.pipelines.traces.exporters, ['otlp_grpc/jaeger']);
     // Jaeger chart 4.0.x: OTLP/gRPC on jaeger-collector:4317, query gRPC on jaeger-query:16685, UI on 16686.
     assert.equal(
-      collector.config.exporters['otlp/jaeger'].endpoint,
+      collector.config.exporters['otlp_grpc/jaeger'].endpoint,
       'jaeger-collector.observability.svc.cluster.local:4317',
     );
     const kiali = release(registered, 'kiali').inputs.values;
@@ -218,6 +223,15 @@ describe('dev stack (kind)', () => {
     assert.ok(deps(istiod).has(urnOf(base)), 'istiod after base');
     assert.ok(deps(istiod).has(urnOf(crds)), 'istiod after the Gateway API CRDs');
     assert.ok(deps(gateway).has(urnOf(istiod)), 'gateway after istiod');
+    const metricsServer = release(registered, 'metrics-server');
+    assert.ok(deps(metricsServer).has(urnOf(create)), 'metrics-server after kind create');
+    assert.ok(deps(ns).has(urnOf(metricsServer)), "Istio after metrics-server (the gateway's HPA)");
+    assert.deepEqual(
+      [metricsServer.inputs.chart, metricsServer.inputs.version, metricsServer.inputs.namespace],
+      ['metrics-server', PLATFORM.metricsServer.version, 'kube-system'],
+    );
+    // kind's kubelets serve certificates metrics-server cannot verify.
+    assert.deepEqual(metricsServer.inputs.values, { args: ['--kubelet-insecure-tls'] });
     const obsNs = one(registered, 'kubernetes:core/v1:Namespace', 'observability-namespace');
     for (const r of [base, istiod, gateway])
       assert.ok(deps(obsNs).has(urnOf(r)), `add-ons after ${r.inputs.name}`);

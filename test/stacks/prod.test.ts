@@ -65,7 +65,15 @@ describe('prod stack (EKS)', () => {
       byType(registered, RELEASE)
         .map((r) => r.inputs.name)
         .sort(),
-      ['istio-base', 'istio-ingressgateway', 'istiod', 'jaeger', 'opentelemetry-collector', 'prometheus'],
+      [
+        'istio-base',
+        'istio-ingressgateway',
+        'istiod',
+        'jaeger',
+        'metrics-server',
+        'opentelemetry-collector',
+        'prometheus',
+      ],
     );
     const eks = one(registered, 'eks:index:Cluster', 'mesh-kit-prod').inputs;
     assert.deepEqual(
@@ -73,6 +81,8 @@ describe('prod stack (EKS)', () => {
       [PLATFORM.eks.kubernetesVersion, 'm6i.large', 3, 3, 9],
     );
     assert.equal(eks.authenticationMode, 'API');
+    // Pulumi.prod.yaml names no admin or viewer roles: only the creating (deploy) role has access.
+    assert.deepEqual(eks.accessEntries, {});
     assert.deepEqual(
       byType(registered, 'aws:ecr/repository:Repository')
         .map((r) => r.inputs.name)
