@@ -28,8 +28,10 @@ const NAME_RULES: Record<string, NameRule> = {
   ClusterRoleBinding: 'path',
 };
 
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 function dnsSubdomain(v: string): boolean {
-  return v.length <= 253 && v.split('.').every((p) => DNS1123_LABEL.test(p));
+  return v.length <= 253 && DNS1123_SUBDOMAIN.test(v);
 }
 
 function checkName(kind: string, name: unknown, report: Report): void {
@@ -80,6 +82,8 @@ function checkName(kind: string, name: unknown, report: Report): void {
  * (validation.go, IsQualifiedName).
  */
 function qualifiedNameProblem(key: string): string | undefined {
+  // Most keys have no prefix and pass: settle them without splitting.
+  if (key.length <= 63 && QUALIFIED_NAME.test(key)) return undefined;
   const parts = key.split('/');
   if (parts.length > 2) return 'has more than one "/"';
   const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
@@ -211,6 +215,8 @@ function checkIds(ctx: unknown, path: Path, report: Report): void {
   }
 }
 
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+
 /** Where a kind keeps its pod template. */
 function podTemplate(
   kind: string,
@@ -220,8 +226,7 @@ function podTemplate(
   const o = obj as any;
   if (kind === 'Pod') return [o, ''];
   if (kind === 'CronJob') return [o.spec?.jobTemplate?.spec?.template, 'spec.jobTemplate.spec.template'];
-  if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job'].includes(kind))
-    return [o.spec?.template, 'spec.template'];
+  if (WORKLOADS.has(kind)) return [o.spec?.template, 'spec.template'];
   return [undefined, ''];
 }
 

@@ -91,9 +91,10 @@ export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, repor
   const validate = VALIDATORS[gvk];
   if (!validate) return false;
   const root = KUBE_FIELDS.kinds[gvk];
-  const quantities = new Set<string>();
-  walkFields(root, obj, '', report, quantities);
+  const quantityPaths: Path[] = [];
+  walkFields(root, obj, '', report, quantityPaths);
   if (!validate(obj)) {
+    const quantities = new Set(quantityPaths.map(formatPath));
     const seen = new Set<string>();
     for (const e of validate.errors ?? []) {
       const { path, value } = locate(obj, e.instancePath, root);
@@ -118,7 +119,7 @@ export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, repor
 }
 
 /** Unknown fields, and the quantity grammar at quantity leaves; records the quantity paths. */
-function walkFields(ref: string, v: unknown, path: Path, report: Report, quantities: Set<string>): void {
+function walkFields(ref: string, v: unknown, path: Path, report: Report, quantities: Path[]): void {
   if (v === null || v === undefined) return;
   if (ref === 'q') {
     if (typeof v === 'string' && !QUANTITY.test(v)) {
@@ -130,22 +131,26 @@ function walkFields(ref: string, v: unknown, path: Path, report: Report, quantit
     } else if (typeof v !== 'string' && typeof v !== 'number') {
       report(path, `${A(kindOf(v))} where a quantity belongs`, 'write a quantity, e.g. "500m" or "128Mi"');
     }
-    quantities.add(formatPath(path));
+    quantities.push(path);
     return;
   }
   if (ref.startsWith('[]')) {
-    if (Array.isArray(v)) v.forEach((x, i) => walkFields(ref.slice(2), x, item(path, i), report, quantities));
+    const sub = ref.slice(2);
+    if (Array.isArray(v)) v.forEach((x, i) => walkFields(sub, x, item(path, i), report, quantities));
     return;
   }
   if (ref.startsWith('{}')) {
     if (typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k, x] of Object.entries(v)) walkFields(ref.slice(2), x, entry(path, k), report, quantities);
+      const sub = ref.slice(2);
+      for (const k in v)
+        walkFields(sub, (v as Record<string, unknown>)[k], entry(path, k), report, quantities);
     }
     return;
   }
   const fields = KUBE_FIELDS.types[ref];
   if (!fields || typeof v !== 'object' || Array.isArray(v)) return;
-  for (const [k, x] of Object.entries(v)) {
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
     const sub = fields[k];
     if (k === 'matchLabels') checkLabels(x, child(path, k), report);
     if (sub === undefined) {

@@ -23,6 +23,9 @@ import {
   plan,
 } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { fromBinary } from '@bufbuild/protobuf';
+import { CEL_PARSED } from './generated/schemas.js';
 import type { CelRule, Schema } from './schema.js';
 
 /**
@@ -93,7 +96,9 @@ const programs = new Map<string, ReturnType<typeof compile>>();
 
 function compile(rule: string) {
   env ??= celEnv({ funcs: [...strings, ...URL_LIBRARY] });
-  const parsed = parse(rule);
+  // The pinned rules come parsed (tools/gen-schemas.ts); others are parsed here.
+  const stored = CEL_PARSED[rule];
+  const parsed = stored ? fromBinary(ParsedExprSchema, Buffer.from(stored, 'base64')) : parse(rule);
   return plan(env, parsed);
 }
 
@@ -145,6 +150,24 @@ function projectionOf(rule: string): Projection | undefined {
   return projection;
 }
 
+const keyRules = new Map<string, boolean>();
+
+/**
+ * Whether the rule iterates a map's keys and reads nothing else (`self.all(key, !key.contains("*"))`
+ * on a label map): its result depends on the keys only, and is cached on them.
+ */
+function keysOnly(rule: string, self: unknown, schema: Schema): boolean {
+  if (self === null || typeof self !== 'object' || Array.isArray(self)) return false;
+  if (schema.properties !== undefined || typeof schema.additionalProperties !== 'object') return false;
+  let result = keyRules.get(rule);
+  if (result === undefined) {
+    const m = /^\s*self\.(?:all|exists|exists_one)\(\s*[A-Za-z_]\w*\s*,([\s\S]*)\)\s*$/.exec(rule);
+    result = m !== null && !/\bself\b/.test(m[1]);
+    keyRules.set(rule, result);
+  }
+  return result;
+}
+
 /**
  * Evaluates one rule on `self` (a plain JSON value, typed by `schema`). Returns undefined when the
  * rule holds, else what is wrong: the rule's message, or the evaluation error. An error is a
@@ -154,7 +177,11 @@ export function evaluate(r: CelRule, self: unknown, schema: Schema): string | un
   const projection =
     self !== null && typeof self === 'object' && !Array.isArray(self) ? projectionOf(r.rule) : undefined;
   let value = self;
-  if (projection) {
+  if (keysOnly(r.rule, self, schema)) {
+    const projected: Record<string, null> = {};
+    for (const k in self as object) projected[k] = null;
+    value = projected;
+  } else if (projection) {
     const o = self as Record<string, unknown>;
     const projected: Record<string, unknown> = {};
     for (const f of projection.fields) {

@@ -36,8 +36,8 @@ const PINNED_GROUPS = new Set(Object.keys(CRD_KINDS).map((k) => k.split('/')[0])
 const schemas = new Map<number, Schema>();
 
 /**
- * The schema of a served CRD version, at its root: the schema's metadata is `type: object`, which
- * the API server checks with its ObjectMeta rules (api-server.ts) instead, and apiVersion and kind
+ * The schema of a served CRD version, at its root: metadata is checked with the API server's
+ * ObjectMeta rules (api-server.ts) instead of the schema's `type: object`, and apiVersion and kind
  * are the API server's own, whatever the schema lists.
  */
 function crdSchema(gvk: string): Schema | undefined {
@@ -49,7 +49,12 @@ function crdSchema(gvk: string): Schema | undefined {
     const { metadata: _m, ...properties } = parsed.properties ?? {};
     s = {
       ...parsed,
-      properties: { ...properties, apiVersion: { type: 'string' }, kind: { type: 'string' } },
+      properties: {
+        ...properties,
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+      },
     };
     schemas.set(i, s);
   }
@@ -81,9 +86,9 @@ export function admissionProblems(objects: readonly AdmittedObject[]): string[] 
   for (const obj of objects) {
     const ns = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : undefined;
     const name = obj.metadata?.name;
-    const id = `[${obj.kind} ${ns ? `${ns}/` : ''}${name}]`;
+    const id = () => `[${obj.kind} ${ns ? `${ns}/` : ''}${name}]`;
     const report: Report = (path, message, fix) =>
-      problems.push(`${id} ${formatPath(path) || '(object)'}: ${message}; ${fix}`);
+      problems.push(`${id()} ${formatPath(path) || '(object)'}: ${message}; ${fix}`);
     const apiVersion = String(obj.apiVersion);
     const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
     const gvk = `${apiVersion}/${obj.kind}`;
@@ -112,10 +117,9 @@ export function admissionProblems(objects: readonly AdmittedObject[]): string[] 
           served.length > 0 ? `use ${served.join(' or ')}` : `check the kind's spelling`,
         );
       } else {
-        const { metadata: _m, ...rest } = obj;
         // Defaulting writes into the object: a copy, and only where the schema has defaults.
         const defaults = hasDefaults(schema);
-        const body = (defaults ? structuredClone(rest) : rest) as Record<string, unknown>;
+        const body = defaults ? structuredClone(obj) : obj;
         if (defaults) applyDefaults(schema, body);
         validateSchema(schema, body, '', report);
       }

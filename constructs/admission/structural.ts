@@ -35,7 +35,7 @@ export function validateSchema(s: Schema, value: unknown, path: Path, report: Re
   else if (Array.isArray(value)) ok = checkArray(s, value, path, report) && ok;
   else if (typeof value === 'object')
     ok = checkObject(s, value as Record<string, unknown>, path, report) && ok;
-  for (const alternative of ['oneOf', 'anyOf', 'allOf', 'not'] as const) {
+  for (const alternative of COMBINATORS) {
     if (s[alternative] !== undefined) ok = checkCombinator(s, alternative, value, path, report) && ok;
   }
   if (ok && s['x-kubernetes-validations']) {
@@ -52,6 +52,8 @@ export function validateSchema(s: Schema, value: unknown, path: Path, report: Re
   }
   return ok;
 }
+
+const COMBINATORS = ['oneOf', 'anyOf', 'allOf', 'not'] as const;
 
 const A = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 
@@ -87,7 +89,13 @@ function checkType(s: Schema, v: unknown, path: Path, report: Report): boolean {
 
 function checkString(s: Schema, v: string, path: Path, report: Report): boolean {
   let ok = true;
-  const length = [...v].length;
+  // Lengths count code points; the UTF-16 length is an upper bound that settles most strings.
+  const length =
+    s.maxLength === undefined && s.minLength === undefined
+      ? 0
+      : v.length <= (s.maxLength ?? Infinity) && v.length >= 2 * (s.minLength ?? 0)
+        ? v.length
+        : [...v].length;
   if (s.maxLength !== undefined && length > s.maxLength) {
     report(
       path,
