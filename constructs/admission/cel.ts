@@ -115,7 +115,7 @@ export function isTransitionRule(r: CelRule): boolean {
  * Results per rule and value: generated apps repeat the same small values (durations, ports,
  * matches) thousands of times, and a rule's result depends on nothing else.
  */
-const results = new Map<string, string | undefined>();
+const results = new Map<string, Map<string, string | undefined>>();
 
 /**
  * What of `self` a rule can observe, when it reads `self` only through `self.<field>`: those
@@ -189,8 +189,13 @@ export function evaluate(r: CelRule, self: unknown, schema: Schema): string | un
     }
     value = projected;
   }
-  const key = `${r.rule}\u0000${typeof value === 'string' ? `s${value}` : JSON.stringify(value)}`;
-  if (results.has(key)) return results.get(key);
+  const key = typeof value === 'string' ? `s${value}` : JSON.stringify(value);
+  let known = results.get(r.rule);
+  if (!known) {
+    known = new Map();
+    results.set(r.rule, known);
+  }
+  if (known.has(key)) return known.get(key);
   let outcome: string | undefined;
   try {
     let program = programs.get(r.rule);
@@ -205,8 +210,8 @@ export function evaluate(r: CelRule, self: unknown, schema: Schema): string | un
   } catch (e) {
     outcome = `rule could not be evaluated (${(e as Error).message})`;
   }
-  if (results.size > 50_000) results.clear();
-  results.set(key, outcome);
+  if (known.size > 10_000) known.clear();
+  known.set(key, outcome);
   return outcome;
 }
 

@@ -209,12 +209,13 @@ function checkArray(s: Schema, v: unknown[], path: Path, report: Report): boolea
 
 function checkObject(s: Schema, v: Record<string, unknown>, path: Path, report: Report): boolean {
   let ok = true;
-  for (const r of s.required ?? []) {
-    if (v[r] === undefined) {
-      report(child(path, r), 'is required', 'set it');
-      ok = false;
+  if (s.required)
+    for (const r of s.required) {
+      if (v[r] === undefined) {
+        report(child(path, r), 'is required', 'set it');
+        ok = false;
+      }
     }
-  }
   const n = s.maxProperties !== undefined || s.minProperties !== undefined ? Object.keys(v).length : 0;
   if (s.maxProperties !== undefined && n > s.maxProperties) {
     report(path, `has ${n} entries, more than ${s.maxProperties}`, `keep at most ${s.maxProperties}`);
@@ -253,6 +254,16 @@ function checkCombinator(
   path: Path,
   report: Report,
 ): boolean {
+  // Istio's oneof fields, the common case, are settled by which fields are present.
+  const fields = which === 'oneOf' || which === 'anyOf' ? presenceOnly(s[which]!) : undefined;
+  if (fields && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    let present = 0;
+    for (const k of fields.keys) if ((v as Record<string, unknown>)[k] !== undefined) present++;
+    if (
+      which === 'anyOf' ? present > 0 || fields.optional : present === 1 || (present === 0 && fields.optional)
+    )
+      return true;
+  }
   const passes = (sub: Schema) => validateSchema(sub, v, path, () => {}) || false;
   if (which === 'not') {
     if (!passes(s.not!)) return true;
@@ -287,6 +298,39 @@ function checkCombinator(
     which === 'oneOf' ? 'keep exactly one' : 'set what the schema requires',
   );
   return false;
+}
+
+interface PresenceOnly {
+  readonly keys: readonly string[];
+  /** Whether one alternative is "none of them" (not: anyOf: required). */
+  readonly optional: boolean;
+}
+const presenceShapes = new WeakMap<readonly Schema[], PresenceOnly | null>();
+
+/** The fields, when every alternative only requires one field or forbids them all. */
+function presenceOnly(list: readonly Schema[]): PresenceOnly | undefined {
+  let shape = presenceShapes.get(list);
+  if (shape === undefined) {
+    const only = (x: Schema, key: string) => Object.keys(x).length === 1 && key in x;
+    const keys: string[] = [];
+    let none: string[] | undefined;
+    let ok = true;
+    for (const x of list) {
+      if (only(x, 'required') && x.required!.length === 1) keys.push(x.required![0]);
+      else if (
+        only(x, 'not') &&
+        only(x.not!, 'anyOf') &&
+        x.not!.anyOf!.every((y) => only(y, 'required') && y.required!.length === 1)
+      )
+        none = x.not!.anyOf!.map((y) => y.required![0]);
+      else ok = false;
+    }
+    // "None of them" must name the same fields, or presence alone does not settle it.
+    if (none && (none.length !== keys.length || none.some((k) => !keys.includes(k)))) ok = false;
+    shape = ok && keys.length > 0 ? { keys, optional: none !== undefined } : null;
+    presenceShapes.set(list, shape);
+  }
+  return shape ?? undefined;
 }
 
 function describe(s: Schema): string {
