@@ -92,7 +92,7 @@ export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, repor
   if (!validate) return false;
   const root = KUBE_FIELDS.kinds[gvk];
   const quantityPaths: Path[] = [];
-  walkFields(root, obj, '', report, quantityPaths);
+  walkFields(resolve(root), obj, '', report, quantityPaths);
   if (!validate(obj)) {
     const quantities = new Set(quantityPaths.map(formatPath));
     const seen = new Set<string>();
@@ -118,46 +118,79 @@ export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, repor
   return true;
 }
 
+/**
+ * A reference of the field tree, resolved once into linked nodes: the walk below meets hundreds
+ * of thousands of fields, and string tests per field would cost more than the checks.
+ */
+type Ref =
+  | { readonly kind: 'leaf' }
+  | { readonly kind: 'quantity' }
+  | { readonly kind: 'list' | 'map'; readonly of: Ref }
+  | { readonly kind: 'object'; readonly fields: Map<string, Ref> };
+
+const LEAF: Ref = { kind: 'leaf' };
+const QUANTITY_REF: Ref = { kind: 'quantity' };
+const resolved = new Map<string, Ref>();
+
+function resolve(ref: string): Ref {
+  if (ref === 's' || ref === 'i' || ref === '*') return LEAF;
+  if (ref === 'q') return QUANTITY_REF;
+  if (ref.startsWith('[]')) return { kind: 'list', of: resolve(ref.slice(2)) };
+  if (ref.startsWith('{}')) return { kind: 'map', of: resolve(ref.slice(2)) };
+  let r = resolved.get(ref);
+  if (!r) {
+    const fields = new Map<string, Ref>();
+    r = { kind: 'object', fields };
+    resolved.set(ref, r);
+    for (const [k, sub] of Object.entries(KUBE_FIELDS.types[ref] ?? {})) fields.set(k, resolve(sub));
+  }
+  return r;
+}
+
 /** Unknown fields, and the quantity grammar at quantity leaves; records the quantity paths. */
-function walkFields(ref: string, v: unknown, path: Path, report: Report, quantities: Path[]): void {
+function walkFields(ref: Ref, v: unknown, path: Path, report: Report, quantities: Path[]): void {
   if (v === null || v === undefined) return;
-  if (ref === 'q') {
-    if (typeof v === 'string' && !QUANTITY.test(v)) {
-      report(
-        path,
-        `${JSON.stringify(v)} is not a Kubernetes quantity`,
-        'write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
-      );
-    } else if (typeof v !== 'string' && typeof v !== 'number') {
-      report(path, `${A(kindOf(v))} where a quantity belongs`, 'write a quantity, e.g. "500m" or "128Mi"');
-    }
-    quantities.push(path);
-    return;
-  }
-  if (ref.startsWith('[]')) {
-    const sub = ref.slice(2);
-    if (Array.isArray(v)) v.forEach((x, i) => walkFields(sub, x, item(path, i), report, quantities));
-    return;
-  }
-  if (ref.startsWith('{}')) {
-    if (typeof v === 'object' && !Array.isArray(v)) {
-      const sub = ref.slice(2);
-      for (const k in v)
-        walkFields(sub, (v as Record<string, unknown>)[k], entry(path, k), report, quantities);
-    }
-    return;
-  }
-  const fields = KUBE_FIELDS.types[ref];
-  if (!fields || typeof v !== 'object' || Array.isArray(v)) return;
-  for (const k in v) {
-    const x = (v as Record<string, unknown>)[k];
-    const sub = fields[k];
-    if (k === 'matchLabels') checkLabels(x, child(path, k), report);
-    if (sub === undefined) {
-      report(child(path, k), 'is not a field of this kind', 'remove it, or check its spelling and nesting');
-    } else if (sub !== 's' && sub !== 'i' && sub !== '*') {
-      walkFields(sub, x, child(path, k), report, quantities);
-    }
+  switch (ref.kind) {
+    case 'leaf':
+      return;
+    case 'quantity':
+      if (typeof v === 'string' && !QUANTITY.test(v)) {
+        report(
+          path,
+          `${JSON.stringify(v)} is not a Kubernetes quantity`,
+          'write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
+        );
+      } else if (typeof v !== 'string' && typeof v !== 'number') {
+        report(path, `${A(kindOf(v))} where a quantity belongs`, 'write a quantity, e.g. "500m" or "128Mi"');
+      }
+      quantities.push(path);
+      return;
+    case 'list':
+      if (Array.isArray(v))
+        for (let i = 0; i < v.length; i++) walkFields(ref.of, v[i], item(path, i), report, quantities);
+      return;
+    case 'map':
+      if (typeof v === 'object' && !Array.isArray(v)) {
+        for (const k in v)
+          walkFields(ref.of, (v as Record<string, unknown>)[k], entry(path, k), report, quantities);
+      }
+      return;
+    case 'object':
+      if (typeof v !== 'object' || Array.isArray(v)) return;
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        const sub = ref.fields.get(k);
+        if (k === 'matchLabels') checkLabels(x, child(path, k), report);
+        if (sub === undefined) {
+          report(
+            child(path, k),
+            'is not a field of this kind',
+            'remove it, or check its spelling and nesting',
+          );
+        } else if (sub.kind !== 'leaf' && x !== null && x !== undefined) {
+          walkFields(sub, x, child(path, k), report, quantities);
+        }
+      }
   }
 }
 
