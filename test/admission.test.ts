@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from '@bufbuild/cel';
+import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { toBinary } from '@bufbuild/protobuf';
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
 import type { IConstruct } from 'constructs';
 import { SAMPLE_APPS } from '../charts/index.js';
 import { evaluate } from '../constructs/admission/cel.js';
-import { CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
+import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
 import {
   AdmissionError,
   admissionProblems,
@@ -444,6 +446,14 @@ describe('admission pass: CEL', () => {
     assert.deepEqual(missing, []);
     for (const f of ['isURL', 'url', 'getScheme', 'substring', 'split', 'matches', 'duration']) {
       assert.ok(called.has(f), `the pinned rules no longer call ${f}`);
+    }
+  });
+
+  it('comes with every pinned rule parsed, as the parser parses it', () => {
+    const pinned = [...rules].filter((r) => !/\boldSelf\b/.test(r)).sort();
+    assert.deepEqual(Object.keys(CEL_PARSED).sort(), pinned);
+    for (const r of pinned) {
+      assert.equal(CEL_PARSED[r], Buffer.from(toBinary(ParsedExprSchema, parse(r))).toString('base64'), r);
     }
   });
 
