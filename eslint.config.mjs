@@ -1,10 +1,20 @@
-// One flat config for the whole repository. Generated code (imports/) and build output are
-// linted by nobody: they are regenerated, not edited.
+// One flat config for the whole repository. Generated code (imports/,
+// constructs/admission/generated/) and build output are linted by nobody: they are regenerated,
+// not edited.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'imports/**', 'dist/**', 'node_modules/**', '.ci/node/**'] },
+  {
+    ignores: [
+      'lib/**',
+      'imports/**',
+      'constructs/admission/generated/**',
+      'dist/**',
+      'node_modules/**',
+      '.ci/node/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

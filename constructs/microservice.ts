@@ -1,6 +1,6 @@
 import { ApiObject, Duration, Lazy, type Size } from 'cdk8s';
 import { type Cpu, k8s } from 'cdk8s-plus-27';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import {
   DestinationRule,
   Sidecar,
@@ -218,6 +218,9 @@ export interface MicroserviceProps<V extends string> {
 }
 
 const DEFAULT_UID = 10001;
+
+/** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
+const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, Microservice<string>>>();
 /** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
 const PROXY_UID = 1337;
 
@@ -245,6 +248,8 @@ export class Microservice<V extends string = string> extends Construct {
   private virtualService?: VirtualService;
   private l7Policy?: AuthorizationPolicy;
   private readonly props: MicroserviceProps<V>;
+  /** The service that declares the ServiceAccount this one shares, if another does. */
+  private readonly serviceAccountOwner?: Microservice<string>;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps<V>) {
     super(scope, constructId('Microservice', scope, id));
@@ -264,10 +269,18 @@ export class Microservice<V extends string = string> extends Construct {
     const ns = this.namespace.name;
     const labels = { app: this.name };
 
-    new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.serviceAccountName, namespace: ns, labels },
-      automountServiceAccountToken: props.mountServiceAccountToken ?? false,
-    });
+    // Services that share an identity (serviceAccountName) share one ServiceAccount: the first
+    // declares it; a second copy would overwrite it on apply.
+    const accounts = SERVICE_ACCOUNTS.get(this.node.root) ?? new Map<string, Microservice<string>>();
+    SERVICE_ACCOUNTS.set(this.node.root, accounts);
+    this.serviceAccountOwner = accounts.get(`${ns}/${this.serviceAccountName}`);
+    if (!this.serviceAccountOwner) {
+      accounts.set(`${ns}/${this.serviceAccountName}`, this);
+      new k8s.KubeServiceAccount(this, 'service-account', {
+        metadata: { name: this.serviceAccountName, namespace: ns, labels },
+        automountServiceAccountToken: props.mountServiceAccountToken ?? false,
+      });
+    }
 
     new k8s.KubeService(this, 'service', {
       metadata: {
@@ -712,6 +725,26 @@ export class Microservice<V extends string = string> extends Construct {
   private validate(p: Problems, registry: MeshRegistry): void {
     const props = this.props;
     p.dnsLabel('name', this.name);
+    // Service names are DNS-1035 labels, which start with a letter (ValidateServiceName in
+    // k8s.io/kubernetes/pkg/apis/core/validation/validation.go).
+    if (/^[0-9]/.test(this.name)) {
+      p.add(
+        'name',
+        `"${this.name}" starts with a digit, and Kubernetes Service names (DNS-1035 labels) must start with a letter`,
+        `start it with a letter, e.g. "svc-${this.name}"`,
+      );
+    }
+    const owner = this.serviceAccountOwner;
+    if (
+      owner &&
+      (owner.props.mountServiceAccountToken ?? false) !== (props.mountServiceAccountToken ?? false)
+    ) {
+      p.add(
+        'mountServiceAccountToken',
+        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.node.path}, which sets it to ${owner.props.mountServiceAccountToken ?? false}`,
+        'set the same mountServiceAccountToken on every service that shares a ServiceAccount',
+      );
+    }
     if (props.image) p.imageReference('image', props.image);
     [...this.egress].forEach((host, i) => p.sidecarEgressHost(`egressHosts[${i}]`, host));
     props.extraEgressHosts?.forEach((host, i) => p.sidecarEgressHost(`extraEgressHosts[${i}]`, host));
@@ -722,6 +755,18 @@ export class Microservice<V extends string = string> extends Construct {
     }
     for (const v of this.versionNames) {
       p.dnsLabel(`versions.${v}`, v);
+      // "<name>-<version>" names the version's Deployment, its per-version Service (a DNS-1035
+      // label) and that Service's `service` label value, all limited to 63 characters; Kubernetes'
+      // Deployment docs ask for DNS labels "for best compatibility" with the Pods' hostnames
+      // (https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#writing-a-deployment-spec).
+      const derived = `${this.name}-${v}`;
+      if (derived.length > 63) {
+        p.add(
+          `versions.${v}`,
+          `the Deployment name "${derived}" is ${derived.length} characters long, more than 63`,
+          'shorten the service name or the version name',
+        );
+      }
       const vp = props.versions[v];
       if (!(vp.image ?? props.image)) {
         p.add(

@@ -19,6 +19,7 @@ import {
   NumberStringUnionResolver,
 } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { admit } from './admission/index.js';
 
 export type Manifest = {
   apiVersion: string;
@@ -63,10 +64,15 @@ export function orderedApiObjects(chart: Chart): ApiObject[] {
   return ordered;
 }
 
-/** The validated objects of every chart of the app, each chart's in dependency order. */
+/**
+ * The validated objects of every chart of the app, each chart's in dependency order, after the
+ * admission pass (constructs/admission/): what the API server would refuse throws here.
+ */
 export function renderObjects(app: App): Manifest[] {
   validateApp(app);
-  return charts(app).flatMap((chart) => orderedApiObjects(chart).map((o) => toManifest(o)));
+  return admit(
+    charts(app).flatMap((chart) => orderedApiObjects(chart).map((o) => toManifest(o))),
+  ) as Manifest[];
 }
 
 /** The app's charts, in the order they were added. */

@@ -4,7 +4,11 @@
  */
 import { App } from 'cdk8s';
 import { SAMPLE_APPS } from '../charts/index.js';
+import { renderObjects } from '../constructs/render.js';
 
 const app = new App();
 for (const sample of SAMPLE_APPS) sample.build(app, sample.defaultVariant);
+// cdk8s writes as it renders: the construct validation and the admission pass run first, so a
+// failing app writes nothing.
+renderObjects(app);
 app.synth();

@@ -10,7 +10,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiObject, App } from 'cdk8s';
-import { charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
+import { admit } from '../constructs/admission/index.js';
+import { type Manifest, charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
 import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
@@ -92,6 +93,8 @@ export function renderFiles(app: App): Map<string, string> {
       groups.set(group, list);
     }
   }
+  // What the API server would refuse fails here, before any file is written.
+  admit([...groups.values()].flat() as Manifest[]);
   const width = Math.max(2, String(groups.size - 1).length);
   const files = new Map<string, string>();
   [...groups].forEach(([group, objects], i) => {

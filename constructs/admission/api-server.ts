@@ -1,0 +1,257 @@
+/**
+ * The API server's own name and value rules, which no OpenAPI schema states: object names per
+ * kind, label and annotation syntax, UID ranges, volume mounts. Each rule cites where the API
+ * server implements it (k8s.io/apimachinery/pkg/util/validation/validation.go, "validation.go",
+ * and k8s.io/kubernetes/pkg/apis/core/validation/validation.go, "core validation").
+ */
+import { child, entry, type Path, type Report } from './path.js';
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
+type NameRule = 'label' | 'label1035' | 'subdomain' | 'path';
+
+/**
+ * How each kind's name is validated: Services are DNS-1035 labels (core validation,
+ * ValidateServiceName), Namespaces DNS-1123 labels (ValidateNamespaceName), RBAC objects path
+ * segments (ValidateRBACName), and everything else, custom resources included, DNS-1123
+ * subdomains (NameIsDNSSubdomain; apiextensions-apiserver validates every custom resource's name so).
+ */
+const NAME_RULES: Record<string, NameRule> = {
+  Service: 'label1035',
+  Namespace: 'label',
+  Role: 'path',
+  RoleBinding: 'path',
+  ClusterRole: 'path',
+  ClusterRoleBinding: 'path',
+};
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function dnsSubdomain(v: string): boolean {
+  return v.length <= 253 && DNS1123_SUBDOMAIN.test(v);
+}
+
+function checkName(kind: string, name: unknown, report: Report): void {
+  if (typeof name !== 'string' || name === '') {
+    report('metadata.name', 'is missing', 'give the object a name');
+    return;
+  }
+  const rule = NAME_RULES[kind] ?? 'subdomain';
+  if (rule === 'label1035' && (name.length > 63 || !DNS1035_LABEL.test(name))) {
+    report(
+      'metadata.name',
+      `"${name}" is not a valid DNS-1035 label, which ${kind} names must be`,
+      'use at most 63 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
+    );
+  } else if (rule === 'label' && (name.length > 63 || !DNS1123_LABEL.test(name))) {
+    report(
+      'metadata.name',
+      `"${name}" is not a valid DNS-1123 label, which ${kind} names must be`,
+      'use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+    );
+  } else if (rule === 'subdomain' && !dnsSubdomain(name)) {
+    report(
+      'metadata.name',
+      `"${name}" is not a valid DNS-1123 subdomain, which ${kind} names must be`,
+      'use at most 253 lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit',
+    );
+  } else if (rule === 'path' && (name === '.' || name === '..' || /[/%]/.test(name))) {
+    report(
+      'metadata.name',
+      `"${name}" cannot be a path segment`,
+      'use a name without "/" or "%", other than "." and ".."',
+    );
+  }
+  // CronJobs name their Jobs "<name>-<minutes since epoch>" (11 characters), and Job names are
+  // limited to 63 characters for the job-name label (batch validation, ValidateCronJobSpec).
+  if (kind === 'CronJob' && name.length > 52) {
+    report(
+      'metadata.name',
+      `"${name}" is ${name.length} characters long, more than 52`,
+      'shorten it to 52 or fewer',
+    );
+  }
+}
+
+/**
+ * A qualified name: an optional DNS subdomain prefix and "/", then at most 63 characters of
+ * letters, digits, "-", "_" and ".", starting and ending with a letter or digit
+ * (validation.go, IsQualifiedName).
+ */
+function qualifiedNameProblem(key: string): string | undefined {
+  // Most keys have no prefix and pass: settle them without splitting.
+  if (key.length <= 63 && QUALIFIED_NAME.test(key)) return undefined;
+  const parts = key.split('/');
+  if (parts.length > 2) return 'has more than one "/"';
+  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (prefix !== undefined && (prefix === '' || !dnsSubdomain(prefix)))
+    return 'has a prefix that is not a DNS-1123 subdomain';
+  if (name.length === 0) return 'has an empty name part';
+  if (name.length > 63) return `has a name part of ${name.length} characters, more than 63`;
+  if (!QUALIFIED_NAME.test(name))
+    return 'has a name part that is not letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
+  return undefined;
+}
+
+const KEY_FIX =
+  'write it as [prefix/]name, e.g. "app.kubernetes.io/name": the prefix a lower-case DNS subdomain, the name at most 63 letters, digits, "-", "_" and "."';
+
+/** Labels and selectors (validation.go, IsQualifiedName and IsValidLabelValue). */
+export function checkLabels(labels: unknown, path: Path, report: Report): void {
+  if (labels === null || typeof labels !== 'object') return;
+  for (const [k, v] of Object.entries(labels)) {
+    const keyProblem = qualifiedNameProblem(k);
+    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
+    if (typeof v === 'string' && (v.length > 63 || !LABEL_VALUE.test(v))) {
+      report(
+        entry(path, k),
+        v.length > 63
+          ? `the value is ${v.length} characters long, more than 63`
+          : `the value ${JSON.stringify(v)} is not a valid label value`,
+        'use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit (or nothing)',
+      );
+    }
+  }
+}
+
+/** Annotations: qualified-name keys, at most 256 KiB in all (apimachinery ValidateAnnotations). */
+function checkAnnotations(annotations: unknown, path: Path, report: Report): void {
+  if (annotations === null || typeof annotations !== 'object') return;
+  let size = 0;
+  for (const [k, v] of Object.entries(annotations)) {
+    // Annotation keys are lower-cased before the check (ValidateAnnotations).
+    const keyProblem = qualifiedNameProblem(k.toLowerCase());
+    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
+    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  }
+  if (size > 256 * 1024) {
+    report(
+      path,
+      `total ${size} bytes, more than the 262144 the API server allows`,
+      'move large values into a ConfigMap',
+    );
+  }
+}
+
+function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, report: Report): void {
+  if (!meta) return;
+  checkLabels(meta.labels, child(path, 'labels'), report);
+  checkAnnotations(meta.annotations, child(path, 'annotations'), report);
+}
+
+/** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
+function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, report: Report): void {
+  if (!spec) return;
+  checkIds(spec.securityContext, child(path, 'securityContext'), report);
+  const volumes = new Map<string, number>();
+  (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
+    const other = volumes.get(v?.name ?? '');
+    if (other !== undefined) {
+      report(
+        `${path}.volumes[${i}].name`,
+        `"${v.name}" is already the name of volumes[${other}]`,
+        'give each volume a unique name',
+      );
+    } else if (v?.name) volumes.set(v.name, i);
+  });
+  const names = new Map<string, string>();
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
+    const containers = Array.isArray(spec[list]) ? (spec[list] as Record<string, unknown>[]) : [];
+    containers.forEach((c, i) => {
+      const at = `${path}.${list}[${i}]`;
+      const name = c?.name;
+      if (typeof name === 'string') {
+        const other = names.get(name);
+        if (other)
+          report(
+            `${at}.name`,
+            `"${name}" is already the name of ${other}`,
+            'give each container a unique name',
+          );
+        else names.set(name, `${list}[${i}]`);
+      }
+      checkIds(c?.securityContext, `${at}.securityContext`, report);
+      const mounts = new Map<string, number>();
+      (Array.isArray(c?.volumeMounts)
+        ? (c.volumeMounts as { name?: string; mountPath?: string }[])
+        : []
+      ).forEach((m, j) => {
+        const other = mounts.get(m?.mountPath ?? '');
+        if (other !== undefined) {
+          report(
+            `${at}.volumeMounts[${j}].mountPath`,
+            `"${m.mountPath}" is already mounted by volumeMounts[${other}]`,
+            'mount each path once',
+          );
+        } else if (m?.mountPath) mounts.set(m.mountPath, j);
+        if (m?.name && !volumes.has(m.name)) {
+          report(
+            `${at}.volumeMounts[${j}].name`,
+            `no volume is named "${m.name}"`,
+            'declare the volume in volumes, or fix the name',
+          );
+        }
+      });
+    });
+  }
+}
+
+/** UIDs and GIDs are 0 to 2147483647 (validation.go, IsValidUserID and IsValidGroupID). */
+function checkIds(ctx: unknown, path: Path, report: Report): void {
+  if (ctx === null || typeof ctx !== 'object') return;
+  const c = ctx as Record<string, unknown>;
+  for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
+    const v = c[field];
+    if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > 2147483647)) {
+      report(
+        child(path, field),
+        `${v} is not a valid ${field === 'runAsUser' ? 'user' : 'group'} ID`,
+        'use a whole number from 0 to 2147483647',
+      );
+    }
+  }
+}
+
+const WORKLOADS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job']);
+
+/** Where a kind keeps its pod template. */
+function podTemplate(
+  kind: string,
+  obj: Record<string, unknown>,
+): [Record<string, unknown> | undefined, string] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const o = obj as any;
+  if (kind === 'Pod') return [o, ''];
+  if (kind === 'CronJob') return [o.spec?.jobTemplate?.spec?.template, 'spec.jobTemplate.spec.template'];
+  if (WORKLOADS.has(kind)) return [o.spec?.template, 'spec.template'];
+  return [undefined, ''];
+}
+
+/** The API server's name and value rules for one object. */
+export function checkApiServerRules(obj: Record<string, unknown>, report: Report): void {
+  const kind = String(obj.kind);
+  const meta = (obj.metadata ?? {}) as Record<string, unknown>;
+  checkName(kind, meta.name, report);
+  if (
+    meta.namespace !== undefined &&
+    (typeof meta.namespace !== 'string' || meta.namespace.length > 63 || !DNS1123_LABEL.test(meta.namespace))
+  ) {
+    report(
+      'metadata.namespace',
+      `${JSON.stringify(meta.namespace)} is not a valid namespace name`,
+      'use a DNS-1123 label',
+    );
+  }
+  checkMetadata(meta, 'metadata', report);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const spec = (obj as any).spec;
+  if (kind === 'Service' && obj.apiVersion === 'v1') checkLabels(spec?.selector, 'spec.selector', report);
+  const [template, at] = podTemplate(kind, obj);
+  if (template) {
+    if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);
+    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report);
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * Built-in Kubernetes kinds against the Kubernetes OpenAPI schema: kubernetes-models' compiled
+ * validators (generated from that schema) check types, required fields, enums and integer formats;
+ * the generated field tree adds unknown fields, which those validators let through and the API
+ * server drops or, with strict field validation, refuses; quantities are checked against the API
+ * server's own grammar.
+ */
+import { validate as daemonSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet';
+import { validate as deployment } from 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment';
+import { validate as statefulSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet';
+import { validate as hpa } from 'kubernetes-models/_schemas/IoK8sApiAutoscalingV2HorizontalPodAutoscaler';
+import { validate as cronJob } from 'kubernetes-models/_schemas/IoK8sApiBatchV1CronJob';
+import { validate as job } from 'kubernetes-models/_schemas/IoK8sApiBatchV1Job';
+import { validate as configMap } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap';
+import { validate as namespace } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace';
+import { validate as pod } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Pod';
+import { validate as secret } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
+import { validate as service } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
+import { validate as serviceAccount } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount';
+import { validate as networkPolicy } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy';
+import { validate as pdb } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
+import { validate as role } from 'kubernetes-models/_schemas/IoK8sApiRbacV1Role';
+import { validate as roleBinding } from 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding';
+import { KUBE_FIELDS } from './generated/schemas.js';
+import { checkLabels } from './api-server.js';
+import { child, entry, formatPath, item, type Path, type Report } from './path.js';
+
+type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+const VALIDATORS: Record<string, Validator> = {
+  'v1/Namespace': namespace,
+  'v1/Service': service,
+  'v1/ServiceAccount': serviceAccount,
+  'v1/ConfigMap': configMap,
+  'v1/Secret': secret,
+  'v1/Pod': pod,
+  'apps/v1/Deployment': deployment,
+  'apps/v1/StatefulSet': statefulSet,
+  'apps/v1/DaemonSet': daemonSet,
+  'batch/v1/Job': job,
+  'batch/v1/CronJob': cronJob,
+  'autoscaling/v2/HorizontalPodAutoscaler': hpa,
+  'policy/v1/PodDisruptionBudget': pdb,
+  'rbac.authorization.k8s.io/v1/Role': role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': roleBinding,
+  'networking.k8s.io/v1/NetworkPolicy': networkPolicy,
+};
+
+/** API groups served by the API server itself (not CRDs): a kind of theirs we lack is not a typo. */
+export const BUILT_IN_GROUPS = new Set([
+  '',
+  'apps',
+  'batch',
+  'autoscaling',
+  'policy',
+  'rbac.authorization.k8s.io',
+  'networking.k8s.io',
+  'storage.k8s.io',
+  'scheduling.k8s.io',
+  'coordination.k8s.io',
+  'discovery.k8s.io',
+  'node.k8s.io',
+  'certificates.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  'apiregistration.k8s.io',
+  'flowcontrol.apiserver.k8s.io',
+  'resource.k8s.io',
+]);
+
+/** Whether the pass has the schema of this built-in kind. */
+export function hasBuiltInSchema(gvk: string): boolean {
+  return VALIDATORS[gvk] !== undefined;
+}
+
+/**
+ * Quantities as the API server parses them (k8s.io/apimachinery/pkg/api/resource/quantity.go):
+ * a signed decimal number, then a binary suffix (Ki … Ei), a decimal one (n, u, m, k, M … E) or
+ * an exponent (e3, E-2), nothing else. "1e+21m" (a number and a suffix both) is not one.
+ */
+export const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+/** Validates a built-in object; returns false when the kind has no schema here. */
+export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, report: Report): boolean {
+  const validate = VALIDATORS[gvk];
+  if (!validate) return false;
+  const root = KUBE_FIELDS.kinds[gvk];
+  const quantityPaths: Path[] = [];
+  walkFields(resolve(root), obj, '', report, quantityPaths);
+  if (!validate(obj)) {
+    const quantities = new Set(quantityPaths.map(formatPath));
+    const seen = new Set<string>();
+    for (const e of validate.errors ?? []) {
+      const { path, value } = locate(obj, e.instancePath, root);
+      // An undefined value is not written out: it is not there for the API server either.
+      if (value === undefined && e.keyword !== 'required') continue;
+      // A value of the wrong type is reported once, not again for its format or range.
+      if (e.keyword !== 'type' && e.keyword !== 'required' && seen.has(`type ${path}`)) continue;
+      if (e.keyword === 'type') seen.add(`type ${path}`);
+      // Quantities are checked above against the API server's grammar; the validator reports a
+      // bad one three times (type, format, oneOf).
+      if (quantities.has(path) || ((e.keyword === 'oneOf' || e.keyword === 'anyOf') && seen.has(path)))
+        continue;
+      const line = describeError(e, path, value);
+      const key = line.join('\u0000');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      seen.add(path);
+      report(...line);
+    }
+  }
+  return true;
+}
+
+/**
+ * A reference of the field tree, resolved once into linked nodes: the walk below meets hundreds
+ * of thousands of fields, and string tests per field would cost more than the checks.
+ */
+type Ref =
+  | { readonly kind: 'leaf' }
+  | { readonly kind: 'quantity' }
+  | { readonly kind: 'list' | 'map'; readonly of: Ref }
+  | { readonly kind: 'object'; readonly fields: Map<string, Ref> };
+
+const LEAF: Ref = { kind: 'leaf' };
+const QUANTITY_REF: Ref = { kind: 'quantity' };
+const resolved = new Map<string, Ref>();
+
+function resolve(ref: string): Ref {
+  if (ref === 's' || ref === 'i' || ref === '*') return LEAF;
+  if (ref === 'q') return QUANTITY_REF;
+  if (ref.startsWith('[]')) return { kind: 'list', of: resolve(ref.slice(2)) };
+  if (ref.startsWith('{}')) return { kind: 'map', of: resolve(ref.slice(2)) };
+  let r = resolved.get(ref);
+  if (!r) {
+    const fields = new Map<string, Ref>();
+    r = { kind: 'object', fields };
+    resolved.set(ref, r);
+    for (const [k, sub] of Object.entries(KUBE_FIELDS.types[ref] ?? {})) fields.set(k, resolve(sub));
+  }
+  return r;
+}
+
+/** Unknown fields, and the quantity grammar at quantity leaves; records the quantity paths. */
+function walkFields(ref: Ref, v: unknown, path: Path, report: Report, quantities: Path[]): void {
+  if (v === null || v === undefined) return;
+  switch (ref.kind) {
+    case 'leaf':
+      return;
+    case 'quantity':
+      if (typeof v === 'string' && !QUANTITY.test(v)) {
+        report(
+          path,
+          `${JSON.stringify(v)} is not a Kubernetes quantity`,
+          'write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
+        );
+      } else if (typeof v !== 'string' && typeof v !== 'number') {
+        report(path, `${A(kindOf(v))} where a quantity belongs`, 'write a quantity, e.g. "500m" or "128Mi"');
+      }
+      quantities.push(path);
+      return;
+    case 'list':
+      if (Array.isArray(v))
+        for (let i = 0; i < v.length; i++) walkFields(ref.of, v[i], item(path, i), report, quantities);
+      return;
+    case 'map':
+      if (typeof v === 'object' && !Array.isArray(v)) {
+        for (const k in v)
+          walkFields(ref.of, (v as Record<string, unknown>)[k], entry(path, k), report, quantities);
+      }
+      return;
+    case 'object':
+      if (typeof v !== 'object' || Array.isArray(v)) return;
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        const sub = ref.fields.get(k);
+        if (k === 'matchLabels') checkLabels(x, child(path, k), report);
+        if (sub === undefined) {
+          report(
+            child(path, k),
+            'is not a field of this kind',
+            'remove it, or check its spelling and nesting',
+          );
+        } else if (sub.kind !== 'leaf' && x !== null && x !== undefined) {
+          walkFields(sub, x, child(path, k), report, quantities);
+        }
+      }
+  }
+}
+
+const A = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'list';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+/** A JSON pointer as a field path (`spec.ports[0].port`, `labels["app"]`), and the value there. */
+function locate(obj: unknown, pointer: string, root: string): { path: string; value: unknown } {
+  let path: Path = '';
+  let value = obj;
+  let ref: string | undefined = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (Array.isArray(value)) {
+      path = item(path, Number(key));
+      value = value[Number(key)];
+      ref = ref?.startsWith('[]') ? ref.slice(2) : undefined;
+    } else {
+      const isMap = ref?.startsWith('{}') ?? false;
+      path = isMap ? entry(path, key) : child(path, key);
+      value = (value as Record<string, unknown> | undefined)?.[key];
+      ref = isMap ? ref!.slice(2) : ref !== undefined ? KUBE_FIELDS.types[ref]?.[key] : undefined;
+    }
+  }
+  return { path: formatPath(path), value };
+}
+
+const INT_RANGES: Record<string, string> = {
+  int32: 'from -2147483648 to 2147483647',
+  int64: 'from -9223372036854775808 to 9223372036854775807',
+};
+
+function describeError(e: AjvError, path: string, value: unknown): [string, string, string] {
+  switch (e.keyword) {
+    case 'required':
+      return [formatPath(child(path, String(e.params.missingProperty))), 'is required', 'set it'];
+    case 'type': {
+      const want = e.params.type === 'array' ? 'list' : String(e.params.type);
+      return [path, `${A(kindOf(value))} where the schema wants ${A(want)}`, `write ${A(want)}`];
+    }
+    case 'enum':
+      return [
+        path,
+        `${JSON.stringify(value)} is not one of ${(e.params.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(', ')}`,
+        'use one of them',
+      ];
+    case 'format': {
+      const range = INT_RANGES[String(e.params.format)];
+      if (range)
+        return [
+          path,
+          `${JSON.stringify(value)} is outside the ${e.params.format} range`,
+          `use a whole number ${range}`,
+        ];
+      return [
+        path,
+        `${JSON.stringify(value)} is not ${A(String(e.params.format))} value`,
+        `write ${A(String(e.params.format))} value`,
+      ];
+    }
+    default:
+      return [path, `${JSON.stringify(value)} ${e.message ?? `fails ${e.keyword}`}`, 'fix the value'];
+  }
+}

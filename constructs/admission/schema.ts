@@ -1,0 +1,57 @@
+/** The shapes of the generated schemas (constructs/admission/generated/, by tools/gen-schemas.ts). */
+
+/** One CEL rule of a CRD schema (x-kubernetes-validations). */
+export interface CelRule {
+  readonly rule: string;
+  readonly message?: string;
+  readonly messageExpression?: string;
+  readonly reason?: string;
+  readonly fieldPath?: string;
+  readonly optionalOldSelf?: boolean;
+}
+
+/** A CRD's OpenAPI v3 schema, reduced to what validation needs. */
+export interface Schema {
+  readonly type?: 'object' | 'array' | 'string' | 'integer' | 'number' | 'boolean';
+  readonly format?: string;
+  readonly enum?: readonly unknown[];
+  readonly pattern?: string;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly exclusiveMinimum?: boolean;
+  readonly exclusiveMaximum?: boolean;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly minItems?: number;
+  readonly maxItems?: number;
+  readonly minProperties?: number;
+  readonly maxProperties?: number;
+  readonly uniqueItems?: boolean;
+  readonly required?: readonly string[];
+  readonly nullable?: boolean;
+  readonly default?: unknown;
+  readonly properties?: Readonly<Record<string, Schema>>;
+  readonly items?: Schema;
+  readonly additionalProperties?: Schema | boolean;
+  readonly oneOf?: readonly Schema[];
+  readonly anyOf?: readonly Schema[];
+  readonly allOf?: readonly Schema[];
+  readonly not?: Schema;
+  readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
+  readonly 'x-kubernetes-int-or-string'?: boolean;
+  readonly 'x-kubernetes-embedded-resource'?: boolean;
+  readonly 'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  readonly 'x-kubernetes-list-map-keys'?: readonly string[];
+  readonly 'x-kubernetes-validations'?: readonly CelRule[];
+}
+
+/**
+ * The fields of the built-in kinds: per type a map of field → reference, where a reference is a
+ * type name, "[]" + reference for a list, "{}" + reference for a map, or a leaf: "s" scalar,
+ * "q" quantity, "i" int-or-string, "*" anything.
+ */
+export interface KubeFieldTree {
+  /** "<apiVersion>/<Kind>" → the type of the object. */
+  readonly kinds: Readonly<Record<string, string>>;
+  readonly types: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}

@@ -1,0 +1,280 @@
+/**
+ * npm run gen-schemas -- [<crd yaml file or URL> ...]
+ *
+ * Writes constructs/admission/generated/schemas.ts, what the admission pass (constructs/admission/)
+ * validates emitted objects against:
+ * - the CRD schemas of every served version of every CRD in the given files, by default the
+ *   pinned sources of cdk8s.yaml (Istio's crd-all.gen.yaml and Gateway API's standard install),
+ *   reduced to what validation needs (no descriptions), identical schemas stored once;
+ * - the field tree of the Kubernetes kinds we may emit, read from kubernetes-models' type
+ *   declarations (the version pinned in package.json) with the TypeScript compiler: which fields
+ *   exist, which are maps, lists, quantities or int-or-strings. kubernetes-models' compiled
+ *   validators check types, required fields, enums and formats at run time; this tree adds what
+ *   they leave out, unknown fields.
+ *
+ * Local copies of the pinned files can be given instead of the URLs (same content, no network).
+ * The output is deterministic: running it again on the same inputs changes nothing.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseCel } from '@bufbuild/cel';
+import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { toBinary } from '@bufbuild/protobuf';
+import ts from 'typescript';
+import { parse, parseAllDocuments } from 'yaml';
+
+const OUT = 'constructs/admission/generated/schemas.ts';
+
+/** The built-in kinds the admission pass knows, and the kubernetes-models module of each. */
+export const KUBE_KINDS: readonly (readonly [apiVersion: string, kind: string, module: string])[] = [
+  ['v1', 'Namespace', 'v1/Namespace'],
+  ['v1', 'Service', 'v1/Service'],
+  ['v1', 'ServiceAccount', 'v1/ServiceAccount'],
+  ['v1', 'ConfigMap', 'v1/ConfigMap'],
+  ['v1', 'Secret', 'v1/Secret'],
+  ['v1', 'Pod', 'v1/Pod'],
+  ['apps/v1', 'Deployment', 'apps/v1/Deployment'],
+  ['apps/v1', 'StatefulSet', 'apps/v1/StatefulSet'],
+  ['apps/v1', 'DaemonSet', 'apps/v1/DaemonSet'],
+  ['batch/v1', 'Job', 'batch/v1/Job'],
+  ['batch/v1', 'CronJob', 'batch/v1/CronJob'],
+  ['autoscaling/v2', 'HorizontalPodAutoscaler', 'autoscaling/v2/HorizontalPodAutoscaler'],
+  ['policy/v1', 'PodDisruptionBudget', 'policy/v1/PodDisruptionBudget'],
+  ['rbac.authorization.k8s.io/v1', 'Role', 'rbac.authorization.k8s.io/v1/Role'],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'rbac.authorization.k8s.io/v1/RoleBinding'],
+  ['networking.k8s.io/v1', 'NetworkPolicy', 'networking.k8s.io/v1/NetworkPolicy'],
+];
+
+/** The schema keywords validation uses; everything else (descriptions, examples) is dropped. */
+const KEPT = new Set([
+  'type',
+  'format',
+  'enum',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'minProperties',
+  'maxProperties',
+  'uniqueItems',
+  'required',
+  'nullable',
+  'default',
+  'x-kubernetes-preserve-unknown-fields',
+  'x-kubernetes-int-or-string',
+  'x-kubernetes-embedded-resource',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-map-type',
+]);
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function compact(schema: Record<string, Json>): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    if (KEPT.has(k)) out[k] = v;
+    else if (k === 'properties') {
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, Record<string, Json>>).map(([p, s]) => [p, compact(s)]),
+      );
+    } else if (k === 'items' || k === 'additionalProperties' || k === 'not') {
+      out[k] = typeof v === 'object' && v !== null ? compact(v as Record<string, Json>) : v;
+    } else if (k === 'oneOf' || k === 'anyOf' || k === 'allOf') {
+      out[k] = (v as Record<string, Json>[]).map(compact);
+    } else if (k === 'x-kubernetes-validations') {
+      out[k] = (v as Record<string, Json>[]).map((r) =>
+        Object.fromEntries(
+          ['rule', 'message', 'messageExpression', 'reason', 'fieldPath', 'optionalOldSelf']
+            .filter((f) => r[f] !== undefined)
+            .map((f) => [f, r[f]]),
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+async function readSource(source: string): Promise<string> {
+  if (/^https?:\/\//.test(source)) {
+    const res = await fetch(source);
+    if (!res.ok) throw new Error(`gen-schemas: ${source}: HTTP ${res.status}`);
+    return res.text();
+  }
+  return readFileSync(source, 'utf8');
+}
+
+/** Served versions of every CRD in the sources: "<group>/<version>/<Kind>" → schema. */
+async function crdSchemas(sources: readonly string[]): Promise<Map<string, Record<string, Json>>> {
+  const out = new Map<string, Record<string, Json>>();
+  for (const source of sources) {
+    for (const doc of parseAllDocuments(await readSource(source))) {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const crd = doc.toJS() as any;
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      for (const v of crd.spec.versions) {
+        if (!v.served) continue;
+        out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, compact(v.schema.openAPIV3Schema));
+      }
+    }
+  }
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * The field tree of the built-in kinds: per type a map of field → reference, where a reference is
+ * a type name, "[]" + reference for a list, "{}" + reference for a map, or a leaf: "s" scalar,
+ * "q" quantity, "i" int-or-string, "*" anything (raw JSON).
+ */
+function kubeFieldTree(): { kinds: Record<string, string>; types: Record<string, Record<string, string>> } {
+  const require = createRequire(import.meta.url);
+  const root = dirname(require.resolve('kubernetes-models/package.json'));
+  const files = KUBE_KINDS.map(([, , module]) => join(root, `${module}.d.ts`));
+  const program = ts.createProgram(files, { strict: true, skipLibCheck: true, noEmit: true });
+  const checker = program.getTypeChecker();
+  const types: Record<string, Record<string, string>> = {};
+  const names = new Map<ts.Type, string>();
+
+  const ref = (type: ts.Type): string => {
+    const t = checker.getNonNullableType(type);
+    if (t.isUnion()) {
+      const parts = t.types.filter((p) => !(p.flags & ts.TypeFlags.Undefined));
+      if (
+        parts.some((p) => p.flags & ts.TypeFlags.NumberLike) &&
+        parts.some((p) => p.flags & ts.TypeFlags.StringLike)
+      )
+        return 'i';
+      if (
+        parts.every(
+          (p) => p.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.NumberLike),
+        )
+      )
+        return 's';
+      return ref(parts[0]);
+    }
+    if (t.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BooleanLike)) return 's';
+    if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return '*';
+    if (checker.isArrayType(t)) return `[]${ref(checker.getTypeArguments(t as ts.TypeReference)[0])}`;
+    const props = checker.getPropertiesOfType(t);
+    const index = checker.getIndexInfoOfType(t, ts.IndexKind.String);
+    if (props.length === 0) return index ? `{}${ref(index.type)}` : '*';
+    const existing = names.get(t);
+    if (existing) return existing;
+    const symbolName = (t.aliasSymbol ?? t.getSymbol())?.name ?? 'T';
+    let name = symbolName.replace(/^I(IoK8s[A-Za-z]*?V\d\w*?(?=[A-Z][a-z]))?/, '').replace(/^(?=[a-z])/, 'T');
+    while (types[name] !== undefined) name += '_';
+    names.set(t, name);
+    types[name] = {};
+    const fields: Record<string, string> = {};
+    for (const p of props) {
+      // TypeScript interns \`number | string\`, so Quantity and IntOrString share one type: the
+      // declaration's text tells them apart.
+      const declared =
+        p.valueDeclaration && ts.isPropertySignature(p.valueDeclaration)
+          ? p.valueDeclaration.type?.getText()
+          : '';
+      const r = ref(checker.getTypeOfSymbol(p));
+      fields[p.name] = /Quantity\b/.test(declared ?? '') ? r.replace(/i$/, 'q') : r;
+    }
+    types[name] = Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return name;
+  };
+
+  const kinds: Record<string, string> = {};
+  KUBE_KINDS.forEach(([apiVersion, kind], i) => {
+    const source = program.getSourceFile(files[i])!;
+    const iface = source.statements.find(
+      (s): s is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(s) && s.name.text === `I${kind}`,
+    );
+    if (!iface) throw new Error(`gen-schemas: no interface I${kind} in ${files[i]}`);
+    kinds[`${apiVersion}/${kind}`] = ref(checker.getTypeAtLocation(iface));
+  });
+  return { kinds, types: Object.fromEntries(Object.entries(types).sort(([a], [b]) => (a < b ? -1 : 1))) };
+}
+
+/** The pinned CRD sources: the imports of cdk8s.yaml. */
+function pinnedSources(): string[] {
+  return (parse(readFileSync('cdk8s.yaml', 'utf8')) as { imports: string[] }).imports;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const sources = args.length > 0 ? args : pinnedSources();
+  const crds = await crdSchemas(sources);
+  const bodies: string[] = [];
+  const index: Record<string, number> = {};
+  for (const [key, schema] of crds) {
+    const body = JSON.stringify(schema);
+    let i = bodies.indexOf(body);
+    if (i === -1) i = bodies.push(body) - 1;
+    index[key] = i;
+  }
+  // Every CEL rule, parsed here: parsing is most of the cost of a rule's first use at synth time.
+  const rules = new Set<string>();
+  const collect = (v: Json): void => {
+    if (v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(collect);
+    for (const r of (v['x-kubernetes-validations'] as { rule: string }[] | undefined) ?? []) {
+      if (!/\boldSelf\b/.test(r.rule)) rules.add(r.rule);
+    }
+    Object.values(v).forEach(collect);
+  };
+  for (const schema of crds.values()) collect(schema);
+  const parsed = Object.fromEntries(
+    [...rules]
+      .sort()
+      .map((r) => [r, Buffer.from(toBinary(ParsedExprSchema, parseCel(r))).toString('base64')]),
+  );
+  const kube = kubeFieldTree();
+  const modelsVersion = (
+    JSON.parse(
+      readFileSync(
+        join(
+          dirname(createRequire(import.meta.url).resolve('kubernetes-models/package.json')),
+          'package.json',
+        ),
+        'utf8',
+      ),
+    ) as {
+      version: string;
+    }
+  ).version;
+  const text = `// generated by tools/gen-schemas.ts (npm run gen-schemas); do not edit.
+// CRD schemas from the sources pinned in cdk8s.yaml; built-in field tree from kubernetes-models ${modelsVersion}.
+import type { KubeFieldTree, Schema } from '../schema.js';
+
+/** "<group>/<version>/<Kind>" of every served CRD version → index into CRD_SCHEMA_BODIES. */
+export const CRD_KINDS: Record<string, number> = ${JSON.stringify(index)};
+
+/** The schemas, as JSON text: parsed on first use, and cheap for the compiler. */
+export const CRD_SCHEMA_BODIES: readonly string[] = ${JSON.stringify(bodies)};
+
+/** Parses a CRD schema body. */
+export const parseSchema = (i: number): Schema => JSON.parse(CRD_SCHEMA_BODIES[i]) as Schema;
+
+/** Each CEL rule of those schemas (transition rules aside), parsed: a binary cel.expr.ParsedExpr, base64. */
+export const CEL_PARSED: Record<string, string> = ${JSON.stringify(parsed)};
+
+export const KUBE_MODELS_VERSION = ${JSON.stringify(modelsVersion)};
+
+export const KUBE_FIELDS: KubeFieldTree = JSON.parse(${JSON.stringify(JSON.stringify(kube))}) as KubeFieldTree;
+`;
+  writeFileSync(OUT, text);
+  console.log(
+    `wrote ${OUT}: ${Object.keys(index).length} CRD versions (${bodies.length} distinct schemas, ${rules.size} CEL rules), ${Object.keys(kube.kinds).length} built-in kinds (${Object.keys(kube.types).length} types), ${(text.length / 1024).toFixed(0)} KiB`,
+  );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().catch((e: unknown) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  });
+}
