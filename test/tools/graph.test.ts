@@ -11,6 +11,7 @@ import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
 import { synthesizeInProcess } from '../../tools/mesh/variants.js';
 import { App, Chart } from 'cdk8s';
 import {
+  DataPlane,
   Duration,
   GatewayApiIngress,
   GlobalRateLimitService,
@@ -314,5 +315,69 @@ describe('mesh graph: found by review', () => {
       'shop.example.com :80 HTTP → HTTPS',
       'shop.example.com :443 HTTPS TLS shop-cert',
     ]);
+  });
+
+  it('draws a call that only an AuthorizationPolicy implies (ambient mode has no Sidecars)', () => {
+    for (const dataPlane of [DataPlane.ambient(), DataPlane.ambient({ waypoint: true })]) {
+      const app6 = new App();
+      const c = new Chart(app6, 'c');
+      const space = new MeshNamespace(c, 'ns', { name: 'shop', dataPlane });
+      const svc = (name: string) =>
+        new Microservice(c, name, {
+          namespace: space,
+          image: `${name}:1`,
+          ports: [ServicePort.http(8080)],
+          versions: { v1: {} },
+        });
+      svc('front').calls(svc('back'));
+      const g = buildMeshGraph(renderObjects(app6), 'ambient');
+      assert.deepEqual(
+        g.edges.map((e) => ({ from: e.from, to: e.to, sources: e.sources })),
+        [{ from: 'svc:shop/front', to: 'svc:shop/back', sources: ['authorization'] }],
+      );
+      assert.deepEqual(
+        g.edges[0].markers.map((m) => `${m.kind}: ${m.text}`),
+        ['authz: allow any request', 'mtls: mTLS STRICT'],
+      );
+    }
+  });
+
+  it("draws a call a hand-written policy admits but the caller's Sidecar leaves out, and warns", () => {
+    const app7 = new App();
+    const c = new Chart(app7, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const svc = (name: string) =>
+      new Microservice(c, name, {
+        namespace: space,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+      });
+    svc('front');
+    svc('back');
+    const allowFront: Manifest = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'back-allow-front', namespace: 'shop' },
+      spec: {
+        selector: { matchLabels: { app: 'back' } },
+        action: 'ALLOW',
+        rules: [
+          {
+            from: [{ source: { principals: ['cluster.local/ns/shop/sa/front'] } }],
+            to: [{ operation: { methods: ['GET'] } }],
+          },
+        ],
+      },
+    };
+    const g = buildMeshGraph([...renderObjects(app7), allowFront], 'hand-written');
+    assert.deepEqual(
+      g.edges.map((e) => ({ from: e.from, to: e.to, sources: e.sources })),
+      [{ from: 'svc:shop/front', to: 'svc:shop/back', sources: ['authorization'] }],
+    );
+    assert.deepEqual(
+      g.edges[0].markers.map((m) => `${m.kind}: ${m.text}`),
+      ['authz: allow GET', 'mtls: mTLS STRICT', "warning: not in the caller's Sidecar egress"],
+    );
   });
 });
