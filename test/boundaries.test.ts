@@ -217,16 +217,30 @@ const BOUNDARIES: Boundary[] = [
         () => split(100, 1),
         [`${R} routes[0].to: weights add up to 101, not 100; make the weights of the route add up to 100`],
       ],
-      '-1 and 101 (the sum is not checked past a bad weight)': [
-        () => split(-1, 101),
+      '-1 and 50 (the sum is not checked past a bad weight)': [
+        () => split(-1, 50),
         [`${R} routes[0].to[0].weight: -1 is not a whole number of 0 or more; use weights from 0 to 100`],
       ],
       'a fraction': [
-        () => split(50.5, 49.5),
-        [
-          `${R} routes[0].to[0].weight: 50.5 is not a whole number of 0 or more; use weights from 0 to 100`,
-          `${R} routes[0].to[1].weight: 49.5 is not a whole number of 0 or more; use weights from 0 to 100`,
-        ],
+        () => split(50.5, 40),
+        [`${R} routes[0].to[0].weight: 50.5 is not a whole number of 0 or more; use weights from 0 to 100`],
+      ],
+      'no destinations at all': [
+        () => split(),
+        [`${R} routes[0].to: has no destinations; route to at least one version`],
+      ],
+      'one version twice, 50 and 50': [
+        () => {
+          const { chart, svc } = reviews();
+          svc.addRoute({
+            to: [
+              { version: svc.version('v1'), weight: 50 },
+              { version: svc.version('v1'), weight: 50 },
+            ],
+          });
+          return chart;
+        },
+        [`${R} routes[0].to[1]: version "v1" of reviews appears twice; merge its weights into one entry`],
       ],
       'all 0': [
         () => split(0, 0),
