@@ -4,7 +4,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['lib/**', 'imports/**', 'dist/**', 'node_modules/**', '.ci/node/**'] },
+  {
+    ignores: [
+      'lib/**',
+      'imports/**',
+      'dist/**',
+      'node_modules/**',
+      '.ci/node/**',
+      'reports/**',
+      '.stryker-tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
