@@ -169,6 +169,12 @@ const BOUNDARIES: Boundary[] = [
           `${R} serviceAccountName: "${`${'a'.repeat(63)}.`.repeat(3) + 'b'.repeat(62)}" is not a valid RFC 1123 subdomain; use lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit`,
         ],
       ],
+      'one upper-case label among good ones': [
+        () => reviews({ serviceAccountName: 'reviews.Shop.local' }).chart,
+        [
+          `${R} serviceAccountName: "reviews.Shop.local" is not a valid RFC 1123 subdomain; use lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit`,
+        ],
+      ],
     },
   },
   {
@@ -333,6 +339,12 @@ const BOUNDARIES: Boundary[] = [
           `${R} probes.readiness.initialDelay: 1001ms is not a whole number of seconds; use Duration.seconds(n)`,
           `${R} probes.readiness.period: 0ms is not a whole number of seconds of at least 1; use Duration.seconds(n) with n ≥ 1`,
           `${R} probes.readiness.timeout: 999ms is not a whole number of seconds of at least 1; use Duration.seconds(n) with n ≥ 1`,
+        ],
+      ],
+      'a fraction of a millisecond': [
+        () => reviews({ probes: { liveness: Probe.tcp(9080, { timeout: Duration.millis(1000.5) }) } }).chart,
+        [
+          `${R} probes.liveness.timeout: 1000.5ms is not a whole number of seconds of at least 1; use Duration.seconds(n) with n ≥ 1`,
         ],
       ],
     },

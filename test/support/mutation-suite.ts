@@ -3,6 +3,7 @@
 // of once per suite is what makes a run over the constructs fit in an hour on two cores. The
 // focused, fast suites come first, so that most mutants fail early (the runner stops at the first
 // failing test). Not a *.test file itself: `npm test` runs each suite on its own.
+import '../yaml-writer-exact.test.js';
 import '../boundaries.test.js';
 import '../validation.test.js';
 import '../modes.test.js';
