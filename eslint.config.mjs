@@ -13,6 +13,8 @@ export default tseslint.config(
       'dist/**',
       'node_modules/**',
       '.ci/node/**',
+      'reports/**',
+      '.stryker-tmp/**',
     ],
   },
   js.configs.recommended,

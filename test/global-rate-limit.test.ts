@@ -9,7 +9,6 @@ import {
   GlobalRateLimit,
   GlobalRateLimitService,
   type GlobalRateLimitServiceProps,
-  IMAGES,
   MeshNamespace,
   Microservice,
   MtlsMode,
@@ -75,7 +74,7 @@ describe('GlobalRateLimitService', () => {
     assert.equal(pod.serviceAccountName, 'ratelimit');
     assert.equal(pod.automountServiceAccountToken, false);
     const c = pod.containers[0];
-    assert.equal(c.image, IMAGES.envoyRatelimit);
+    assert.equal(c.image, 'docker.io/envoyproxy/ratelimit:30a4ce1a');
     assert.deepEqual(c.command, ['/bin/ratelimit']);
     assert.deepEqual(c.env, [
       { name: 'USE_STATSD', value: 'false' },
@@ -126,7 +125,7 @@ describe('GlobalRateLimitService', () => {
     const dep = find(objs, 'Deployment', 'redis-v1');
     assert.deepEqual(dep.spec.selector, { matchLabels: { app: 'redis', version: 'v1' } });
     const c = dep.spec.template.spec.containers[0];
-    assert.equal(c.image, IMAGES.redis);
+    assert.equal(c.image, 'docker.io/library/redis:7.4.2-alpine');
     assert.deepEqual(c.ports, [{ name: 'tcp-redis', containerPort: 6379 }]);
     assert.deepEqual(c.readinessProbe, { tcpSocket: { port: 6379 } });
     assert.deepEqual(c.resources, {

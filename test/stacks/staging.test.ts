@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
-import { SHOP_SERVICES } from '../../charts/shop.js';
 import {
   byType,
   installMocks,
@@ -22,6 +21,9 @@ import {
 
 import type * as ProgramModule from '../../stacks/index.js';
 type Program = typeof ProgramModule;
+
+/** The shop's services, as charts/shop.ts declares them. */
+const SHOP_SERVICES = ['storefront', 'catalog', 'reviews', 'ratings'];
 
 let registered: Registered[];
 let program: Program;

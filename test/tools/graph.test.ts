@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { routeLines, toDot, toMermaid, toSvg } from '../../tools/mesh/graph-render.js';
-import { get, type Manifest } from '../../tools/mesh/manifest.js';
+import type { Manifest } from '../../tools/mesh/manifest.js';
 import { buildMeshGraph, type GraphEdge } from '../../tools/mesh/mesh-model.js';
 import { synthesizeInProcess } from '../../tools/mesh/variants.js';
 import { App, Chart } from 'cdk8s';
 import {
+  DataPlane,
   Duration,
+  MtlsMode,
   GatewayApiIngress,
   GlobalRateLimitService,
   MeshNamespace,
@@ -78,10 +80,7 @@ describe('mesh graph of the shop', () => {
   });
 
   it("labels the calls with the callee's routes: matches and weights", () => {
-    const vs = objects.find((o: Manifest) => o.kind === 'VirtualService' && o.metadata.name === 'reviews');
-    const weights = (
-      get(vs, 'spec', 'http', 1, 'route') as { weight: number; destination: { subset: string } }[]
-    ).map((d) => `${d.destination.subset} ${d.weight}%`);
+    const weights = ['v1 80%', 'v3 20%'];
     const e = edge('svc:shop/storefront', 'svc:shop/reviews');
     assert.deepEqual(e.routes[0].match, 'end-user=jason');
     assert.deepEqual(e.routes[0].to, [{ version: 'v2' }]);
@@ -123,10 +122,10 @@ describe('mesh graph of the shop', () => {
     const dot = toDot(graph);
     assert.match(dot, /^digraph mesh \{/);
     assert.match(dot, /subgraph cluster_0 \{/);
-    assert.match(dot, /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*v1 \d+% · v3 \d+%/);
+    assert.match(dot, /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*v1 80% · v3 20%/);
     const mmd = toMermaid(graph);
     assert.match(mmd, /^---\ntitle: shop env=dev\n---\nflowchart TB\n/);
-    assert.match(mmd, /n\d+ -->\|"end-user=jason → v2 · timeout 3s<br\/>→ v1 \d+% · v3 \d+%.*"\| n\d+/);
+    assert.match(mmd, /n\d+ -->\|"end-user=jason → v2 · timeout 3s<br\/>→ v1 80% · v3 20%.*"\| n\d+/);
     const svg = await toSvg(graph);
     assert.ok(svg.startsWith('<svg'), svg.slice(0, 100));
     for (const name of ['storefront', 'catalog', 'reviews', 'ratings', 'ingress shop'])
@@ -314,5 +313,128 @@ describe('mesh graph: found by review', () => {
       'shop.example.com :80 HTTP → HTTPS',
       'shop.example.com :443 HTTPS TLS shop-cert',
     ]);
+  });
+
+  it('draws a call that only an AuthorizationPolicy implies (ambient mode has no Sidecars)', () => {
+    for (const dataPlane of [DataPlane.ambient(), DataPlane.ambient({ waypoint: true })]) {
+      const app6 = new App();
+      const c = new Chart(app6, 'c');
+      const space = new MeshNamespace(c, 'ns', { name: 'shop', dataPlane });
+      const svc = (name: string) =>
+        new Microservice(c, name, {
+          namespace: space,
+          image: `${name}:1`,
+          ports: [ServicePort.http(8080)],
+          versions: { v1: {} },
+        });
+      svc('front').calls(svc('back'));
+      const g = buildMeshGraph(renderObjects(app6), 'ambient');
+      assert.deepEqual(
+        g.edges.map((e) => ({ from: e.from, to: e.to, sources: e.sources })),
+        [{ from: 'svc:shop/front', to: 'svc:shop/back', sources: ['authorization'] }],
+      );
+      assert.deepEqual(
+        g.edges[0].markers.map((m) => `${m.kind}: ${m.text}`),
+        ['authz: allow any request', 'mtls: mTLS STRICT'],
+      );
+    }
+  });
+
+  it("draws a call a hand-written policy admits but the caller's Sidecar leaves out, and warns", () => {
+    const app7 = new App();
+    const c = new Chart(app7, 'c');
+    const space = new MeshNamespace(c, 'ns', { name: 'shop' });
+    const svc = (name: string) =>
+      new Microservice(c, name, {
+        namespace: space,
+        image: `${name}:1`,
+        ports: [ServicePort.http(8080)],
+        versions: { v1: {} },
+      });
+    svc('front');
+    svc('back');
+    const allowFront: Manifest = {
+      apiVersion: 'security.istio.io/v1',
+      kind: 'AuthorizationPolicy',
+      metadata: { name: 'back-allow-front', namespace: 'shop' },
+      spec: {
+        selector: { matchLabels: { app: 'back' } },
+        action: 'ALLOW',
+        rules: [
+          {
+            from: [{ source: { principals: ['cluster.local/ns/shop/sa/front'] } }],
+            to: [{ operation: { methods: ['GET'] } }],
+          },
+        ],
+      },
+    };
+    const g = buildMeshGraph([...renderObjects(app7), allowFront], 'hand-written');
+    assert.deepEqual(
+      g.edges.map((e) => ({ from: e.from, to: e.to, sources: e.sources })),
+      [{ from: 'svc:shop/front', to: 'svc:shop/back', sources: ['authorization'] }],
+    );
+    assert.deepEqual(
+      g.edges[0].markers.map((m) => `${m.kind}: ${m.text}`),
+      ['authz: allow GET', 'mtls: mTLS STRICT', "warning: not in the caller's Sidecar egress"],
+    );
+  });
+
+  it('notes each data plane and mTLS mode, and the client TLS a DestinationRule sets', () => {
+    const cases: [DataPlane, MtlsMode, string[], string][] = [
+      [
+        DataPlane.sidecar(),
+        MtlsMode.STRICT,
+        ['sidecar injection', 'mTLS STRICT', 'default deny'],
+        'mTLS STRICT',
+      ],
+      [
+        DataPlane.revision('1-30-3'),
+        MtlsMode.PERMISSIVE,
+        ['sidecars of revision 1-30-3', 'mTLS PERMISSIVE', 'default deny'],
+        'mTLS PERMISSIVE',
+      ],
+      [
+        DataPlane.sidecar(),
+        MtlsMode.DISABLE,
+        ['sidecar injection', 'mTLS DISABLE', 'default deny'],
+        'mTLS DISABLE, client TLS DISABLE',
+      ],
+      [
+        DataPlane.ambient(),
+        MtlsMode.PERMISSIVE,
+        ['ambient', 'mTLS PERMISSIVE', 'default deny'],
+        'mTLS PERMISSIVE',
+      ],
+      [
+        DataPlane.ambient({ waypoint: true }),
+        MtlsMode.STRICT,
+        ['ambient', 'waypoint waypoint', 'mTLS STRICT', 'default deny'],
+        'mTLS STRICT',
+      ],
+    ];
+    for (const [dataPlane, mtls, notes, marker] of cases) {
+      const app8 = new App();
+      const c = new Chart(app8, 'c');
+      const space = new MeshNamespace(c, 'ns', { name: 'shop', dataPlane, mtls });
+      const svc = (name: string) =>
+        new Microservice(c, name, {
+          namespace: space,
+          image: `${name}:1`,
+          ports: [ServicePort.http(8080)],
+          versions: { v1: {} },
+        });
+      const front = svc('front');
+      const back = svc('back');
+      // Without mTLS there is no identity to allow, so the call is only the Sidecar's egress.
+      if (mtls === MtlsMode.DISABLE) front.addEgressHost('shop', back.host);
+      else front.calls(back);
+      const g = buildMeshGraph(renderObjects(app8), 'modes');
+      const what = `${dataPlane.mode} ${mtls}`;
+      assert.deepEqual(g.namespaces, [{ name: 'shop', notes }], what);
+      const mtlsMarkers = g.edges.flatMap((e) =>
+        e.markers.filter((m) => m.kind === 'mtls').map((m) => m.text),
+      );
+      assert.deepEqual(mtlsMarkers, [marker], what);
+    }
   });
 });
