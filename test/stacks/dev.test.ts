@@ -239,7 +239,7 @@ describe('dev stack (kind)', () => {
     assert.ok(deps(ns).has(urnOf(metricsServer)), "Istio after metrics-server (the gateway's HPA)");
     assert.deepEqual(
       [metricsServer.inputs.chart, metricsServer.inputs.version, metricsServer.inputs.namespace],
-      ['metrics-server', PLATFORM.metricsServer.version, 'kube-system'],
+      ['metrics-server', '3.13.1', 'kube-system'],
     );
     // kind's kubelets serve certificates metrics-server cannot verify.
     assert.deepEqual(metricsServer.inputs.values, { args: ['--kubelet-insecure-tls'] });
