@@ -143,15 +143,26 @@ const BOUNDARIES: Boundary[] = [
     },
   },
   {
-    rule: 'names are RFC 1123 labels of at most 63 characters',
+    rule: 'names are RFC 1123 labels, and <name>-<version> Deployment names at most 63 characters',
     accepted: {
-      '63 characters': () => reviews({ name: 'r'.repeat(63) }).chart,
+      '60 characters (its Deployments <name>-v1 have 63)': () => reviews({ name: 'r'.repeat(60) }).chart,
     },
     refused: {
+      '61 characters (Deployments of 64)': [
+        () => reviews({ name: 'r'.repeat(61) }).chart,
+        ['v1', 'v2', 'v3'].map(
+          (v) =>
+            `${R} versions.${v}: the Deployment name "${'r'.repeat(61)}-${v}" is 64 characters long, more than 63; shorten the service name or the version name`,
+        ),
+      ],
       '64 characters': [
         () => reviews({ name: 'r'.repeat(64) }).chart,
         [
           `${R} name: "${'r'.repeat(64)}" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit`,
+          ...['v1', 'v2', 'v3'].map(
+            (v) =>
+              `${R} versions.${v}: the Deployment name "${'r'.repeat(64)}-${v}" is 67 characters long, more than 63; shorten the service name or the version name`,
+          ),
         ],
       ],
     },
@@ -259,9 +270,10 @@ const BOUNDARIES: Boundary[] = [
   {
     rule: 'Envoy durations are whole milliseconds of at least 1ms',
     accepted: {
-      '1ms everywhere': () =>
+      // The route timeout is 2ms: one try of 1ms must end before it (retriesOutlast).
+      '1ms everywhere but the route timeout': () =>
         routed(() => ({
-          timeout: Duration.millis(1),
+          timeout: Duration.millis(2),
           retries: { attempts: 1, perTryTimeout: Duration.millis(1) },
           fault: { delay: { fixedDelay: Duration.millis(1), percentage: 1 } },
         })),

@@ -125,7 +125,7 @@ describe('GlobalRateLimitService', () => {
     const dep = find(objs, 'Deployment', 'redis-v1');
     assert.deepEqual(dep.spec.selector, { matchLabels: { app: 'redis', version: 'v1' } });
     const c = dep.spec.template.spec.containers[0];
-    assert.equal(c.image, 'docker.io/library/redis:7.4.2-alpine');
+    assert.equal(c.image, 'docker.io/library/redis:7.4.11-alpine');
     assert.deepEqual(c.ports, [{ name: 'tcp-redis', containerPort: 6379 }]);
     assert.deepEqual(c.readinessProbe, { tcpSocket: { port: 6379 } });
     assert.deepEqual(c.resources, {

@@ -221,7 +221,7 @@ describe('outputs per data plane', () => {
       return chart;
     };
     assert.deepEqual(synthErrors(build(DataPlane.ambient())), [
-      '[test/back] callers[0]: authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
+      '[test/back] callers[0] (front): authorization by method or path needs a waypoint proxy in ambient namespace "shop"; use DataPlane.ambient({ waypoint: true }) for the namespace',
     ]);
     for (const dp of [
       DataPlane.sidecar(),
@@ -249,7 +249,7 @@ describe('outputs per data plane', () => {
       return chart;
     };
     const skipped =
-      '[test/edge] routes[0].to: back routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped; route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint';
+      '[test/edge] routes[0].to (back): back routes its traffic with a VirtualService, which this gateway does not apply, so its weights, matches and retries would be skipped; route to its versions here with weights, use IstioIngress, or an ambient namespace with a waypoint';
     assert.deepEqual(synthErrors(build(DataPlane.sidecar())), [skipped]);
     assert.deepEqual(synthErrors(build(DataPlane.revision('1-30-3'))), [skipped]);
     assert.doesNotThrow(() => synth(build(DataPlane.ambient({ waypoint: true }))));

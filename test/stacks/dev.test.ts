@@ -179,7 +179,7 @@ describe('dev stack (kind)', () => {
       [
         'opentelemetry-collector',
         'opentelemetry-collector',
-        '0.158.3',
+        '0.170.0',
         'https://open-telemetry.github.io/opentelemetry-helm-charts',
         'observability',
       ],
