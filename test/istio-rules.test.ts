@@ -12,7 +12,6 @@ import {
   MeshNamespace,
   type MeshNamespaceProps,
   Microservice,
-  type MicroserviceProps,
   Probe,
   Problems,
   RateLimitAction,
@@ -20,21 +19,8 @@ import {
   ServicePort,
   StringMatch,
 } from '../constructs/index.js';
+import { reviews } from './support/fixtures.js';
 import { find, synth, synthErrors } from './support/synth.js';
-
-/** A namespace "shop" and one service "reviews" (v1, v2) built with `extra` props. */
-function reviews(extra: Partial<MicroserviceProps<'v1' | 'v2'>> = {}, nsProps: MeshNamespaceProps = {}) {
-  const chart = Testing.chart();
-  const ns = new MeshNamespace(chart, 'shop', nsProps);
-  const svc = new Microservice(chart, 'reviews', {
-    namespace: ns,
-    image: 'reviews:1',
-    ports: [ServicePort.http(9080)],
-    versions: { v1: {}, v2: {} },
-    ...extra,
-  });
-  return { chart, ns, svc };
-}
 
 /** The problems of one RE2 pattern, as a route's uri match reports them. */
 function regexProblems(pattern: string): string[] {

@@ -7,28 +7,14 @@ import {
   Duration,
   MeshNamespace,
   Microservice,
-  type MicroserviceProps,
   MtlsMode,
   Probe,
   ServicePort,
   Size,
   StringMatch,
 } from '../constructs/index.js';
+import { reviews } from './support/fixtures.js';
 import { synthErrors } from './support/synth.js';
-
-/** A namespace "shop" and one service "reviews" (v1, v2) built with `extra` props. */
-function reviews(extra: Partial<MicroserviceProps<'v1' | 'v2'>> = {}, nsProps = {}) {
-  const chart = Testing.chart();
-  const ns = new MeshNamespace(chart, 'shop', nsProps);
-  const svc = new Microservice(chart, 'reviews', {
-    namespace: ns,
-    image: 'reviews:1',
-    ports: [ServicePort.http(9080)],
-    versions: { v1: {}, v2: {} },
-    ...extra,
-  });
-  return { chart, ns, svc };
-}
 
 const cases: [string, () => Chart, string[]][] = [
   [
