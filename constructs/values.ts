@@ -267,7 +267,10 @@ interface Measure<T> {
 
 const CPU: Measure<Cpu> = {
   units(cpu) {
-    const m = /^([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)(m?)$/i.exec(cpu.amount);
+    // JavaScript writes 1e21 and more with an exponent: "1e+21m" has two suffixes, which the API
+    // server's quantity grammar refuses (k8s.io/apimachinery/pkg/api/resource/quantity.go).
+    if (/e/i.test(cpu.amount)) return tooLarge(cpu.amount, 'Cpu.units(64)');
+    const m = /^([0-9]*\.?[0-9]+)(m?)$/.exec(cpu.amount);
     const millis = m ? Number(m[1]) * (m[2] ? 1 : 1000) : NaN;
     if (!(millis >= 0)) {
       return { problem: `"${cpu.amount}" is not an amount of CPU`, fix: 'use Cpu.millis(n) with n ≥ 0' };
@@ -285,8 +288,16 @@ const CPU: Measure<Cpu> = {
   show: (cpu) => cpu.amount,
 };
 
+function tooLarge(quantity: string, example: string): { problem: string; fix: string } {
+  return {
+    problem: `"${quantity}" is too large to write as a Kubernetes quantity`,
+    fix: `use an amount below 1e21 of its unit, e.g. ${example}`,
+  };
+}
+
 const MEMORY: Measure<Size> = {
   units(size) {
+    if (/e/i.test(memoryQuantity(size))) return tooLarge(memoryQuantity(size), 'Size.gibibytes(64)');
     const bytes = size.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) * 1024;
     if (!(bytes >= 0)) {
       return {

@@ -718,6 +718,13 @@ const BOUNDARIES: Boundary[] = [
         reviews({
           resources: { cpu: { request: Cpu.millis(500) }, memory: { request: Size.mebibytes(256) } },
         }).chart,
+      '1e20m and 1e20Mi, the largest JavaScript writes without an exponent': () =>
+        reviews({
+          resources: {
+            cpu: { request: Cpu.millis(1e20), limit: Cpu.millis(1e20) },
+            memory: { request: Size.mebibytes(1e20), limit: Size.mebibytes(1e20) },
+          },
+        }).chart,
     },
     refused: {
       '0.5m, and requests one unit above their limits': [
@@ -739,6 +746,21 @@ const BOUNDARIES: Boundary[] = [
         () => reviews({ resources: { cpu: { request: Cpu.millis(501) } } }).chart,
         [
           `${R} resources.cpu.request: 501m is above the default limit 500m; set resources.cpu.limit too, at least as high`,
+        ],
+      ],
+      '1e21m and 1e21Mi, which JavaScript writes with an exponent': [
+        () =>
+          reviews({
+            resources: {
+              cpu: { request: Cpu.millis(1e21), limit: Cpu.millis(1e21) },
+              memory: { request: Size.mebibytes(1e21), limit: Size.mebibytes(1e21) },
+            },
+          }).chart,
+        [
+          `${R} resources.cpu.request: "1e+21m" is too large to write as a Kubernetes quantity; use an amount below 1e21 of its unit, e.g. Cpu.units(64)`,
+          `${R} resources.cpu.limit: "1e+21m" is too large to write as a Kubernetes quantity; use an amount below 1e21 of its unit, e.g. Cpu.units(64)`,
+          `${R} resources.memory.request: "1e+21Mi" is too large to write as a Kubernetes quantity; use an amount below 1e21 of its unit, e.g. Size.gibibytes(64)`,
+          `${R} resources.memory.limit: "1e+21Mi" is too large to write as a Kubernetes quantity; use an amount below 1e21 of its unit, e.g. Size.gibibytes(64)`,
         ],
       ],
       'a CPU limit of 0': [
