@@ -7,7 +7,6 @@ import { parse } from '@bufbuild/cel';
 import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { toBinary } from '@bufbuild/protobuf';
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
-import { Cpu } from 'cdk8s-plus-27';
 import type { IConstruct } from 'constructs';
 import { SAMPLE_APPS } from '../charts/index.js';
 import { evaluate } from '../constructs/admission/cel.js';
@@ -128,11 +127,32 @@ describe('admission pass', () => {
   });
 
   it('refuses a quantity with both an exponent and a suffix', () => {
-    // Cpu.millis(1e21) renders as "1e+21m", which the API server cannot parse.
-    const { app } = shop({ resources: { cpu: { request: Cpu.millis(1e21), limit: Cpu.millis(1e21) } } });
+    // Microservice refuses Cpu.millis(1e21) ("1e+21m") itself; an object written by hand reaches
+    // the admission pass with it.
+    const { app, chart } = shop();
+    raw(chart, 'worker', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'worker', namespace: 'shop' },
+      spec: {
+        selector: { matchLabels: { app: 'worker' } },
+        template: {
+          metadata: { labels: { app: 'worker' } },
+          spec: {
+            containers: [
+              {
+                name: 'worker',
+                image: 'worker:1',
+                resources: { requests: { cpu: '1e+21m' }, limits: { cpu: '1e+21m' } },
+              },
+            ],
+          },
+        },
+      },
+    });
     assert.deepEqual(problems(app), [
-      '[Deployment shop/ratings-v1] spec.template.spec.containers[0].resources.limits["cpu"]: "1e+21m" is not a Kubernetes quantity; write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
-      '[Deployment shop/ratings-v1] spec.template.spec.containers[0].resources.requests["cpu"]: "1e+21m" is not a Kubernetes quantity; write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
+      '[Deployment shop/worker] spec.template.spec.containers[0].resources.limits["cpu"]: "1e+21m" is not a Kubernetes quantity; write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
+      '[Deployment shop/worker] spec.template.spec.containers[0].resources.requests["cpu"]: "1e+21m" is not a Kubernetes quantity; write a number with at most one suffix, e.g. "500m", "2", "128Mi" or "1G"',
     ]);
     for (const ok of ['1', '500m', '1.5', '.5', '128Mi', '1e3', '1E-2', '+1k', '2Ei'])
       assert.match(ok, QUANTITY);
