@@ -10,6 +10,7 @@ import { Gateway } from '../imports/gateway.networking.k8s.io.js';
 import { DEFAULT_TRUST_DOMAIN } from './versions.js';
 import { validateWith } from './validation.js';
 import { checkInput, constructId } from './input.js';
+import { isDnsLabel } from './k8s-names.js';
 import { MeshRegistry } from './registry.js';
 
 /** The label Istio's sidecar injector and ambient mode read on a namespace. */
@@ -189,10 +190,7 @@ export class MeshNamespace extends Construct {
         );
       }
       const revision = this.dataPlane._labels['istio.io/rev'];
-      if (
-        revision !== undefined &&
-        !(revision.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(revision))
-      ) {
+      if (revision !== undefined && !isDnsLabel(revision)) {
         // The injector's webhooks select namespaces by istio.io/rev = <revision>, and revisions
         // are DNS labels (they name istiod-<revision>): no injector selects any other value.
         p.add(

@@ -1,5 +1,6 @@
 import type { Duration } from 'cdk8s';
 import type { IConstruct } from 'constructs';
+import { isDnsLabel, isDnsName, isDnsSubdomain, isLabelValue, qualifiedNameProblem } from './k8s-names.js';
 
 /**
  * One problem found in a construct's configuration: which field, what is wrong, how to fix it.
@@ -32,7 +33,7 @@ export class Problems {
 
   /** DNS-1123 label, as Kubernetes requires for names of Services, Namespaces and ports' owners. */
   public dnsLabel(field: string, value: string): void {
-    if (!DNS_LABEL.test(value) || value.length > 63) {
+    if (!isDnsLabel(value)) {
       this.add(
         field,
         `"${value}" is not a valid RFC 1123 label`,
@@ -43,7 +44,7 @@ export class Problems {
 
   /** DNS-1123 subdomain, as Kubernetes requires for most object names. */
   public dnsSubdomain(field: string, value: string): void {
-    if (value.length > 253 || !isDnsName(value)) {
+    if (!isDnsSubdomain(value)) {
       this.add(
         field,
         `"${value}" is not a valid RFC 1123 subdomain`,
@@ -161,20 +162,13 @@ export class Problems {
 
   /** A label key and value as Kubernetes (and Istio's `labels.Instance.Validate`) accept them. */
   public label(field: string, key: string, value: string): void {
-    const [prefix, name, ...rest] = key.includes('/') ? key.split('/') : [undefined, key];
-    const keyOk =
-      rest.length === 0 &&
-      name !== undefined &&
-      LABEL_NAME.test(name) &&
-      name.length <= 63 &&
-      (prefix === undefined || (prefix.length <= 253 && isDnsName(prefix)));
-    if (!keyOk) {
+    if (qualifiedNameProblem(key) !== undefined) {
       this.add(
         field,
         `${JSON.stringify(key)} is not a label key, so no workload carries it`,
         'use [prefix/]name with a name of at most 63 letters, digits, "-", "_" and "."',
       );
-    } else if (value.length > 63 || !(value === '' || LABEL_NAME.test(value))) {
+    } else if (!isLabelValue(value)) {
       this.add(
         `${field}[${JSON.stringify(key)}]`,
         `${JSON.stringify(value)} is not a label value, so no workload carries it`,
@@ -224,7 +218,10 @@ export class Problems {
   public sidecarEgressHost(field: string, value: string): void {
     const [namespace, host, ...rest] = value.split('/');
     const namespaceOk =
-      namespace === '*' || namespace === '.' || namespace === '~' || DNS_LABEL.test(namespace);
+      namespace === '*' ||
+      namespace === '.' ||
+      namespace === '~' ||
+      (!namespace.includes('.') && isDnsName(namespace));
     // Host names are case-insensitive and may end in the root's dot, as Istio's check allows.
     const name = host?.replace(/^\*\./, '').replace(/\.$/, '').toLowerCase();
     const hostOk = host === '*' || (name !== undefined && isDnsName(name));
@@ -304,8 +301,6 @@ export class Problems {
   }
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 // eslint-disable-next-line no-control-regex -- control characters are what this finds
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const UINT32_MAX = 4294967295;
@@ -322,11 +317,6 @@ const UINT32_MAX = 4294967295;
  * simple at the cost of 145 ms. protobuf's own Duration limit, 315,576,000,000 s, is far higher.
  */
 export const MAX_DURATION_MILLIS = 9_223_372_036_854;
-
-/** Dot-separated RFC 1123 labels (no length limit of its own: callers apply theirs). */
-function isDnsName(value: string): boolean {
-  return value.split('.').every((part) => DNS_LABEL.test(part));
-}
 
 /** Istio refuses longer patterns (validateStringRegexp in pkg/config/validation/validation.go). */
 const MAX_REGEX_LENGTH = 1024;

@@ -4,12 +4,14 @@
  * server implements it (k8s.io/apimachinery/pkg/util/validation/validation.go, "validation.go",
  * and k8s.io/kubernetes/pkg/apis/core/validation/validation.go, "core validation").
  */
+import {
+  isDns1035Label,
+  isDnsLabel,
+  isDnsSubdomain,
+  isLabelValue,
+  qualifiedNameProblem,
+} from '../k8s-names.js';
 import { child, entry, type Path, type Report } from './path.js';
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 type NameRule = 'label' | 'label1035' | 'subdomain' | 'path';
 
@@ -28,31 +30,25 @@ const NAME_RULES: Record<string, NameRule> = {
   ClusterRoleBinding: 'path',
 };
 
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function dnsSubdomain(v: string): boolean {
-  return v.length <= 253 && DNS1123_SUBDOMAIN.test(v);
-}
-
 function checkName(kind: string, name: unknown, report: Report): void {
   if (typeof name !== 'string' || name === '') {
     report('metadata.name', 'is missing', 'give the object a name');
     return;
   }
   const rule = NAME_RULES[kind] ?? 'subdomain';
-  if (rule === 'label1035' && (name.length > 63 || !DNS1035_LABEL.test(name))) {
+  if (rule === 'label1035' && !isDns1035Label(name)) {
     report(
       'metadata.name',
       `"${name}" is not a valid DNS-1035 label, which ${kind} names must be`,
       'use at most 63 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
     );
-  } else if (rule === 'label' && (name.length > 63 || !DNS1123_LABEL.test(name))) {
+  } else if (rule === 'label' && !isDnsLabel(name)) {
     report(
       'metadata.name',
       `"${name}" is not a valid DNS-1123 label, which ${kind} names must be`,
       'use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
     );
-  } else if (rule === 'subdomain' && !dnsSubdomain(name)) {
+  } else if (rule === 'subdomain' && !isDnsSubdomain(name)) {
     report(
       'metadata.name',
       `"${name}" is not a valid DNS-1123 subdomain, which ${kind} names must be`,
@@ -76,26 +72,6 @@ function checkName(kind: string, name: unknown, report: Report): void {
   }
 }
 
-/**
- * A qualified name: an optional DNS subdomain prefix and "/", then at most 63 characters of
- * letters, digits, "-", "_" and ".", starting and ending with a letter or digit
- * (validation.go, IsQualifiedName).
- */
-function qualifiedNameProblem(key: string): string | undefined {
-  // Most keys have no prefix and pass: settle them without splitting.
-  if (key.length <= 63 && QUALIFIED_NAME.test(key)) return undefined;
-  const parts = key.split('/');
-  if (parts.length > 2) return 'has more than one "/"';
-  const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
-  if (prefix !== undefined && (prefix === '' || !dnsSubdomain(prefix)))
-    return 'has a prefix that is not a DNS-1123 subdomain';
-  if (name.length === 0) return 'has an empty name part';
-  if (name.length > 63) return `has a name part of ${name.length} characters, more than 63`;
-  if (!QUALIFIED_NAME.test(name))
-    return 'has a name part that is not letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
-  return undefined;
-}
-
 const KEY_FIX =
   'write it as [prefix/]name, e.g. "app.kubernetes.io/name": the prefix a lower-case DNS subdomain, the name at most 63 letters, digits, "-", "_" and "."';
 
@@ -105,7 +81,7 @@ export function checkLabels(labels: unknown, path: Path, report: Report): void {
   for (const [k, v] of Object.entries(labels)) {
     const keyProblem = qualifiedNameProblem(k);
     if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
-    if (typeof v === 'string' && (v.length > 63 || !LABEL_VALUE.test(v))) {
+    if (typeof v === 'string' && !isLabelValue(v)) {
       report(
         entry(path, k),
         v.length > 63
@@ -235,10 +211,7 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   const kind = String(obj.kind);
   const meta = (obj.metadata ?? {}) as Record<string, unknown>;
   checkName(kind, meta.name, report);
-  if (
-    meta.namespace !== undefined &&
-    (typeof meta.namespace !== 'string' || meta.namespace.length > 63 || !DNS1123_LABEL.test(meta.namespace))
-  ) {
+  if (meta.namespace !== undefined && (typeof meta.namespace !== 'string' || !isDnsLabel(meta.namespace))) {
     report(
       'metadata.namespace',
       `${JSON.stringify(meta.namespace)} is not a valid namespace name`,
