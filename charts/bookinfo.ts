@@ -46,6 +46,27 @@ export interface BookinfoChartProps extends ChartProps {
    * @default DataPlane.sidecar()
    */
   readonly dataPlane?: DataPlane;
+  /**
+   * Image reference per `<service>-<version>` (e.g. `reviews-v2`), replacing Istio's published
+   * image of that workload (a mirror, or an image of your own).
+   * @default registry.istio.io/release/examples-bookinfo-<service>-<version> at BOOKINFO_IMAGES.tag
+   */
+  readonly images?: Readonly<Partial<Record<string, string>>>;
+}
+
+/** Bookinfo's workloads, `<service>-<version>`: the keys of its images. */
+export const BOOKINFO_WORKLOADS = [
+  'productpage-v1',
+  'details-v1',
+  'reviews-v1',
+  'reviews-v2',
+  'reviews-v3',
+  'ratings-v1',
+] as const;
+
+/** Istio's published image of a Bookinfo workload, as samples/bookinfo/platform/kube/bookinfo.yaml pins it. */
+export function bookinfoImage(workload: string): string {
+  return `${BOOKINFO_IMAGES.registry}/examples-bookinfo-${workload}:${BOOKINFO_IMAGES.tag}`;
 }
 
 const JASON = [{ headers: { 'end-user': StringMatch.exact('jason') } }];
@@ -75,7 +96,7 @@ export class BookinfoChart extends Chart {
       dataPlane: props.dataPlane ?? DataPlane.sidecar(),
     });
     const image = (service: string, version: string) =>
-      `${BOOKINFO_IMAGES.registry}/examples-bookinfo-${service}-${version}:${BOOKINFO_IMAGES.tag}`;
+      props.images?.[`${service}-${version}`] ?? bookinfoImage(`${service}-${version}`);
     const common = (name: string) => ({
       namespace,
       serviceAccountName: `bookinfo-${name}`,

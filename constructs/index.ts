@@ -12,3 +12,4 @@ export { Cpu } from 'cdk8s-plus-27';
 export { Duration, Size } from 'cdk8s';
 export * from './ingress.js';
 export * from './global-rate-limit.js';
+export * from './app-definition.js';

@@ -8,7 +8,7 @@ import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { toBinary } from '@bufbuild/protobuf';
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { evaluate } from '../constructs/admission/cel.js';
 import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
 import {
@@ -17,7 +17,12 @@ import {
   QUANTITY,
   SUPPORTED_FUNCTIONS,
 } from '../constructs/admission/index.js';
-import { MeshNamespace, Microservice, type MicroserviceProps } from '../constructs/index.js';
+import {
+  MeshAppDefinition,
+  MeshNamespace,
+  Microservice,
+  type MicroserviceProps,
+} from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
 import { renderFiles, synthTarget } from '../tools/synth.js';
 import { synthErrors } from './support/synth.js';
@@ -395,7 +400,7 @@ describe('admission pass', () => {
   });
 
   it('passes every sample app in every variant', () => {
-    for (const sample of SAMPLE_APPS) {
+    for (const sample of APPS.apps) {
       for (const variant of sample.variants) {
         const app = new App();
         sample.build(app, variant);
@@ -406,11 +411,9 @@ describe('admission pass', () => {
 
   it('fails `npm run synth` before anything is written', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'admission-')), 'broken');
-    const broken = {
+    const broken = MeshAppDefinition.define({
       name: 'demo',
-      variantFlag: 'env' as const,
       variants: ['dev'],
-      defaultVariant: 'dev',
       build: (app: App) => {
         const chart = new Chart(app, 'demo');
         const svc = new Microservice(chart, 'api', {
@@ -422,7 +425,7 @@ describe('admission pass', () => {
           JsonPatch.replace('/spec/ports/0/port', '8080'),
         );
       },
-    };
+    });
     assert.throws(
       () => synthTarget({ app: broken, variant: 'dev', out }),
       (e: Error) =>

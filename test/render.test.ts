@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
 import { buildBenchApp } from '../tools/bench.js';
 import { validateObjects } from './support/schema.js';
@@ -24,7 +24,7 @@ function assertSameAsCdk8s(app: App): number {
 }
 
 describe('fast rendering', () => {
-  for (const sample of SAMPLE_APPS) {
+  for (const sample of APPS.apps) {
     for (const variant of sample.variants) {
       it(`renders ${sample.name} ${variant} exactly as cdk8s does`, () => {
         const app = new App();

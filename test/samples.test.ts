@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { renderFiles } from '../tools/synth.js';
 import { validateObjects } from './support/schema.js';
 
 describe('every sample app, environment and scenario', () => {
-  for (const sample of SAMPLE_APPS) {
+  for (const sample of APPS.apps) {
     for (const variant of sample.variants) {
       it(`${sample.name} --${sample.variantFlag} ${variant} synthesizes objects a cluster accepts`, () => {
         const app = new App();

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type App, Chart } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { MeshNamespace, Microservice } from '../constructs/index.js';
+import { MeshAppDefinition, MeshNamespace, Microservice } from '../constructs/index.js';
 import { synthTarget } from '../tools/synth.js';
 import { validateObjects } from './support/schema.js';
 
@@ -57,11 +57,9 @@ describe('npm run synth', () => {
 
   it('leaves the last good output untouched when a synth fails', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'synth-')), 'broken');
-    const good = {
+    const good = MeshAppDefinition.define({
       name: 'demo',
-      variantFlag: 'env' as const,
       variants: ['dev'],
-      defaultVariant: 'dev',
       build: (app: App) => {
         const chart = new Chart(app, 'demo');
         new Microservice(chart, 'api', {
@@ -70,13 +68,14 @@ describe('npm run synth', () => {
           versions: { v1: {} },
         });
       },
-    };
+    });
     synthTarget({ app: good, variant: 'dev', out });
     const written = ['.mesh-kit-synth', '00-namespace.k8s.yaml', '01-api.k8s.yaml'];
     assert.deepEqual(readdirSync(out).sort(), written);
     const before = readFileSync(join(out, '01-api.k8s.yaml'), 'utf8');
-    const broken = {
-      ...good,
+    const broken = MeshAppDefinition.define({
+      name: 'demo',
+      variants: ['dev'],
       build: (app: App) => {
         const chart = new Chart(app, 'demo');
         new Microservice(chart, 'api', {
@@ -86,7 +85,7 @@ describe('npm run synth', () => {
           versions: { v1: {} },
         });
       },
-    };
+    });
     assert.throws(
       () => synthTarget({ app: broken, variant: 'dev', out }),
       /runAsUser: 1337 is the UID of the Istio proxy/,

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { renderObjects } from '../constructs/index.js';
 import { toYaml } from '../tools/yaml-writer.js';
 
@@ -208,7 +208,7 @@ const PIECES = [
 
 describe('the YAML writer', () => {
   it('round-trips every sample app through YAML 1.1 and 1.2 readers', () => {
-    for (const sample of SAMPLE_APPS) {
+    for (const sample of APPS.apps) {
       for (const variant of sample.variants) {
         const app = new App();
         sample.build(app, variant);

@@ -3,11 +3,11 @@
  * file per chart in CDK8S_OUTDIR. `npm run synth` covers every variant.
  */
 import { App } from 'cdk8s';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { renderObjects } from '../constructs/render.js';
 
 const app = new App();
-for (const sample of SAMPLE_APPS) sample.build(app, sample.defaultVariant);
+for (const sample of APPS.apps) sample.build(app, sample.defaultVariant);
 // cdk8s writes as it renders: the construct validation and the admission pass run first, so a
 // failing app writes nothing.
 renderObjects(app);

@@ -11,7 +11,7 @@ import { lstatSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SAMPLE_APPS } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
 import { makeFolders } from './output-folder.js';
 import { toDot, toMermaid, toSvg } from './mesh/graph-render.js';
 import { buildMeshGraph, type MeshGraph } from './mesh/mesh-model.js';
@@ -23,7 +23,7 @@ const USAGE =
 /** The graph of an app's variant (its default variant when none is given). */
 export function graphOf(options: { app?: string; env?: string; scenario?: string }): MeshGraph {
   const selection = select(options, true);
-  const app = selection.app ?? SAMPLE_APPS[0];
+  const app = selection.app ?? APPS.apps[0];
   const variant = selection.variant ?? app.defaultVariant;
   const v = { app: app.name, flag: app.variantFlag, variant };
   return buildMeshGraph(synthesizeInProcess(v), variantLabel(v));

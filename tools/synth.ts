@@ -14,11 +14,12 @@ import { admit } from '../constructs/admission/index.js';
 import { type Manifest, charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
-import { SAMPLE_APPS, type SampleApp } from '../charts/index.js';
+import { APPS } from '../charts/index.js';
+import type { MeshAppDefinition } from '../constructs/index.js';
 import { checkOutputFolder, makeFolders, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
 
 export interface Target {
-  readonly app: SampleApp;
+  readonly app: MeshAppDefinition;
   readonly variant: string;
   readonly out: string;
   /** Whether `out` is the default dist/<app>/<variant> rather than one given with --out. */
@@ -29,7 +30,7 @@ export interface Target {
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function usageText(): string {
-  const apps = SAMPLE_APPS.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
+  const apps = APPS.apps.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
   return `usage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]\napps: ${apps}`;
 }
 
@@ -55,7 +56,7 @@ function targets(argv: string[]): Target[] {
     }
     if (values.out?.trim() === '') usage('--out needs a folder path, not an empty string');
     return selection.variants.map((v) => ({
-      app: SAMPLE_APPS.find((a) => a.name === v.app)!,
+      app: APPS.apps.find((a) => a.name === v.app)!,
       variant: v.variant,
       out: resolve(values.out ?? join('dist', v.app, v.variant)),
       isDefault: values.out === undefined,

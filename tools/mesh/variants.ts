@@ -3,7 +3,8 @@
  * `npm run synth`), and synthesizing them in-process from this checkout's charts.
  */
 import { App } from 'cdk8s';
-import { SAMPLE_APPS, type SampleApp } from '../../charts/index.js';
+import { APPS } from '../../charts/index.js';
+import type { MeshAppDefinition } from '../../constructs/index.js';
 import { renderObjects } from '../../constructs/render.js';
 import type { Manifest } from './manifest.js';
 
@@ -41,7 +42,7 @@ export const VARIANT_OPTIONS = {
 
 /** What was asked for: everything, one app with all its variants, or one app and one variant. */
 export interface Selection {
-  readonly app?: SampleApp;
+  readonly app?: MeshAppDefinition;
   readonly variant?: string;
   /** The chosen variants as this checkout knows them. */
   readonly variants: readonly Variant[];
@@ -53,12 +54,12 @@ export function select(options: VariantOptions, requireApp = false): Selection {
     if (options.env !== undefined || options.scenario !== undefined) {
       throw new UsageError('--env and --scenario need --app');
     }
-    return { variants: SAMPLE_APPS.flatMap((a) => variantsOf(a)) };
+    return { variants: APPS.apps.flatMap((a) => variantsOf(a)) };
   }
-  const app = SAMPLE_APPS.find((a) => a.name === options.app);
+  const app = APPS.apps.find((a) => a.name === options.app);
   if (!app) {
     throw new UsageError(
-      `unknown app "${options.app}"; use one of ${SAMPLE_APPS.map((a) => a.name).join(', ')}`,
+      `unknown app "${options.app}"; use one of ${APPS.apps.map((a) => a.name).join(', ')}`,
     );
   }
   const other = app.variantFlag === 'env' ? 'scenario' : 'env';
@@ -75,18 +76,18 @@ export function select(options: VariantOptions, requireApp = false): Selection {
   return { app, variant: chosen, variants: [{ app: app.name, flag: app.variantFlag, variant: chosen }] };
 }
 
-function variantsOf(app: SampleApp): Variant[] {
+function variantsOf(app: MeshAppDefinition): Variant[] {
   return app.variants.map((variant) => ({ app: app.name, flag: app.variantFlag, variant }));
 }
 
 /** The flag of an app's variants as this checkout knows it ("variant" for unknown apps). */
 export function variantFlag(app: string): string {
-  return SAMPLE_APPS.find((a) => a.name === app)?.variantFlag ?? 'variant';
+  return APPS.apps.find((a) => a.name === app)?.variantFlag ?? 'variant';
 }
 
 /** Synthesizes one variant of this checkout's charts in-process, as `npm run synth` writes it. */
 export function synthesizeInProcess(v: { app: string; variant: string }): Manifest[] {
-  const sample = SAMPLE_APPS.find((a) => a.name === v.app);
+  const sample = APPS.apps.find((a) => a.name === v.app);
   if (!sample) throw new UsageError(`unknown app "${v.app}"`);
   const app = new App();
   sample.build(app, v.variant);

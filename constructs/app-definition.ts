@@ -1,0 +1,260 @@
+/**
+ * What an app is to the tools and the stacks: a name, the variants it synthesizes in, how one
+ * variant's charts are built, and the images its services run. `npm run synth`, `diff`, `graph`,
+ * `cdk8s synth` and the Pulumi stacks all read apps through this one shape, so an app a team
+ * writes is deployed exactly like the samples.
+ */
+import type { App } from 'cdk8s';
+import type { DataPlane } from './mesh-namespace.js';
+import { isDnsLabel } from './k8s-names.js';
+
+/** Where a service's image comes from: built from a Dockerfile, or a reference built elsewhere. */
+export abstract class ImageSource {
+  /**
+   * An image the stacks build with Docker (and push, or load into kind).
+   * @param props the build context and Dockerfile, relative to the project root (where
+   * Pulumi.yaml is) unless absolute
+   */
+  public static fromDockerfile(props: DockerfileImageProps): DockerfileImage {
+    return new DockerfileImage(props);
+  }
+
+  /** An image built elsewhere, used as given, e.g. `docker.io/istio/examples-bookinfo-ratings-v1:1.20.3`. */
+  public static fromReference(reference: string): ReferenceImage {
+    return new ReferenceImage(reference);
+  }
+
+  public abstract readonly kind: 'dockerfile' | 'reference';
+}
+
+export interface DockerfileImageProps {
+  /** The build context, relative to the project root unless absolute, e.g. `services`. */
+  readonly context: string;
+  /**
+   * The Dockerfile, relative to the context.
+   * @default "Dockerfile"
+   */
+  readonly dockerfile?: string;
+  /**
+   * Files and folders of the context whose content tags the image (relative to the context): a
+   * change to anything else does not rebuild it. Shared contexts list what each image copies.
+   * @default the whole context, without node_modules, dist and .git
+   */
+  readonly inputs?: readonly string[];
+  /**
+   * Build arguments (`--build-arg`).
+   * @default none
+   */
+  readonly args?: Readonly<Record<string, string>>;
+  /**
+   * The target stage of a multi-stage Dockerfile.
+   * @default the last stage
+   */
+  readonly target?: string;
+}
+
+export class DockerfileImage extends ImageSource {
+  public readonly kind = 'dockerfile' as const;
+  public readonly context: string;
+  public readonly dockerfile: string;
+  public readonly inputs?: readonly string[];
+  public readonly args: Readonly<Record<string, string>>;
+  public readonly target?: string;
+
+  constructor(props: DockerfileImageProps) {
+    super();
+    if (typeof props?.context !== 'string' || props.context === '') {
+      throw new Error(
+        'ImageSource.fromDockerfile: context is empty; give the build context, e.g. "services"',
+      );
+    }
+    this.context = props.context;
+    this.dockerfile = props.dockerfile ?? 'Dockerfile';
+    this.inputs = props.inputs;
+    this.args = props.args ?? {};
+    this.target = props.target;
+  }
+}
+
+/**
+ * A reference as `docker pull` reads it: `[registry/]path[:tag][@sha256:<64 hex>]`, lower-case
+ * path components (distribution/reference's grammar, simplified to what Kubernetes accepts).
+ */
+const IMAGE_REFERENCE =
+  /^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+export class ReferenceImage extends ImageSource {
+  public readonly kind = 'reference' as const;
+
+  constructor(public readonly reference: string) {
+    super();
+    if (typeof reference !== 'string' || !IMAGE_REFERENCE.test(reference)) {
+      throw new Error(
+        `ImageSource.fromReference: "${String(reference)}" is not an image reference; write [registry/]name[:tag][@sha256:digest], e.g. docker.io/istio/examples-bookinfo-ratings-v1:1.20.3`,
+      );
+    }
+  }
+}
+
+/** What a stack (or a tool) hands an app when it builds one variant. */
+export interface AppBuildOptions {
+  /**
+   * Image reference per image key of the app's `images`, replacing the chart's own defaults (the
+   * Pulumi stacks pass what they built, by digest).
+   * @default the chart's own references
+   */
+  readonly images?: Readonly<Record<string, string>>;
+  /**
+   * The data plane the cluster runs, for apps that can run either.
+   * @default the app's own choice
+   */
+  readonly dataPlane?: DataPlane;
+}
+
+export interface MeshAppProps {
+  /** The app's name: `--app <name>` on the command line, a DNS label. */
+  readonly name: string;
+  /** One line for `--help` and the docs. @default none */
+  readonly description?: string;
+  /**
+   * What a variant is called on the command line: `--env` (environments) or `--scenario`.
+   * @default "env"
+   */
+  readonly variantFlag?: 'env' | 'scenario';
+  /** Every variant the app synthesizes in, e.g. `["dev", "staging", "prod"]`. */
+  readonly variants: readonly string[];
+  /**
+   * The variant `cdk8s synth` and a stack without one use.
+   * @default the first variant
+   */
+  readonly defaultVariant?: string;
+  /**
+   * The images the app's services run, by key (the keys of `AppBuildOptions.images`). Images from
+   * a Dockerfile are built by the stacks; references are used as given.
+   * @default none
+   */
+  readonly images?: Readonly<Record<string, ImageSource>>;
+  /** Adds the app's chart(s) for one variant to `app`. */
+  build(app: App, variant: string, options: AppBuildOptions): void;
+}
+
+/** A registered app. Build one with `MeshAppDefinition.define({...})`. */
+export class MeshAppDefinition {
+  /**
+   * Checks and freezes an app's definition: the name a DNS label, variants unique DNS labels,
+   * the default one of them, image keys DNS labels.
+   */
+  public static define(props: MeshAppProps): MeshAppDefinition {
+    return new MeshAppDefinition(props);
+  }
+
+  public readonly name: string;
+  public readonly description?: string;
+  public readonly variantFlag: 'env' | 'scenario';
+  public readonly variants: readonly string[];
+  public readonly defaultVariant: string;
+  public readonly images: Readonly<Record<string, ImageSource>>;
+  private readonly builder: MeshAppProps['build'];
+
+  private constructor(props: MeshAppProps) {
+    const where = `app "${String(props?.name)}"`;
+    if (typeof props?.name !== 'string' || !isDnsLabel(props.name)) {
+      throw new Error(
+        `${where}: name is not a DNS label; use at most 63 lower-case letters, digits and "-", e.g. "orders"`,
+      );
+    }
+    if (!Array.isArray(props.variants) || props.variants.length === 0) {
+      throw new Error(
+        `${where}: variants is empty; list the variants it synthesizes in, e.g. ["dev", "prod"]`,
+      );
+    }
+    const seen = new Set<string>();
+    for (const v of props.variants) {
+      if (typeof v !== 'string' || !isDnsLabel(v)) {
+        throw new Error(
+          `${where}: variant "${String(v)}" is not a DNS label; use lower-case letters, digits and "-"`,
+        );
+      }
+      if (seen.has(v)) throw new Error(`${where}: variant "${v}" is listed twice; list each variant once`);
+      seen.add(v);
+    }
+    const defaultVariant = props.defaultVariant ?? props.variants[0]!;
+    if (!seen.has(defaultVariant)) {
+      throw new Error(
+        `${where}: defaultVariant "${defaultVariant}" is not one of its variants; use one of ${props.variants.join(', ')}`,
+      );
+    }
+    for (const [key, source] of Object.entries(props.images ?? {})) {
+      if (!isDnsLabel(key)) {
+        throw new Error(`${where}: image key "${key}" is not a DNS label; name images after their service`);
+      }
+      if (!(source instanceof ImageSource)) {
+        throw new Error(
+          `${where}: images.${key} is not an ImageSource; use ImageSource.fromDockerfile({...}) or ImageSource.fromReference("...")`,
+        );
+      }
+    }
+    if (typeof props.build !== 'function') {
+      throw new Error(
+        `${where}: build is not a function; give (app, variant, options) => new YourChart(app, ...)`,
+      );
+    }
+    this.name = props.name;
+    this.description = props.description;
+    this.variantFlag = props.variantFlag ?? 'env';
+    this.variants = Object.freeze([...props.variants]);
+    this.defaultVariant = defaultVariant;
+    this.images = Object.freeze({ ...(props.images ?? {}) });
+    this.builder = props.build;
+  }
+
+  /** Adds one variant's chart(s) to `app`; refuses a variant the app does not have. */
+  public build(app: App, variant: string = this.defaultVariant, options: AppBuildOptions = {}): void {
+    if (!this.variants.includes(variant)) {
+      throw new Error(
+        `app "${this.name}": unknown ${this.variantFlag} "${variant}"; use one of ${this.variants.join(', ')}`,
+      );
+    }
+    this.builder(app, variant, options);
+  }
+}
+
+/** The apps a project knows, by name; the tools and the stacks look apps up here. */
+export class AppRegistry {
+  private readonly byName = new Map<string, MeshAppDefinition>();
+
+  constructor(apps: readonly MeshAppDefinition[] = []) {
+    for (const app of apps) this.register(app);
+  }
+
+  /** Adds an app; a second app of the same name is refused. */
+  public register(app: MeshAppDefinition): this {
+    if (!(app instanceof MeshAppDefinition)) {
+      throw new Error('AppRegistry.register: not an app; build it with MeshAppDefinition.define({...})');
+    }
+    if (this.byName.has(app.name)) {
+      throw new Error(`AppRegistry: app "${app.name}" is registered twice; give each app its own name`);
+    }
+    this.byName.set(app.name, app);
+    return this;
+  }
+
+  public get apps(): readonly MeshAppDefinition[] {
+    return [...this.byName.values()];
+  }
+
+  public find(name: string): MeshAppDefinition | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The app of that name, or an error listing the registered ones. */
+  public get(name: string): MeshAppDefinition {
+    const app = this.byName.get(name);
+    if (!app) {
+      throw new Error(
+        `unknown app "${name}"; registered apps: ${[...this.byName.keys()].join(', ') || 'none'}`,
+      );
+    }
+    return app;
+  }
+}
