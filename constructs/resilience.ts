@@ -155,8 +155,8 @@ export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Probl
     p.nonNegativeInt(`${f}.consecutiveGatewayErrors`, od.consecutiveGatewayErrors);
     p.duration(`${f}.interval`, od.interval);
     p.duration(`${f}.baseEjectionTime`, od.baseEjectionTime);
-    p.percent(`${f}.maxEjectionPercent`, od.maxEjectionPercent);
-    p.percent(`${f}.minHealthPercent`, od.minHealthPercent);
+    p.wholePercent(`${f}.maxEjectionPercent`, od.maxEjectionPercent);
+    p.wholePercent(`${f}.minHealthPercent`, od.minHealthPercent);
     if (od.consecutive5xxErrors === 0 && (od.consecutiveGatewayErrors ?? 0) === 0) {
       p.add(
         f,

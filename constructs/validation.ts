@@ -116,6 +116,18 @@ export class Problems {
   }
 
   /**
+   * A whole percentage, for fields the API declares as int32 (outlier detection's
+   * maxEjectionPercent and minHealthPercent: networking/v1alpha3/destination_rule.proto), where
+   * 50.5 is refused by the CRD schema at apply time.
+   */
+  public wholePercent(field: string, value: number | undefined): void {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < 0 || value > 100) {
+      this.add(field, `${value} is not a whole percentage`, 'use a whole number from 0 to 100');
+    }
+  }
+
+  /**
    * A percentage Istio hands to Envoy as a FractionalPercent per million: `uint32(value * 10000)`,
    * truncated (translatePercentToFractionalPercent in istio/istio
    * pilot/pkg/networking/core/route/route.go), so anything above 0 that multiplies to less than 1

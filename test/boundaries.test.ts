@@ -422,8 +422,19 @@ const BOUNDARIES: Boundary[] = [
           ).chart,
         [
           '[test/shop] tracing.samplingPercentage: 100.1 is not a percentage; use a number from 0 to 100',
-          `${R} trafficPolicy.outlierDetection.maxEjectionPercent: 101 is not a percentage; use a number from 0 to 100`,
-          `${R} trafficPolicy.outlierDetection.minHealthPercent: -1 is not a percentage; use a number from 0 to 100`,
+          `${R} trafficPolicy.outlierDetection.maxEjectionPercent: 101 is not a whole percentage; use a whole number from 0 to 100`,
+          `${R} trafficPolicy.outlierDetection.minHealthPercent: -1 is not a whole percentage; use a whole number from 0 to 100`,
+        ],
+      ],
+      // int32 fields in destination_rule.proto: the CRD schema refuses 50.5 at apply time.
+      'ejection and health percentages of 99.5 and 0.5': [
+        () =>
+          reviews({
+            trafficPolicy: { outlierDetection: { maxEjectionPercent: 99.5, minHealthPercent: 0.5 } },
+          }).chart,
+        [
+          `${R} trafficPolicy.outlierDetection.maxEjectionPercent: 99.5 is not a whole percentage; use a whole number from 0 to 100`,
+          `${R} trafficPolicy.outlierDetection.minHealthPercent: 0.5 is not a whole percentage; use a whole number from 0 to 100`,
         ],
       ],
       NaN: [

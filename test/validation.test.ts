@@ -453,7 +453,7 @@ const cases: [string, () => Chart, string[]][] = [
     [
       '[test/reviews] trafficPolicy.connectionPool.maxConnections: 0 must be a whole number of 1 or more; use a whole number of 1 or more',
       "[test/reviews] trafficPolicy.connectionPool.connectTimeout: 0ms is below Istio's minimum of 1ms; use Duration.millis(1) or more",
-      '[test/reviews] trafficPolicy.outlierDetection.maxEjectionPercent: 101 is not a percentage; use a number from 0 to 100',
+      '[test/reviews] trafficPolicy.outlierDetection.maxEjectionPercent: 101 is not a whole percentage; use a whole number from 0 to 100',
       '[test/reviews] trafficPolicy.outlierDetection: ejects on no error at all (consecutive5xxErrors is 0); set consecutive5xxErrors or consecutiveGatewayErrors to 1 or more, or remove outlierDetection',
     ],
   ],
