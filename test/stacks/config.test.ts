@@ -73,9 +73,30 @@ describe('stack configuration', () => {
       assert.equal(c.imagePlatform, 'linux/amd64');
     }
     assert.equal(dev.tls, undefined);
+    const secretOf = (stack: string) => {
+      const tls = load(stack).tls;
+      return tls?.mode === 'config' ? [tls.credentialName, tls.namespace] : undefined;
+    };
     assert.deepEqual(
-      [load('staging').tls?.credentialName, load('prod').tls?.credentialName],
-      ['shop-staging-tls', 'shop-tls'],
+      [secretOf('staging'), secretOf('prod')],
+      [
+        ['shop-staging-tls', 'istio-system'],
+        ['shop-tls', 'istio-system'],
+      ],
+    );
+    // No stack file names its apps: the registry's first, the shop, in the environment's variant.
+    for (const stack of ['dev', 'staging', 'prod'])
+      assert.deepEqual(
+        load(stack).apps.map((a) => [a.app.name, a.variant]),
+        [['shop', stack]],
+      );
+    assert.deepEqual(
+      [
+        dev.tracingSamplingPercentage,
+        load('staging').tracingSamplingPercentage,
+        load('prod').tracingSamplingPercentage,
+      ],
+      [100, 10, 1],
     );
     assert.equal(load('prod').gatewayReplicas, 2);
     assert.equal(load('prod').addons.kiali, false);
@@ -200,8 +221,8 @@ describe('stack configuration', () => {
 
   it('needs the TLS certificate and key secrets where the environment serves HTTPS, naming the Secret and the fix', () => {
     assert.deepEqual(problems(fileValues('prod'), 'prod'), [
-      'mesh-kit:tlsCertificate: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the certificate chain as a secret with `pulumi config set --secret tlsCertificate < cert.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
-      'mesh-kit:tlsKey: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the private key as a secret with `pulumi config set --secret tlsKey < key.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+      'mesh-kit:tlsCertificate: is missing (app shop serves HTTPS with the Secret shop-tls in istio-system); store the certificate chain as a secret with `pulumi config set --secret tlsCertificate < cert.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+      'mesh-kit:tlsKey: is missing (app shop serves HTTPS with the Secret shop-tls in istio-system); store the private key as a secret with `pulumi config set --secret tlsKey < key.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
     ]);
     // Swapped files are caught before anything is deployed.
     const swapped = problems({
@@ -217,7 +238,7 @@ describe('stack configuration', () => {
     assert.match(swapped[1], /^mesh-kit:tlsKey: is not a PEM private key/);
   });
 
-  it('reads the TLS certificate and key as secrets, and names the Secret after the environment', async () => {
+  it("reads the TLS certificate and key as secrets, and names the Secret as the app's Gateway does", async () => {
     const c = read(
       {
         environment: 'staging',
@@ -230,6 +251,7 @@ describe('stack configuration', () => {
     );
     assert.ok(c.tls?.mode === 'config');
     assert.equal(c.tls.credentialName, 'shop-staging-tls');
+    assert.equal(c.tls.namespace, 'istio-system');
     assert.equal(await pulumi.isSecret(c.tls.certificate), true);
     assert.equal(await pulumi.isSecret(c.tls.key), true);
     assert.equal(await valueOf(c.tls.key), TLS_PEM.key);
@@ -237,13 +259,16 @@ describe('stack configuration', () => {
 
   it('leaves the Secret to its owner with tls.mode existing, and refuses TLS config where there is no HTTPS', () => {
     const c = read({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'existing' } }, 'prod');
-    assert.deepEqual(c.tls, { mode: 'existing', credentialName: 'shop-tls' });
+    assert.deepEqual(c.tls, {
+      mode: 'existing',
+      credentials: [{ name: 'shop-tls', namespace: 'istio-system' }],
+    });
     assert.match(
       problems({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'acme' } })[0],
       /^mesh-kit:tls\.mode: "acme" is not supported; use one of config, existing/,
     );
     assert.deepEqual(problems({ environment: 'dev', cluster: { type: 'kind' }, tlsKey: TLS_PEM.key }), [
-      'mesh-kit:tlsKey: is set, but environment dev serves plain HTTP (no tlsCredentialName in charts/environments.ts); remove it with `pulumi config rm tlsKey`',
+      'mesh-kit:tlsKey: is set, but no app of the stack serves HTTPS (no Gateway of shop (dev) names a certificate); remove it with `pulumi config rm tlsKey`',
     ]);
   });
 });
