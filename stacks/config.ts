@@ -23,6 +23,12 @@ export interface StackApp {
   readonly gateways: readonly AppGateway[];
   /** The namespaces it creates. */
   readonly namespaces: readonly string[];
+  /**
+   * The data plane of its namespaces (`apps[i].dataPlane`); sidecar namespaces run in an ambient
+   * mesh too, so a stack's `dataPlane` does not impose its own.
+   * @default the app's own choice
+   */
+  readonly dataPlane?: 'sidecar' | 'ambient';
 }
 
 /** A local kind cluster, created and deleted with the kind CLI. */
@@ -73,7 +79,7 @@ export type RegistryConfig =
   | { readonly type: 'ecr' }
   | {
       readonly type: 'generic';
-      /** Registry host and path the images are pushed under, e.g. registry.example.com/shop. */
+      /** Registry host and path the images are pushed under, e.g. registry.example.com/team. */
       readonly server: string;
       readonly username: string;
       /** Secret `mesh-kit:registryPassword`. */
@@ -385,7 +391,7 @@ export function readStackConfig(
       'set it with `pulumi config set dataPlane sidecar`',
     ) ?? 'sidecar';
 
-  // apps: which registered apps the stack deploys, in which variant
+  // apps: which registered apps the stack deploys, in which variant and data plane
   const apps = readApps(config, appRegistry, environment, dataPlane, problem);
 
   // addons
@@ -592,7 +598,7 @@ function readApps(
   config: pulumi.Config,
   registry: AppRegistry,
   environment: EnvironmentName | undefined,
-  dataPlane: 'sidecar' | 'ambient',
+  meshDataPlane: 'sidecar' | 'ambient',
   problem: Problem,
 ): StackApp[] | undefined {
   const registered = registry.apps.map((a) => a.name);
@@ -627,7 +633,8 @@ function readApps(
     entries = v;
   }
 
-  const chosen: { i: number; app: MeshAppDefinition; variant: string }[] = [];
+  const chosen: { i: number; app: MeshAppDefinition; variant: string; dataPlane?: 'sidecar' | 'ambient' }[] =
+    [];
   let ok = true;
   entries.forEach((entry, i) => {
     const k = `apps[${i}]`;
@@ -638,10 +645,10 @@ function readApps(
     }
     const e = entry as Json;
     for (const f of Object.keys(e))
-      if (f !== 'name' && f !== 'variant') {
+      if (f !== 'name' && f !== 'variant' && f !== 'dataPlane') {
         problem(
           `${k}.${f}`,
-          'is not a known field (known: name, variant)',
+          'is not a known field (known: name, variant, dataPlane)',
           `remove it with \`pulumi config rm --path '${k}.${f}'\``,
         );
         ok = false;
@@ -687,12 +694,31 @@ function readApps(
     } else {
       variant = e.variant;
     }
-    chosen.push({ i, app, variant });
+    const dataPlane = e.dataPlane;
+    if (dataPlane !== undefined && dataPlane !== 'sidecar' && dataPlane !== 'ambient') {
+      problem(
+        `${k}.dataPlane`,
+        `${JSON.stringify(dataPlane)} is not supported; use one of sidecar, ambient`,
+        `set it with \`pulumi config set --path '${k}.dataPlane' sidecar\`, or remove it for the app's own choice`,
+      );
+      ok = false;
+      return;
+    }
+    if (dataPlane === 'ambient' && meshDataPlane !== 'ambient') {
+      problem(
+        `${k}.dataPlane`,
+        'is ambient, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar)',
+        'install the ambient data plane with `pulumi config set dataPlane ambient`, or run the app with sidecars',
+      );
+      ok = false;
+      return;
+    }
+    chosen.push({ i, app, variant, dataPlane });
   });
   if (!ok) return undefined;
 
   const rendered: (StackApp & { readonly i: number; readonly objects: KubeObject[] })[] = [];
-  for (const { i, app, variant } of chosen) {
+  for (const { i, app, variant, dataPlane } of chosen) {
     let objects: KubeObject[];
     try {
       objects = appManifests(app, variant, {}, dataPlane);
@@ -700,7 +726,9 @@ function readApps(
       problem(
         `apps[${i}]`,
         `app ${app.name} (${app.variantFlag} ${variant}) does not render: ${(e as Error).message}`,
-        `fix its chart; \`npm run synth -- --app ${app.name} --${app.variantFlag} ${variant}\` shows the same`,
+        dataPlane === undefined
+          ? `fix its chart; \`npm run synth -- --app ${app.name} --${app.variantFlag} ${variant}\` shows the same`
+          : `fix its chart, or remove apps[${i}].dataPlane for the app's own choice`,
       );
       ok = false;
       continue;
@@ -709,6 +737,7 @@ function readApps(
       i,
       app,
       variant,
+      dataPlane,
       objects,
       gateways: appGateways(objects),
       namespaces: objects
@@ -748,7 +777,13 @@ function readApps(
     }
   }
   if (!ok) return undefined;
-  return rendered.map(({ app, variant, gateways, namespaces }) => ({ app, variant, gateways, namespaces }));
+  return rendered.map(({ app, variant, gateways, namespaces, dataPlane }) => ({
+    app,
+    variant,
+    gateways,
+    namespaces,
+    ...(dataPlane !== undefined && { dataPlane }),
+  }));
 }
 
 /** Objects `b` declares that `a` declares too, outside the namespaces both create (reported as such). */

@@ -184,7 +184,7 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
         app: a.app,
         variant: a.variant,
         images: serviceImages.refs.apply((refs) => refs[a.app.name] ?? {}),
-        dataPlane: config.dataPlane,
+        dataPlane: a.dataPlane,
       },
       {
         ...providers,
