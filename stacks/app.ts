@@ -26,7 +26,8 @@ export type StackDataPlane = 'sidecar' | 'ambient';
  * (constructs/render.ts: every problem of every construct at once; objects in dependency order), as
  * plain JSON objects.
  * @param images image reference per key of the app's `images`; the chart's own for the others
- * @param dataPlane the data plane of the app's namespaces; the app's own choice when unset
+ * @param dataPlane the data plane of the app's namespaces (ambient with a waypoint); the app's own
+ * choice when unset
  */
 export function appManifests(
   app: MeshAppDefinition,
@@ -37,11 +38,12 @@ export function appManifests(
   const cdk8sApp = new App();
   app.build(cdk8sApp, variant, {
     images,
+    // Ambient with a waypoint: routing, L7 authorization and JWT, which apps use, need one.
     dataPlane:
       dataPlane === undefined
         ? undefined
         : dataPlane === 'ambient'
-          ? DataPlane.ambient()
+          ? DataPlane.ambient({ waypoint: true })
           : DataPlane.sidecar(),
   });
   return renderObjects(cdk8sApp);
@@ -125,7 +127,8 @@ export function appGateways(objects: readonly KubeObject[]): AppGateway[] {
         credentials: dedupe(credentials),
         path: firstPath(paths),
       });
-    } else if (isGroup(o, 'gateway.networking.k8s.io')) {
+    } else if (isGroup(o, 'gateway.networking.k8s.io') && spec.gatewayClassName !== 'istio-waypoint') {
+      // (A waypoint is a Gateway too, but of the mesh's east-west traffic: no ingress.)
       const listeners = list(spec.listeners);
       const hosts = listeners.map((l) => (typeof l.hostname === 'string' ? l.hostname : '*'));
       const credentials = listeners.flatMap((l) =>
