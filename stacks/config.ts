@@ -161,6 +161,7 @@ const key = (k: string) => `${PROJECT}:${k}`;
 /**
  * Reads and checks the configuration of the current stack (or of `config`, for tests). Throws a
  * StackConfigError listing every problem.
+ * @param appRegistry the apps `mesh-kit:apps` may name; the project's (charts/apps.ts) by default
  */
 export function readStackConfig(
   config: pulumi.Config = new pulumi.Config(PROJECT),

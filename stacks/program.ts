@@ -208,16 +208,21 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
   }
   // An app's URL: its entry Gateway's first named host, or where the gateway answers when the
   // Gateway takes any host (`*`): localhost on kind, the load balancer's address on the cloud.
+  // A Gateway API Gateway gets a gateway deployment of Istio's own (Service <name>-istio in its
+  // namespace), behind neither kind's host ports nor the stack's load balancer: its named host, or
+  // that Service's in-cluster address.
   const urlOf = (gateway: AppGateway | undefined): pulumi.Output<string> => {
     const scheme = gateway?.https ? 'https' : 'http';
     const named = gateway?.hosts.find((h) => !h.includes('*'));
     const path = gateway?.path ?? '/';
-    if (c.type === 'kind') {
-      // Only the stack's own gateway (Istio Gateways) is behind kind's host ports.
-      const port =
-        gateway?.kind === 'gateway-api' ? '' : `:${scheme === 'https' ? c.httpsHostPort : c.httpHostPort}`;
-      return pulumi.output(`${scheme}://${named ?? 'localhost'}${port}${path}`);
-    }
+    if (gateway?.kind === 'gateway-api')
+      return pulumi.output(
+        `${scheme}://${named ?? `${gateway.name}-istio.${gateway.namespace}.svc.cluster.local`}${path}`,
+      );
+    if (c.type === 'kind')
+      return pulumi.output(
+        `${scheme}://${named ?? 'localhost'}:${scheme === 'https' ? c.httpsHostPort : c.httpHostPort}${path}`,
+      );
     return named !== undefined
       ? pulumi.output(`${scheme}://${named}${path}`)
       : pulumi.interpolate`${scheme}://${ingressAddress!}${path}`;
