@@ -3,13 +3,33 @@
  * key (as `pulumi config` spells it) and the command that fixes it, before any resource is declared.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ENVIRONMENTS, type ShopEnvironment } from '../charts/environments.js';
+import { APPS } from '../charts/apps.js';
+import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
+import { type AppGateway, appGateways, appManifests, type KubeObject } from './app.js';
+import { ENVIRONMENT_NAMES, type EnvironmentName, STACK_ENVIRONMENTS } from './environments.js';
 
 /** The Pulumi project name (Pulumi.yaml `name`), which is also the namespace of its config keys. */
 export const PROJECT = 'mesh-kit';
 
-export type EnvironmentName = ShopEnvironment['name'];
+export type { EnvironmentName } from './environments.js';
+
+/** One app the stack deploys (`mesh-kit:apps`), checked against the registry and rendered once. */
+export interface StackApp {
+  readonly app: MeshAppDefinition;
+  /** The variant: the one given, else the stack's environment where the app has it, else the app's default. */
+  readonly variant: string;
+  /** Its Gateways in this variant (hosts, certificates), from a render with the chart's own images. */
+  readonly gateways: readonly AppGateway[];
+  /** The namespaces it creates. */
+  readonly namespaces: readonly string[];
+  /**
+   * The data plane of its namespaces (`apps[i].dataPlane`); sidecar namespaces run in an ambient
+   * mesh too, so a stack's `dataPlane` does not impose its own.
+   * @default the app's own choice
+   */
+  readonly dataPlane?: 'sidecar' | 'ambient';
+}
 
 /** A local kind cluster, created and deleted with the kind CLI. */
 export interface KindClusterConfig {
@@ -59,31 +79,39 @@ export type RegistryConfig =
   | { readonly type: 'ecr' }
   | {
       readonly type: 'generic';
-      /** Registry host and path the images are pushed under, e.g. registry.example.com/shop. */
+      /** Registry host and path the images are pushed under, e.g. registry.example.com/team. */
       readonly server: string;
       readonly username: string;
       /** Secret `mesh-kit:registryPassword`. */
       readonly password: pulumi.Output<string>;
     };
 
+/** A `kubernetes.io/tls` Secret an app's Gateway reads. */
+export interface TlsCredential {
+  readonly name: string;
+  /** istio-system for an Istio Gateway (the gateway pods read it), the Gateway's own for the Gateway API. */
+  readonly namespace: string;
+}
+
 /**
- * The certificate of the ingress gateway's HTTPS server, for environments whose ingress has a
- * `tlsCredentialName` (charts/environments.ts): the Istio Gateway reads a `kubernetes.io/tls` Secret
- * of that name in istio-system, the namespace of the gateway deployment.
+ * The certificate of the apps' HTTPS servers, for stacks whose apps' Gateways name one
+ * (`credentialName` of an Istio Gateway server, `certificateRefs` of a Gateway API listener).
  */
 export type TlsConfig =
   /** The stack creates the Secret from the secret config `tlsCertificate` and `tlsKey` (PEM). */
   | {
       readonly mode: 'config';
-      /** Name of the Secret (the environment's `tlsCredentialName`). */
+      /** Name of the Secret (what the app's Gateway names). */
       readonly credentialName: string;
+      /** Namespace of the Secret (where the Gateway's pods read it). */
+      readonly namespace: string;
       /** The PEM certificate chain (secret `mesh-kit:tlsCertificate`). */
       readonly certificate: pulumi.Output<string>;
       /** The PEM private key (secret `mesh-kit:tlsKey`). */
       readonly key: pulumi.Output<string>;
     }
-  /** Someone else manages the Secret (e.g. cert-manager); the stack only expects it to exist. */
-  | { readonly mode: 'existing'; readonly credentialName: string };
+  /** Someone else manages the Secrets (e.g. cert-manager); the stack only expects them to exist. */
+  | { readonly mode: 'existing'; readonly credentials: readonly TlsCredential[] };
 
 export interface AddonsConfig {
   /** Prometheus (server only), which Kiali reads. */
@@ -96,6 +124,10 @@ export interface AddonsConfig {
 
 export interface StackConfig {
   readonly environment: EnvironmentName;
+  /** The apps the stack deploys, in the order of `mesh-kit:apps`. */
+  readonly apps: readonly StackApp[];
+  /** Share of requests the mesh traces, in percent (the environment's unless set). */
+  readonly tracingSamplingPercentage: number;
   readonly cluster: ClusterConfig;
   /** `ambient` installs istio-cni and ztunnel (ambient profile) besides istiod and the gateway. */
   readonly dataPlane: 'sidecar' | 'ambient';
@@ -105,7 +137,7 @@ export interface StackConfig {
   readonly imagePlatform?: string;
   /** Replicas of the ingress gateway (its HPA's minimum). */
   readonly gatewayReplicas: number;
-  /** The gateway's certificate; undefined where the environment serves plain HTTP. */
+  /** The apps' certificate; undefined where no app serves HTTPS. */
   readonly tls?: TlsConfig;
 }
 
@@ -129,10 +161,12 @@ const key = (k: string) => `${PROJECT}:${k}`;
 /**
  * Reads and checks the configuration of the current stack (or of `config`, for tests). Throws a
  * StackConfigError listing every problem.
+ * @param appRegistry the apps `mesh-kit:apps` may name; the project's (charts/apps.ts) by default
  */
 export function readStackConfig(
   config: pulumi.Config = new pulumi.Config(PROJECT),
   stack: string = pulumi.getStack(),
+  appRegistry: AppRegistry = APPS,
 ): StackConfig {
   const problems: string[] = [];
   const problem = (k: string, what: string, fix: string) => problems.push(`${key(k)}: ${what}; ${fix}`);
@@ -225,7 +259,7 @@ export function readStackConfig(
   };
 
   // environment
-  const environments = Object.keys(ENVIRONMENTS) as EnvironmentName[];
+  const environments = [...ENVIRONMENT_NAMES];
   const environment = oneOf(
     'environment',
     config.get('environment'),
@@ -358,6 +392,9 @@ export function readStackConfig(
       'set it with `pulumi config set dataPlane sidecar`',
     ) ?? 'sidecar';
 
+  // apps: which registered apps the stack deploys, in which variant and data plane
+  const apps = readApps(config, appRegistry, environment, dataPlane, problem);
+
   // addons
   const a = object('addons') ?? {};
   unknownFields(a, 'addons', ['prometheus', 'tracing', 'kiali']);
@@ -418,7 +455,7 @@ export function readStackConfig(
 
   const gatewayReplicas = (() => {
     const raw = config.get('gatewayReplicas');
-    if (raw === undefined) return environment === 'prod' ? 2 : 1;
+    if (raw === undefined) return STACK_ENVIRONMENTS[environment ?? 'dev'].gatewayReplicas;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 1 || n > 20) {
       problem(
@@ -439,15 +476,37 @@ export function readStackConfig(
       'set it like `pulumi config set imagePlatform linux/amd64`',
     );
 
-  // tls: the Secret the Istio Gateway's HTTPS server reads (credentialName)
+  const tracingSamplingPercentage = (() => {
+    const fallback = STACK_ENVIRONMENTS[environment ?? 'dev'].tracingSamplingPercentage;
+    const raw = config.get('tracingSamplingPercentage');
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100) {
+      problem(
+        'tracingSamplingPercentage',
+        `must be a percentage from 0 to 100, got ${JSON.stringify(raw)}`,
+        `set it with \`pulumi config set tracingSamplingPercentage ${fallback}\` (or remove it for the environment's ${fallback})`,
+      );
+      return fallback;
+    }
+    return n;
+  })();
+
+  // tls: the Secrets the apps' HTTPS servers read (Istio Gateway credentialName, Gateway API certificateRefs)
   let tls: TlsConfig | undefined;
-  const credentialName = environment === undefined ? undefined : ENVIRONMENTS[environment].tlsCredentialName;
-  if (environment !== undefined && credentialName === undefined) {
-    const plain = `environment ${environment} serves plain HTTP (no tlsCredentialName in charts/environments.ts)`;
+  const credentials: (TlsCredential & { readonly app: string })[] = [];
+  for (const a of apps ?? [])
+    for (const g of a.gateways)
+      for (const c of g.credentials)
+        if (!credentials.some((x) => x.name === c.name && x.namespace === c.namespace))
+          credentials.push({ ...c, app: a.app.name });
+  if (apps !== undefined && credentials.length === 0) {
+    const names = apps.map((a) => `${a.app.name} (${a.variant})`).join(', ');
+    const plain = `no app of the stack serves HTTPS (no Gateway of ${names} names a certificate)`;
     for (const k of ['tls', 'tlsCertificate', 'tlsKey'])
       if (config.get(k) !== undefined)
         problem(k, `is set, but ${plain}`, `remove it with \`pulumi config rm ${k}\``);
-  } else if (credentialName !== undefined) {
+  } else if (credentials.length > 0) {
     const t = object('tls') ?? {};
     unknownFields(t, 'tls', ['mode']);
     const mode = oneOf(
@@ -456,9 +515,17 @@ export function readStackConfig(
       ['config', 'existing'] as const,
       'set it with `pulumi config set --path tls.mode config` (the stack creates the Secret) or `existing` (you manage it)',
     );
+    const secrets = credentials.map((c) => `${c.name} in ${c.namespace} (app ${c.app})`).join(', ');
     if (mode === 'existing') {
-      tls = { mode, credentialName };
+      tls = { mode, credentials: credentials.map(({ name, namespace }) => ({ name, namespace })) };
+    } else if (mode === 'config' && credentials.length > 1) {
+      problem(
+        'tls.mode',
+        `is config, but the apps read ${credentials.length} certificate Secrets (${secrets}) and tlsCertificate and tlsKey make one`,
+        'manage the Secrets yourself with `pulumi config set --path tls.mode existing` (e.g. cert-manager), or deploy the apps in separate stacks',
+      );
     } else if (mode === 'config') {
+      const credential = credentials[0]!;
       const pem = (k: string, what: string, file: string, begin: string, re: RegExp) => {
         const fix =
           `store the ${what} as a secret with \`pulumi config set --secret ${k} < ${file}\`, ` +
@@ -468,7 +535,7 @@ export function readStackConfig(
         if (raw === undefined)
           problem(
             k,
-            `is missing (environment ${environment} serves HTTPS with the Secret ${credentialName} in istio-system)`,
+            `is missing (app ${credential.app} serves HTTPS with the Secret ${credential.name} in ${credential.namespace})`,
             fix,
           );
         else if (!re.test(raw)) problem(k, `is not a PEM ${what} (no "${begin}" line)`, fix);
@@ -489,11 +556,258 @@ export function readStackConfig(
         '-----BEGIN …PRIVATE KEY-----',
         /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
       );
-      if (certificate !== undefined && key !== undefined) tls = { mode, credentialName, certificate, key };
+      if (certificate !== undefined && key !== undefined)
+        tls = { mode, credentialName: credential.name, namespace: credential.namespace, certificate, key };
     }
   }
 
-  if (problems.length > 0 || environment === undefined || cluster === undefined || registry === undefined)
+  if (
+    problems.length > 0 ||
+    environment === undefined ||
+    cluster === undefined ||
+    registry === undefined ||
+    apps === undefined
+  )
     throw new StackConfigError(stack, problems);
-  return { environment, cluster, dataPlane, addons, registry, imagePlatform, gatewayReplicas, tls };
+  return {
+    environment,
+    apps,
+    tracingSamplingPercentage,
+    cluster,
+    dataPlane,
+    addons,
+    registry,
+    imagePlatform,
+    gatewayReplicas,
+    tls,
+  };
+}
+
+type Problem = (k: string, what: string, fix: string) => void;
+
+/** The API group and kind of an object, its namespace and name: what identifies it in a cluster. */
+const identity = (o: KubeObject) =>
+  `${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : 'core'}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/**
+ * `mesh-kit:apps`: a list of `{ name, variant }`, each a registered app (and one of its variants),
+ * each listed once, no two creating the same namespace, object or gateway host. Each app is rendered
+ * once here (with its chart's own images) for its namespaces and Gateways. Undefined when anything
+ * is wrong: the problems say what.
+ */
+function readApps(
+  config: pulumi.Config,
+  registry: AppRegistry,
+  environment: EnvironmentName | undefined,
+  meshDataPlane: 'sidecar' | 'ambient',
+  problem: Problem,
+): StackApp[] | undefined {
+  const registered = registry.apps.map((a) => a.name);
+  const known = `registered apps: ${registered.join(', ') || 'none'} (charts/apps.ts)`;
+  const setName = (i: number) =>
+    `set it with \`pulumi config set --path 'apps[${i}].name' <app>\` (${known})`;
+  const raw = config.get('apps');
+  let entries: unknown[];
+  if (raw === undefined) {
+    // The registry's first app (charts/apps.ts lists the project's own app first).
+    const first = registry.apps[0];
+    if (first === undefined) {
+      problem('apps', 'is missing and no app is registered', 'register an app in charts/apps.ts');
+      return undefined;
+    }
+    entries = [{ name: first.name }];
+  } else {
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      v = raw;
+    }
+    if (!Array.isArray(v) || v.length === 0) {
+      problem(
+        'apps',
+        Array.isArray(v) ? 'is empty' : `must be a list of { name, variant }, got ${JSON.stringify(v)}`,
+        `set its entries with \`pulumi config set --path 'apps[0].name' <app>\` (${known})`,
+      );
+      return undefined;
+    }
+    entries = v;
+  }
+
+  const chosen: { i: number; app: MeshAppDefinition; variant: string; dataPlane?: 'sidecar' | 'ambient' }[] =
+    [];
+  let ok = true;
+  entries.forEach((entry, i) => {
+    const k = `apps[${i}]`;
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      problem(k, `must be an object { name, variant }, got ${JSON.stringify(entry)}`, setName(i));
+      ok = false;
+      return;
+    }
+    const e = entry as Json;
+    for (const f of Object.keys(e))
+      if (f !== 'name' && f !== 'variant' && f !== 'dataPlane') {
+        problem(
+          `${k}.${f}`,
+          'is not a known field (known: name, variant, dataPlane)',
+          `remove it with \`pulumi config rm --path '${k}.${f}'\``,
+        );
+        ok = false;
+      }
+    const name = e.name;
+    if (typeof name !== 'string' || name === '') {
+      problem(
+        `${k}.name`,
+        name === undefined ? 'is missing' : `must be a non-empty string, got ${JSON.stringify(name)}`,
+        setName(i),
+      );
+      ok = false;
+      return;
+    }
+    const app = registry.find(name);
+    if (app === undefined) {
+      problem(`${k}.name`, `"${name}" is not a registered app`, setName(i));
+      ok = false;
+      return;
+    }
+    const twin = chosen.find((c) => c.app.name === name);
+    if (twin !== undefined) {
+      problem(
+        `${k}.name`,
+        `"${name}" is listed twice (apps[${twin.i}] too)`,
+        'list each app once: remove one of the two from mesh-kit:apps in the stack file',
+      );
+      ok = false;
+      return;
+    }
+    let variant: string;
+    if (e.variant === undefined) {
+      variant =
+        environment !== undefined && app.variants.includes(environment) ? environment : app.defaultVariant;
+    } else if (typeof e.variant !== 'string' || !app.variants.includes(e.variant)) {
+      problem(
+        `${k}.variant`,
+        `${JSON.stringify(e.variant)} is not a variant of app ${name}; use one of ${app.variants.join(', ')}`,
+        `set it with \`pulumi config set --path '${k}.variant' ${app.defaultVariant}\`, or remove it for the default`,
+      );
+      ok = false;
+      return;
+    } else {
+      variant = e.variant;
+    }
+    const dataPlane = e.dataPlane;
+    if (dataPlane !== undefined && dataPlane !== 'sidecar' && dataPlane !== 'ambient') {
+      problem(
+        `${k}.dataPlane`,
+        `${JSON.stringify(dataPlane)} is not supported; use one of sidecar, ambient`,
+        `set it with \`pulumi config set --path '${k}.dataPlane' sidecar\`, or remove it for the app's own choice`,
+      );
+      ok = false;
+      return;
+    }
+    if (dataPlane === 'ambient' && meshDataPlane !== 'ambient') {
+      problem(
+        `${k}.dataPlane`,
+        'is ambient, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar)',
+        'install the ambient data plane with `pulumi config set dataPlane ambient`, or run the app with sidecars',
+      );
+      ok = false;
+      return;
+    }
+    chosen.push({ i, app, variant, dataPlane });
+  });
+  if (!ok) return undefined;
+
+  const rendered: (StackApp & { readonly i: number; readonly objects: KubeObject[] })[] = [];
+  for (const { i, app, variant, dataPlane } of chosen) {
+    let objects: KubeObject[];
+    try {
+      objects = appManifests(app, variant, {}, dataPlane);
+    } catch (e) {
+      problem(
+        `apps[${i}]`,
+        `app ${app.name} (${app.variantFlag} ${variant}) does not render: ${(e as Error).message}`,
+        dataPlane === undefined
+          ? `fix its chart; \`npm run synth -- --app ${app.name} --${app.variantFlag} ${variant}\` shows the same`
+          : `fix its chart, or remove apps[${i}].dataPlane for the app's own choice`,
+      );
+      ok = false;
+      continue;
+    }
+    rendered.push({
+      i,
+      app,
+      variant,
+      dataPlane,
+      objects,
+      gateways: appGateways(objects),
+      namespaces: objects
+        .filter((o) => o.apiVersion === 'v1' && o.kind === 'Namespace')
+        .map((o) => o.metadata.name),
+    });
+  }
+  if (!ok) return undefined;
+
+  // Two apps must not create the same object (a namespace above all: deleting one app would take
+  // the other's objects with it) nor claim the same host on the stack's ingress gateway pods.
+  for (const [n, b] of rendered.entries()) {
+    for (const a of rendered.slice(0, n)) {
+      const k = `apps[${b.i}]`;
+      const shared = b.namespaces.filter((ns) => a.namespaces.includes(ns));
+      if (shared.length + clashes(a, b, shared).length + sharedHosts(a, b).length > 0) ok = false;
+      for (const ns of shared)
+        problem(
+          k,
+          `app ${b.app.name} creates the namespace ${ns}, as app ${a.app.name} (apps[${a.i}]) does`,
+          'two apps cannot share a namespace: give one a namespace of its own in its chart, or deploy them in separate stacks',
+        );
+      const objects = clashes(a, b, shared);
+      if (objects.length > 0)
+        problem(
+          k,
+          `app ${b.app.name} declares ${objects.join(', ')}, as app ${a.app.name} (apps[${a.i}]) does`,
+          'rename them in one of the charts, or deploy the apps in separate stacks',
+        );
+      const hosts = sharedHosts(a, b);
+      if (hosts.length > 0)
+        problem(
+          k,
+          `app ${b.app.name}'s Gateway answers ${hosts.join(', ')} on the stack's ingress gateway, as app ${a.app.name} (apps[${a.i}]) does, and Istio applies only one of the two`,
+          'give the apps different hosts in their charts (their variants), or deploy them in separate stacks',
+        );
+    }
+  }
+  if (!ok) return undefined;
+  return rendered.map(({ app, variant, gateways, namespaces, dataPlane }) => ({
+    app,
+    variant,
+    gateways,
+    namespaces,
+    ...(dataPlane !== undefined && { dataPlane }),
+  }));
+}
+
+/** Objects `b` declares that `a` declares too, outside the namespaces both create (reported as such). */
+function clashes(
+  a: { readonly objects: readonly KubeObject[] },
+  b: { readonly objects: readonly KubeObject[] },
+  shared: readonly string[],
+): string[] {
+  const theirs = new Set(a.objects.map(identity));
+  return b.objects
+    .filter(
+      (o) =>
+        !shared.includes(o.metadata.namespace ?? '') &&
+        !(o.kind === 'Namespace' && shared.includes(o.metadata.name)),
+    )
+    .filter((o) => theirs.has(identity(o)))
+    .map((o) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+}
+
+/** Hosts the Istio Gateways of both apps answer: both on the stack's ingress gateway pods. */
+function sharedHosts(a: StackApp, b: StackApp): string[] {
+  const hostsOf = (s: StackApp) =>
+    new Set(s.gateways.filter((g) => g.kind === 'istio').flatMap((g) => g.hosts));
+  const theirs = hostsOf(a);
+  return [...hostsOf(b)].filter((h) => theirs.has(h));
 }

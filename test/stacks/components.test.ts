@@ -1,10 +1,15 @@
 /**
  * The components on their own: Istio in ambient mode (cni and ztunnel in the documented order), an
- * existing cluster from a secret kubeconfig, and the add-ons without tracing.
+ * existing cluster from a secret kubeconfig, the add-ons without tracing, and the images of an app
+ * of one's own (content tag, Dockerfile, args, target; references not built).
  */
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
+import { ImageSource } from '../../constructs/index.js';
 import {
   installMocks,
   KIND_KUBECONFIG,
@@ -22,17 +27,21 @@ import type * as IstioModule from '../../stacks/istio.js';
 type Istio = typeof IstioModule;
 import type * as AddonsModule from '../../stacks/addons.js';
 type Addons = typeof AddonsModule;
+import type * as ImagesModule from '../../stacks/images.js';
+type Images = typeof ImagesModule;
 
 let registered: Registered[];
 let cluster: Cluster;
 let istio: Istio;
 let addons: Addons;
+let images: Images;
 
 before(async () => {
   registered = await installMocks('components', {});
   cluster = await import('../../stacks/cluster.js');
   istio = await import('../../stacks/istio.js');
   addons = await import('../../stacks/addons.js');
+  images = await import('../../stacks/images.js');
 });
 
 describe('IstioMesh in ambient mode', () => {
@@ -152,5 +161,118 @@ describe('EKS access entries', () => {
       },
     });
     assert.deepEqual(cluster.accessEntries(), {});
+  });
+});
+
+describe('ServiceImages and the content tag', () => {
+  let root: string;
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'mesh-kit-images-'));
+    mkdirSync(join(root, 'orders', 'src'), { recursive: true });
+    mkdirSync(join(root, 'orders', 'node_modules', 'dep'), { recursive: true });
+    writeFileSync(join(root, 'orders', 'Dockerfile'), 'FROM scratch\nCOPY src /src\n');
+    writeFileSync(join(root, 'orders', 'src', 'main.js'), 'console.log(1)\n');
+    writeFileSync(join(root, 'orders', 'README.md'), 'notes\n');
+    writeFileSync(join(root, 'orders', 'node_modules', 'dep', 'index.js'), 'x\n');
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('tags by the content of the inputs (the whole context without node_modules by default), the Dockerfile, args and target', () => {
+    const whole = ImageSource.fromDockerfile({ context: 'orders' });
+    const src = ImageSource.fromDockerfile({ context: 'orders', inputs: ['src'] });
+    const tag = (image = whole) => images.contentTag(root, image);
+    const [wholeTag, srcTag] = [tag(), tag(src)];
+    assert.match(wholeTag, /^[0-9a-f]{12}$/);
+    writeFileSync(join(root, 'orders', 'node_modules', 'dep', 'index.js'), 'y\n');
+    assert.equal(tag(), wholeTag, 'node_modules is no input');
+    writeFileSync(join(root, 'orders', 'README.md'), 'more notes\n');
+    assert.notEqual(tag(), wholeTag, 'README.md is in the whole context');
+    assert.equal(tag(src), srcTag, 'but not among the inputs src');
+    writeFileSync(join(root, 'orders', 'src', 'main.js'), 'console.log(2)\n');
+    assert.notEqual(tag(src), srcTag);
+    const now = tag(src);
+    writeFileSync(join(root, 'orders', 'Dockerfile'), 'FROM scratch AS base\nCOPY src /src\n');
+    assert.notEqual(tag(src), now, 'the Dockerfile always counts');
+    const args = ImageSource.fromDockerfile({ context: 'orders', inputs: ['src'], args: { MODE: 'a' } });
+    const target = ImageSource.fromDockerfile({ context: 'orders', inputs: ['src'], target: 'base' });
+    assert.equal(new Set([tag(src), tag(args), tag(target)]).size, 3);
+  });
+
+  it('names the app, the image and the path that does not exist', () => {
+    assert.throws(
+      () =>
+        images.contentTag(
+          root,
+          ImageSource.fromDockerfile({ context: 'orders', inputs: ['lib'] }),
+          'app "orders" image "api"',
+        ),
+      {
+        message:
+          'app "orders" image "api": input lib does not exist in the build context orders; list the files and folders its Dockerfile copies, relative to the context',
+      },
+    );
+    assert.throws(
+      () =>
+        images.contentTag(
+          root,
+          ImageSource.fromDockerfile({ context: 'payments' }),
+          'app "payments" image "api"',
+        ),
+      {
+        message: `app "payments" image "api": build context payments is not a folder under ${root}; give ImageSource.fromDockerfile a context relative to the project root (where Pulumi.yaml is)`,
+      },
+    );
+    assert.throws(
+      () =>
+        images.contentTag(
+          root,
+          ImageSource.fromDockerfile({ context: 'orders', dockerfile: 'api.Dockerfile' }),
+        ),
+      /image: Dockerfile api\.Dockerfile does not exist in the build context orders/,
+    );
+  });
+
+  it('builds Dockerfile images as <server>/<app>-<key> with their Dockerfile, args and target, and passes references through', async () => {
+    const built = new images.ServiceImages('team', {
+      environment: 'staging',
+      root,
+      apps: [
+        {
+          app: 'orders',
+          images: {
+            api: ImageSource.fromDockerfile({
+              context: 'orders',
+              dockerfile: 'Dockerfile',
+              inputs: ['src'],
+              args: { MODE: 'release' },
+              target: 'base',
+            }),
+            cache: ImageSource.fromReference('docker.io/library/redis:7.4'),
+          },
+        },
+      ],
+      registry: { type: 'generic', server: 'registry.example.com/team', username: 'ci', password: 'pw' },
+    });
+    const refs = await valueOf(built.refs);
+    await settle();
+    const image = one(registered, 'docker:index/image:Image', 'team-orders-api').inputs;
+    const context = relative(process.cwd(), join(root, 'orders'));
+    assert.deepEqual(image.build, {
+      context,
+      dockerfile: join(context, 'Dockerfile'),
+      args: { MODE: 'release' },
+      target: 'base',
+    });
+    assert.equal(image.imageName, `registry.example.com/team/orders-api:${built.tags.orders.api}`);
+    assert.equal(image.skipPush, false);
+    assert.deepEqual(Object.keys(refs.orders).sort(), ['api', 'cache']);
+    assert.equal(refs.orders.cache, 'docker.io/library/redis:7.4');
+    assert.match(refs.orders.api, /^registry\.example\.com\/team\/orders-api@sha256:[0-9a-f]{64}$/);
+    assert.equal(
+      registered.filter((r) => r.type === 'docker:index/image:Image' && r.name.startsWith('team-')).length,
+      1,
+      'the reference is not built',
+    );
+    assert.equal(images.ecrRepositoryName('prod', 'orders', 'api'), 'mesh-kit-prod/orders-api');
   });
 });

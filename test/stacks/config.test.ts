@@ -3,9 +3,16 @@
  * resource exists, naming every key and its fix.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
-import { installMocks, stackConfigFile, TLS_PEM, TLS_SECRETS, valueOf } from './mocks.js';
+import { APPS } from '../../charts/apps.js';
+import { BookinfoChart } from '../../charts/bookinfo.js';
+import { ENVIRONMENTS } from '../../charts/environments.js';
+import { ShopChart } from '../../charts/shop.js';
+import { AppRegistry, MeshAppDefinition } from '../../constructs/index.js';
+import { installMocks, REPO_ROOT, stackConfigFile, TLS_PEM, TLS_SECRETS, valueOf } from './mocks.js';
 
 import type * as ConfigModule from '../../stacks/config.js';
 type Config = typeof ConfigModule;
@@ -73,9 +80,30 @@ describe('stack configuration', () => {
       assert.equal(c.imagePlatform, 'linux/amd64');
     }
     assert.equal(dev.tls, undefined);
+    const secretOf = (stack: string) => {
+      const tls = load(stack).tls;
+      return tls?.mode === 'config' ? [tls.credentialName, tls.namespace] : undefined;
+    };
     assert.deepEqual(
-      [load('staging').tls?.credentialName, load('prod').tls?.credentialName],
-      ['shop-staging-tls', 'shop-tls'],
+      [secretOf('staging'), secretOf('prod')],
+      [
+        ['shop-staging-tls', 'istio-system'],
+        ['shop-tls', 'istio-system'],
+      ],
+    );
+    // No stack file names its apps: the registry's first, the shop, in the environment's variant.
+    for (const stack of ['dev', 'staging', 'prod'])
+      assert.deepEqual(
+        load(stack).apps.map((a) => [a.app.name, a.variant]),
+        [['shop', stack]],
+      );
+    assert.deepEqual(
+      [
+        dev.tracingSamplingPercentage,
+        load('staging').tracingSamplingPercentage,
+        load('prod').tracingSamplingPercentage,
+      ],
+      [100, 10, 1],
     );
     assert.equal(load('prod').gatewayReplicas, 2);
     assert.equal(load('prod').addons.kiali, false);
@@ -200,8 +228,8 @@ describe('stack configuration', () => {
 
   it('needs the TLS certificate and key secrets where the environment serves HTTPS, naming the Secret and the fix', () => {
     assert.deepEqual(problems(fileValues('prod'), 'prod'), [
-      'mesh-kit:tlsCertificate: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the certificate chain as a secret with `pulumi config set --secret tlsCertificate < cert.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
-      'mesh-kit:tlsKey: is missing (environment prod serves HTTPS with the Secret shop-tls in istio-system); store the private key as a secret with `pulumi config set --secret tlsKey < key.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+      'mesh-kit:tlsCertificate: is missing (app shop serves HTTPS with the Secret shop-tls in istio-system); store the certificate chain as a secret with `pulumi config set --secret tlsCertificate < cert.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
+      'mesh-kit:tlsKey: is missing (app shop serves HTTPS with the Secret shop-tls in istio-system); store the private key as a secret with `pulumi config set --secret tlsKey < key.pem`, or manage the Secret yourself with `pulumi config set --path tls.mode existing`',
     ]);
     // Swapped files are caught before anything is deployed.
     const swapped = problems({
@@ -217,7 +245,7 @@ describe('stack configuration', () => {
     assert.match(swapped[1], /^mesh-kit:tlsKey: is not a PEM private key/);
   });
 
-  it('reads the TLS certificate and key as secrets, and names the Secret after the environment', async () => {
+  it("reads the TLS certificate and key as secrets, and names the Secret as the app's Gateway does", async () => {
     const c = read(
       {
         environment: 'staging',
@@ -230,6 +258,7 @@ describe('stack configuration', () => {
     );
     assert.ok(c.tls?.mode === 'config');
     assert.equal(c.tls.credentialName, 'shop-staging-tls');
+    assert.equal(c.tls.namespace, 'istio-system');
     assert.equal(await pulumi.isSecret(c.tls.certificate), true);
     assert.equal(await pulumi.isSecret(c.tls.key), true);
     assert.equal(await valueOf(c.tls.key), TLS_PEM.key);
@@ -237,13 +266,227 @@ describe('stack configuration', () => {
 
   it('leaves the Secret to its owner with tls.mode existing, and refuses TLS config where there is no HTTPS', () => {
     const c = read({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'existing' } }, 'prod');
-    assert.deepEqual(c.tls, { mode: 'existing', credentialName: 'shop-tls' });
+    assert.deepEqual(c.tls, {
+      mode: 'existing',
+      credentials: [{ name: 'shop-tls', namespace: 'istio-system' }],
+    });
     assert.match(
       problems({ environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'acme' } })[0],
       /^mesh-kit:tls\.mode: "acme" is not supported; use one of config, existing/,
     );
     assert.deepEqual(problems({ environment: 'dev', cluster: { type: 'kind' }, tlsKey: TLS_PEM.key }), [
-      'mesh-kit:tlsKey: is set, but environment dev serves plain HTTP (no tlsCredentialName in charts/environments.ts); remove it with `pulumi config rm tlsKey`',
+      'mesh-kit:tlsKey: is set, but no app of the stack serves HTTPS (no Gateway of shop (dev) names a certificate); remove it with `pulumi config rm tlsKey`',
     ]);
+  });
+});
+
+describe('mesh-kit:apps', () => {
+  /** Problems of a dev kind stack with these extra values, against `registry` (the project's by default). */
+  function appProblems(values: Record<string, unknown>, registry?: AppRegistry): string[] {
+    pulumi.runtime.setAllConfig(
+      Object.fromEntries(
+        Object.entries({ environment: 'dev', cluster: { type: 'kind' }, ...values }).map(([k, v]) => [
+          `mesh-kit:${k}`,
+          typeof v === 'string' ? v : JSON.stringify(v),
+        ]),
+      ),
+    );
+    try {
+      config.readStackConfig(new pulumi.Config('mesh-kit'), 'dev', registry);
+    } catch (e) {
+      assert.ok(e instanceof config.StackConfigError, String(e));
+      return [...e.problems];
+    }
+    throw new Error('expected a StackConfigError');
+  }
+
+  /** The apps of a stack as read: [name, variant]. */
+  function appsOf(values: Record<string, unknown>, stack = 'dev', registry?: AppRegistry) {
+    pulumi.runtime.setAllConfig(
+      Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [
+          `mesh-kit:${k}`,
+          typeof v === 'string' ? v : JSON.stringify(v),
+        ]),
+      ),
+    );
+    return config
+      .readStackConfig(new pulumi.Config('mesh-kit'), stack, registry)
+      .apps.map((a) => [a.app.name, a.variant, a.dataPlane ?? 'own']);
+  }
+
+  const KNOWN = 'registered apps: shop, bookinfo (charts/apps.ts)';
+
+  it("gives each app the stack's environment as its variant where it has one, else its default", () => {
+    const dev = { environment: 'dev', cluster: { type: 'kind' } };
+    assert.deepEqual(appsOf({ ...dev, apps: [{ name: 'bookinfo' }, { name: 'shop' }] }), [
+      ['bookinfo', 'all-v1', 'own'],
+      ['shop', 'dev', 'own'],
+    ]);
+    assert.deepEqual(
+      appsOf({
+        ...dev,
+        dataPlane: 'ambient',
+        apps: [{ name: 'bookinfo', variant: 'reviews-80-20', dataPlane: 'ambient' }],
+      }),
+      [['bookinfo', 'reviews-80-20', 'ambient']],
+    );
+    // Ambient with its waypoint (a Gateway of class istio-waypoint), which is no ingress.
+    const ambient = config.readStackConfig(new pulumi.Config('mesh-kit'), 'dev').apps[0];
+    assert.deepEqual(
+      ambient.gateways.map((g) => `${g.kind} ${g.namespace}/${g.name} ${g.hosts.join(',')} ${g.path}`),
+      ['istio bookinfo/bookinfo-gateway * /productpage'],
+    );
+    const prod = { environment: 'prod', cluster: { type: 'eks' }, tls: { mode: 'existing' } };
+    assert.deepEqual(appsOf({ ...prod, apps: [{ name: 'shop', variant: 'staging' }] }, 'prod'), [
+      ['shop', 'staging', 'own'],
+    ]);
+  });
+
+  it('refuses unknown apps, variants and fields, a missing name and an entry that is not an object, all at once', () => {
+    assert.deepEqual(
+      appProblems({
+        apps: [
+          { name: 'orders' },
+          { name: 'bookinfo', variant: 'dev', color: 'red' },
+          { variant: 'dev' },
+          'shop',
+          { name: 'shop', dataPlane: 'proxyless' },
+        ],
+      }),
+      [
+        `mesh-kit:apps[0].name: "orders" is not a registered app; set it with \`pulumi config set --path 'apps[0].name' <app>\` (${KNOWN})`,
+        "mesh-kit:apps[1].color: is not a known field (known: name, variant, dataPlane); remove it with `pulumi config rm --path 'apps[1].color'`",
+        'mesh-kit:apps[1].variant: "dev" is not a variant of app bookinfo; use one of all-v1, reviews-v2-v3, reviews-50-v3, reviews-80-20, reviews-90-10, reviews-v3, reviews-jason-v2-v3, reviews-test-v2, ratings-test-delay, ratings-test-abort; set it with `pulumi config set --path \'apps[1].variant\' all-v1`, or remove it for the default',
+        `mesh-kit:apps[2].name: is missing; set it with \`pulumi config set --path 'apps[2].name' <app>\` (${KNOWN})`,
+        `mesh-kit:apps[3]: must be an object { name, variant }, got "shop"; set it with \`pulumi config set --path 'apps[3].name' <app>\` (${KNOWN})`,
+        "mesh-kit:apps[4].dataPlane: \"proxyless\" is not supported; use one of sidecar, ambient; set it with `pulumi config set --path 'apps[4].dataPlane' sidecar`, or remove it for the app's own choice",
+      ],
+    );
+  });
+
+  it('refuses a list that is not one, an empty list, an app listed twice and an ambient app without ambient', () => {
+    assert.deepEqual(appProblems({ apps: 'bookinfo' }), [
+      `mesh-kit:apps: must be a list of { name, variant }, got "bookinfo"; set its entries with \`pulumi config set --path 'apps[0].name' <app>\` (${KNOWN})`,
+    ]);
+    assert.deepEqual(appProblems({ apps: [] }), [
+      `mesh-kit:apps: is empty; set its entries with \`pulumi config set --path 'apps[0].name' <app>\` (${KNOWN})`,
+    ]);
+    assert.deepEqual(
+      appProblems({ apps: [{ name: 'bookinfo' }, { name: 'bookinfo', variant: 'reviews-v3' }] }),
+      [
+        'mesh-kit:apps[1].name: "bookinfo" is listed twice (apps[0] too); list each app once: remove one of the two from mesh-kit:apps in the stack file',
+      ],
+    );
+    assert.deepEqual(appProblems({ apps: [{ name: 'bookinfo', dataPlane: 'ambient' }] }), [
+      'mesh-kit:apps[0].dataPlane: is ambient, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar); install the ambient data plane with `pulumi config set dataPlane ambient`, or run the app with sidecars',
+    ]);
+  });
+
+  it("refuses two apps in one namespace or on one host of the stack's gateway, and an app that does not render", () => {
+    // A second Bookinfo under another name: the same namespace, the same any-host Gateway.
+    const copy = MeshAppDefinition.define({
+      name: 'bookinfo-copy',
+      variants: ['all-v1'],
+      build: (app, _variant, options) => new BookinfoChart(app, 'copy', { images: options.images }),
+    });
+    const broken = MeshAppDefinition.define({
+      name: 'broken',
+      variants: ['v1'],
+      build: () => {
+        throw new Error('broken: no chart yet');
+      },
+    });
+    const registry = new AppRegistry([...APPS.apps, copy, broken]);
+    assert.deepEqual(appProblems({ apps: [{ name: 'bookinfo' }, { name: 'bookinfo-copy' }] }, registry), [
+      'mesh-kit:apps[1]: app bookinfo-copy creates the namespace bookinfo, as app bookinfo (apps[0]) does; two apps cannot share a namespace: give one a namespace of its own in its chart, or deploy them in separate stacks',
+      "mesh-kit:apps[1]: app bookinfo-copy's Gateway answers * on the stack's ingress gateway, as app bookinfo (apps[0]) does, and Istio applies only one of the two; give the apps different hosts in their charts (their variants), or deploy them in separate stacks",
+    ]);
+    assert.deepEqual(appProblems({ apps: [{ name: 'broken' }] }, registry), [
+      'mesh-kit:apps[0]: app broken (env v1) does not render: broken: no chart yet; fix its chart; `npm run synth -- --app broken --env v1` shows the same',
+    ]);
+  });
+
+  it('takes the TLS Secret from the Gateways of the apps; one certificate cannot serve two Secrets', () => {
+    // A second shop with a host and certificate of its own.
+    const other = MeshAppDefinition.define({
+      name: 'other',
+      variants: ['prod'],
+      build: (app) =>
+        new ShopChart(app, 'other', {
+          environment: {
+            ...ENVIRONMENTS.prod,
+            namespace: 'other',
+            ingressHosts: ['other.example.com'],
+            tlsCredentialName: 'other-tls',
+          },
+        }),
+    });
+    const registry = new AppRegistry([...APPS.apps, other]);
+    const prod = {
+      environment: 'prod',
+      cluster: { type: 'eks' },
+      apps: [{ name: 'shop' }, { name: 'other' }],
+      tlsCertificate: TLS_PEM.certificate,
+      tlsKey: TLS_PEM.key,
+    };
+    assert.deepEqual(appProblems(prod, registry), [
+      'mesh-kit:tls.mode: is config, but the apps read 2 certificate Secrets (shop-tls in istio-system (app shop), other-tls in istio-system (app other)) and tlsCertificate and tlsKey make one; manage the Secrets yourself with `pulumi config set --path tls.mode existing` (e.g. cert-manager), or deploy the apps in separate stacks',
+    ]);
+    pulumi.runtime.setAllConfig(
+      Object.fromEntries(
+        Object.entries({ ...prod, tlsCertificate: undefined, tlsKey: undefined, tls: { mode: 'existing' } })
+          .filter(([, v]) => v !== undefined)
+          .map(([k, v]) => [`mesh-kit:${k}`, typeof v === 'string' ? v : JSON.stringify(v)]),
+      ),
+    );
+    assert.deepEqual(config.readStackConfig(new pulumi.Config('mesh-kit'), 'prod', registry).tls, {
+      mode: 'existing',
+      credentials: [
+        { name: 'shop-tls', namespace: 'istio-system' },
+        { name: 'other-tls', namespace: 'istio-system' },
+      ],
+    });
+    // Bookinfo alone on prod serves plain HTTP: no certificate wanted.
+    assert.deepEqual(
+      appProblems({
+        environment: 'prod',
+        cluster: { type: 'eks' },
+        apps: [{ name: 'bookinfo' }],
+        tlsKey: TLS_PEM.key,
+      }),
+      [
+        'mesh-kit:tlsKey: is set, but no app of the stack serves HTTPS (no Gateway of bookinfo (all-v1) names a certificate); remove it with `pulumi config rm tlsKey`',
+      ],
+    );
+  });
+
+  it("takes the mesh's trace sampling from the environment, or from tracingSamplingPercentage", () => {
+    pulumi.runtime.setAllConfig({
+      'mesh-kit:environment': 'prod',
+      'mesh-kit:cluster': '{"type":"eks"}',
+      'mesh-kit:tls': '{"mode":"existing"}',
+      'mesh-kit:tracingSamplingPercentage': '12.5',
+    });
+    assert.equal(
+      config.readStackConfig(new pulumi.Config('mesh-kit'), 'prod').tracingSamplingPercentage,
+      12.5,
+    );
+    assert.deepEqual(appProblems({ tracingSamplingPercentage: '101' }), [
+      'mesh-kit:tracingSamplingPercentage: must be a percentage from 0 to 100, got "101"; set it with `pulumi config set tracingSamplingPercentage 100` (or remove it for the environment\'s 100)',
+    ]);
+  });
+});
+
+describe('stacks/', () => {
+  it('names no app: every app comes from the registry and mesh-kit:apps', () => {
+    const dir = join(REPO_ROOT, 'stacks');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(files.length >= 8, files.join(', '));
+    for (const f of files) {
+      const source = readFileSync(join(dir, f), 'utf8');
+      for (const app of APPS.apps.map((a) => a.name))
+        assert.doesNotMatch(source, new RegExp(`\\b${app}\\b`, 'i'), `stacks/${f} names the app ${app}`);
+    }
   });
 });

@@ -36,6 +36,7 @@ before(async () => {
   program = await import('../../stacks/index.js');
   outputs = {
     ingressUrl: await valueOf(program.ingressUrl),
+    ingressUrls: await valueOf(program.ingressUrls),
     images: await valueOf(program.images),
     addons: await valueOf(program.addons),
   };
@@ -58,7 +59,7 @@ describe('dev stack (kind)', () => {
       'meshkit:mesh:Istio',
       'meshkit:observability:Addons',
       'meshkit:images:ServiceImages',
-      'meshkit:app:Shop',
+      'meshkit:app:MeshApp',
       'kubernetes:core/v1:Namespace',
       RELEASE,
       'kubernetes:yaml/v2:ConfigFile',
@@ -257,23 +258,25 @@ describe('dev stack (kind)', () => {
     assert.ok(deps(shop).has(urnOf(shopNs)), 'shop objects after their namespace');
     // Images are loaded into kind after the cluster exists and whenever the image changes.
     for (const service of SHOP_SERVICES) {
-      const load = one(registered, 'command:local:Command', `images-${service}-load`);
+      const load = one(registered, 'command:local:Command', `images-shop-${service}-load`);
       assert.ok(deps(load).has(urnOf(create)));
-      assert.ok(deps(load).has(urnOf(one(registered, 'docker:index/image:Image', `images-${service}`))));
+      assert.ok(deps(load).has(urnOf(one(registered, 'docker:index/image:Image', `images-shop-${service}`))));
     }
   });
 
   it('builds each service from services/<name>/Dockerfile, tags it by content and loads it into kind', () => {
-    const images = outputs.images as Record<string, string>;
+    const all = outputs.images as Record<string, Record<string, string>>;
+    assert.deepEqual(Object.keys(all), ['shop']);
+    const images = all.shop;
     assert.deepEqual(Object.keys(images).sort(), [...SHOP_SERVICES].sort());
     for (const service of SHOP_SERVICES) {
-      const image = one(registered, 'docker:index/image:Image', `images-${service}`).inputs;
+      const image = one(registered, 'docker:index/image:Image', `images-shop-${service}`).inputs;
       assert.equal(image.build.context, 'services');
       assert.equal(image.build.dockerfile, `services/${service}/Dockerfile`);
       assert.equal(image.skipPush, true);
       assert.match(image.imageName, new RegExp(`^localhost:5001/shop-${service}:[0-9a-f]{12}$`));
       assert.equal(images[service], image.imageName);
-      const load = one(registered, 'command:local:Command', `images-${service}-load`).inputs;
+      const load = one(registered, 'command:local:Command', `images-shop-${service}-load`).inputs;
       assert.equal(load.create, `kind load docker-image ${image.imageName} --name 'meshkit'`);
       assert.match(load.triggers[0], /^sha256:[0-9a-f]{64}$/);
       // A replaced kind cluster (any kind config change) gets a new create command ID, and with it
@@ -284,7 +287,7 @@ describe('dev stack (kind)', () => {
   });
 
   it('gives ConfigGroup exactly the objects `npm run synth` renders for dev with these images', async () => {
-    const images = outputs.images as Record<string, string>;
+    const images = (outputs.images as Record<string, Record<string, string>>).shop;
     const app = new App();
     new ShopChart(app, 'shop', { environment: 'dev', images });
     const expected = [...renderFiles(app).values()].flatMap((yaml) =>
@@ -311,6 +314,10 @@ describe('dev stack (kind)', () => {
     const create = one(registered, 'command:local:Command', 'meshkit-create');
     assert.ok(create.inputs.create.includes('kind get kubeconfig'));
     assert.equal(outputs.ingressUrl, 'http://shop.localhost:8080/');
+    assert.deepEqual(outputs.ingressUrls, { shop: 'http://shop.localhost:8080/' });
+    assert.deepEqual(program.apps, {
+      shop: { variant: 'dev', namespaces: ['shop'], hosts: ['shop.localhost'] },
+    });
     assert.equal(program.ingressAddress, undefined);
   });
 });

@@ -17,10 +17,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
-import { ENVIRONMENTS } from '../../charts/environments.js';
+import { APPS } from '../../charts/apps.js';
 import { addonValues } from '../../stacks/addons.js';
-import { shopManifests } from '../../stacks/app.js';
+import { appManifests } from '../../stacks/app.js';
 import { GATEWAY_NODE_PORTS } from '../../stacks/cluster.js';
+import { STACK_ENVIRONMENTS } from '../../stacks/environments.js';
 import { PLATFORM } from '../../constructs/versions.js';
 import { readChart, templateReads, unknownValueKeys } from '../support/chart-values.js';
 import { chartArchive, helmTemplate, unzipEntry, untgz } from '../support/helm.js';
@@ -203,7 +204,7 @@ describe('references between the releases', () => {
       assert.equal(mesh.enableTracing, true, label(s));
       assert.equal(
         mesh.defaultConfig.tracing.sampling,
-        ENVIRONMENTS[s.stack].tracingSamplingPercentage,
+        STACK_ENVIRONMENTS[s.stack].tracingSamplingPercentage,
         `${label(s)}: the environment's sampling rate, not 100 % everywhere`,
       );
     }
@@ -244,16 +245,26 @@ describe('references between the releases', () => {
     }
   });
 
-  it("the gateway pods carry the labels the shop's Gateway selects", () => {
+  it("the gateway pods carry the labels every registered app's Istio Gateways select", () => {
     for (const s of scenarios) {
-      const gateway = shopManifests(s.stack).find(
-        (o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io/'),
-      );
-      const selector = (gateway as unknown as { spec: { selector: Record<string, string> } }).spec.selector;
       const deployment = rendered(s, 'istio-ingressgateway').find((o) => o.kind === 'Deployment');
       const labels = deployment?.spec.template.metadata.labels as Record<string, string>;
-      for (const [k, v] of Object.entries(selector))
-        assert.equal(labels[k], v, `${label(s)}: pod label ${k}`);
+      let checked = 0;
+      for (const app of APPS.apps) {
+        // The variant a stack of this environment gives the app by default.
+        const variant = app.variants.includes(s.stack) ? s.stack : app.defaultVariant;
+        const gateways = appManifests(app, variant).filter(
+          (o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io/'),
+        );
+        for (const gateway of gateways) {
+          const selector = (gateway as unknown as { spec: { selector: Record<string, string> } }).spec
+            .selector;
+          for (const [k, v] of Object.entries(selector))
+            assert.equal(labels[k], v, `${label(s)}: ${app.name}'s Gateway selects pod label ${k}`);
+          checked++;
+        }
+      }
+      assert.ok(checked >= 2, `${label(s)}: the shop's and Bookinfo's Gateways at least`);
     }
   });
 

@@ -36,6 +36,8 @@ export interface Registered {
   readonly dependencies: readonly string[];
   /** Outputs the engine is told to keep secret (additionalSecretOutputs). */
   readonly additionalSecretOutputs: readonly string[];
+  /** Its aliases (former names or types it keeps the state of), as the engine receives them. */
+  readonly aliases: readonly AliasSpec[];
   /** The ID the mock gave the resource (`<name>-id`), once created. */
   readonly id?: string;
 }
@@ -92,6 +94,7 @@ export async function installMocks(
       inputs: undefined,
       dependencies: read ? [] : req.getDependenciesList(),
       additionalSecretOutputs: read ? [] : req.getAdditionalsecretoutputsList(),
+      aliases: read ? [] : req.getAliasesList().map((a) => a.toObject().spec ?? {}),
     });
   };
   const proto = MockMonitor.prototype as unknown as Record<
@@ -158,7 +161,14 @@ export async function installMocks(
   return registered;
 }
 
+/** An alias as the engine receives it (only the fields the stacks set). */
+export interface AliasSpec {
+  readonly name?: string;
+  readonly type?: string;
+}
+
 interface MockRequest {
+  getAliasesList(): { toObject(): { spec?: AliasSpec } }[];
   getType(): string;
   getName(): string;
   getParent(): string;

@@ -43,7 +43,7 @@ before(async () => {
     TLS_SECRETS.secretKeys,
   );
   program = await import('../../stacks/index.js');
-  images = await valueOf(program.images);
+  images = (await valueOf(program.images)).shop;
   await valueOf(program.addons);
   await settle();
 });
@@ -58,7 +58,7 @@ describe('prod stack (EKS)', () => {
       'eks:index:Cluster',
       'aws:ecr/repository:Repository',
       'meshkit:mesh:Istio',
-      'meshkit:app:Shop',
+      'meshkit:app:MeshApp',
     ])
       assert.ok(types.has(t), `missing ${t}`);
     for (const t of ['meshkit:cluster:Kind', 'command:local:Command', 'meshkit:cluster:Existing'])
@@ -127,7 +127,7 @@ describe('prod stack (EKS)', () => {
 
   it('pushes every image to its ECR repository for linux/amd64, with the token as a secret, and runs it by digest', () => {
     for (const service of SHOP_SERVICES) {
-      const image = one(registered, 'docker:index/image:Image', `images-${service}`).inputs;
+      const image = one(registered, 'docker:index/image:Image', `images-shop-${service}`).inputs;
       assert.equal(image.skipPush, false);
       assert.equal(image.build.platform, 'linux/amd64');
       assert.match(

@@ -75,7 +75,7 @@ describe('staging stack (EKS)', () => {
     for (const r of repos) assert.equal(r.inputs.imageTagMutability, 'MUTABLE');
     for (const service of SHOP_SERVICES)
       assert.match(
-        one(registered, 'docker:index/image:Image', `images-${service}`).inputs.imageName,
+        one(registered, 'docker:index/image:Image', `images-shop-${service}`).inputs.imageName,
         new RegExp(`/mesh-kit-staging/shop-${service}:[0-9a-f]{12}$`),
       );
   });
