@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -161,6 +161,7 @@ describe('npm run new-app', () => {
     );
     for (const path of ['charts/billing', 'apps-src/billing', 'test/apps/billing.test.ts']) {
       const full = join(root, path);
+      const made = existsSync(dirname(full)) ? full : dirname(full);
       if (path.endsWith('.ts')) {
         mkdirSync(join(full, '..'), { recursive: true });
         writeFileSync(full, '');
@@ -173,7 +174,7 @@ describe('npm run new-app', () => {
       );
       assert.equal(r.status, 2);
       assert.equal(snapshot(root), withIt);
-      rmSync(join(root, path.split('/').slice(0, 2).join('/')), { recursive: true });
+      rmSync(made, { recursive: true });
     }
     assert.equal(snapshot(root), before);
     const unbuilt = mkdtempSync(join(tmpdir(), 'new-app-unbuilt-'));
