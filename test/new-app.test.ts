@@ -128,6 +128,7 @@ describe('npm run new-app', () => {
       ]);
       assert.equal(r.status, 2, args.join(' '));
       assert.ok(r.stderr.startsWith(message), `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.includes('\nusage: npm run new-app -- <name> [--root <dir>]\n'), r.stderr);
       assert.equal(r.stdout, '');
     }
   });
