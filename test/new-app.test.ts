@@ -27,6 +27,7 @@ import {
   NewAppError,
   register,
   scaffoldFiles,
+  write,
 } from '../tools/new-app.js';
 import { validateObjects } from './support/schema.js';
 
@@ -404,6 +405,22 @@ describe('new-app, in-process', () => {
         `charts/apps.ts has more than one line "${IMPORT_MARKER}"; put it back once (see README, "Your own app in five minutes"), or register the app by hand`,
       ),
     );
+  });
+
+  it('takes back what it wrote when a write fails, charts/apps.ts included', () => {
+    const root = mkdtempSync(join(tmpdir(), 'new-app-rollback-'));
+    mkdirSync(join(root, 'charts'));
+    writeFileSync(join(root, 'charts', 'apps.ts'), 'before\n');
+    writeFileSync(join(root, 'blocker'), 'a file where a folder must go');
+    const files = new Map([
+      ['charts/billing/app.ts', 'written first'],
+      ['blocker/inside.ts', 'cannot be written'],
+    ]);
+    assert.throws(() => write(root, { files, registry: 'after\n' }), /ENOTDIR|EEXIST/);
+    assert.deepEqual(readdirSync(root).sort(), ['blocker', 'charts']);
+    assert.deepEqual(readdirSync(join(root, 'charts')), ['apps.ts']);
+    assert.equal(readFileSync(join(root, 'charts', 'apps.ts'), 'utf8'), 'before\n');
+    rmSync(root, { recursive: true });
   });
 
   it('spells the name as TypeScript constants and classes', () => {
