@@ -468,7 +468,7 @@ export const ${C}_TIMEOUTS = {
 
 function appTs(name: string, C: string, P: string): string {
   return `/**
- * ${name} as the tools and the stacks see it (\`npm run synth -- --app ${name} --env dev\`),
+ * The app "${name}" as the tools and the stacks see it (\`npm run synth -- --app ${name} --env dev\`),
  * registered in charts/apps.ts.
  */
 import { ImageSource, MeshAppDefinition } from '../../constructs/index.js';
