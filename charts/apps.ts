@@ -14,6 +14,7 @@ import {
 } from './bookinfo.js';
 import { ENVIRONMENTS, type ShopEnvironment } from './environments.js';
 import { SHOP_SERVICES, ShopChart } from './shop.js';
+// new-app: imports (npm run new-app adds one line above this one)
 
 /** The bookshop of services/: four services built from services/<name>/Dockerfile. */
 export const SHOP_APP = MeshAppDefinition.define({
@@ -57,5 +58,9 @@ export const BOOKINFO_APP = MeshAppDefinition.define({
     }),
 });
 
-/** Every app this project knows. */
-export const APPS = new AppRegistry([SHOP_APP, BOOKINFO_APP]);
+/** Every app this project knows, in the order the tools list them. */
+export const APPS = new AppRegistry([
+  SHOP_APP,
+  BOOKINFO_APP,
+  // new-app: apps (npm run new-app adds one entry above this one)
+]);

@@ -4,6 +4,7 @@
  * `cdk8s synth` and the Pulumi stacks all read apps through this one shape, so an app a team
  * writes is deployed exactly like the samples.
  */
+import { isAbsolute } from 'node:path';
 import type { App } from 'cdk8s';
 import type { DataPlane } from './mesh-namespace.js';
 import { isDnsLabel } from './k8s-names.js';
@@ -63,15 +64,55 @@ export class DockerfileImage extends ImageSource {
 
   constructor(props: DockerfileImageProps) {
     super();
-    if (typeof props?.context !== 'string' || props.context === '') {
+    const where = 'ImageSource.fromDockerfile';
+    if (typeof props?.context !== 'string' || props.context.trim() === '') {
+      throw new Error(`${where}: context is empty; give the build context, e.g. "services"`);
+    }
+    if (
+      props.dockerfile !== undefined &&
+      (typeof props.dockerfile !== 'string' || props.dockerfile.trim() === '')
+    ) {
       throw new Error(
-        'ImageSource.fromDockerfile: context is empty; give the build context, e.g. "services"',
+        `${where}: dockerfile is empty; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
+      );
+    }
+    if (props.inputs !== undefined) {
+      // An empty list would tag every build alike, so no change would ever rebuild the image.
+      if (!Array.isArray(props.inputs) || props.inputs.length === 0) {
+        throw new Error(
+          `${where}: inputs is empty, so no change would rebuild the image; list what the Dockerfile copies, or leave it out for the whole context`,
+        );
+      }
+      props.inputs.forEach((input: unknown, i) => {
+        if (
+          typeof input !== 'string' ||
+          input.trim() === '' ||
+          isAbsolute(input) ||
+          input.split(/[\\/]/).includes('..')
+        ) {
+          throw new Error(
+            `${where}: inputs[${i}] ${JSON.stringify(input)} is not a path inside the context; write it relative to the context, without ".."`,
+          );
+        }
+      });
+    }
+    for (const [name, value] of Object.entries(props.args ?? {})) {
+      if (typeof value !== 'string') {
+        throw new Error(
+          `${where}: args.${name} is not a string; build arguments are strings, e.g. "${String(value)}"`,
+        );
+      }
+    }
+    // BuildKit's stage names: a letter, then letters, digits, "-", "_" and ".".
+    if (props.target !== undefined && !/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(String(props.target))) {
+      throw new Error(
+        `${where}: target ${JSON.stringify(props.target)} is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
       );
     }
     this.context = props.context;
     this.dockerfile = props.dockerfile ?? 'Dockerfile';
-    this.inputs = props.inputs;
-    this.args = props.args ?? {};
+    this.inputs = props.inputs && Object.freeze([...props.inputs]);
+    this.args = Object.freeze({ ...(props.args ?? {}) });
     this.target = props.target;
   }
 }
@@ -163,6 +204,12 @@ export class MeshAppDefinition {
         `${where}: name is not a DNS label; use at most 63 lower-case letters, digits and "-", e.g. "orders"`,
       );
     }
+    // The tools offer exactly these two options (tools/mesh/variants.ts).
+    if (props.variantFlag !== undefined && props.variantFlag !== 'env' && props.variantFlag !== 'scenario') {
+      throw new Error(
+        `${where}: variantFlag "${String(props.variantFlag)}" is neither "env" nor "scenario"; use one of them, or leave it out for "env"`,
+      );
+    }
     if (!Array.isArray(props.variants) || props.variants.length === 0) {
       throw new Error(
         `${where}: variants is empty; list the variants it synthesizes in, e.g. ["dev", "prod"]`,
@@ -182,6 +229,14 @@ export class MeshAppDefinition {
     if (!seen.has(defaultVariant)) {
       throw new Error(
         `${where}: defaultVariant "${defaultVariant}" is not one of its variants; use one of ${props.variants.join(', ')}`,
+      );
+    }
+    if (
+      props.images !== undefined &&
+      (typeof props.images !== 'object' || props.images === null || Array.isArray(props.images))
+    ) {
+      throw new Error(
+        `${where}: images is not a map of image key to ImageSource; write e.g. { web: ImageSource.fromDockerfile({ context: "apps/web" }) }`,
       );
     }
     for (const [key, source] of Object.entries(props.images ?? {})) {

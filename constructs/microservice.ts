@@ -217,6 +217,14 @@ export interface MicroserviceProps<V extends string> {
   readonly extraEgressHosts?: readonly string[];
 }
 
+/** The two objects of one `Microservice.requireJwt` call. */
+export interface MicroserviceJwtPolicies {
+  /** Validates tokens from the issuer (`<name>-jwt[-n]`). */
+  readonly requestAuthentication: RequestAuthentication;
+  /** Denies requests without a valid token on the paths (`<name>-require-jwt[-n]`). */
+  readonly requireJwt: AuthorizationPolicy;
+}
+
 const DEFAULT_UID = 10001;
 
 /** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
@@ -244,12 +252,41 @@ export class Microservice<V extends string = string> extends Construct {
   private readonly dependencies: Microservice<string>[] = [];
   private readonly egress = new Set<string>();
   private readonly versionServices = new Map<string, k8s.KubeService>();
+  private readonly deployments = new Map<string, k8s.KubeDeployment>();
+  private readonly autoscalers = new Map<string, k8s.KubeHorizontalPodAutoscalerV2>();
   private readonly jwtRules: JwtOptions[] = [];
-  private virtualService?: VirtualService;
+  private readonly jwtObjects: MicroserviceJwtPolicies[] = [];
+  private routesObject?: VirtualService;
   private l7Policy?: AuthorizationPolicy;
+  private waypointPolicy?: AuthorizationPolicy;
   private readonly props: MicroserviceProps<V>;
   /** The service that declares the ServiceAccount this one shares, if another does. */
   private readonly serviceAccountOwner?: Microservice<string>;
+
+  // Escape hatches: the objects the service synthesizes, for `ApiObject.addJsonPatch` and
+  // `metadata.addAnnotation` without reaching for construct ids. A patch still goes through the
+  // construct validation and the admission pass (constructs/render.ts) like everything else, but
+  // on the Istio objects (cdk8s's generated classes) cdk8s keeps only the fields the class knows
+  // after patching: a misspelled field is dropped rather than refused, so check the output.
+
+  /** The Service `<name>` that selects every version. */
+  public readonly service: k8s.KubeService;
+  /**
+   * The ServiceAccount `<serviceAccountName>`, the service's identity in the mesh. Undefined when
+   * another Microservice with the same `serviceAccountName` in the same namespace was declared
+   * first: that one declares the shared ServiceAccount (see its `serviceAccount`), since a second
+   * copy would overwrite it on apply.
+   */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
+  /** The DestinationRule `<name>`: the version subsets, mTLS and the traffic policy. */
+  public readonly destinationRule: DestinationRule;
+  /**
+   * The Sidecar `<name>` that scopes the proxy's egress. Undefined in an ambient namespace, where
+   * pods have no sidecar proxy. (Not to be confused with the `sidecar` prop, the proxy's settings.)
+   */
+  public readonly sidecar?: Sidecar;
+  /** The PodDisruptionBudget `<name>`; undefined without the `disruptionBudget` prop. */
+  public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps<V>) {
     super(scope, constructId('Microservice', scope, id));
@@ -276,13 +313,13 @@ export class Microservice<V extends string = string> extends Construct {
     this.serviceAccountOwner = accounts.get(`${ns}/${this.serviceAccountName}`);
     if (!this.serviceAccountOwner) {
       accounts.set(`${ns}/${this.serviceAccountName}`, this);
-      new k8s.KubeServiceAccount(this, 'service-account', {
+      this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
         metadata: { name: this.serviceAccountName, namespace: ns, labels },
         automountServiceAccountToken: props.mountServiceAccountToken ?? false,
       });
     }
 
-    new k8s.KubeService(this, 'service', {
+    this.service = new k8s.KubeService(this, 'service', {
       metadata: {
         name: this.name,
         namespace: ns,
@@ -298,7 +335,7 @@ export class Microservice<V extends string = string> extends Construct {
     }
 
     if (props.disruptionBudget) {
-      new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
+      this.disruptionBudget = new k8s.KubePodDisruptionBudget(this, 'disruption-budget', {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           selector: { matchLabels: labels },
@@ -308,7 +345,7 @@ export class Microservice<V extends string = string> extends Construct {
       });
     }
 
-    new DestinationRule(this, 'destination-rule', {
+    this.destinationRule = new DestinationRule(this, 'destination-rule', {
       metadata: { name: this.name, namespace: ns, labels },
       spec: {
         host: this.host,
@@ -320,7 +357,7 @@ export class Microservice<V extends string = string> extends Construct {
     if (!this.namespace.isAmbient) {
       // Scopes the proxy's outbound config to what the service calls: least privilege for egress
       // inside the mesh, and much smaller Envoy config in large meshes.
-      new Sidecar(this, 'sidecar', {
+      this.sidecar = new Sidecar(this, 'sidecar', {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           workloadSelector: { labels },
@@ -351,15 +388,15 @@ export class Microservice<V extends string = string> extends Construct {
   public addRoute(route: HttpRoute): this {
     checkInput.route(this, this.routes.length, route);
     this.routes.push(route);
-    if (!this.virtualService) {
-      this.virtualService = new VirtualService(this, 'virtual-service', {
+    if (!this.routesObject) {
+      this.routesObject = new VirtualService(this, 'virtual-service', {
         metadata: { name: this.name, namespace: this.namespace.name, labels: { app: this.name } },
         spec: {
           hosts: [this.host],
           http: Lazy.any({ produce: () => renderRoutes(this.routes, this.routeContext()) }),
         },
       });
-      this.virtualService.node.addDependency(this.namespace);
+      this.routesObject.node.addDependency(this.namespace);
       MeshRegistry.of(this).claimHost(this.host, 'mesh', this);
     }
     return this;
@@ -407,7 +444,7 @@ export class Microservice<V extends string = string> extends Construct {
     this.jwtRules.push(options);
     const ns = this.namespace.name;
     const suffix = index === 0 ? '' : `-${index + 1}`;
-    new JwksUriRequestAuthentication(this, `request-authentication${suffix}`, {
+    const requestAuthentication = new JwksUriRequestAuthentication(this, `request-authentication${suffix}`, {
       metadata: { name: `${this.name}-jwt${suffix}`, namespace: ns },
       spec: {
         ...this.policyTarget(),
@@ -420,8 +457,9 @@ export class Microservice<V extends string = string> extends Construct {
           }),
         ],
       },
-    }).node.addDependency(this.namespace);
-    new AuthorizationPolicy(this, `require-jwt${suffix}`, {
+    });
+    requestAuthentication.node.addDependency(this.namespace);
+    const requireJwt = new AuthorizationPolicy(this, `require-jwt${suffix}`, {
       metadata: { name: `${this.name}-require-jwt${suffix}`, namespace: ns },
       spec: {
         ...this.policyTarget(),
@@ -433,7 +471,9 @@ export class Microservice<V extends string = string> extends Construct {
           },
         ],
       },
-    }).node.addDependency(this.namespace);
+    });
+    requireJwt.node.addDependency(this.namespace);
+    this.jwtObjects.push({ requestAuthentication, requireJwt });
     return this;
   }
 
@@ -456,6 +496,75 @@ export class Microservice<V extends string = string> extends Construct {
     svc.node.addDependency(this.namespace);
     this.versionServices.set(version, svc);
     return svc.name;
+  }
+
+  /** The Deployment `<name>-<version>` of a declared version. */
+  public deployment(version: V): k8s.KubeDeployment {
+    return this.declared(version, this.deployments, 'deployment');
+  }
+
+  /**
+   * The HorizontalPodAutoscaler `<name>-<version>` of a declared version; undefined without the
+   * `autoscaling` prop.
+   */
+  public autoscaler(version: V): k8s.KubeHorizontalPodAutoscalerV2 | undefined {
+    this.declared(version, this.deployments, 'autoscaler');
+    return this.autoscalers.get(version);
+  }
+
+  /**
+   * The Service `<name>-<version>` that `versionService(version)` created (the Gateway API ingress
+   * calls it for weighted routes); undefined until then.
+   */
+  public versionServiceObject(version: V): k8s.KubeService | undefined {
+    this.declared(version, this.deployments, 'versionServiceObject');
+    return this.versionServices.get(version);
+  }
+
+  /**
+   * The VirtualService `<name>` that carries the routes. It is created by the first `addRoute`, so
+   * it is undefined before that (and for a service that is never routed): patch it after the
+   * chart has added its routes, e.g. at the end of the chart's constructor. The routes themselves
+   * render lazily, so routes added after a patch still appear.
+   */
+  public get virtualService(): VirtualService | undefined {
+    return this.routesObject;
+  }
+
+  /**
+   * The AuthorizationPolicy `<name>-allow-callers` (ALLOW) that admits the identities of its callers.
+   * Created by the first `allowFrom`, which `calls` on a caller and an ingress's `addRoute` do for
+   * you; undefined while nothing may call the service (the namespace's default deny applies).
+   */
+  public get allowCallersPolicy(): AuthorizationPolicy | undefined {
+    return this.l7Policy;
+  }
+
+  /**
+   * With a waypoint, the AuthorizationPolicy `<name>-allow-waypoint` that lets ztunnel admit only the
+   * waypoint's identity; created with `allowCallersPolicy`, and undefined without a waypoint.
+   */
+  public get allowWaypointPolicy(): AuthorizationPolicy | undefined {
+    return this.waypointPolicy;
+  }
+
+  /**
+   * Per `requireJwt` call, in order: the RequestAuthentication `<name>-jwt[-n]` and the DENY
+   * AuthorizationPolicy `<name>-require-jwt[-n]`. Empty without `requireJwt`.
+   */
+  public get jwtPolicies(): readonly MicroserviceJwtPolicies[] {
+    return [...this.jwtObjects];
+  }
+
+  /** The object of a version, or an error naming the declared versions (for untyped callers). */
+  private declared<T>(version: V, objects: ReadonlyMap<string, T>, accessor: string): T {
+    const found = objects.get(version);
+    if (found === undefined) {
+      throw new Error(
+        `${this.node.path}: ${accessor}("${String(version)}"): no such version; use one of ${this.versionNames.join(', ')}`,
+      );
+    }
+    return found;
   }
 
   /**
@@ -554,14 +663,15 @@ export class Microservice<V extends string = string> extends Construct {
     if (this.namespace.hasWaypoint) {
       // With a waypoint, the callee's ztunnel sees the waypoint's identity, not the caller's: the
       // waypoint enforces the callers above, ztunnel lets only the waypoint through.
-      new AuthorizationPolicy(this, 'allow-waypoint', {
+      this.waypointPolicy = new AuthorizationPolicy(this, 'allow-waypoint', {
         metadata: { name: `${this.name}-allow-waypoint`, namespace: ns, labels: { app: this.name } },
         spec: {
           selector: { matchLabels: this.selectorLabels },
           action: AuthorizationPolicySpecAction.ALLOW,
           rules: [{ from: [{ source: { principals: [this.namespace.principal(WAYPOINT_NAME)] } }] }],
         },
-      }).node.addDependency(this.namespace);
+      });
+      this.waypointPolicy.node.addDependency(this.namespace);
     }
   }
 
@@ -584,7 +694,7 @@ export class Microservice<V extends string = string> extends Construct {
     const env = { ...props.env, ...vp.env };
     const autoscaled = props.autoscaling !== undefined;
 
-    new k8s.KubeDeployment(this, `deployment-${version}`, {
+    const deployment = new k8s.KubeDeployment(this, `deployment-${version}`, {
       metadata: { name: deploymentName, namespace: ns, labels },
       spec: {
         replicas: autoscaled ? undefined : (vp.replicas ?? props.replicas ?? 1),
@@ -636,10 +746,11 @@ export class Microservice<V extends string = string> extends Construct {
         },
       },
     });
+    this.deployments.set(version, deployment);
 
     if (props.autoscaling) {
       const a = props.autoscaling;
-      new k8s.KubeHorizontalPodAutoscalerV2(this, `autoscaler-${version}`, {
+      const autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, `autoscaler-${version}`, {
         metadata: { name: deploymentName, namespace: ns, labels },
         spec: {
           scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName },
@@ -656,6 +767,7 @@ export class Microservice<V extends string = string> extends Construct {
           ],
         },
       });
+      this.autoscalers.set(version, autoscaler);
     }
   }
 
@@ -886,7 +998,7 @@ export class Microservice<V extends string = string> extends Construct {
       p.add('routes', 'the service has no HTTP port to route', 'give it a ServicePort.http(...) port');
     }
     for (const rival of registry.rivalsFor(this.host, 'mesh', this)) {
-      if (this.virtualService) {
+      if (this.routesObject) {
         p.add(
           'routes',
           `host ${this.host} is also routed by ${rival.node.path}, and Istio merges two VirtualServices for one host unpredictably`,
