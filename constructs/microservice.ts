@@ -265,9 +265,9 @@ export class Microservice<V extends string = string> extends Construct {
 
   // Escape hatches: the objects the service synthesizes, for `ApiObject.addJsonPatch` and
   // `metadata.addAnnotation` without reaching for construct ids. A patch still goes through the
-  // construct validation and the admission pass (constructs/render.ts) like everything else, but
-  // on the Istio objects (cdk8s's generated classes) cdk8s keeps only the fields the class knows
-  // after patching: a misspelled field is dropped rather than refused, so check the output.
+  // construct validation and the admission pass (constructs/render.ts) like everything else; a
+  // misspelled field patched into an Istio object, which cdk8s's generated class would drop, is
+  // refused there as an unknown field.
 
   /** The Service `<name>` that selects every version. */
   public readonly service: k8s.KubeService;

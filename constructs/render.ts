@@ -9,6 +9,7 @@
  * CDK8S_DISABLE_SORT) goes through cdk8s's own `toJson()`, and a test keeps the two equal on
  * every sample app and the benchmark app.
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
   ApiObject,
   App,
@@ -16,6 +17,7 @@ import {
   Lazy,
   LazyResolver,
   ImplicitTokenResolver,
+  JsonPatch,
   NumberStringUnionResolver,
 } from 'cdk8s';
 import type { IConstruct } from 'constructs';
@@ -94,7 +96,7 @@ export function toManifest(o: ApiObject): Manifest {
   const generated =
     Object.getPrototypeOf(proto) === ApiObject.prototype && typeof ctor.manifest === 'function';
   const plain = proto === ApiObject.prototype;
-  if ((!generated && !plain) || !fastPathApplies(o)) return o.toJson() as Manifest;
+  if ((!generated && !plain) || !fastPathApplies(o)) return patchedJson(o, plain);
   const { metadata: _ignored, ...data } = (o as unknown as { props: Record<string, unknown> }).props;
   const metadata = metadataJson(o);
   // Metadata beyond the usual fields (owner references, other attributes) goes through the
@@ -111,6 +113,30 @@ export function toManifest(o: ApiObject): Manifest {
   if (metadata !== undefined) result.metadata = metadata;
   for (const k of Object.keys(body)) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
   return result as Manifest;
+}
+
+/**
+ * `o.toJson()`, unless a JSON patch of `o` was lost on the way. A class that overrides toJson()
+ * (cdk8s's generated Istio and Gateway API classes, and subclasses of theirs) maps the patched JSON
+ * through its typed props, which keep only the fields they know: a misspelled field added by
+ * `addJsonPatch` (`maxConnection` for `maxConnections`) would vanish from the output, and the
+ * escape hatch would quietly do nothing. Here the patches are also applied to the class's own
+ * unpatched output; where that differs from what cdk8s renders, the patched object as the user wrote
+ * it is returned, so the admission pass refuses the unknown field by name.
+ */
+function patchedJson(o: ApiObject, plain: boolean): Manifest {
+  const json = o.toJson() as Manifest;
+  const patches = (o as unknown as { patches: JsonPatch[] }).patches;
+  if (plain || patches.length === 0) return json;
+  const saved = patches.splice(0);
+  let unpatched: Manifest;
+  try {
+    unpatched = o.toJson() as Manifest;
+  } finally {
+    patches.push(...saved);
+  }
+  const intended = JsonPatch.apply(unpatched, ...saved) as Manifest;
+  return isDeepStrictEqual(intended, json) ? json : intended;
 }
 
 const DEFAULT_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];

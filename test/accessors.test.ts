@@ -199,15 +199,25 @@ describe('Microservice accessors', () => {
     ]);
   });
 
-  it('lose a misspelled field of an Istio object to cdk8s before admission (check the output)', () => {
-    // cdk8s's generated Istio classes map the patched JSON through their typed props, which keeps
-    // only the fields they know: "maxConnection" (for maxConnections) vanishes instead of failing.
+  it('refuse a misspelled field patched into an Istio object, which cdk8s alone would drop', () => {
+    // cdk8s's generated Istio classes map the patched JSON through their typed props, which keep
+    // only the fields they know: "maxConnection" (for maxConnections) would vanish from the output.
     const { app, api } = shop();
     api.destinationRule.addJsonPatch(
       JsonPatch.add('/spec/trafficPolicy/connectionPool', { tcp: { maxConnection: 50 } }),
     );
-    assert.deepEqual(rendered(render(app), api.destinationRule).spec.trafficPolicy.connectionPool, {
-      tcp: {},
-    });
+    assert.deepEqual(admissionProblems(app), [
+      '[DestinationRule shop/api] spec.trafficPolicy.connectionPool.tcp.maxConnection: is not a field of this schema; remove it, or check its spelling and nesting',
+    ]);
+  });
+
+  it('keep a correctly spelled patch on an Istio object exactly as cdk8s renders it', () => {
+    const { app, api } = shop();
+    api.destinationRule.addJsonPatch(
+      JsonPatch.add('/spec/trafficPolicy/connectionPool', { tcp: { maxConnections: 50 } }),
+    );
+    const json = rendered(render(app), api.destinationRule);
+    assert.deepEqual(json.spec.trafficPolicy.connectionPool, { tcp: { maxConnections: 50 } });
+    assert.equal(JSON.stringify(json), JSON.stringify(api.destinationRule.toJson()));
   });
 });
