@@ -5,7 +5,7 @@
  * optional peer dependencies @pulumi/pulumi, @pulumi/kubernetes, @pulumi/command, @pulumi/docker,
  * @pulumi/aws and @pulumi/eks.
  *
- * @module
+ * @module mesh-kit/pulumi
  */
 export { IstioMesh, type IstioMeshArgs, type GatewayService } from './istio.js';
 export {

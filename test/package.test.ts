@@ -9,8 +9,9 @@
  * packages the consumer's dependencies reach) and `npm ci --offline` fetches nothing at all.
  */
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import {
   existsSync,
   mkdirSync,
@@ -26,6 +27,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { parseAllDocuments } from 'yaml';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as PackageJson;
@@ -150,6 +152,36 @@ function lockedVersion(name: string): string {
   assert.ok(entry?.version, `${name} is not in package-lock.json`);
   return entry.version;
 }
+
+interface KubeObject {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec?: Record<string, unknown>;
+}
+
+/** The TypeScript example of the README's section "Use it in your own project". */
+function readmeExample(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((s) => s.startsWith('Use it in your own project'));
+  const code = section && /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code, 'the README has a section "Use it in your own project" with a TypeScript example');
+  return code;
+}
+
+/**
+ * TypeDoc with --emit none converts and validates (exports missing from the docs, broken links),
+ * every warning an error (typedoc.json), without writing docs/api. It takes 10 s of CPU, mostly
+ * parsing @pulumi/aws's declarations, so it starts now and runs beside the install below.
+ */
+const docsBuild = (async () => {
+  const typedoc = join(ROOT, 'node_modules/typedoc/bin/typedoc');
+  const child = spawn(process.execPath, [typedoc, '--emit', 'none'], { cwd: ROOT, env: childEnv });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, output };
+})();
 
 describe('the published package', () => {
   const main = join(ROOT, exportTargets('.').import);
@@ -336,7 +368,7 @@ describe('installed into a new project from the npm cache', () => {
   });
   after(() => rmSync(work, { recursive: true, force: true }));
 
-  it('synthesizes a two-service app through the public API, type-checked strictly, without Pulumi', () => {
+  it("synthesizes the README's two-service app through the public API, type-checked strictly, without Pulumi", () => {
     assert.ok(existsSync(join(consumer, 'node_modules', PKG.name, 'package.json')));
     assert.deepEqual(
       readdirSync(join(consumer, 'node_modules')).filter((d) => d === '@pulumi'),
@@ -344,64 +376,45 @@ describe('installed into a new project from the npm cache', () => {
       'no @pulumi/*',
     );
 
+    // The README's example, as it stands, and the published types of what it uses.
+    writeFileSync(join(consumer, 'src/app.ts'), readmeExample());
     writeFileSync(
-      join(consumer, 'src/app.ts'),
-      `import { App, Chart } from 'cdk8s';
-import { Duration, MeshNamespace, Microservice, ServicePort, renderObjects, type Manifest } from 'mesh-kit';
+      join(consumer, 'src/typed.ts'),
+      `import type { App } from 'cdk8s';
+import { renderObjects, type Manifest, type Microservice } from 'mesh-kit';
 
-const app = new App();
-const chart = new Chart(app, 'demo');
-const ns = new MeshNamespace(chart, 'demo', {});
-const backend = new Microservice(chart, 'backend', {
-  namespace: ns,
-  image: 'registry.example.com/backend:1.0.0',
-  ports: [ServicePort.http(8080)],
-  versions: { v1: {}, v2: { image: 'registry.example.com/backend:2.0.0' } },
-});
-const frontend = new Microservice(chart, 'frontend', {
-  namespace: ns,
-  image: 'registry.example.com/frontend:1.0.0',
-  ports: [ServicePort.http(8080)],
-  versions: { v1: {} },
-});
-frontend.calls(backend, { methods: ['GET'] });
-backend.addRoute({
-  to: [
-    { version: backend.version('v1'), weight: 90 },
-    { version: backend.version('v2'), weight: 10 },
-  ],
-  timeout: Duration.seconds(2),
-});
-// Version handles are typed through the published declarations: v3 was never declared.
-// @ts-expect-error
-backend.version('v3');
-
-const objects: Manifest[] = renderObjects(app);
-console.log(JSON.stringify(objects));
+export function route(api: Microservice<'v1' | 'v2'>): void {
+  api.version('v2');
+  // @ts-expect-error: version handles are typed through the published declarations; v3 is not one
+  api.version('v3');
+}
+export const render = (app: App): Manifest[] => renderObjects(app);
 `,
     );
     tsc('tsconfig.json');
-    const objects = JSON.parse(run(process.execPath, ['out/app.js'], { cwd: consumer })) as {
-      kind: string;
-      metadata: { name: string; namespace?: string };
-      spec?: Record<string, unknown>;
-    }[];
-    const names = (kind: string) =>
+    run(process.execPath, ['out/app.js'], { cwd: consumer });
+    const objects = parseAllDocuments(readFileSync(join(consumer, 'dist/demo.k8s.yaml'), 'utf8')).map(
+      (d) => d.toJS() as KubeObject,
+    );
+    const named = (kind: string) =>
       objects
         .filter((o) => o.kind === kind)
         .map((o) => o.metadata.name)
         .sort();
-    assert.deepEqual(names('Deployment'), ['backend-v1', 'backend-v2', 'frontend-v1']);
-    assert.deepEqual(names('Service'), ['backend', 'frontend']);
-    assert.ok(names('AuthorizationPolicy').includes('allow-nothing'));
-    const allowFrontend = objects.find(
-      (o) => o.kind === 'AuthorizationPolicy' && JSON.stringify(o.spec).includes('/sa/frontend'),
+    assert.deepEqual(named('Deployment'), ['api-v1', 'api-v2', 'web-v1']);
+    assert.deepEqual(named('Service'), ['api', 'web']);
+    const image = (name: string) =>
+      JSON.stringify(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name)?.spec);
+    assert.match(image('api-v1'), /registry\.example\.com\/api:1\.0\.0/);
+    assert.match(image('api-v2'), /registry\.example\.com\/api:2\.0\.0/);
+    assert.ok(named('AuthorizationPolicy').includes('allow-nothing'));
+    const admitsWeb = objects.filter(
+      (o) => o.kind === 'AuthorizationPolicy' && JSON.stringify(o.spec).includes('/sa/web"'),
     );
-    assert.ok(allowFrontend, 'backend admits frontend by its identity');
-    assert.match(JSON.stringify(allowFrontend.spec), /"GET"/);
-    const vs = objects.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'backend');
-    assert.ok(vs, 'the route gives backend a VirtualService');
-    assert.match(JSON.stringify(vs.spec), /"weight":90.*"weight":10/);
+    assert.equal(admitsWeb.length, 1, 'api admits web by its identity');
+    assert.match(JSON.stringify(admitsWeb[0].spec), /"methods":\["GET"\]/);
+    const vs = objects.find((o) => o.kind === 'VirtualService' && o.metadata.name === 'api');
+    assert.match(JSON.stringify(vs?.spec), /"weight":90.*"weight":10.*"timeout":"2s"/);
 
     // Nothing could load Pulumi here: it is not installed.
     const probe = spawnSync(
@@ -469,5 +482,13 @@ console.log(JSON.stringify(registered));
       'kubernetes:helm.sh/v3:Release mesh-gateway',
     ])
       assert.ok(registered.includes(resource), `${resource} registered; got ${registered.join(', ')}`);
+  });
+});
+
+describe('API reference', () => {
+  it('builds from the doc comments of both entry points without a warning (npm run docs)', async () => {
+    const { code, output } = await docsBuild;
+    assert.equal(code, 0, `typedoc failed:\n${output}`);
+    assert.doesNotMatch(output, /warning|error/i);
   });
 });
