@@ -55,8 +55,15 @@ interface LockEntry {
   [k: string]: unknown;
 }
 
-/** Environment for child npm processes: none of the npm_* variables `npm test` sets for its script. */
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+/**
+ * Environment for child npm processes: none of the npm_* variables `npm test` sets for its script
+ * (they describe this repository), except where the user keeps the npm cache and their npmrc.
+ */
+const childEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) => !/^npm_/i.test(k) || /^npm_config_(cache|userconfig)$/i.test(k),
+  ),
+);
 
 function run(cmd: string, args: readonly string[], options: SpawnSyncOptions = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: childEnv, ...options });
