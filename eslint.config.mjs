@@ -11,6 +11,7 @@ export default tseslint.config(
       'imports/**',
       'constructs/admission/generated/**',
       'dist/**',
+      'docs/api/**',
       'node_modules/**',
       '.ci/node/**',
       'reports/**',

@@ -1,3 +1,9 @@
+/**
+ * The constructs of mesh-kit, the package's main entry (`import ... from 'mesh-kit'`): cdk8s only,
+ * never Pulumi (that is `mesh-kit/pulumi`).
+ *
+ * @module mesh-kit
+ */
 export * from './versions.js';
 export * from './validation.js';
 export * from './values.js';

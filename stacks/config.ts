@@ -7,10 +7,9 @@ import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
 import { type AppGateway, appGateways, appManifests, type KubeObject } from './app.js';
-import { ENVIRONMENT_NAMES, type EnvironmentName, STACK_ENVIRONMENTS } from './environments.js';
+import { ENVIRONMENT_NAMES, type EnvironmentName, PROJECT, STACK_ENVIRONMENTS } from './environments.js';
 
-/** The Pulumi project name (Pulumi.yaml `name`), which is also the namespace of its config keys. */
-export const PROJECT = 'mesh-kit';
+export { PROJECT };
 
 export type { EnvironmentName } from './environments.js';
 

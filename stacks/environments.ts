@@ -5,6 +5,9 @@
  * its variant of the same name.
  */
 
+/** The Pulumi project name (Pulumi.yaml `name`), which is also the namespace of its config keys. */
+export const PROJECT = 'mesh-kit';
+
 /** The environments a stack can be (`mesh-kit:environment`). */
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];

@@ -16,8 +16,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { DockerfileImage, ReferenceImage, type ImageSource } from '../constructs/index.js';
 import { shellQuote } from './cluster.js';
-import { PROJECT } from './config.js';
-import type { EnvironmentName } from './environments.js';
+import { type EnvironmentName, PROJECT } from './environments.js';
 
 export type ImageRegistry =
   /** Local images loaded into the nodes of a kind cluster; `repository` prefixes the image names. */
