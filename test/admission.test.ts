@@ -85,6 +85,20 @@ describe('admission pass', () => {
     ]);
   });
 
+  it('refuses an unknown field named like an Object method ("constructor", "toString") in a CRD', () => {
+    // cdk8s cannot render such a key; an object handed to the pass directly can have one.
+    const rule = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'worker', namespace: 'shop' },
+      spec: { host: 'worker', constructor: 'x', trafficPolicy: { toString: 1 } },
+    };
+    assert.deepEqual(admissionProblems([rule]), [
+      '[DestinationRule shop/worker] spec.constructor: is not a field of this schema; remove it, or check its spelling and nesting',
+      '[DestinationRule shop/worker] spec.trafficPolicy.toString: is not a field of this schema; remove it, or check its spelling and nesting',
+    ]);
+  });
+
   it('accepts fields newer than cdk8s-plus-27 knows, such as native sidecars', () => {
     const { app, chart } = shop();
     raw(chart, 'pod', {

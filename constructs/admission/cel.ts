@@ -92,14 +92,20 @@ export const SUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 let env: CelEnv | undefined;
-const programs = new Map<string, ReturnType<typeof compile>>();
+const programs = new Map<string, ReturnType<typeof plan>>();
 
+/** The program of a rule, planned once however many schema nodes carry the rule. */
 function compile(rule: string) {
-  env ??= celEnv({ funcs: [...strings, ...URL_LIBRARY] });
-  // The pinned rules come parsed (tools/gen-schemas.ts); others are parsed here.
-  const stored = CEL_PARSED[rule];
-  const parsed = stored ? fromBinary(ParsedExprSchema, Buffer.from(stored, 'base64')) : parse(rule);
-  return plan(env, parsed);
+  let program = programs.get(rule);
+  if (!program) {
+    env ??= celEnv({ funcs: [...strings, ...URL_LIBRARY] });
+    // The pinned rules come parsed (tools/gen-schemas.ts); others are parsed here.
+    const stored = CEL_PARSED[rule];
+    const parsed = stored ? fromBinary(ParsedExprSchema, Buffer.from(stored, 'base64')) : parse(rule);
+    program = plan(env, parsed);
+    programs.set(rule, program);
+  }
+  return program;
 }
 
 /**
@@ -112,12 +118,6 @@ export function isTransitionRule(r: CelRule): boolean {
 }
 
 /**
- * Results per rule and value: generated apps repeat the same small values (durations, ports,
- * matches) thousands of times, and a rule's result depends on nothing else.
- */
-const results = new Map<string, Map<string, string | undefined>>();
-
-/**
  * What of `self` a rule can observe, when it reads `self` only through `self.<field>`: those
  * fields, and of those it only tests with `has(self.<field>)`, their presence. A rule on an
  * object's spec that counts `has(self.selector)`, `has(self.targetRefs)` gives the same result for
@@ -126,47 +126,132 @@ const results = new Map<string, Map<string, string | undefined>>();
  */
 interface Projection {
   readonly fields: readonly string[];
-  readonly presenceOnly: ReadonlySet<string>;
+  /** Per field, whether the rule only tests its presence. */
+  readonly presenceOnly: readonly boolean[];
 }
-const projections = new Map<string, Projection | undefined>();
 
 function projectionOf(rule: string): Projection | undefined {
-  if (projections.has(rule)) return projections.get(rule);
-  let projection: Projection | undefined;
   const uses = [...rule.matchAll(/\bself\.([A-Za-z_]\w*)(\s*\()?/g)];
   const rest = rule.replace(/\bself\.[A-Za-z_]\w*/g, '');
-  if (!uses.some((u) => u[2] !== undefined) && !/\bself\b/.test(rest) && uses.length > 0) {
-    const fields = [...new Set(uses.map((u) => u[1]))];
-    const presenceOnly = new Set(
-      fields.filter((f) => {
-        const all = rule.split(new RegExp(`\\bself\\.${f}\\b`)).length - 1;
-        const inHas = rule.split(new RegExp(`\\bhas\\(\\s*self\\.${f}\\s*\\)`)).length - 1;
-        return all === inHas;
-      }),
-    );
-    projection = { fields, presenceOnly };
-  }
-  projections.set(rule, projection);
-  return projection;
+  if (uses.some((u) => u[2] !== undefined) || /\bself\b/.test(rest) || uses.length === 0) return undefined;
+  const fields = [...new Set(uses.map((u) => u[1]))];
+  const presenceOnly = fields.map((f) => {
+    const all = rule.split(new RegExp(`\\bself\\.${f}\\b`)).length - 1;
+    const inHas = rule.split(new RegExp(`\\bhas\\(\\s*self\\.${f}\\s*\\)`)).length - 1;
+    return all === inHas;
+  });
+  return { fields, presenceOnly };
 }
-
-const keyRules = new Map<string, boolean>();
 
 /**
  * Whether the rule iterates a map's keys and reads nothing else (`self.all(key, !key.contains("*"))`
  * on a label map): its result depends on the keys only, and is cached on them.
  */
-function keysOnly(rule: string, self: unknown, schema: Schema): boolean {
-  if (self === null || typeof self !== 'object' || Array.isArray(self)) return false;
-  if (schema.properties !== undefined || typeof schema.additionalProperties !== 'object') return false;
-  let result = keyRules.get(rule);
-  if (result === undefined) {
-    const m = /^\s*self\.(?:all|exists|exists_one)\(\s*[A-Za-z_]\w*\s*,([\s\S]*)\)\s*$/.exec(rule);
-    result = m !== null && !/\bself\b/.test(m[1]);
-    keyRules.set(rule, result);
-  }
-  return result;
+function iteratesKeysOnly(rule: string): boolean {
+  const m = /^\s*self\.(?:all|exists|exists_one)\(\s*[A-Za-z_]\w*\s*,([\s\S]*)\)\s*$/.exec(rule);
+  return m !== null && !/\bself\b/.test(m[1]);
 }
+
+/** One rule compiled for one schema node: `self` in, what is wrong (or undefined) out. */
+export type RuleCheck = (self: unknown) => string | undefined;
+
+/** Results kept per rule and schema; past this many distinct values the cache starts again. */
+const CACHE_LIMIT = 10_000;
+
+interface Results {
+  readonly scalars: Map<unknown, string | undefined>;
+  readonly composites: Map<string, string | undefined>;
+}
+const caches = new Map<string, Results>();
+
+/**
+ * The results of a rule under a schema: shared by the nodes that carry the same rule under the
+ * same schema (every CRD repeats the selector's label map, for one), since the result depends on
+ * nothing else.
+ */
+function cacheOf(r: CelRule, schema: Schema): Results {
+  const key = `${r.rule}\u0000${r.message ?? ''}\u0000${JSON.stringify(schema)}`;
+  let results = caches.get(key);
+  if (!results) {
+    results = { scalars: new Map(), composites: new Map() };
+    caches.set(key, results);
+  }
+  return results;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Compiles one rule of a schema node, once: the program is planned on first use, and results are
+ * cached per value (generated apps repeat the same small values, durations, ports, matches,
+ * thousands of times, and a rule's result depends on nothing but `self` and its schema). The cache
+ * key is the part of `self` the rule can observe: the value itself for a scalar, its keys for a
+ * rule that only iterates a map's keys, its projection (see Projection) or else its JSON.
+ */
+export function compileRule(r: CelRule, schema: Schema): RuleCheck {
+  const projection = projectionOf(r.rule);
+  const keysOnly =
+    iteratesKeysOnly(r.rule) &&
+    schema.properties === undefined &&
+    typeof schema.additionalProperties === 'object';
+  let program: ReturnType<typeof compile> | undefined;
+  const run = (value: unknown): string | undefined => {
+    try {
+      program ??= compile(r.rule);
+      // A presence-only field's value is never read, so its stand-in needs no schema.
+      const out = program({ self: toCel(value, schema) });
+      if (isCelError(out)) return `rule could not be evaluated (${out.message})`;
+      return out === true ? undefined : (r.message ?? `failed rule: ${r.rule}`);
+    } catch (e) {
+      return `rule could not be evaluated (${(e as Error).message})`;
+    }
+  };
+  const { scalars, composites } = cacheOf(r, schema);
+  return (self) => {
+    if (self === null || typeof self !== 'object') {
+      if (scalars.has(self)) return scalars.get(self);
+      const outcome = run(self);
+      if (scalars.size >= CACHE_LIMIT) scalars.clear();
+      scalars.set(self, outcome);
+      return outcome;
+    }
+    let key: string;
+    let value: unknown = self;
+    if (keysOnly && isPlainObject(self)) {
+      const keys: string[] = [];
+      for (const k in self) if (self[k] !== undefined) keys.push(k);
+      key = JSON.stringify(keys);
+      if (composites.has(key)) return composites.get(key);
+      const projected: Record<string, null> = {};
+      for (const k of keys) projected[k] = null;
+      value = projected;
+    } else if (projection && isPlainObject(self)) {
+      const { fields, presenceOnly } = projection;
+      key = '';
+      for (let i = 0; i < fields.length; i++) {
+        const x = self[fields[i]];
+        key += x === undefined ? '-,' : presenceOnly[i] ? '+,' : `${JSON.stringify(x)},`;
+      }
+      if (composites.has(key)) return composites.get(key);
+      const projected: Record<string, unknown> = {};
+      for (let i = 0; i < fields.length; i++) {
+        const x = self[fields[i]];
+        if (x !== undefined) projected[fields[i]] = presenceOnly[i] ? true : x;
+      }
+      value = projected;
+    } else {
+      key = JSON.stringify(self);
+      if (composites.has(key)) return composites.get(key);
+    }
+    const outcome = run(value);
+    if (composites.size >= CACHE_LIMIT) composites.clear();
+    composites.set(key, outcome);
+    return outcome;
+  };
+}
+
+const compiledRules = new WeakMap<Schema, Map<string, RuleCheck>>();
 
 /**
  * Evaluates one rule on `self` (a plain JSON value, typed by `schema`). Returns undefined when the
@@ -174,45 +259,17 @@ function keysOnly(rule: string, self: unknown, schema: Schema): boolean {
  * failure, as on the API server: a rule never passes without being evaluated.
  */
 export function evaluate(r: CelRule, self: unknown, schema: Schema): string | undefined {
-  const projection =
-    self !== null && typeof self === 'object' && !Array.isArray(self) ? projectionOf(r.rule) : undefined;
-  let value = self;
-  if (keysOnly(r.rule, self, schema)) {
-    const projected: Record<string, null> = {};
-    for (const k in self as object) projected[k] = null;
-    value = projected;
-  } else if (projection) {
-    const o = self as Record<string, unknown>;
-    const projected: Record<string, unknown> = {};
-    for (const f of projection.fields) {
-      if (o[f] !== undefined) projected[f] = projection.presenceOnly.has(f) ? true : o[f];
-    }
-    value = projected;
+  let rules = compiledRules.get(schema);
+  if (!rules) {
+    rules = new Map();
+    compiledRules.set(schema, rules);
   }
-  const key = typeof value === 'string' ? `s${value}` : JSON.stringify(value);
-  let known = results.get(r.rule);
-  if (!known) {
-    known = new Map();
-    results.set(r.rule, known);
+  let check = rules.get(r.rule);
+  if (!check) {
+    check = compileRule(r, schema);
+    rules.set(r.rule, check);
   }
-  if (known.has(key)) return known.get(key);
-  let outcome: string | undefined;
-  try {
-    let program = programs.get(r.rule);
-    if (!program) {
-      program = compile(r.rule);
-      programs.set(r.rule, program);
-    }
-    // A presence-only field's value is never read, so its stand-in needs no schema.
-    const out = program({ self: toCel(value, schema) });
-    if (isCelError(out)) outcome = `rule could not be evaluated (${out.message})`;
-    else if (out !== true) outcome = r.message ?? `failed rule: ${r.rule}`;
-  } catch (e) {
-    outcome = `rule could not be evaluated (${(e as Error).message})`;
-  }
-  if (known.size > 10_000) known.clear();
-  known.set(key, outcome);
-  return outcome;
+  return check(self);
 }
 
 /** A JSON value as CEL sees it under its schema: integers are ints, objects are maps. */
@@ -223,7 +280,12 @@ function toCel(v: unknown, s: Schema | undefined): CelInput {
     const m = new Map<string, CelInput>();
     const props = s?.properties;
     const additional = typeof s?.additionalProperties === 'object' ? s.additionalProperties : undefined;
-    for (const k in v) m.set(k, toCel((v as Record<string, unknown>)[k], props?.[k] ?? additional));
+    for (const k in v) {
+      const x = (v as Record<string, unknown>)[k];
+      // An undefined field is not written out, so the API server never sees it.
+      if (x === undefined) continue;
+      m.set(k, toCel(x, (props && Object.hasOwn(props, k) ? props[k] : undefined) ?? additional));
+    }
     return m;
   }
   if (typeof v === 'number') {
