@@ -512,6 +512,27 @@ describe('admission pass: CEL', () => {
     );
   });
 
+  it('tests a string against a literal directly with the result the CEL program gives', () => {
+    const values = ['', '*', 'a*b', 'ab', 'b', 'ba', 'a/b', '\u{1F600}*'];
+    for (const method of ['contains', 'startsWith', 'endsWith']) {
+      for (const literal of ['"*"', "'b'", '""', '"a/"']) {
+        for (const not of ['', '!']) {
+          const direct = { rule: `${not}self.${method}(${literal})`, message: 'no' };
+          // The same rule written so that only the program evaluates it.
+          const planned = { rule: `${not}(self.${method}(${literal}) == true)`, message: 'no' };
+          for (const v of values) {
+            const s = { type: 'string' as const };
+            assert.equal(evaluate(direct, v, s), evaluate(planned, v, s), `${direct.rule} on ${v}`);
+          }
+        }
+      }
+    }
+    assert.match(
+      evaluate({ rule: '!self.contains("*")' }, 42, { type: 'integer' }) ?? '',
+      /^rule could not be evaluated \(/,
+    );
+  });
+
   it('caches a has()-only rule on the fields present, not on their values', () => {
     const rule = { rule: '(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) <= 1', message: 'one of a and b' };
     const s = {

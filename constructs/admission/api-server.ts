@@ -75,12 +75,30 @@ function checkName(kind: string, name: unknown, report: Report): void {
 const KEY_FIX =
   'write it as [prefix/]name, e.g. "app.kubernetes.io/name": the prefix a lower-case DNS subdomain, the name at most 63 letters, digits, "-", "_" and "."';
 
+/**
+ * The problem of a label or annotation key, remembered: an app has few distinct keys
+ * ("app", "version", "app.kubernetes.io/name") on thousands of objects.
+ */
+const keyProblems = new Map<string, string | undefined>();
+function keyProblem(k: string): string | undefined {
+  let problem = keyProblems.get(k);
+  if (problem === undefined && !keyProblems.has(k)) {
+    problem = qualifiedNameProblem(k);
+    if (keyProblems.size >= 10_000) keyProblems.clear();
+    keyProblems.set(k, problem);
+  }
+  return problem;
+}
+
 /** Labels and selectors (validation.go, IsQualifiedName and IsValidLabelValue). */
 export function checkLabels(labels: unknown, path: Path, report: Report): void {
   if (labels === null || typeof labels !== 'object') return;
-  for (const [k, v] of Object.entries(labels)) {
-    const keyProblem = qualifiedNameProblem(k);
-    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
+  const o = labels as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    const problem = keyProblem(k);
+    if (problem) report(entry(path, k), `the key ${JSON.stringify(k)} ${problem}`, KEY_FIX);
     if (typeof v === 'string' && !isLabelValue(v)) {
       report(
         entry(path, k),
@@ -93,17 +111,27 @@ export function checkLabels(labels: unknown, path: Path, report: Report): void {
   }
 }
 
+const ANNOTATIONS_LIMIT = 256 * 1024;
+
 /** Annotations: qualified-name keys, at most 256 KiB in all (apimachinery ValidateAnnotations). */
 function checkAnnotations(annotations: unknown, path: Path, report: Report): void {
   if (annotations === null || typeof annotations !== 'object') return;
-  let size = 0;
-  for (const [k, v] of Object.entries(annotations)) {
+  const o = annotations as Record<string, unknown>;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: the exact size is needed only near the limit.
+  let bound = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
     // Annotation keys are lower-cased before the check (ValidateAnnotations).
-    const keyProblem = qualifiedNameProblem(k.toLowerCase());
-    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
-    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+    const problem = keyProblem(k.toLowerCase());
+    if (problem) report(entry(path, k), `the key ${JSON.stringify(k)} ${problem}`, KEY_FIX);
+    bound += 3 * (k.length + (typeof v === 'string' ? v.length : 0));
   }
-  if (size > 256 * 1024) {
+  if (bound <= ANNOTATIONS_LIMIT) return;
+  let size = 0;
+  for (const [k, v] of Object.entries(o))
+    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  if (size > ANNOTATIONS_LIMIT) {
     report(
       path,
       `total ${size} bytes, more than the 262144 the API server allows`,

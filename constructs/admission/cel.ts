@@ -152,6 +152,30 @@ function iteratesKeysOnly(rule: string): boolean {
   return m !== null && !/\bself\b/.test(m[1]);
 }
 
+/**
+ * A rule that tests a string `self` against a string literal (`!self.contains("*")`, on every label
+ * value of every selector): the function the CEL library itself calls for it (its contains,
+ * startsWith and endsWith are String.prototype.includes, startsWith and endsWith), applied without
+ * planning and evaluating the expression. A literal with escapes is left to the program, and so
+ * is a `self` that is not a string.
+ */
+const STRING_TEST =
+  /^\s*(!?)\s*self\.(contains|startsWith|endsWith)\(\s*(?:"([^"\\\n\r]*)"|'([^'\\\n\r]*)')\s*\)\s*$/;
+const STRING_METHODS = {
+  contains: String.prototype.includes,
+  startsWith: String.prototype.startsWith,
+  endsWith: String.prototype.endsWith,
+} as const;
+
+function stringTestOf(rule: string): ((self: string) => boolean) | undefined {
+  const m = STRING_TEST.exec(rule);
+  if (!m) return undefined;
+  const method = STRING_METHODS[m[2] as keyof typeof STRING_METHODS];
+  const literal = m[3] ?? m[4];
+  const negated = m[1] === '!';
+  return (self) => method.call(self, literal) !== negated;
+}
+
 /** One rule compiled for one schema node: `self` in, what is wrong (or undefined) out. */
 export type RuleCheck = (self: unknown) => string | undefined;
 
@@ -202,13 +226,16 @@ export function compileRule(r: CelRule, schema: Schema): RuleCheck {
       // A presence-only field's value is never read, so its stand-in needs no schema.
       const out = program({ self: toCel(value, schema) });
       if (isCelError(out)) return `rule could not be evaluated (${out.message})`;
-      return out === true ? undefined : (r.message ?? `failed rule: ${r.rule}`);
+      return out === true ? undefined : failed;
     } catch (e) {
       return `rule could not be evaluated (${(e as Error).message})`;
     }
   };
   const { scalars, composites } = cacheOf(r, schema);
+  const stringTest = stringTestOf(r.rule);
+  const failed = r.message ?? `failed rule: ${r.rule}`;
   return (self) => {
+    if (stringTest !== undefined && typeof self === 'string') return stringTest(self) ? undefined : failed;
     if (self === null || typeof self !== 'object') {
       if (scalars.has(self)) return scalars.get(self);
       const outcome = run(self);
