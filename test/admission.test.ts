@@ -9,7 +9,9 @@ import { toBinary } from '@bufbuild/protobuf';
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { APPS } from '../charts/index.js';
+import { builtInProblems, hasBuiltInSchema, passesFast } from '../constructs/admission/builtin.js';
 import { evaluate } from '../constructs/admission/cel.js';
+import { formatPath } from '../constructs/admission/path.js';
 import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
 import {
   AdmissionError,
@@ -24,6 +26,7 @@ import {
   type MicroserviceProps,
 } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
+import { buildBenchApp } from '../tools/bench.js';
 import { renderFiles, synthTarget } from '../tools/synth.js';
 import { synthErrors } from './support/synth.js';
 
@@ -542,6 +545,96 @@ describe('admission pass: CEL', () => {
     assert.equal(evaluate(rule, { a: 'x' }, s), undefined);
     assert.equal(evaluate(rule, { a: 'y', b: 'z' }, s), 'one of a and b');
     assert.equal(evaluate(rule, { a: 'x', b: 'w' }, s), 'one of a and b');
+  });
+});
+
+describe('admission pass: the fast path of built-in kinds', () => {
+  /** The built-in objects of every sample app and variant and of a small bench app, two per kind. */
+  function builtInSamples(): Record<string, unknown>[] {
+    const objects: Record<string, unknown>[] = [];
+    for (const sample of APPS.apps) {
+      for (const variant of sample.variants) {
+        const app = new App();
+        sample.build(app, variant);
+        objects.push(...renderObjects(app));
+      }
+    }
+    const bench = new App();
+    buildBenchApp(bench, 12, 5);
+    objects.push(...renderObjects(bench));
+    const perKind = new Map<string, number>();
+    return objects.filter((o) => {
+      const gvk = `${o.apiVersion}/${o.kind}`;
+      if (!hasBuiltInSchema(gvk)) return false;
+      perKind.set(gvk, (perKind.get(gvk) ?? 0) + 1);
+      return perKind.get(gvk)! <= 2;
+    });
+  }
+
+  /** Every place in a JSON value: the path to each property and item, the root aside. */
+  function places(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+    if (v === null || typeof v !== 'object') return [];
+    const keys: (string | number)[] = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    return keys.flatMap((k) => [[...at, k], ...places((v as Record<string, unknown>)[k], [...at, k])]);
+  }
+
+  function withValue(obj: unknown, at: (string | number)[], value: unknown): Record<string, unknown> {
+    const copy = structuredClone(obj) as Record<string, unknown>;
+    let parent: Record<string | number, unknown> = copy;
+    for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+    const last = at[at.length - 1];
+    if (value === undefined && !Array.isArray(parent)) delete parent[last];
+    else parent[last] = value;
+    return copy;
+  }
+
+  const REPLACEMENTS: unknown[] = [
+    undefined,
+    null,
+    [],
+    [null],
+    {},
+    { unknownField: 1 },
+    '',
+    'x',
+    '1e+21m',
+    '500m',
+    1.5,
+    -1,
+    0,
+    2 ** 31,
+    true,
+  ];
+
+  it("passes an object exactly when the field tree and kubernetes-models' validator find nothing", () => {
+    const samples = builtInSamples();
+    assert.ok(samples.length >= 14, `only ${samples.length} built-in samples`);
+    let cases = 0;
+    for (const sample of samples) {
+      const gvk = `${sample.apiVersion}/${sample.kind}`;
+      const slow = (o: Record<string, unknown>) => {
+        const found: string[] = [];
+        builtInProblems(gvk, o, (path, message) => found.push(`${formatPath(path)}: ${message}`));
+        return found;
+      };
+      assert.equal(passesFast(gvk, sample), true, gvk);
+      assert.deepEqual(slow(sample), [], gvk);
+      for (const at of places(sample)) {
+        for (const value of REPLACEMENTS) {
+          // An undefined list item is not JSON; the fast path leaves it to the slow one.
+          if (value === undefined && typeof at[at.length - 1] === 'number') continue;
+          const broken = withValue(sample, at, value);
+          const found = slow(broken);
+          assert.equal(
+            passesFast(gvk, broken),
+            found.length === 0,
+            `${gvk} ${at.join('.')} = ${JSON.stringify(value)}: ${found.join('; ') || 'no problem'}`,
+          );
+          cases++;
+        }
+      }
+    }
+    assert.ok(cases > 5000, `only ${cases} cases`);
   });
 });
 

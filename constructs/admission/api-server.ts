@@ -111,6 +111,18 @@ export function checkLabels(labels: unknown, path: Path, report: Report): void {
   }
 }
 
+/** Whether checkLabels would find nothing to report. */
+export function labelsPass(labels: unknown): boolean {
+  if (labels === null || typeof labels !== 'object') return true;
+  const o = labels as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    if (keyProblem(k) !== undefined || (typeof v === 'string' && !isLabelValue(v))) return false;
+  }
+  return true;
+}
+
 const ANNOTATIONS_LIMIT = 256 * 1024;
 
 /** Annotations: qualified-name keys, at most 256 KiB in all (apimachinery ValidateAnnotations). */

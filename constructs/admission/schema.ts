@@ -55,3 +55,42 @@ export interface KubeFieldTree {
   readonly kinds: Readonly<Record<string, string>>;
   readonly types: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
+
+/**
+ * What kubernetes-models' compiled validator of each built-in type accepts, found by
+ * tools/gen-schemas.ts asking the validators themselves: the fast path of the admission pass
+ * (builtin.ts) checks an object against these, and hands it to the validators only when they
+ * might find something.
+ */
+export interface KubeShapes {
+  readonly types: Readonly<Record<string, KubeTypeShape>>;
+}
+
+export interface KubeTypeShape {
+  readonly required: readonly string[];
+  readonly fields: Readonly<Record<string, KubeShape>>;
+}
+
+/** A field's value: t the type ("type" for an object of the type named by ref); n nullable. */
+export interface KubeShape {
+  readonly t:
+    | 'string'
+    | 'integer'
+    | 'number'
+    | 'boolean'
+    | 'object'
+    | 'any'
+    | 'quantity'
+    | 'int-or-string'
+    | 'list'
+    | 'map'
+    | 'type';
+  readonly n?: true;
+  /** The allowed values of a string. */
+  readonly e?: readonly string[];
+  /** The format of a string or integer ("int32", "date-time", ...). */
+  readonly f?: string;
+  /** The items of a list, the values of a map. */
+  readonly of?: KubeShape;
+  readonly ref?: string;
+}

@@ -41,6 +41,15 @@ function compileSchema(s: Schema): Check {
   return check;
 }
 
+/**
+ * The check of a sub-schema, compiled when a value first reaches it: a CRD's schema has thousands
+ * of nodes, and an app meets a few hundred of them.
+ */
+function lazy(s: Schema): Check {
+  let check: Check | undefined;
+  return (v, parent, key, report) => (check ??= compileSchema(s))(v, parent, key, report);
+}
+
 /** Validates `value` (already defaulted) at `path`; returns whether it had no problem. */
 export function validateSchema(s: Schema, value: unknown, path: Path, report: Report): boolean {
   return compileSchema(s)(value, path, undefined, report);
@@ -268,7 +277,7 @@ function numberCheckOf(s: Schema): Step<number> | undefined {
 
 function arrayCheckOf(s: Schema): Step<unknown[]> | undefined {
   const { maxItems, minItems } = s;
-  const items = s.items ? compileSchema(s.items) : undefined;
+  const items = s.items ? lazy(s.items) : undefined;
   const listType = s['x-kubernetes-list-type'];
   const keys = s['x-kubernetes-list-map-keys'];
   const unique = listType === 'set' || (listType === 'map' && keys !== undefined);
@@ -321,9 +330,9 @@ function objectCheckOf(s: Schema): Step<object> {
   const counted = maxProperties !== undefined || minProperties !== undefined;
   // Own properties only: a field named "constructor" or "toString" is not in the schema.
   const props = new Map<string, Check>();
-  for (const [k, sub] of Object.entries(s.properties ?? {})) props.set(k, compileSchema(sub));
+  for (const [k, sub] of Object.entries(s.properties ?? {})) props.set(k, lazy(sub));
   const additional = s.additionalProperties;
-  const rest = typeof additional === 'object' ? compileSchema(additional) : undefined;
+  const rest = typeof additional === 'object' ? lazy(additional) : undefined;
   const refusesUnknown =
     additional !== true &&
     !s['x-kubernetes-preserve-unknown-fields'] &&
