@@ -10,7 +10,8 @@ import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { APPS } from '../charts/index.js';
 import { builtInProblems, hasBuiltInSchema, passesFast } from '../constructs/admission/builtin.js';
-import { evaluate } from '../constructs/admission/cel.js';
+import { celCrossCheck, evaluate } from '../constructs/admission/cel.js';
+import type { CelRule, Schema } from '../constructs/admission/schema.js';
 import { formatPath } from '../constructs/admission/path.js';
 import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
 import {
@@ -534,6 +535,96 @@ describe('admission pass: CEL', () => {
       evaluate({ rule: '!self.contains("*")' }, 42, { type: 'integer' }) ?? '',
       /^rule could not be evaluated \(/,
     );
+  });
+
+  it('evaluates the rules it can by itself exactly as the library does, and leaves it the rest', () => {
+    // Every rule on every schema node that carries it, on values made from the node's schema.
+    const nodes: [rule: CelRule, schema: Schema][] = [];
+    const find = (s: Schema | undefined): void => {
+      if (!s || typeof s !== 'object') return;
+      for (const r of s['x-kubernetes-validations'] ?? [])
+        if (!/\boldSelf\b/.test(r.rule)) nodes.push([r, s]);
+      Object.values(s.properties ?? {}).forEach(find);
+      find(s.items);
+      if (typeof s.additionalProperties === 'object') find(s.additionalProperties);
+    };
+    for (const i of new Set(Object.values(CRD_KINDS))) find(parseSchema(i));
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+    const STRINGS = [
+      '',
+      'a',
+      '*',
+      '/',
+      '//',
+      '/a/../b',
+      '/x',
+      'a/b',
+      '%2F',
+      'Exact',
+      'PathPrefix',
+      'HTTP',
+      'HTTPS',
+      'TLS',
+      'TCP',
+      'UDP',
+      'Terminate',
+      'Passthrough',
+      'Hostname',
+      'Service',
+      'core',
+      'RegularExpression',
+      'WAYPOINT',
+      'foo.example.com',
+      '\u{1F600}x',
+    ];
+    const make = (sch: Schema | undefined, depth: number): unknown => {
+      if (!sch) return pick(STRINGS);
+      if (sch.enum && random() < 0.8) return pick(sch.enum);
+      if (sch['x-kubernetes-int-or-string']) return random() < 0.5 ? pick([0, 1, 80, 65535]) : pick(STRINGS);
+      switch (sch.type) {
+        case 'string':
+          return pick(STRINGS);
+        case 'integer':
+          return pick([0, 1, 2, 80, 443, 65535, -1]);
+        case 'number':
+          return pick([0, 1.5, 100]);
+        case 'boolean':
+          return random() < 0.5;
+        case 'array':
+          return depth > 4
+            ? []
+            : Array.from({ length: Math.floor(random() * 4) }, () => make(sch.items, depth + 1));
+        default: {
+          if (depth > 4) return {};
+          const o: Record<string, unknown> = {};
+          for (const [k, sub] of Object.entries(sch.properties ?? {}))
+            if (random() < 0.5) o[k] = make(sub, depth + 1);
+          if (typeof sch.additionalProperties === 'object')
+            for (let i = Math.floor(random() * 3); i > 0; i--)
+              o[pick(STRINGS)] = make(sch.additionalProperties, depth + 1);
+          return o;
+        }
+      }
+    };
+    celCrossCheck.enabled = true;
+    celCrossCheck.native = 0;
+    celCrossCheck.mismatches.length = 0;
+    try {
+      for (const [rule, sch] of nodes) for (let i = 0; i < 40; i++) evaluate(rule, make(sch, 0), sch);
+      for (const sample of APPS.apps) {
+        for (const variant of sample.variants) {
+          const app = new App();
+          sample.build(app, variant);
+          renderObjects(app);
+        }
+      }
+    } finally {
+      celCrossCheck.enabled = false;
+    }
+    assert.deepEqual(celCrossCheck.mismatches.slice(0, 10), []);
+    assert.ok(celCrossCheck.native > 1500, `only ${celCrossCheck.native} values evaluated natively`);
   });
 
   it('caches a has()-only rule on the fields present, not on their values', () => {

@@ -25,8 +25,8 @@ import {
 import { strings } from '@bufbuild/cel/ext';
 import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { fromBinary } from '@bufbuild/protobuf';
-import { CEL_PARSED } from './generated/schemas.js';
-import type { CelRule, Schema } from './schema.js';
+import { CEL_NATIVE, CEL_PARSED } from './generated/schemas.js';
+import type { CelRule, NativeCel, Schema } from './schema.js';
 
 /**
  * Go's url.ParseRequestURI, which Kubernetes' isURL and url() use
@@ -176,6 +176,204 @@ function stringTestOf(rule: string): ((self: string) => boolean) | undefined {
   return (self) => method.call(self, literal) !== negated;
 }
 
+/**
+ * The rules gen-schemas found to use only literals, fields, has(), lists, the logical, comparison
+ * and arithmetic operators, size, contains, startsWith, endsWith, indexing and the macros (86 of the
+ * 102 pinned rules) are evaluated here, on the same CEL values the library gets (toCel), without
+ * decoding and planning a program. Only what has one meaning is evaluated: an error (a missing
+ * field, an index out of range, an overflow), a comparison of values of different types, a double,
+ * or a result that is not a bool gives up, and the library's program decides instead, errors and
+ * all. celCrossCheck holds this to the library in the tests.
+ */
+type CelValue = string | boolean | bigint | null | readonly CelValue[] | ReadonlyMap<string, CelValue>;
+type Frame = { readonly name: string; readonly value: CelValue; readonly parent?: Frame };
+type Native = (frame: Frame) => CelValue;
+
+/** Thrown to give a value up to the library. */
+const GIVE_UP: unique symbol = Symbol('give up');
+const giveUp = (): never => {
+  throw GIVE_UP;
+};
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const int = (v: bigint): bigint => (v < INT64_MIN || v > INT64_MAX ? giveUp() : v);
+const bool = (v: CelValue): boolean => (typeof v === 'boolean' ? v : giveUp());
+const str = (v: CelValue): string => (typeof v === 'string' ? v : giveUp());
+const bigint = (v: CelValue): bigint => (typeof v === 'bigint' ? v : giveUp());
+
+/** Equality of scalars of one type; anything else gives up. */
+function equal(a: CelValue, b: CelValue): boolean {
+  if (a === null || b === null) return a === b ? true : giveUp();
+  if (typeof a !== typeof b || typeof a === 'object') return giveUp();
+  return a === b;
+}
+
+function nativeOf(e: NativeCel): Native {
+  switch (e[0]) {
+    case 's':
+    case 'b': {
+      const v = e[1];
+      return () => v;
+    }
+    case 'i': {
+      const v = BigInt(e[1]);
+      return () => v;
+    }
+    case 'id': {
+      const name = e[1];
+      return (frame) => {
+        for (let f: Frame | undefined = frame; f; f = f.parent) if (f.name === name) return f.value;
+        return giveUp();
+      };
+    }
+    case 'sel':
+    case 'has': {
+      const operand = nativeOf(e[1]);
+      const field = e[2];
+      const test = e[0] === 'has';
+      return (frame) => {
+        const o = operand(frame);
+        if (!(o instanceof Map)) return giveUp();
+        if (test) return o.has(field);
+        return o.has(field) ? (o.get(field) as CelValue) : giveUp();
+      };
+    }
+    case 'list': {
+      const items = e[1].map(nativeOf);
+      return (frame) => items.map((x) => x(frame));
+    }
+    case 'comp':
+      return comprehension(e);
+    case 'call':
+      return call(e[1], e[2] === null ? undefined : nativeOf(e[2]), e[3].map(nativeOf));
+  }
+}
+
+function comprehension(
+  e: readonly ['comp', string, NativeCel, string, NativeCel, NativeCel, NativeCel, NativeCel],
+): Native {
+  const [, iterVar, rangeOf, accuVar, initOf, conditionOf, stepOf, resultOf] = e;
+  const [range, init, condition, step, result] = [rangeOf, initOf, conditionOf, stepOf, resultOf].map(
+    nativeOf,
+  );
+  return (frame) => {
+    const over = range(frame);
+    const items = Array.isArray(over) ? over : over instanceof Map ? [...over.keys()] : giveUp();
+    let accu = init(frame);
+    for (const x of items) {
+      const inner: Frame = { name: iterVar, value: x, parent: { name: accuVar, value: accu, parent: frame } };
+      if (!bool(condition(inner))) break;
+      accu = step(inner);
+    }
+    return result({ name: accuVar, value: accu, parent: frame });
+  };
+}
+
+function call(fn: string, target: Native | undefined, args: readonly Native[]): Native {
+  const [a, b, c] = args;
+  switch (fn) {
+    case '!_':
+      return (f) => !bool(a(f));
+    case '@not_strictly_false':
+      return (f) => bool(a(f));
+    case '_&&_':
+      return (f) => bool(a(f)) && bool(b(f));
+    case '_||_':
+      return (f) => bool(a(f)) || bool(b(f));
+    case '_?_:_':
+      return (f) => (bool(a(f)) ? b(f) : c(f));
+    case '_==_':
+      return (f) => equal(a(f), b(f));
+    case '_!=_':
+      return (f) => !equal(a(f), b(f));
+    case '_<_':
+      return (f) => bigint(a(f)) < bigint(b(f));
+    case '_<=_':
+      return (f) => bigint(a(f)) <= bigint(b(f));
+    case '_>_':
+      return (f) => bigint(a(f)) > bigint(b(f));
+    case '_>=_':
+      return (f) => bigint(a(f)) >= bigint(b(f));
+    case '_-_':
+      return (f) => int(bigint(a(f)) - bigint(b(f)));
+    case '_+_':
+      return (f) => {
+        const x = a(f);
+        const y = b(f);
+        if (typeof x === 'bigint' && typeof y === 'bigint') return int(x + y);
+        if (typeof x === 'string' && typeof y === 'string') return x + y;
+        if (Array.isArray(x) && Array.isArray(y)) return [...x, ...y];
+        return giveUp();
+      };
+    case '@in':
+      return (f) => {
+        const x = a(f);
+        const list = b(f);
+        if (Array.isArray(list)) return list.some((y: CelValue) => equal(x, y));
+        if (list instanceof Map) return list.has(str(x));
+        return giveUp();
+      };
+    case '_[_]':
+      return (f) => {
+        const o = a(f);
+        const i = b(f);
+        if (Array.isArray(o)) {
+          const n = bigint(i);
+          return n >= 0n && n < BigInt(o.length) ? (o[Number(n)] as CelValue) : giveUp();
+        }
+        if (o instanceof Map) return o.has(str(i)) ? (o.get(str(i)) as CelValue) : giveUp();
+        return giveUp();
+      };
+    case 'size': {
+      const of = target ?? a;
+      return (f) => {
+        const x = of(f);
+        // A string's size is its code points.
+        if (typeof x === 'string') return BigInt([...x].length);
+        if (Array.isArray(x)) return BigInt(x.length);
+        if (x instanceof Map) return BigInt(x.size);
+        return giveUp();
+      };
+    }
+    case 'contains':
+    case 'startsWith':
+    case 'endsWith': {
+      const method = STRING_METHODS[fn];
+      const self = target ?? giveUp();
+      return (f) => method.call(str(self(f)), str(a(f)));
+    }
+    default:
+      return () => giveUp();
+  }
+}
+
+/** The rule's native evaluation: true or false, or undefined when the library must decide. */
+function nativeRule(rule: string): ((self: CelInput) => boolean | undefined) | undefined {
+  const form = CEL_NATIVE[rule];
+  if (form === undefined) return undefined;
+  const evaluate = nativeOf(form);
+  return (self) => {
+    try {
+      const out = evaluate({ name: 'self', value: self as CelValue });
+      return typeof out === 'boolean' ? out : undefined;
+    } catch (e) {
+      if (e === GIVE_UP) return undefined;
+      throw e;
+    }
+  };
+}
+
+/**
+ * For the tests: when on, every rule evaluated natively is evaluated by the library too, and each
+ * disagreement is recorded.
+ */
+export const celCrossCheck = {
+  enabled: false,
+  native: 0,
+  mismatches: [] as string[],
+};
+
 /** One rule compiled for one schema node: `self` in, what is wrong (or undefined) out. */
 export type RuleCheck = (self: unknown) => string | undefined;
 
@@ -220,16 +418,32 @@ export function compileRule(r: CelRule, schema: Schema): RuleCheck {
     schema.properties === undefined &&
     typeof schema.additionalProperties === 'object';
   let program: ReturnType<typeof compile> | undefined;
-  const run = (value: unknown): string | undefined => {
+  const native = nativeRule(r.rule);
+  const library = (self: CelInput): string | undefined => {
     try {
       program ??= compile(r.rule);
-      // A presence-only field's value is never read, so its stand-in needs no schema.
-      const out = program({ self: toCel(value, schema) });
+      const out = program({ self });
       if (isCelError(out)) return `rule could not be evaluated (${out.message})`;
       return out === true ? undefined : failed;
     } catch (e) {
       return `rule could not be evaluated (${(e as Error).message})`;
     }
+  };
+  const run = (value: unknown): string | undefined => {
+    // A presence-only field's value is never read, so its stand-in needs no schema.
+    const self = toCel(value, schema);
+    const decided = native?.(self);
+    if (decided === undefined) return library(self);
+    const outcome = decided ? undefined : failed;
+    if (celCrossCheck.enabled) {
+      celCrossCheck.native++;
+      const expected = library(self);
+      if (expected !== outcome)
+        celCrossCheck.mismatches.push(
+          `${r.rule} on ${JSON.stringify(value)}: ${outcome} instead of ${expected}`,
+        );
+    }
+    return outcome;
   };
   const { scalars, composites } = cacheOf(r, schema);
   const stringTest = stringTestOf(r.rule);

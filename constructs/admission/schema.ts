@@ -94,3 +94,19 @@ export interface KubeShape {
   readonly of?: KubeShape;
   readonly ref?: string;
 }
+
+/**
+ * A CEL expression in the compact form cel.ts evaluates itself (tools/gen-schemas.ts writes it):
+ * ["s", string], ["b", boolean], ["i", integer] literals; ["id", name]; ["sel", operand, field] and
+ * ["has", operand, field] (has(operand.field)); ["list", items]; ["call", function, target or
+ * null, args]; ["comp", iterVar, range, accuVar, init, condition, step, result] (a macro).
+ */
+export type NativeCel =
+  | readonly ['s', string]
+  | readonly ['b', boolean]
+  | readonly ['i', number]
+  | readonly ['id', string]
+  | readonly ['sel' | 'has', NativeCel, string]
+  | readonly ['list', readonly NativeCel[]]
+  | readonly ['call', string, NativeCel | null, readonly NativeCel[]]
+  | readonly ['comp', string, NativeCel, string, NativeCel, NativeCel, NativeCel, NativeCel];
