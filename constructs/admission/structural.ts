@@ -41,15 +41,6 @@ function compileSchema(s: Schema): Check {
   return check;
 }
 
-/**
- * The check of a sub-schema, compiled when a value first reaches it: a CRD's schema has thousands
- * of nodes, and an app meets a few hundred of them.
- */
-function lazy(s: Schema): Check {
-  let check: Check | undefined;
-  return (v, parent, key, report) => (check ??= compileSchema(s))(v, parent, key, report);
-}
-
 /** Validates `value` (already defaulted) at `path`; returns whether it had no problem. */
 export function validateSchema(s: Schema, value: unknown, path: Path, report: Report): boolean {
   return compileSchema(s)(value, path, undefined, report);
@@ -79,6 +70,39 @@ function build(s: Schema): Check {
   const rules = (s['x-kubernetes-validations'] ?? [])
     .filter((r) => !isTransitionRule(r))
     .map((r) => ({ rule: r, check: compileRule(r, s) }));
+  // Most nodes are a typed value and nothing more, or an object with fields: checks of their own.
+  if (
+    type !== undefined &&
+    !s['x-kubernetes-int-or-string'] &&
+    enumCheck === undefined &&
+    combinators.length === 0 &&
+    rules.length === 0
+  ) {
+    const own =
+      s.type === 'object'
+        ? objectCheck
+        : s.type === 'array'
+          ? arrayCheck
+          : s.type === 'string'
+            ? stringCheck
+            : undefined;
+    const scalar = s.type === 'integer' || s.type === 'number' || s.type === 'boolean';
+    if (
+      own !== undefined ||
+      (scalar && numberCheck === undefined) ||
+      (s.type === 'string' && stringCheck === undefined)
+    ) {
+      return (v, parent, key, report) => {
+        if (v === null) {
+          if (nullable) return true;
+          report(at(parent, key), 'is null', 'remove it or give it a value');
+          return false;
+        }
+        if (!type(v, parent, key, report)) return false;
+        return own === undefined || (own as Check)(v, parent, key, report);
+      };
+    }
+  }
   return (v, parent, key, report) => {
     if (v === null) {
       if (nullable) return true;
@@ -277,11 +301,12 @@ function numberCheckOf(s: Schema): Step<number> | undefined {
 
 function arrayCheckOf(s: Schema): Step<unknown[]> | undefined {
   const { maxItems, minItems } = s;
-  const items = s.items ? lazy(s.items) : undefined;
+  const itemSchema = s.items;
+  let items: Check | undefined;
   const listType = s['x-kubernetes-list-type'];
   const keys = s['x-kubernetes-list-map-keys'];
   const unique = listType === 'set' || (listType === 'map' && keys !== undefined);
-  if (maxItems === undefined && minItems === undefined && !items && !unique) return undefined;
+  if (maxItems === undefined && minItems === undefined && !itemSchema && !unique) return undefined;
   return (v, parent, key, report) => {
     let ok = true;
     if (maxItems !== undefined && v.length > maxItems) {
@@ -296,7 +321,9 @@ function arrayCheckOf(s: Schema): Step<unknown[]> | undefined {
       );
       ok = false;
     }
-    if (items !== undefined && v.length > 0) {
+    if (itemSchema !== undefined && v.length > 0) {
+      // Compiled when a value first reaches it: an app meets few of a CRD's thousands of nodes.
+      items ??= compileSchema(itemSchema);
       const path = at(parent, key);
       for (let i = 0; i < v.length; i++) ok = items(v[i], path, i, report) && ok;
     }
@@ -329,10 +356,22 @@ function objectCheckOf(s: Schema): Step<object> {
   const { maxProperties, minProperties } = s;
   const counted = maxProperties !== undefined || minProperties !== undefined;
   // Own properties only: a field named "constructor" or "toString" is not in the schema.
+  const schemas = new Map<string, Schema>(Object.entries(s.properties ?? {}));
+  // Each field's check is compiled when a value first reaches it.
   const props = new Map<string, Check>();
-  for (const [k, sub] of Object.entries(s.properties ?? {})) props.set(k, lazy(sub));
   const additional = s.additionalProperties;
-  const rest = typeof additional === 'object' ? lazy(additional) : undefined;
+  let rest: Check | undefined;
+  const checkOf = (k: string): Check | undefined => {
+    let check = props.get(k);
+    if (check === undefined) {
+      const sub = schemas.get(k);
+      if (sub !== undefined) {
+        check = compileSchema(sub);
+        props.set(k, check);
+      } else if (typeof additional === 'object') check = rest ??= compileSchema(additional);
+    }
+    return check;
+  };
   const refusesUnknown =
     additional !== true &&
     !s['x-kubernetes-preserve-unknown-fields'] &&
@@ -372,7 +411,7 @@ function objectCheckOf(s: Schema): Step<object> {
       path ??= at(parent, key);
       // metadata of an embedded or top-level resource is checked by the object-meta rules instead.
       if (k === 'matchLabels') checkLabels(x, child(path, k), report);
-      const sub = props.get(k) ?? rest;
+      const sub = checkOf(k);
       if (sub !== undefined) ok = sub(x, path, k, report) && ok;
       else if (refusesUnknown) {
         report(
