@@ -161,7 +161,7 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
 /** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
 function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, report: Report): void {
   if (!spec) return;
-  checkIds(spec.securityContext, child(path, 'securityContext'), report);
+  checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
     const other = volumes.get(v?.name ?? '');
@@ -176,54 +176,58 @@ function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, r
   const names = new Map<string, string>();
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     const containers = Array.isArray(spec[list]) ? (spec[list] as Record<string, unknown>[]) : [];
-    containers.forEach((c, i) => {
-      const at = `${path}.${list}[${i}]`;
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i];
+      // The container's path is written out only for a problem.
+      const at = () => `${path}.${list}[${i}]`;
       const name = c?.name;
       if (typeof name === 'string') {
         const other = names.get(name);
         if (other)
           report(
-            `${at}.name`,
+            `${at()}.name`,
             `"${name}" is already the name of ${other}`,
             'give each container a unique name',
           );
         else names.set(name, `${list}[${i}]`);
       }
-      checkIds(c?.securityContext, `${at}.securityContext`, report);
-      const mounts = new Map<string, number>();
-      (Array.isArray(c?.volumeMounts)
+      checkIds(c?.securityContext, () => `${at()}.securityContext`, report);
+      const mounts = Array.isArray(c?.volumeMounts)
         ? (c.volumeMounts as { name?: string; mountPath?: string }[])
-        : []
-      ).forEach((m, j) => {
-        const other = mounts.get(m?.mountPath ?? '');
+        : [];
+      if (mounts.length === 0) continue;
+      const paths = new Map<string, number>();
+      for (let j = 0; j < mounts.length; j++) {
+        const m = mounts[j];
+        const other = paths.get(m?.mountPath ?? '');
         if (other !== undefined) {
           report(
-            `${at}.volumeMounts[${j}].mountPath`,
+            `${at()}.volumeMounts[${j}].mountPath`,
             `"${m.mountPath}" is already mounted by volumeMounts[${other}]`,
             'mount each path once',
           );
-        } else if (m?.mountPath) mounts.set(m.mountPath, j);
+        } else if (m?.mountPath) paths.set(m.mountPath, j);
         if (m?.name && !volumes.has(m.name)) {
           report(
-            `${at}.volumeMounts[${j}].name`,
+            `${at()}.volumeMounts[${j}].name`,
             `no volume is named "${m.name}"`,
             'declare the volume in volumes, or fix the name',
           );
         }
-      });
-    });
+      }
+    }
   }
 }
 
 /** UIDs and GIDs are 0 to 2147483647 (validation.go, IsValidUserID and IsValidGroupID). */
-function checkIds(ctx: unknown, path: Path, report: Report): void {
+function checkIds(ctx: unknown, path: () => Path, report: Report): void {
   if (ctx === null || typeof ctx !== 'object') return;
   const c = ctx as Record<string, unknown>;
   for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
     const v = c[field];
     if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > 2147483647)) {
       report(
-        child(path, field),
+        child(path(), field),
         `${v} is not a valid ${field === 'runAsUser' ? 'user' : 'group'} ID`,
         'use a whole number from 0 to 2147483647',
       );

@@ -392,14 +392,22 @@ const caches = new Map<string, Results>();
  * nothing else.
  */
 function cacheOf(r: CelRule, schema: Schema): Results {
-  const key = `${r.rule}\u0000${r.message ?? ''}\u0000${JSON.stringify(schema)}`;
-  let results = caches.get(key);
+  const rule = `${r.rule}\u0000${r.message ?? ''}`;
+  // A node with fields (a spec) has a long JSON and is rarely repeated: it is its own key.
+  let byRule = schema.properties !== undefined ? ownCaches.get(schema) : caches;
+  if (!byRule) {
+    byRule = new Map();
+    ownCaches.set(schema, byRule);
+  }
+  const key = schema.properties !== undefined ? rule : `${rule}\u0000${JSON.stringify(schema)}`;
+  let results = byRule.get(key);
   if (!results) {
     results = { scalars: new Map(), composites: new Map() };
-    caches.set(key, results);
+    byRule.set(key, results);
   }
   return results;
 }
+const ownCaches = new WeakMap<Schema, Map<string, Results>>();
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
