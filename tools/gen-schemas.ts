@@ -350,7 +350,45 @@ const NATIVE_FUNCTIONS = new Set([
   'contains',
   'startsWith',
   'endsWith',
+  'matches',
+  'duration',
+  'isURL',
+  'url',
+  'getScheme',
+  'getHostname',
+  'getEscapedPath',
 ]);
+
+/**
+ * Patterns whose meaning is the same in RE2 (CEL's matches) and in a JavaScript RegExp with the
+ * u flag: literals, classes, groups, alternation, anchors and quantifiers, escapes of punctuation
+ * and \d only (no "." outside a class, which JavaScript does not let match \r, no \s, \b, \p,
+ * flags, named groups or backreferences).
+ */
+function sharedPattern(p: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === '\\') {
+      const next = p[++i];
+      if (next === undefined || !/[\\^$.*+?()[\]{}|/\-d]/.test(next)) return false;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      else if (ch === '[') return false;
+    } else if (ch === '[') {
+      inClass = true;
+      if (p[i + 1] === ']' || (p[i + 1] === '^' && p[i + 2] === ']')) return false;
+    } else if (ch === '.') return false;
+    else if (ch === '(' && p[i + 1] === '?' && p[i + 2] !== ':') return false;
+  }
+  if (inClass) return false;
+  try {
+    new RegExp(p, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** A parsed CEL expression in cel.ts's compact form, or undefined when it uses anything else. */
 function nativeForm(e: Expr | undefined): NativeCel | undefined {
@@ -371,6 +409,9 @@ function nativeForm(e: Expr | undefined): NativeCel | undefined {
       if (!operand) return undefined;
       return [k.value.testOnly ? 'has' : 'sel', operand, k.value.field];
     }
+    case 'structExpr':
+      // The empty map literal {}.
+      return k.value.messageName === '' && k.value.entries.length === 0 ? ['map'] : undefined;
     case 'listExpr': {
       if (k.value.optionalIndices.length > 0) return undefined;
       const items = k.value.elements.map(nativeForm);
@@ -378,6 +419,15 @@ function nativeForm(e: Expr | undefined): NativeCel | undefined {
     }
     case 'callExpr': {
       if (!NATIVE_FUNCTIONS.has(k.value.function)) return undefined;
+      // matches with a literal pattern both engines read alike, and duration of a literal or self.
+      const first = k.value.args[0]?.exprKind;
+      if (
+        k.value.function === 'matches' &&
+        (first?.case !== 'constExpr' ||
+          first.value.constantKind.case !== 'stringValue' ||
+          !sharedPattern(first.value.constantKind.value))
+      )
+        return undefined;
       const target = k.value.target ? nativeForm(k.value.target) : null;
       const args = k.value.args.map(nativeForm);
       if (target === undefined || args.some((x) => x === undefined)) return undefined;

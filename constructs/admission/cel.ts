@@ -33,7 +33,14 @@ import type { CelRule, NativeCel, Schema } from './schema.js';
  * (k8s.io/apiserver/pkg/cel/library/urls.go): an absolute URI, or an absolute path.
  */
 function parseRequestUri(s: string): URL | undefined {
-  if (s.startsWith('/')) return new URL(s, 'http://localhost');
+  // An absolute path, "//x" included (a path there, not a host: Go parses it so).
+  if (s.startsWith('/')) {
+    try {
+      return new URL(`http://localhost${s}`);
+    } catch {
+      return undefined;
+    }
+  }
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s)) return undefined;
   try {
     return new URL(s);
@@ -46,6 +53,11 @@ function parseRequestUri(s: string): URL | undefined {
  * Kubernetes' URL library. A URL value is represented by its text (the rules that reach here were
  * type-checked by the API server when the CRD was installed, so url methods only meet url values).
  */
+const URL_METHODS = {
+  getScheme: (s: string) => (s.startsWith('/') ? '' : parseRequestUri(s)!.protocol.replace(/:$/, '')),
+  getHostname: (s: string) => (s.startsWith('/') ? '' : parseRequestUri(s)!.hostname.replace(/^\[|\]$/g, '')),
+  getEscapedPath: (s: string) => parseRequestUri(s)!.pathname,
+};
 const URL_LIBRARY = [
   celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (s) => parseRequestUri(s) !== undefined),
   celFunc('url', [CelScalar.STRING], CelScalar.STRING, (s) => {
@@ -54,13 +66,13 @@ const URL_LIBRARY = [
     return s;
   }),
   celMethod('getScheme', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return this.startsWith('/') ? '' : parseRequestUri(this)!.protocol.replace(/:$/, '');
+    return URL_METHODS.getScheme(this);
   }),
   celMethod('getHostname', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return this.startsWith('/') ? '' : parseRequestUri(this)!.hostname.replace(/^\[|\]$/g, '');
+    return URL_METHODS.getHostname(this);
   }),
   celMethod('getEscapedPath', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return parseRequestUri(this)!.pathname;
+    return URL_METHODS.getEscapedPath(this);
   }),
 ];
 
@@ -185,7 +197,12 @@ function stringTestOf(rule: string): ((self: string) => boolean) | undefined {
  * or a result that is not a bool gives up, and the library's program decides instead, errors and
  * all. celCrossCheck holds this to the library in the tests.
  */
-type CelValue = string | boolean | bigint | null | readonly CelValue[] | ReadonlyMap<string, CelValue>;
+/** A CEL duration, in nanoseconds. */
+class CelDuration {
+  constructor(readonly ns: bigint) {}
+}
+type CelValue =
+  string | boolean | bigint | null | CelDuration | readonly CelValue[] | ReadonlyMap<string, CelValue>;
 type Frame = { readonly name: string; readonly value: CelValue; readonly parent?: Frame };
 type Native = (frame: Frame) => CelValue;
 
@@ -202,11 +219,51 @@ const bool = (v: CelValue): boolean => (typeof v === 'boolean' ? v : giveUp());
 const str = (v: CelValue): string => (typeof v === 'string' ? v : giveUp());
 const bigint = (v: CelValue): bigint => (typeof v === 'bigint' ? v : giveUp());
 
-/** Equality of scalars of one type; anything else gives up. */
+/** Equality of scalars (or durations) of one type; anything else gives up. */
 function equal(a: CelValue, b: CelValue): boolean {
   if (a === null || b === null) return a === b ? true : giveUp();
+  if (a instanceof CelDuration && b instanceof CelDuration) return a.ns === b.ns;
   if (typeof a !== typeof b || typeof a === 'object') return giveUp();
   return a === b;
+}
+
+/** -1, 0 or 1 for two ints or two durations; anything else gives up. */
+function compare(a: CelValue, b: CelValue): number {
+  const x = typeof a === 'bigint' ? a : a instanceof CelDuration ? a.ns : giveUp();
+  const y =
+    typeof b === 'bigint' && typeof a === 'bigint'
+      ? b
+      : b instanceof CelDuration && a instanceof CelDuration
+        ? b.ns
+        : giveUp();
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+const DURATION_UNITS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1000n,
+  µs: 1000n,
+  ms: 1000_000n,
+  s: 1000_000_000n,
+  m: 60_000_000_000n,
+  h: 3600_000_000_000n,
+};
+
+/**
+ * A duration string as the library parses it (@bufbuild/cel's parseDuration: "300ms", "1.5h",
+ * "2h45m", the same arithmetic), for unsigned strings of 128 characters or fewer; anything else
+ * gives up, and the library decides.
+ */
+function duration(text: string): CelDuration {
+  if (text === '0') return new CelDuration(0n);
+  if (text.length > 128 || !/^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/.test(text)) return giveUp();
+  let ns = 0n;
+  for (const [, whole, fraction, unit] of text.matchAll(/(\d+)(?:\.(\d+))?(ns|us|µs|ms|s|m|h)/g)) {
+    const factor = DURATION_UNITS[unit];
+    ns += BigInt(whole) * factor;
+    if (fraction !== undefined) ns += (BigInt(fraction) * factor) / 10n ** BigInt(fraction.length);
+  }
+  return ns > INT64_MAX ? giveUp() : new CelDuration(ns);
 }
 
 function nativeOf(e: NativeCel): Native {
@@ -243,9 +300,18 @@ function nativeOf(e: NativeCel): Native {
       const items = e[1].map(nativeOf);
       return (frame) => items.map((x) => x(frame));
     }
+    case 'map':
+      return () => new Map();
     case 'comp':
       return comprehension(e);
     case 'call':
+      if (e[1] === 'matches') {
+        // gen-schemas lets through only a literal pattern RE2 and RegExp read alike.
+        const target = e[2] === null ? giveUp() : nativeOf(e[2]);
+        const pattern = e[3][0];
+        const re = pattern[0] === 's' ? new RegExp(pattern[1], 'u') : giveUp();
+        return (f) => re.test(str(target(f)));
+      }
       return call(e[1], e[2] === null ? undefined : nativeOf(e[2]), e[3].map(nativeOf));
   }
 }
@@ -288,13 +354,33 @@ function call(fn: string, target: Native | undefined, args: readonly Native[]): 
     case '_!=_':
       return (f) => !equal(a(f), b(f));
     case '_<_':
-      return (f) => bigint(a(f)) < bigint(b(f));
+      return (f) => compare(a(f), b(f)) < 0;
     case '_<=_':
-      return (f) => bigint(a(f)) <= bigint(b(f));
+      return (f) => compare(a(f), b(f)) <= 0;
     case '_>_':
-      return (f) => bigint(a(f)) > bigint(b(f));
+      return (f) => compare(a(f), b(f)) > 0;
     case '_>=_':
-      return (f) => bigint(a(f)) >= bigint(b(f));
+      return (f) => compare(a(f), b(f)) >= 0;
+    case 'duration':
+      return (f) => duration(str(a(f)));
+    case 'isURL':
+      return (f) => parseRequestUri(str(a(f))) !== undefined;
+    case 'url':
+      return (f) => {
+        const text = str(a(f));
+        return parseRequestUri(text) === undefined ? giveUp() : text;
+      };
+    case 'getScheme':
+    case 'getHostname':
+    case 'getEscapedPath': {
+      const method = URL_METHODS[fn];
+      const self = target ?? giveUp();
+      return (f) => {
+        const text = str(self(f));
+        // The library's methods assume a URL (a url() value); anything else is its to settle.
+        return text.startsWith('/') || parseRequestUri(text) !== undefined ? method(text) : giveUp();
+      };
+    }
     case '_-_':
       return (f) => int(bigint(a(f)) - bigint(b(f)));
     case '_+_':
@@ -357,9 +443,9 @@ function nativeRule(rule: string): ((self: CelInput) => boolean | undefined) | u
     try {
       const out = evaluate({ name: 'self', value: self as CelValue });
       return typeof out === 'boolean' ? out : undefined;
-    } catch (e) {
-      if (e === GIVE_UP) return undefined;
-      throw e;
+    } catch {
+      // Given up, or a function of ours that failed: the library decides, and words the error.
+      return undefined;
     }
   };
 }

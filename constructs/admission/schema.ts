@@ -99,7 +99,8 @@ export interface KubeShape {
  * A CEL expression in the compact form cel.ts evaluates itself (tools/gen-schemas.ts writes it):
  * ["s", string], ["b", boolean], ["i", integer] literals; ["id", name]; ["sel", operand, field] and
  * ["has", operand, field] (has(operand.field)); ["list", items]; ["call", function, target or
- * null, args]; ["comp", iterVar, range, accuVar, init, condition, step, result] (a macro).
+ * null, args]; ["comp", iterVar, range, accuVar, init, condition, step, result] (a macro); ["map"],
+ * the empty map literal.
  */
 export type NativeCel =
   | readonly ['s', string]
@@ -108,5 +109,6 @@ export type NativeCel =
   | readonly ['id', string]
   | readonly ['sel' | 'has', NativeCel, string]
   | readonly ['list', readonly NativeCel[]]
+  | readonly ['map']
   | readonly ['call', string, NativeCel | null, readonly NativeCel[]]
   | readonly ['comp', string, NativeCel, string, NativeCel, NativeCel, NativeCel, NativeCel];
