@@ -144,14 +144,17 @@ export function admissionProblems(objects: readonly AdmittedObject[]): string[] 
   const problems: string[] = [];
   const seen = new Map<string, number>();
   // The object being checked: its identity is written out only for a problem.
-  let obj: AdmittedObject;
-  let ns: string | undefined;
+  let current: AdmittedObject;
+  let currentNs: string | undefined;
   const report: Report = (path, message, fix) =>
     problems.push(
-      `[${obj.kind} ${ns ? `${ns}/` : ''}${obj.metadata?.name}] ${formatPath(path) || '(object)'}: ${message}; ${fix}`,
+      `[${current.kind} ${currentNs ? `${currentNs}/` : ''}${current.metadata?.name}] ${formatPath(path) || '(object)'}: ${message}; ${fix}`,
     );
-  for (obj of objects) {
-    ns = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : undefined;
+  for (let i = 0; i < objects.length; i++) {
+    const obj = objects[i];
+    const ns = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : undefined;
+    current = obj;
+    currentNs = ns;
     const kind = String(obj.kind);
     const check = kindCheck(String(obj.apiVersion), kind);
     const key = `${check.group}/${kind}/${ns ?? ''}/${obj.metadata?.name}`;
