@@ -9,7 +9,10 @@ import { toBinary } from '@bufbuild/protobuf';
 import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { APPS } from '../charts/index.js';
-import { evaluate } from '../constructs/admission/cel.js';
+import { builtInProblems, hasBuiltInSchema, passesFast } from '../constructs/admission/builtin.js';
+import { celCrossCheck, evaluate } from '../constructs/admission/cel.js';
+import type { CelRule, Schema } from '../constructs/admission/schema.js';
+import { formatPath } from '../constructs/admission/path.js';
 import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
 import {
   AdmissionError,
@@ -24,6 +27,7 @@ import {
   type MicroserviceProps,
 } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
+import { buildBenchApp } from '../tools/bench.js';
 import { renderFiles, synthTarget } from '../tools/synth.js';
 import { synthErrors } from './support/synth.js';
 
@@ -82,6 +86,20 @@ describe('admission pass', () => {
       '[Deployment shop/worker] spec.strategy.surge: is not a field of this kind; remove it, or check its spelling and nesting',
       '[Deployment shop/worker] spec.template.spec.containers[0].restartPolicyy: is not a field of this kind; remove it, or check its spelling and nesting',
       '[DestinationRule shop/worker] spec.trafficPolicy.connectionPool.tcp.maxConnection: is not a field of this schema; remove it, or check its spelling and nesting',
+    ]);
+  });
+
+  it('refuses an unknown field named like an Object method ("constructor", "toString") in a CRD', () => {
+    // cdk8s cannot render such a key; an object handed to the pass directly can have one.
+    const rule = {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'DestinationRule',
+      metadata: { name: 'worker', namespace: 'shop' },
+      spec: { host: 'worker', constructor: 'x', trafficPolicy: { toString: 1 } },
+    };
+    assert.deepEqual(admissionProblems([rule]), [
+      '[DestinationRule shop/worker] spec.constructor: is not a field of this schema; remove it, or check its spelling and nesting',
+      '[DestinationRule shop/worker] spec.trafficPolicy.toString: is not a field of this schema; remove it, or check its spelling and nesting',
     ]);
   });
 
@@ -498,6 +516,149 @@ describe('admission pass: CEL', () => {
     );
   });
 
+  it('tests a string against a literal directly with the result the CEL program gives', () => {
+    const values = ['', '*', 'a*b', 'ab', 'b', 'ba', 'a/b', '\u{1F600}*'];
+    for (const method of ['contains', 'startsWith', 'endsWith']) {
+      for (const literal of ['"*"', "'b'", '""', '"a/"']) {
+        for (const not of ['', '!']) {
+          const direct = { rule: `${not}self.${method}(${literal})`, message: 'no' };
+          // The same rule written so that only the program evaluates it.
+          const planned = { rule: `${not}(self.${method}(${literal}) == true)`, message: 'no' };
+          for (const v of values) {
+            const s = { type: 'string' as const };
+            assert.equal(evaluate(direct, v, s), evaluate(planned, v, s), `${direct.rule} on ${v}`);
+          }
+        }
+      }
+    }
+    assert.match(
+      evaluate({ rule: '!self.contains("*")' }, 42, { type: 'integer' }) ?? '',
+      /^rule could not be evaluated \(/,
+    );
+  });
+
+  it('evaluates the rules it can by itself exactly as the library does, and leaves it the rest', () => {
+    // Every rule on every schema node that carries it, on values made from the node's schema.
+    const nodes: [rule: CelRule, schema: Schema][] = [];
+    const find = (s: Schema | undefined): void => {
+      if (!s || typeof s !== 'object') return;
+      for (const r of s['x-kubernetes-validations'] ?? [])
+        if (!/\boldSelf\b/.test(r.rule)) nodes.push([r, s]);
+      Object.values(s.properties ?? {}).forEach(find);
+      find(s.items);
+      if (typeof s.additionalProperties === 'object') find(s.additionalProperties);
+    };
+    for (const i of new Set(Object.values(CRD_KINDS))) find(parseSchema(i));
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
+    const STRINGS = [
+      '',
+      'a',
+      '*',
+      '/',
+      '//',
+      '/a/../b',
+      '/x',
+      'a/b',
+      '%2F',
+      'Exact',
+      'PathPrefix',
+      'HTTP',
+      'HTTPS',
+      'TLS',
+      'TCP',
+      'UDP',
+      'Terminate',
+      'Passthrough',
+      'Hostname',
+      'Service',
+      'core',
+      'RegularExpression',
+      'WAYPOINT',
+      'foo.example.com',
+      '*.example.com',
+      'Foo.example.com',
+      '\u{1F600}x',
+      'a\nb',
+      // Durations, URLs and names for the rules that read them.
+      '0',
+      '1ms',
+      '0s',
+      '0.5ms',
+      '10s',
+      '1.5h',
+      '1h30m',
+      '100us',
+      '1\u00b5s',
+      '999ns',
+      '1000us',
+      '1000000ns',
+      '0.001s',
+      '999999ns',
+      '-1s',
+      '+1s',
+      '1.5',
+      '1d',
+      'http://a.example.com/x',
+      'https://auth.example.com/jwks',
+      'oci://registry/image:1',
+      'ftp://a/b',
+      'file:///p',
+      '/abs/path',
+      'example.com/path',
+      'GET',
+      'my_method',
+      'pkg.Service',
+    ];
+    const make = (sch: Schema | undefined, depth: number): unknown => {
+      if (!sch) return pick(STRINGS);
+      if (sch.enum && random() < 0.8) return pick(sch.enum);
+      if (sch['x-kubernetes-int-or-string']) return random() < 0.5 ? pick([0, 1, 80, 65535]) : pick(STRINGS);
+      switch (sch.type) {
+        case 'string':
+          return pick(STRINGS);
+        case 'integer':
+          return pick([0, 1, 2, 80, 443, 65535, -1]);
+        case 'number':
+          return pick([0, 1.5, 100]);
+        case 'boolean':
+          return random() < 0.5;
+        case 'array':
+          return depth > 4
+            ? []
+            : Array.from({ length: Math.floor(random() * 4) }, () => make(sch.items, depth + 1));
+        default: {
+          if (depth > 4) return {};
+          const o: Record<string, unknown> = {};
+          for (const [k, sub] of Object.entries(sch.properties ?? {}))
+            if (random() < 0.5) o[k] = make(sub, depth + 1);
+          if (typeof sch.additionalProperties === 'object')
+            for (let i = Math.floor(random() * 3); i > 0; i--)
+              o[pick(STRINGS)] = make(sch.additionalProperties, depth + 1);
+          return o;
+        }
+      }
+    };
+    celCrossCheck.enabled = true;
+    celCrossCheck.native = 0;
+    celCrossCheck.mismatches.length = 0;
+    try {
+      for (const [rule, sch] of nodes) for (let i = 0; i < 40; i++) evaluate(rule, make(sch, 0), sch);
+      for (const sample of APPS.apps) {
+        for (const variant of sample.variants) {
+          const app = new App();
+          sample.build(app, variant);
+          renderObjects(app);
+        }
+      }
+    } finally {
+      celCrossCheck.enabled = false;
+    }
+    assert.deepEqual(celCrossCheck.mismatches.slice(0, 10), []);
+    assert.ok(celCrossCheck.native > 1500, `only ${celCrossCheck.native} values evaluated natively`);
+  });
+
   it('caches a has()-only rule on the fields present, not on their values', () => {
     const rule = { rule: '(has(self.a) ? 1 : 0) + (has(self.b) ? 1 : 0) <= 1', message: 'one of a and b' };
     const s = {
@@ -507,6 +668,96 @@ describe('admission pass: CEL', () => {
     assert.equal(evaluate(rule, { a: 'x' }, s), undefined);
     assert.equal(evaluate(rule, { a: 'y', b: 'z' }, s), 'one of a and b');
     assert.equal(evaluate(rule, { a: 'x', b: 'w' }, s), 'one of a and b');
+  });
+});
+
+describe('admission pass: the fast path of built-in kinds', () => {
+  /** The built-in objects of every sample app and variant and of a small bench app, two per kind. */
+  function builtInSamples(): Record<string, unknown>[] {
+    const objects: Record<string, unknown>[] = [];
+    for (const sample of APPS.apps) {
+      for (const variant of sample.variants) {
+        const app = new App();
+        sample.build(app, variant);
+        objects.push(...renderObjects(app));
+      }
+    }
+    const bench = new App();
+    buildBenchApp(bench, 12, 5);
+    objects.push(...renderObjects(bench));
+    const perKind = new Map<string, number>();
+    return objects.filter((o) => {
+      const gvk = `${o.apiVersion}/${o.kind}`;
+      if (!hasBuiltInSchema(gvk)) return false;
+      perKind.set(gvk, (perKind.get(gvk) ?? 0) + 1);
+      return perKind.get(gvk)! <= 2;
+    });
+  }
+
+  /** Every place in a JSON value: the path to each property and item, the root aside. */
+  function places(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+    if (v === null || typeof v !== 'object') return [];
+    const keys: (string | number)[] = Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v);
+    return keys.flatMap((k) => [[...at, k], ...places((v as Record<string, unknown>)[k], [...at, k])]);
+  }
+
+  function withValue(obj: unknown, at: (string | number)[], value: unknown): Record<string, unknown> {
+    const copy = structuredClone(obj) as Record<string, unknown>;
+    let parent: Record<string | number, unknown> = copy;
+    for (const k of at.slice(0, -1)) parent = parent[k] as Record<string | number, unknown>;
+    const last = at[at.length - 1];
+    if (value === undefined && !Array.isArray(parent)) delete parent[last];
+    else parent[last] = value;
+    return copy;
+  }
+
+  const REPLACEMENTS: unknown[] = [
+    undefined,
+    null,
+    [],
+    [null],
+    {},
+    { unknownField: 1 },
+    '',
+    'x',
+    '1e+21m',
+    '500m',
+    1.5,
+    -1,
+    0,
+    2 ** 31,
+    true,
+  ];
+
+  it("passes an object exactly when the field tree and kubernetes-models' validator find nothing", () => {
+    const samples = builtInSamples();
+    assert.ok(samples.length >= 14, `only ${samples.length} built-in samples`);
+    let cases = 0;
+    for (const sample of samples) {
+      const gvk = `${sample.apiVersion}/${sample.kind}`;
+      const slow = (o: Record<string, unknown>) => {
+        const found: string[] = [];
+        builtInProblems(gvk, o, (path, message) => found.push(`${formatPath(path)}: ${message}`));
+        return found;
+      };
+      assert.equal(passesFast(gvk, sample), true, gvk);
+      assert.deepEqual(slow(sample), [], gvk);
+      for (const at of places(sample)) {
+        for (const value of REPLACEMENTS) {
+          // An undefined list item is not JSON; the fast path leaves it to the slow one.
+          if (value === undefined && typeof at[at.length - 1] === 'number') continue;
+          const broken = withValue(sample, at, value);
+          const found = slow(broken);
+          assert.equal(
+            passesFast(gvk, broken),
+            found.length === 0,
+            `${gvk} ${at.join('.')} = ${JSON.stringify(value)}: ${found.join('; ') || 'no problem'}`,
+          );
+          cases++;
+        }
+      }
+    }
+    assert.ok(cases > 5000, `only ${cases} cases`);
   });
 });
 

@@ -307,7 +307,7 @@ describe('npm run bench', () => {
       .pop()!;
     assert.match(
       out,
-      /^services=20 objects=\d+ bytes=\d+ synth_ms=\d+ admission_ms=\d+ floor_ms=\d+ ratio=\d+\.\d\d peak_rss_mb=\d+$/,
+      /^services=20 objects=\d+ bytes=\d+ synth_ms=\d+ admission_ms=\d+ admission_share=\d+\.\d% floor_ms=\d+ ratio=\d+\.\d\d peak_rss_mb=\d+$/,
     );
     assert.ok(Number(/objects=(\d+)/.exec(out)![1]) > 200);
   });

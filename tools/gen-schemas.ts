@@ -20,10 +20,18 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseCel } from '@bufbuild/cel';
-import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { type Expr, ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { toBinary } from '@bufbuild/protobuf';
 import ts from 'typescript';
 import { parse, parseAllDocuments } from 'yaml';
+import { type AjvError, VALIDATORS } from '../constructs/admission/builtin.js';
+import type {
+  KubeFieldTree,
+  KubeShape,
+  KubeShapes,
+  KubeTypeShape,
+  NativeCel,
+} from '../constructs/admission/schema.js';
 
 const OUT = 'constructs/admission/generated/schemas.ts';
 
@@ -133,7 +141,7 @@ async function crdSchemas(sources: readonly string[]): Promise<Map<string, Recor
  * a type name, "[]" + reference for a list, "{}" + reference for a map, or a leaf: "s" scalar,
  * "q" quantity, "i" int-or-string, "*" anything (raw JSON).
  */
-function kubeFieldTree(): { kinds: Record<string, string>; types: Record<string, Record<string, string>> } {
+function kubeFieldTree(): KubeFieldTree {
   const require = createRequire(import.meta.url);
   const root = dirname(require.resolve('kubernetes-models/package.json'));
   const files = KUBE_KINDS.map(([, , module]) => join(root, `${module}.d.ts`));
@@ -199,6 +207,245 @@ function kubeFieldTree(): { kinds: Record<string, string>; types: Record<string,
   return { kinds, types: Object.fromEntries(Object.entries(types).sort(([a], [b]) => (a < b ? -1 : 1))) };
 }
 
+type Segment = string | number;
+type Probe = (value: unknown, at: readonly Segment[]) => AjvError[];
+
+/**
+ * What kubernetes-models' compiled validators accept at each field of the field tree, found by
+ * asking them: each type is probed once, at the first place a kind's validator reaches it, with
+ * values of every wrong kind (a list where a scalar belongs, a string, null, an integer past
+ * int32, a string no enum lists), and the errors at that place tell its type, nullability,
+ * format, enum and required fields. Anything the probes do not explain stops the generation,
+ * so that the fast path of the pass (builtin.ts) never accepts what the validators refuse.
+ */
+function kubeShapes(tree: KubeFieldTree): KubeShapes {
+  const types: Record<string, KubeTypeShape> = {};
+  const queue: [type: string, gvk: string, at: Segment[]][] = Object.entries(tree.kinds).map(
+    ([gvk, type]) => [type, gvk, []],
+  );
+  while (queue.length > 0) {
+    const [type, gvk, at] = queue.shift()!;
+    if (types[type]) continue;
+    const validate = VALIDATORS[gvk];
+    const probe: Probe = (value, where) => {
+      let data = value;
+      for (let i = where.length - 1; i >= 0; i--) {
+        const s = where[i];
+        data = typeof s === 'number' ? [data] : { [s]: data };
+      }
+      validate(data);
+      const pointer = where.map((s) => `/${s}`).join('');
+      return (validate.errors ?? []).filter((e) => e.instancePath === pointer);
+    };
+    const empty = probe({}, at);
+    const unexpected = empty.filter((e) => e.keyword !== 'required');
+    if (unexpected.length > 0) fail(gvk, at, unexpected);
+    const fields: Record<string, KubeShape> = {};
+    for (const [field, ref] of Object.entries(tree.types[type] ?? {})) {
+      fields[field] = shapeOf(ref, gvk, [...at, field], probe, (t, where) => queue.push([t, gvk, where]));
+    }
+    types[type] = { required: empty.map((e) => String(e.params.missingProperty)), fields };
+  }
+  return { types: Object.fromEntries(Object.entries(types).sort(([a], [b]) => (a < b ? -1 : 1))) };
+}
+
+function fail(gvk: string, at: readonly Segment[], errors: readonly AjvError[]): never {
+  throw new Error(
+    `gen-schemas: ${gvk} /${at.join('/')}: the validator says ${JSON.stringify(errors.map((e) => [e.keyword, e.params]))}, which the probes do not explain`,
+  );
+}
+
+const INT32_PAST = 2 ** 31;
+
+function shapeOf(
+  ref: string,
+  gvk: string,
+  at: Segment[],
+  probe: Probe,
+  enqueue: (type: string, at: Segment[]) => void,
+): KubeShape {
+  const nullable = probe(null, at).length === 0 ? { n: true as const } : {};
+  /** The one type error a value of the wrong kind gets, or none. */
+  const wanted = (value: unknown): string | undefined => {
+    const errors = probe(value, at);
+    if (errors.length === 0) return undefined;
+    // An enum or a format may refuse the value too; they are probed apart below.
+    const types = errors.filter((e) => e.keyword === 'type');
+    const others = errors.filter(
+      (e) => e.keyword !== 'type' && e.keyword !== 'enum' && e.keyword !== 'format',
+    );
+    if (types.length === 1 && others.length === 0) return String(types[0].params.type);
+    return fail(gvk, at, errors);
+  };
+  // Quantities are checked with the API server's own grammar, and the validator's word on a
+  // quantity is not taken (builtin.ts), except on null, which the grammar does not see.
+  if (ref === 'q') return { t: 'quantity', ...nullable };
+  if (ref === '*') return { t: 'any', ...nullable };
+  if (ref === 'i') {
+    for (const ok of ['x', '', 1, -1, 0]) if (probe(ok, at).length > 0) fail(gvk, at, probe(ok, at));
+    return { t: 'int-or-string', ...(probe(INT32_PAST, at).length > 0 && { f: 'int32' }), ...nullable };
+  }
+  if (ref.startsWith('[]')) {
+    if (wanted('x') !== 'array' || probe([], at).length > 0) fail(gvk, at, probe('x', at));
+    return { t: 'list', of: shapeOf(ref.slice(2), gvk, [...at, 0], probe, enqueue), ...nullable };
+  }
+  if (ref.startsWith('{}')) {
+    if (wanted('x') !== 'object' || probe({}, at).length > 0) fail(gvk, at, probe('x', at));
+    return { t: 'map', of: shapeOf(ref.slice(2), gvk, [...at, 'k'], probe, enqueue), ...nullable };
+  }
+  if (ref !== 's') {
+    if (wanted('x') !== 'object') fail(gvk, at, probe('x', at));
+    enqueue(ref, at);
+    return { t: 'type', ref, ...nullable };
+  }
+  const t = wanted([]);
+  if (t === undefined) return { t: 'any', ...nullable };
+  if (t === 'string') {
+    // A string no enum lists, in no format, and long: whatever refuses it is recorded or fails.
+    const errors = probe(`\u0001${'x'.repeat(1000)}`, at);
+    const e = errors.find((x) => x.keyword === 'enum')?.params.allowedValues as string[] | undefined;
+    const f = errors.find((x) => x.keyword === 'format')?.params.format as string | undefined;
+    if (errors.some((x) => x.keyword !== 'enum' && x.keyword !== 'format')) fail(gvk, at, errors);
+    const blank = probe('', at);
+    if (blank.some((x) => x.keyword !== 'enum' && x.keyword !== 'format')) fail(gvk, at, blank);
+    return { t, ...(e && { e }), ...(f && { f }), ...nullable };
+  }
+  if (t === 'integer') {
+    // No bounds but the format's: the fast path checks int32 on both sides.
+    for (const ok of [1, 0, -1]) if (probe(ok, at).length > 0) fail(gvk, at, probe(ok, at));
+    const past = probe(INT32_PAST, at);
+    if (past.some((x) => x.keyword !== 'format' || x.params.format !== 'int32')) fail(gvk, at, past);
+    return { t, ...(past.length > 0 && { f: 'int32' }), ...nullable };
+  }
+  if (t === 'number' || t === 'boolean') {
+    for (const ok of t === 'number' ? [1.5, -1.5, 0] : [true, false])
+      if (probe(ok, at).length > 0) fail(gvk, at, probe(ok, at));
+    return { t, ...nullable };
+  }
+  if (t === 'object') {
+    if (probe({ a: 1 }, at).length > 0) fail(gvk, at, probe({ a: 1 }, at));
+    return { t: 'object', ...nullable };
+  }
+  return fail(gvk, at, probe([], at));
+}
+
+/** The CEL functions and operators cel.ts evaluates itself. */
+const NATIVE_FUNCTIONS = new Set([
+  '!_',
+  '_&&_',
+  '_||_',
+  '_?_:_',
+  '_==_',
+  '_!=_',
+  '_<_',
+  '_<=_',
+  '_>_',
+  '_>=_',
+  '_+_',
+  '_-_',
+  '@in',
+  '_[_]',
+  '@not_strictly_false',
+  'size',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'matches',
+  'duration',
+  'isURL',
+  'url',
+  'getScheme',
+  'getHostname',
+  'getEscapedPath',
+]);
+
+/**
+ * Patterns whose meaning is the same in RE2 (CEL's matches) and in a JavaScript RegExp with the
+ * u flag: literals, classes, groups, alternation, anchors and quantifiers, escapes of punctuation
+ * and \d only (no "." outside a class, which JavaScript does not let match \r, no \s, \b, \p,
+ * flags, named groups or backreferences).
+ */
+function sharedPattern(p: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < p.length; i++) {
+    const ch = p[i];
+    if (ch === '\\') {
+      const next = p[++i];
+      if (next === undefined || !/[\\^$.*+?()[\]{}|/\-d]/.test(next)) return false;
+    } else if (inClass) {
+      if (ch === ']') inClass = false;
+      else if (ch === '[') return false;
+    } else if (ch === '[') {
+      inClass = true;
+      if (p[i + 1] === ']' || (p[i + 1] === '^' && p[i + 2] === ']')) return false;
+    } else if (ch === '.') return false;
+    else if (ch === '(' && p[i + 1] === '?' && p[i + 2] !== ':') return false;
+  }
+  if (inClass) return false;
+  try {
+    new RegExp(p, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A parsed CEL expression in cel.ts's compact form, or undefined when it uses anything else. */
+function nativeForm(e: Expr | undefined): NativeCel | undefined {
+  const k = e?.exprKind;
+  switch (k?.case) {
+    case 'constExpr': {
+      const c = k.value.constantKind;
+      if (c.case === 'stringValue') return ['s', c.value];
+      if (c.case === 'boolValue') return ['b', c.value];
+      if (c.case === 'int64Value' && c.value >= -(2n ** 53n) && c.value <= 2n ** 53n)
+        return ['i', Number(c.value)];
+      return undefined;
+    }
+    case 'identExpr':
+      return ['id', k.value.name];
+    case 'selectExpr': {
+      const operand = nativeForm(k.value.operand);
+      if (!operand) return undefined;
+      return [k.value.testOnly ? 'has' : 'sel', operand, k.value.field];
+    }
+    case 'structExpr':
+      // The empty map literal {}.
+      return k.value.messageName === '' && k.value.entries.length === 0 ? ['map'] : undefined;
+    case 'listExpr': {
+      if (k.value.optionalIndices.length > 0) return undefined;
+      const items = k.value.elements.map(nativeForm);
+      return items.every((x) => x !== undefined) ? ['list', items as NativeCel[]] : undefined;
+    }
+    case 'callExpr': {
+      if (!NATIVE_FUNCTIONS.has(k.value.function)) return undefined;
+      // matches with a literal pattern both engines read alike, and duration of a literal or self.
+      const first = k.value.args[0]?.exprKind;
+      if (
+        k.value.function === 'matches' &&
+        (first?.case !== 'constExpr' ||
+          first.value.constantKind.case !== 'stringValue' ||
+          !sharedPattern(first.value.constantKind.value))
+      )
+        return undefined;
+      const target = k.value.target ? nativeForm(k.value.target) : null;
+      const args = k.value.args.map(nativeForm);
+      if (target === undefined || args.some((x) => x === undefined)) return undefined;
+      return ['call', k.value.function, target, args as NativeCel[]];
+    }
+    case 'comprehensionExpr': {
+      const c = k.value;
+      if (c.iterVar2 !== '') return undefined;
+      const parts = [c.iterRange, c.accuInit, c.loopCondition, c.loopStep, c.result].map(nativeForm);
+      if (parts.some((x) => x === undefined)) return undefined;
+      const [range, init, condition, step, result] = parts as NativeCel[];
+      return ['comp', c.iterVar, range, c.accuVar, init, condition, step, result];
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** The pinned CRD sources: the imports of cdk8s.yaml. */
 function pinnedSources(): string[] {
   return (parse(readFileSync('cdk8s.yaml', 'utf8')) as { imports: string[] }).imports;
@@ -232,7 +479,14 @@ async function main(): Promise<void> {
       .sort()
       .map((r) => [r, Buffer.from(toBinary(ParsedExprSchema, parseCel(r))).toString('base64')]),
   );
+  const native = Object.fromEntries(
+    [...rules]
+      .sort()
+      .map((r) => [r, nativeForm(parseCel(r).expr)] as const)
+      .filter(([, form]) => form !== undefined),
+  );
   const kube = kubeFieldTree();
+  const shapes = kubeShapes(kube);
   const modelsVersion = (
     JSON.parse(
       readFileSync(
@@ -248,7 +502,7 @@ async function main(): Promise<void> {
   ).version;
   const text = `// generated by tools/gen-schemas.ts (npm run gen-schemas); do not edit.
 // CRD schemas from the sources pinned in cdk8s.yaml; built-in field tree from kubernetes-models ${modelsVersion}.
-import type { KubeFieldTree, Schema } from '../schema.js';
+import type { KubeFieldTree, KubeShapes, NativeCel, Schema } from '../schema.js';
 
 /** "<group>/<version>/<Kind>" of every served CRD version → index into CRD_SCHEMA_BODIES. */
 export const CRD_KINDS: Record<string, number> = ${JSON.stringify(index)};
@@ -262,9 +516,18 @@ export const parseSchema = (i: number): Schema => JSON.parse(CRD_SCHEMA_BODIES[i
 /** Each CEL rule of those schemas (transition rules aside), parsed: a binary cel.expr.ParsedExpr, base64. */
 export const CEL_PARSED: Record<string, string> = ${JSON.stringify(parsed)};
 
+/**
+ * The rules that use only what cel.ts evaluates itself (NativeCel), in its compact form: no
+ * program to decode and plan for them, and no trip through the library per value.
+ */
+export const CEL_NATIVE: Record<string, NativeCel> = ${JSON.stringify(native)};
+
 export const KUBE_MODELS_VERSION = ${JSON.stringify(modelsVersion)};
 
 export const KUBE_FIELDS: KubeFieldTree = JSON.parse(${JSON.stringify(JSON.stringify(kube))}) as KubeFieldTree;
+
+/** What kubernetes-models' validators accept at each field of KUBE_FIELDS, found by probing them. */
+export const KUBE_SHAPES: KubeShapes = JSON.parse(${JSON.stringify(JSON.stringify(shapes))}) as KubeShapes;
 `;
   writeFileSync(OUT, text);
   console.log(

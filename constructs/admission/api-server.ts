@@ -75,12 +75,30 @@ function checkName(kind: string, name: unknown, report: Report): void {
 const KEY_FIX =
   'write it as [prefix/]name, e.g. "app.kubernetes.io/name": the prefix a lower-case DNS subdomain, the name at most 63 letters, digits, "-", "_" and "."';
 
+/**
+ * The problem of a label or annotation key, remembered: an app has few distinct keys
+ * ("app", "version", "app.kubernetes.io/name") on thousands of objects.
+ */
+const keyProblems = new Map<string, string | undefined>();
+function keyProblem(k: string): string | undefined {
+  let problem = keyProblems.get(k);
+  if (problem === undefined && !keyProblems.has(k)) {
+    problem = qualifiedNameProblem(k);
+    if (keyProblems.size >= 10_000) keyProblems.clear();
+    keyProblems.set(k, problem);
+  }
+  return problem;
+}
+
 /** Labels and selectors (validation.go, IsQualifiedName and IsValidLabelValue). */
 export function checkLabels(labels: unknown, path: Path, report: Report): void {
   if (labels === null || typeof labels !== 'object') return;
-  for (const [k, v] of Object.entries(labels)) {
-    const keyProblem = qualifiedNameProblem(k);
-    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
+  const o = labels as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    const problem = keyProblem(k);
+    if (problem) report(entry(path, k), `the key ${JSON.stringify(k)} ${problem}`, KEY_FIX);
     if (typeof v === 'string' && !isLabelValue(v)) {
       report(
         entry(path, k),
@@ -93,17 +111,39 @@ export function checkLabels(labels: unknown, path: Path, report: Report): void {
   }
 }
 
+/** Whether checkLabels would find nothing to report. */
+export function labelsPass(labels: unknown): boolean {
+  if (labels === null || typeof labels !== 'object') return true;
+  const o = labels as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    if (keyProblem(k) !== undefined || (typeof v === 'string' && !isLabelValue(v))) return false;
+  }
+  return true;
+}
+
+const ANNOTATIONS_LIMIT = 256 * 1024;
+
 /** Annotations: qualified-name keys, at most 256 KiB in all (apimachinery ValidateAnnotations). */
 function checkAnnotations(annotations: unknown, path: Path, report: Report): void {
   if (annotations === null || typeof annotations !== 'object') return;
-  let size = 0;
-  for (const [k, v] of Object.entries(annotations)) {
+  const o = annotations as Record<string, unknown>;
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: the exact size is needed only near the limit.
+  let bound = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
     // Annotation keys are lower-cased before the check (ValidateAnnotations).
-    const keyProblem = qualifiedNameProblem(k.toLowerCase());
-    if (keyProblem) report(entry(path, k), `the key ${JSON.stringify(k)} ${keyProblem}`, KEY_FIX);
-    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+    const problem = keyProblem(k.toLowerCase());
+    if (problem) report(entry(path, k), `the key ${JSON.stringify(k)} ${problem}`, KEY_FIX);
+    bound += 3 * (k.length + (typeof v === 'string' ? v.length : 0));
   }
-  if (size > 256 * 1024) {
+  if (bound <= ANNOTATIONS_LIMIT) return;
+  let size = 0;
+  for (const [k, v] of Object.entries(o))
+    size += Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  if (size > ANNOTATIONS_LIMIT) {
     report(
       path,
       `total ${size} bytes, more than the 262144 the API server allows`,
@@ -121,7 +161,7 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
 /** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
 function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, report: Report): void {
   if (!spec) return;
-  checkIds(spec.securityContext, child(path, 'securityContext'), report);
+  checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
     const other = volumes.get(v?.name ?? '');
@@ -136,54 +176,58 @@ function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, r
   const names = new Map<string, string>();
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     const containers = Array.isArray(spec[list]) ? (spec[list] as Record<string, unknown>[]) : [];
-    containers.forEach((c, i) => {
-      const at = `${path}.${list}[${i}]`;
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i];
+      // The container's path is written out only for a problem.
+      const at = () => `${path}.${list}[${i}]`;
       const name = c?.name;
       if (typeof name === 'string') {
         const other = names.get(name);
         if (other)
           report(
-            `${at}.name`,
+            `${at()}.name`,
             `"${name}" is already the name of ${other}`,
             'give each container a unique name',
           );
         else names.set(name, `${list}[${i}]`);
       }
-      checkIds(c?.securityContext, `${at}.securityContext`, report);
-      const mounts = new Map<string, number>();
-      (Array.isArray(c?.volumeMounts)
+      checkIds(c?.securityContext, () => `${at()}.securityContext`, report);
+      const mounts = Array.isArray(c?.volumeMounts)
         ? (c.volumeMounts as { name?: string; mountPath?: string }[])
-        : []
-      ).forEach((m, j) => {
-        const other = mounts.get(m?.mountPath ?? '');
+        : [];
+      if (mounts.length === 0) continue;
+      const paths = new Map<string, number>();
+      for (let j = 0; j < mounts.length; j++) {
+        const m = mounts[j];
+        const other = paths.get(m?.mountPath ?? '');
         if (other !== undefined) {
           report(
-            `${at}.volumeMounts[${j}].mountPath`,
+            `${at()}.volumeMounts[${j}].mountPath`,
             `"${m.mountPath}" is already mounted by volumeMounts[${other}]`,
             'mount each path once',
           );
-        } else if (m?.mountPath) mounts.set(m.mountPath, j);
+        } else if (m?.mountPath) paths.set(m.mountPath, j);
         if (m?.name && !volumes.has(m.name)) {
           report(
-            `${at}.volumeMounts[${j}].name`,
+            `${at()}.volumeMounts[${j}].name`,
             `no volume is named "${m.name}"`,
             'declare the volume in volumes, or fix the name',
           );
         }
-      });
-    });
+      }
+    }
   }
 }
 
 /** UIDs and GIDs are 0 to 2147483647 (validation.go, IsValidUserID and IsValidGroupID). */
-function checkIds(ctx: unknown, path: Path, report: Report): void {
+function checkIds(ctx: unknown, path: () => Path, report: Report): void {
   if (ctx === null || typeof ctx !== 'object') return;
   const c = ctx as Record<string, unknown>;
   for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
     const v = c[field];
     if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > 2147483647)) {
       report(
-        child(path, field),
+        child(path(), field),
         `${v} is not a valid ${field === 'runAsUser' ? 'user' : 'group'} ID`,
         'use a whole number from 0 to 2147483647',
       );

@@ -21,19 +21,21 @@ import { validate as networkPolicy } from 'kubernetes-models/_schemas/IoK8sApiNe
 import { validate as pdb } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
 import { validate as role } from 'kubernetes-models/_schemas/IoK8sApiRbacV1Role';
 import { validate as roleBinding } from 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding';
-import { KUBE_FIELDS } from './generated/schemas.js';
-import { checkLabels } from './api-server.js';
+import { KUBE_FIELDS, KUBE_SHAPES } from './generated/schemas.js';
+import type { KubeShape } from './schema.js';
+import { checkLabels, labelsPass } from './api-server.js';
 import { child, entry, formatPath, item, type Path, type Report } from './path.js';
 
-type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
-interface AjvError {
+export type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+export interface AjvError {
   instancePath: string;
   keyword: string;
   params: Record<string, unknown>;
   message?: string;
 }
 
-const VALIDATORS: Record<string, Validator> = {
+/** kubernetes-models' compiled validator of each built-in kind the pass knows. */
+export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'v1/Namespace': namespace,
   'v1/Service': service,
   'v1/ServiceAccount': serviceAccount,
@@ -90,6 +92,137 @@ export const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numk
 export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, report: Report): boolean {
   const validate = VALIDATORS[gvk];
   if (!validate) return false;
+  if (!passesFast(gvk, obj)) builtInProblems(gvk, obj, report);
+  return true;
+}
+
+/**
+ * The fast path: whether the object certainly passes both checks below, its field tree and
+ * kubernetes-models' validator. It walks the object once against the shapes the validators were
+ * found to accept (KUBE_SHAPES), each type compiled once into a closure, and writes nothing; an
+ * object it is not sure of (a problem, or a field in a format it leaves to the validator) goes the
+ * slow way, which finds and words every problem. Exported for the test that holds it to the
+ * validators.
+ */
+export function passesFast(gvk: string, obj: Record<string, unknown>): boolean {
+  const root = KUBE_FIELDS.kinds[gvk];
+  return root !== undefined && typeCheck(root)(obj);
+}
+
+type Fast = (v: unknown) => boolean;
+
+const typeChecks = new Map<string, Fast>();
+
+function typeCheck(name: string): Fast {
+  let check = typeChecks.get(name);
+  if (!check) {
+    const holder: { check?: Fast } = {};
+    typeChecks.set(name, (v) => holder.check!(v));
+    check = holder.check = compileType(name);
+    typeChecks.set(name, check);
+  }
+  return check;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function compileType(name: string): Fast {
+  const shape = KUBE_SHAPES.types[name];
+  if (!shape) return () => false;
+  const required = shape.required;
+  const fields = new Map<string, Fast>();
+  for (const [k, sub] of Object.entries(shape.fields)) fields.set(k, lazyShape(sub));
+  return (v) => {
+    if (!isObject(v)) return false;
+    for (let i = 0; i < required.length; i++) if (v[required[i]] === undefined) return false;
+    for (const k in v) {
+      const check = fields.get(k);
+      // An unknown field, even an undefined one, is the slow path's to report.
+      if (check === undefined) return false;
+      const x = v[k];
+      if (k === 'matchLabels' && !labelsPass(x)) return false;
+      if (x !== undefined && !check(x)) return false;
+    }
+    return true;
+  };
+}
+
+/** A field's check, compiled when a value first reaches it (most fields of most types never are). */
+function lazyShape(shape: KubeShape): Fast {
+  let check: Fast | undefined;
+  return (v) => (check ??= compileShape(shape))(v);
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+function compileShape(shape: KubeShape): Fast {
+  const nullable = shape.n === true;
+  const check = compileValue(shape);
+  return nullable ? (v) => v === null || check(v) : check;
+}
+
+function compileValue(shape: KubeShape): Fast {
+  switch (shape.t) {
+    case 'string': {
+      // A format is left to the validator: its own format functions say what passes.
+      if (shape.f !== undefined) return () => false;
+      if (shape.e === undefined) return (v) => typeof v === 'string';
+      const allowed = new Set<unknown>(shape.e);
+      return (v) => allowed.has(v);
+    }
+    case 'integer':
+      return shape.f === 'int32'
+        ? (v) => Number.isInteger(v) && (v as number) >= INT32_MIN && (v as number) <= INT32_MAX
+        : shape.f === undefined
+          ? Number.isInteger
+          : () => false;
+    case 'number':
+      return Number.isFinite;
+    case 'boolean':
+      return (v) => typeof v === 'boolean';
+    case 'object':
+      return isObject;
+    case 'any':
+      return () => true;
+    case 'quantity':
+      return (v) => typeof v === 'number' || (typeof v === 'string' && QUANTITY.test(v));
+    case 'int-or-string':
+      return shape.f === 'int32'
+        ? (v) =>
+            typeof v === 'string' ||
+            (Number.isInteger(v) && (v as number) >= INT32_MIN && (v as number) <= INT32_MAX)
+        : (v) => typeof v === 'string' || Number.isInteger(v);
+    case 'list': {
+      const item = compileShape(shape.of!);
+      return (v) => {
+        if (!Array.isArray(v)) return false;
+        for (let i = 0; i < v.length; i++) if (v[i] === undefined || !item(v[i])) return false;
+        return true;
+      };
+    }
+    case 'map': {
+      const value = compileShape(shape.of!);
+      return (v) => {
+        if (!isObject(v)) return false;
+        for (const k in v) if (v[k] === undefined || !value(v[k])) return false;
+        return true;
+      };
+    }
+    case 'type':
+      return typeCheck(shape.ref!);
+    default:
+      return () => false;
+  }
+}
+
+/**
+ * The slow path, for an object the fast path is not sure of: unknown fields and quantities from
+ * the field tree, then everything kubernetes-models' validator finds, each problem once.
+ */
+export function builtInProblems(gvk: string, obj: Record<string, unknown>, report: Report): void {
+  const validate = VALIDATORS[gvk];
   const root = KUBE_FIELDS.kinds[gvk];
   const quantityPaths: Path[] = [];
   walkFields(resolve(root), obj, '', report, quantityPaths);
@@ -115,7 +248,6 @@ export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, repor
       report(...line);
     }
   }
-  return true;
 }
 
 /**

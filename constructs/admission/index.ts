@@ -78,52 +78,97 @@ export function admit<T extends AdmittedObject>(objects: readonly T[]): readonly
   return objects;
 }
 
+/**
+ * What the pass does with objects of one apiVersion and kind, worked out once per kind: its API
+ * group, and its schema check (none for a kind of a group whose schemas are not pinned).
+ */
+interface KindCheck {
+  readonly group: string;
+  readonly validate?: (obj: AdmittedObject, report: Report) => void;
+}
+
+const kindChecks = new Map<string, Map<string, KindCheck>>();
+
+function kindCheck(apiVersion: string, kind: string): KindCheck {
+  let byKind = kindChecks.get(apiVersion);
+  if (!byKind) {
+    byKind = new Map();
+    kindChecks.set(apiVersion, byKind);
+  }
+  let check = byKind.get(kind);
+  if (!check) {
+    check = makeKindCheck(apiVersion, kind);
+    byKind.set(kind, check);
+  }
+  return check;
+}
+
+function makeKindCheck(apiVersion: string, kind: string): KindCheck {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const gvk = `${apiVersion}/${kind}`;
+  if (BUILT_IN_GROUPS.has(group)) {
+    if (!hasBuiltInSchema(gvk)) return { group };
+    return { group, validate: (obj, report) => validateBuiltIn(gvk, obj, report) };
+  }
+  if (!PINNED_GROUPS.has(group)) return { group };
+  const schema = crdSchema(gvk);
+  if (!schema) {
+    const served = Object.keys(CRD_KINDS)
+      .filter((k) => k.startsWith(`${group}/`) && k.endsWith(`/${kind}`))
+      .map((k) => k.split('/').slice(0, 2).join('/'));
+    return {
+      group,
+      validate: (_obj, report) =>
+        report(
+          'apiVersion',
+          `${apiVersion} ${kind} is not served by the pinned CRDs`,
+          served.length > 0 ? `use ${served.join(' or ')}` : `check the kind's spelling`,
+        ),
+    };
+  }
+  // Defaulting writes into the object: a copy, and only where the schema has defaults.
+  const defaults = hasDefaults(schema);
+  return {
+    group,
+    validate: (obj, report) => {
+      const body = defaults ? structuredClone(obj) : obj;
+      if (defaults) applyDefaults(schema, body);
+      validateSchema(schema, body, '', report);
+    },
+  };
+}
+
 /** Every problem of every object, one line each. */
 export function admissionProblems(objects: readonly AdmittedObject[]): string[] {
   const t0 = performance.now();
   const problems: string[] = [];
   const seen = new Map<string, number>();
-  for (const obj of objects) {
+  // The object being checked: its identity is written out only for a problem.
+  let current: AdmittedObject;
+  let currentNs: string | undefined;
+  const report: Report = (path, message, fix) =>
+    problems.push(
+      `[${current.kind} ${currentNs ? `${currentNs}/` : ''}${current.metadata?.name}] ${formatPath(path) || '(object)'}: ${message}; ${fix}`,
+    );
+  for (let i = 0; i < objects.length; i++) {
+    const obj = objects[i];
     const ns = typeof obj.metadata?.namespace === 'string' ? obj.metadata.namespace : undefined;
-    const name = obj.metadata?.name;
-    const id = () => `[${obj.kind} ${ns ? `${ns}/` : ''}${name}]`;
-    const report: Report = (path, message, fix) =>
-      problems.push(`${id()} ${formatPath(path) || '(object)'}: ${message}; ${fix}`);
-    const apiVersion = String(obj.apiVersion);
-    const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
-    const gvk = `${apiVersion}/${obj.kind}`;
-    const key = `${group}/${obj.kind}/${ns ?? ''}/${name}`;
+    current = obj;
+    currentNs = ns;
+    const kind = String(obj.kind);
+    const check = kindCheck(String(obj.apiVersion), kind);
+    const key = `${check.group}/${kind}/${ns ?? ''}/${obj.metadata?.name}`;
     const count = (seen.get(key) ?? 0) + 1;
     seen.set(key, count);
     if (count === 2) {
       report(
         'metadata.name',
-        `another ${obj.kind} with this namespace and name is emitted too, and one would overwrite the other`,
+        `another ${kind} with this namespace and name is emitted too, and one would overwrite the other`,
         'emit each object once, or give them different names',
       );
     }
     checkApiServerRules(obj, report);
-    if (BUILT_IN_GROUPS.has(group)) {
-      if (hasBuiltInSchema(gvk)) validateBuiltIn(gvk, obj, report);
-    } else if (PINNED_GROUPS.has(group)) {
-      const schema = crdSchema(gvk);
-      if (!schema) {
-        const served = Object.keys(CRD_KINDS)
-          .filter((k) => k.startsWith(`${group}/`) && k.endsWith(`/${obj.kind}`))
-          .map((k) => k.split('/').slice(0, 2).join('/'));
-        report(
-          'apiVersion',
-          `${apiVersion} ${obj.kind} is not served by the pinned CRDs`,
-          served.length > 0 ? `use ${served.join(' or ')}` : `check the kind's spelling`,
-        );
-      } else {
-        // Defaulting writes into the object: a copy, and only where the schema has defaults.
-        const defaults = hasDefaults(schema);
-        const body = defaults ? structuredClone(obj) : obj;
-        if (defaults) applyDefaults(schema, body);
-        validateSchema(schema, body, '', report);
-      }
-    }
+    check.validate?.(obj, report);
   }
   admissionStats.ms += performance.now() - t0;
   admissionStats.objects += objects.length;

@@ -55,3 +55,60 @@ export interface KubeFieldTree {
   readonly kinds: Readonly<Record<string, string>>;
   readonly types: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
+
+/**
+ * What kubernetes-models' compiled validator of each built-in type accepts, found by
+ * tools/gen-schemas.ts asking the validators themselves: the fast path of the admission pass
+ * (builtin.ts) checks an object against these, and hands it to the validators only when they
+ * might find something.
+ */
+export interface KubeShapes {
+  readonly types: Readonly<Record<string, KubeTypeShape>>;
+}
+
+export interface KubeTypeShape {
+  readonly required: readonly string[];
+  readonly fields: Readonly<Record<string, KubeShape>>;
+}
+
+/** A field's value: t the type ("type" for an object of the type named by ref); n nullable. */
+export interface KubeShape {
+  readonly t:
+    | 'string'
+    | 'integer'
+    | 'number'
+    | 'boolean'
+    | 'object'
+    | 'any'
+    | 'quantity'
+    | 'int-or-string'
+    | 'list'
+    | 'map'
+    | 'type';
+  readonly n?: true;
+  /** The allowed values of a string. */
+  readonly e?: readonly string[];
+  /** The format of a string or integer ("int32", "date-time", ...). */
+  readonly f?: string;
+  /** The items of a list, the values of a map. */
+  readonly of?: KubeShape;
+  readonly ref?: string;
+}
+
+/**
+ * A CEL expression in the compact form cel.ts evaluates itself (tools/gen-schemas.ts writes it):
+ * ["s", string], ["b", boolean], ["i", integer] literals; ["id", name]; ["sel", operand, field] and
+ * ["has", operand, field] (has(operand.field)); ["list", items]; ["call", function, target or
+ * null, args]; ["comp", iterVar, range, accuVar, init, condition, step, result] (a macro); ["map"],
+ * the empty map literal.
+ */
+export type NativeCel =
+  | readonly ['s', string]
+  | readonly ['b', boolean]
+  | readonly ['i', number]
+  | readonly ['id', string]
+  | readonly ['sel' | 'has', NativeCel, string]
+  | readonly ['list', readonly NativeCel[]]
+  | readonly ['map']
+  | readonly ['call', string, NativeCel | null, readonly NativeCel[]]
+  | readonly ['comp', string, NativeCel, string, NativeCel, NativeCel, NativeCel, NativeCel];

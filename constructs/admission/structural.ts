@@ -7,50 +7,43 @@
  * node that passed the rest.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { evaluate, isTransitionRule } from './cel.js';
+import { compileRule, isTransitionRule } from './cel.js';
 import type { Schema } from './schema.js';
 
 import { child, item, type Path, type Report, suffix } from './path.js';
 import { checkLabels } from './api-server.js';
 
+/**
+ * A schema node compiled into one closure that runs only the checks its node has: the walk meets
+ * hundreds of thousands of values, and reading thirty optional keywords of a schema node for each
+ * would cost more than the checks. A value's path is given as its parent's path and its key
+ * (undefined at the node the walk starts from), and made only when there is a problem to report or
+ * children to walk.
+ */
+type Check = (v: unknown, parent: Path, key: Key, report: Report) => boolean;
+type Key = string | number | undefined;
+
+const at = (parent: Path, key: Key): Path =>
+  key === undefined ? parent : typeof key === 'number' ? item(parent, key) : child(parent, key);
+
+const compiled = new WeakMap<Schema, Check>();
+
+/** The schema's check, compiled on first use (and then shared by every node that refers to it). */
+function compileSchema(s: Schema): Check {
+  let check = compiled.get(s);
+  if (!check) {
+    // A schema that contains itself meets itself while compiling: a forwarder stands in.
+    const holder: { check?: Check } = {};
+    compiled.set(s, (v, parent, key, report) => holder.check!(v, parent, key, report));
+    check = holder.check = build(s);
+    compiled.set(s, check);
+  }
+  return check;
+}
+
 /** Validates `value` (already defaulted) at `path`; returns whether it had no problem. */
 export function validateSchema(s: Schema, value: unknown, path: Path, report: Report): boolean {
-  if (value === null) {
-    if (s.nullable) return true;
-    report(path, 'is null', 'remove it or give it a value');
-    return false;
-  }
-  let ok = checkType(s, value, path, report);
-  if (!ok) return false;
-  if (s.enum && !s.enum.some((e) => e === value)) {
-    report(
-      path,
-      `${JSON.stringify(value)} is not one of ${s.enum.map((e) => JSON.stringify(e)).join(', ')}`,
-      'use one of them',
-    );
-    ok = false;
-  }
-  if (typeof value === 'string') ok = checkString(s, value, path, report) && ok;
-  else if (typeof value === 'number') ok = checkNumber(s, value, path, report) && ok;
-  else if (Array.isArray(value)) ok = checkArray(s, value, path, report) && ok;
-  else if (typeof value === 'object')
-    ok = checkObject(s, value as Record<string, unknown>, path, report) && ok;
-  for (const alternative of COMBINATORS) {
-    if (s[alternative] !== undefined) ok = checkCombinator(s, alternative, value, path, report) && ok;
-  }
-  if (ok && s['x-kubernetes-validations']) {
-    for (const r of s['x-kubernetes-validations']) {
-      if (isTransitionRule(r)) continue;
-      const failure = evaluate(r, value, s);
-      if (failure !== undefined) {
-        // fieldPath is relative to the rule's node: ".name", "['key']".
-        const at = r.fieldPath ? suffix(path, r.fieldPath) : path;
-        report(at, `${failure} (CEL rule: ${r.rule})`, 'change the value so that the rule holds');
-        ok = false;
-      }
-    }
-  }
-  return ok;
+  return compileSchema(s)(value, path, undefined, report);
 }
 
 const COMBINATORS = ['oneOf', 'anyOf', 'allOf', 'not'] as const;
@@ -64,79 +57,202 @@ function typeOf(v: unknown): string {
   return typeof v;
 }
 
-function checkType(s: Schema, v: unknown, path: Path, report: Report): boolean {
+/** The steps of one node, in the order the problems are reported. */
+function build(s: Schema): Check {
+  const nullable = s.nullable === true;
+  const type = typeCheck(s);
+  const enumCheck = enumCheckOf(s);
+  const stringCheck = stringCheckOf(s);
+  const numberCheck = numberCheckOf(s);
+  const arrayCheck = arrayCheckOf(s);
+  const objectCheck = objectCheckOf(s);
+  const combinators = COMBINATORS.filter((c) => s[c] !== undefined).map((c) => combinatorCheck(s, c));
+  const rules = (s['x-kubernetes-validations'] ?? [])
+    .filter((r) => !isTransitionRule(r))
+    .map((r) => ({ rule: r, check: compileRule(r, s) }));
+  // Most nodes are a typed value and nothing more, or an object with fields: checks of their own.
+  if (
+    type !== undefined &&
+    !s['x-kubernetes-int-or-string'] &&
+    enumCheck === undefined &&
+    combinators.length === 0 &&
+    rules.length === 0
+  ) {
+    const own =
+      s.type === 'object'
+        ? objectCheck
+        : s.type === 'array'
+          ? arrayCheck
+          : s.type === 'string'
+            ? stringCheck
+            : undefined;
+    const scalar = s.type === 'integer' || s.type === 'number' || s.type === 'boolean';
+    if (
+      own !== undefined ||
+      (scalar && numberCheck === undefined) ||
+      (s.type === 'string' && stringCheck === undefined)
+    ) {
+      return (v, parent, key, report) => {
+        if (v === null) {
+          if (nullable) return true;
+          report(at(parent, key), 'is null', 'remove it or give it a value');
+          return false;
+        }
+        if (!type(v, parent, key, report)) return false;
+        return own === undefined || (own as Check)(v, parent, key, report);
+      };
+    }
+  }
+  return (v, parent, key, report) => {
+    if (v === null) {
+      if (nullable) return true;
+      report(at(parent, key), 'is null', 'remove it or give it a value');
+      return false;
+    }
+    if (type !== undefined && !type(v, parent, key, report)) return false;
+    let ok = enumCheck === undefined || enumCheck(v, parent, key, report);
+    if (typeof v === 'string') {
+      if (stringCheck !== undefined) ok = stringCheck(v, parent, key, report) && ok;
+    } else if (typeof v === 'number') {
+      if (numberCheck !== undefined) ok = numberCheck(v, parent, key, report) && ok;
+    } else if (Array.isArray(v)) {
+      if (arrayCheck !== undefined) ok = arrayCheck(v, parent, key, report) && ok;
+    } else if (typeof v === 'object') {
+      ok = objectCheck(v, parent, key, report) && ok;
+    }
+    for (let i = 0; i < combinators.length; i++) ok = combinators[i](v, parent, key, report) && ok;
+    if (ok) {
+      for (let i = 0; i < rules.length; i++) {
+        const failure = rules[i].check(v);
+        if (failure !== undefined) {
+          const r = rules[i].rule;
+          // fieldPath is relative to the rule's node: ".name", "['key']".
+          const path = at(parent, key);
+          report(
+            r.fieldPath ? suffix(path, r.fieldPath) : path,
+            `${failure} (CEL rule: ${r.rule})`,
+            'change the value so that the rule holds',
+          );
+          ok = false;
+        }
+      }
+    }
+    return ok;
+  };
+}
+
+function typeCheck(s: Schema): Check | undefined {
   if (s['x-kubernetes-int-or-string']) {
-    if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) return true;
-    report(path, `${JSON.stringify(v)} is neither an integer nor a string`, 'use a whole number or a string');
-    return false;
+    return (v, parent, key, report) => {
+      if (typeof v === 'string' || (typeof v === 'number' && Number.isInteger(v))) return true;
+      report(
+        at(parent, key),
+        `${JSON.stringify(v)} is neither an integer nor a string`,
+        'use a whole number or a string',
+      );
+      return false;
+    };
   }
   const want = s.type;
-  if (want === undefined) return true;
-  const ok =
+  if (want === undefined) return undefined;
+  const is: (v: unknown) => boolean =
     want === 'object'
-      ? typeof v === 'object' && !Array.isArray(v)
+      ? (v) => typeof v === 'object' && !Array.isArray(v)
       : want === 'array'
-        ? Array.isArray(v)
+        ? Array.isArray
         : want === 'integer'
-          ? typeof v === 'number' && Number.isInteger(v)
-          : typeof v === want;
-  if (!ok) {
-    const wanted = want === 'array' ? 'list' : want;
-    report(path, `${A(typeOf(v))} where the schema wants ${A(wanted)}`, `write ${A(wanted)}`);
-  }
-  return ok;
+          ? (v) => typeof v === 'number' && Number.isInteger(v)
+          : (v) => typeof v === want;
+  const wanted = want === 'array' ? 'list' : want;
+  return (v, parent, key, report) => {
+    if (is(v)) return true;
+    report(at(parent, key), `${A(typeOf(v))} where the schema wants ${A(wanted)}`, `write ${A(wanted)}`);
+    return false;
+  };
 }
 
-function checkString(s: Schema, v: string, path: Path, report: Report): boolean {
-  let ok = true;
-  // Lengths count code points; the UTF-16 length is an upper bound that settles most strings.
-  const length =
-    s.maxLength === undefined && s.minLength === undefined
-      ? 0
-      : v.length <= (s.maxLength ?? Infinity) && v.length >= 2 * (s.minLength ?? 0)
-        ? v.length
-        : [...v].length;
-  if (s.maxLength !== undefined && length > s.maxLength) {
-    report(
-      path,
-      `is ${length} characters long, more than ${s.maxLength}`,
-      `shorten it to ${s.maxLength} or fewer`,
-    );
-    ok = false;
-  }
-  if (s.minLength !== undefined && length < s.minLength) {
-    report(
-      path,
-      `is ${length} characters long, fewer than ${s.minLength}`,
-      `give it at least ${s.minLength}`,
-    );
-    ok = false;
-  }
-  if (s.pattern !== undefined && !patternOf(s.pattern).test(v)) {
-    report(path, `${JSON.stringify(v)} does not match ${s.pattern}`, 'write a value the pattern accepts');
-    ok = false;
-  }
-  const format = s.format;
-  if (
-    (format === 'ipv4' && !isIPv4(v)) ||
-    (format === 'ipv6' && !isIPv6(v)) ||
-    (format === 'byte' && !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v)) ||
-    (format === 'date-time' && Number.isNaN(Date.parse(v)))
-  ) {
-    report(path, `${JSON.stringify(v)} is not ${A(format)} value`, `write ${A(format)} value`);
-    ok = false;
-  }
-  return ok;
+function enumCheckOf(s: Schema): Check | undefined {
+  if (!s.enum) return undefined;
+  // Set membership is strict equality for JSON values (they have no NaN).
+  const values = new Set(s.enum);
+  const listed = s.enum.map((e) => JSON.stringify(e)).join(', ');
+  return (v, parent, key, report) => {
+    if (values.has(v)) return true;
+    report(at(parent, key), `${JSON.stringify(v)} is not one of ${listed}`, 'use one of them');
+    return false;
+  };
 }
 
-const patterns = new Map<string, RegExp>();
-function patternOf(p: string): RegExp {
-  let r = patterns.get(p);
-  if (!r) {
-    r = new RegExp(p, 'u');
-    patterns.set(p, r);
+type Step<T> = (v: T, parent: Path, key: Key, report: Report) => boolean;
+
+/** The steps that apply, run in order, every one of them (each reports its own problem). */
+function all<T>(steps: (Step<T> | undefined)[]): Step<T> | undefined {
+  const list = steps.filter((x): x is Step<T> => x !== undefined);
+  if (list.length === 0) return undefined;
+  if (list.length === 1) return list[0];
+  return (v, parent, key, report) => {
+    let ok = true;
+    for (let i = 0; i < list.length; i++) ok = list[i](v, parent, key, report) && ok;
+    return ok;
+  };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const FORMATS: Record<string, (v: string) => boolean> = {
+  ipv4: isIPv4,
+  ipv6: isIPv6,
+  byte: (v) => BASE64.test(v),
+  'date-time': (v) => !Number.isNaN(Date.parse(v)),
+};
+
+function stringCheckOf(s: Schema): Step<string> | undefined {
+  const { maxLength, minLength, pattern, format } = s;
+  let lengths: Step<string> | undefined;
+  if (maxLength !== undefined || minLength !== undefined) {
+    const max = maxLength ?? Infinity;
+    const min = minLength ?? 0;
+    lengths = (v, parent, key, report) => {
+      // Lengths count code points; the UTF-16 length is an upper bound that settles most strings.
+      const length = v.length <= max && v.length >= 2 * min ? v.length : [...v].length;
+      let ok = true;
+      if (length > max) {
+        report(
+          at(parent, key),
+          `is ${length} characters long, more than ${max}`,
+          `shorten it to ${max} or fewer`,
+        );
+        ok = false;
+      }
+      if (length < min) {
+        report(at(parent, key), `is ${length} characters long, fewer than ${min}`, `give it at least ${min}`);
+        ok = false;
+      }
+      return ok;
+    };
   }
-  return r;
+  let matches: Step<string> | undefined;
+  if (pattern !== undefined) {
+    const re = new RegExp(pattern, 'u');
+    matches = (v, parent, key, report) => {
+      if (re.test(v)) return true;
+      report(
+        at(parent, key),
+        `${JSON.stringify(v)} does not match ${pattern}`,
+        'write a value the pattern accepts',
+      );
+      return false;
+    };
+  }
+  let formatted: Step<string> | undefined;
+  const valid = format !== undefined && Object.hasOwn(FORMATS, format) ? FORMATS[format] : undefined;
+  if (valid) {
+    formatted = (v, parent, key, report) => {
+      if (valid(v)) return true;
+      report(at(parent, key), `${JSON.stringify(v)} is not ${A(format!)} value`, `write ${A(format!)} value`);
+      return false;
+    };
+  }
+  return all([lengths, matches, formatted]);
 }
 
 const INT_RANGES: Record<string, [number, number]> = {
@@ -144,160 +260,231 @@ const INT_RANGES: Record<string, [number, number]> = {
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
-function checkNumber(s: Schema, v: number, path: Path, report: Report): boolean {
-  let ok = true;
-  const range = s.format ? INT_RANGES[s.format] : undefined;
-  if (range && (v < range[0] || v > range[1])) {
-    report(
-      path,
-      `${v} is outside the ${s.format} range`,
-      `use a whole number from ${range[0]} to ${range[1]}`,
-    );
-    ok = false;
-  }
-  if (s.minimum !== undefined && (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum)) {
-    report(
-      path,
-      `${v} is below the minimum ${s.minimum}${s.exclusiveMinimum ? ' (exclusive)' : ''}`,
-      `use a larger number`,
-    );
-    ok = false;
-  }
-  if (s.maximum !== undefined && (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum)) {
-    report(
-      path,
-      `${v} is above the maximum ${s.maximum}${s.exclusiveMaximum ? ' (exclusive)' : ''}`,
-      `use a smaller number`,
-    );
-    ok = false;
-  }
-  return ok;
-}
-
-function checkArray(s: Schema, v: unknown[], path: Path, report: Report): boolean {
-  let ok = true;
-  if (s.maxItems !== undefined && v.length > s.maxItems) {
-    report(path, `has ${v.length} items, more than ${s.maxItems}`, `keep at most ${s.maxItems}`);
-    ok = false;
-  }
-  if (s.minItems !== undefined && v.length < s.minItems) {
-    report(path, `has ${v.length} items, fewer than ${s.minItems}`, `give it at least ${s.minItems}`);
-    ok = false;
-  }
-  if (s.items) v.forEach((x, i) => (ok = validateSchema(s.items!, x, item(path, i), report) && ok));
-  const listType = s['x-kubernetes-list-type'];
-  if (listType === 'set' || (listType === 'map' && s['x-kubernetes-list-map-keys'])) {
-    const keys = s['x-kubernetes-list-map-keys'];
-    const seen = new Map<string, number>();
-    v.forEach((x, i) => {
-      const key = JSON.stringify(
-        keys && x !== null && typeof x === 'object' ? keys.map((k) => (x as Record<string, unknown>)[k]) : x,
-      );
-      const other = seen.get(key);
-      if (other !== undefined) {
+function numberCheckOf(s: Schema): Step<number> | undefined {
+  const range = s.format && Object.hasOwn(INT_RANGES, s.format) ? INT_RANGES[s.format] : undefined;
+  const { minimum, maximum, exclusiveMinimum, exclusiveMaximum } = s;
+  return all<number>([
+    range &&
+      ((v, parent, key, report) => {
+        if (v >= range[0] && v <= range[1]) return true;
         report(
-          item(path, i),
-          `duplicates item ${other}${keys ? ` (same ${keys.join(', ')})` : ''}`,
-          'remove one of them',
+          at(parent, key),
+          `${v} is outside the ${s.format} range`,
+          `use a whole number from ${range[0]} to ${range[1]}`,
         );
-        ok = false;
-      } else seen.set(key, i);
-    });
-  }
-  return ok;
+        return false;
+      }),
+    minimum === undefined
+      ? undefined
+      : (v, parent, key, report) => {
+          if (exclusiveMinimum ? v > minimum : v >= minimum) return true;
+          report(
+            at(parent, key),
+            `${v} is below the minimum ${minimum}${exclusiveMinimum ? ' (exclusive)' : ''}`,
+            `use a larger number`,
+          );
+          return false;
+        },
+    maximum === undefined
+      ? undefined
+      : (v, parent, key, report) => {
+          if (exclusiveMaximum ? v < maximum : v <= maximum) return true;
+          report(
+            at(parent, key),
+            `${v} is above the maximum ${maximum}${exclusiveMaximum ? ' (exclusive)' : ''}`,
+            `use a smaller number`,
+          );
+          return false;
+        },
+  ]);
 }
 
-function checkObject(s: Schema, v: Record<string, unknown>, path: Path, report: Report): boolean {
-  let ok = true;
-  if (s.required)
-    for (const r of s.required) {
-      if (v[r] === undefined) {
-        report(child(path, r), 'is required', 'set it');
+function arrayCheckOf(s: Schema): Step<unknown[]> | undefined {
+  const { maxItems, minItems } = s;
+  const itemSchema = s.items;
+  let items: Check | undefined;
+  const listType = s['x-kubernetes-list-type'];
+  const keys = s['x-kubernetes-list-map-keys'];
+  const unique = listType === 'set' || (listType === 'map' && keys !== undefined);
+  if (maxItems === undefined && minItems === undefined && !itemSchema && !unique) return undefined;
+  return (v, parent, key, report) => {
+    let ok = true;
+    if (maxItems !== undefined && v.length > maxItems) {
+      report(at(parent, key), `has ${v.length} items, more than ${maxItems}`, `keep at most ${maxItems}`);
+      ok = false;
+    }
+    if (minItems !== undefined && v.length < minItems) {
+      report(
+        at(parent, key),
+        `has ${v.length} items, fewer than ${minItems}`,
+        `give it at least ${minItems}`,
+      );
+      ok = false;
+    }
+    if (itemSchema !== undefined && v.length > 0) {
+      // Compiled when a value first reaches it: an app meets few of a CRD's thousands of nodes.
+      items ??= compileSchema(itemSchema);
+      const path = at(parent, key);
+      for (let i = 0; i < v.length; i++) ok = items(v[i], path, i, report) && ok;
+    }
+    if (unique && v.length > 1) {
+      const seen = new Map<string, number>();
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        const id = JSON.stringify(
+          keys && x !== null && typeof x === 'object'
+            ? keys.map((k) => (x as Record<string, unknown>)[k])
+            : x,
+        );
+        const other = seen.get(id);
+        if (other !== undefined) {
+          report(
+            item(at(parent, key), i),
+            `duplicates item ${other}${keys ? ` (same ${keys.join(', ')})` : ''}`,
+            'remove one of them',
+          );
+          ok = false;
+        } else seen.set(id, i);
+      }
+    }
+    return ok;
+  };
+}
+
+function objectCheckOf(s: Schema): Step<object> {
+  const required = s.required ?? [];
+  const { maxProperties, minProperties } = s;
+  const counted = maxProperties !== undefined || minProperties !== undefined;
+  // Own properties only: a field named "constructor" or "toString" is not in the schema.
+  const schemas = new Map<string, Schema>(Object.entries(s.properties ?? {}));
+  // Each field's check is compiled when a value first reaches it.
+  const props = new Map<string, Check>();
+  const additional = s.additionalProperties;
+  let rest: Check | undefined;
+  const checkOf = (k: string): Check | undefined => {
+    let check = props.get(k);
+    if (check === undefined) {
+      const sub = schemas.get(k);
+      if (sub !== undefined) {
+        check = compileSchema(sub);
+        props.set(k, check);
+      } else if (typeof additional === 'object') check = rest ??= compileSchema(additional);
+    }
+    return check;
+  };
+  const refusesUnknown =
+    additional !== true &&
+    !s['x-kubernetes-preserve-unknown-fields'] &&
+    (s.properties !== undefined || additional === false);
+  return (o, parent, key, report) => {
+    const v = o as Record<string, unknown>;
+    let ok = true;
+    for (let i = 0; i < required.length; i++) {
+      if (v[required[i]] === undefined) {
+        report(child(at(parent, key), required[i]), 'is required', 'set it');
         ok = false;
       }
     }
-  const n = s.maxProperties !== undefined || s.minProperties !== undefined ? Object.keys(v).length : 0;
-  if (s.maxProperties !== undefined && n > s.maxProperties) {
-    report(path, `has ${n} entries, more than ${s.maxProperties}`, `keep at most ${s.maxProperties}`);
-    ok = false;
-  }
-  if (s.minProperties !== undefined && n < s.minProperties) {
-    report(path, `has ${n} entries, fewer than ${s.minProperties}`, `give it at least ${s.minProperties}`);
-    ok = false;
-  }
-  // metadata of an embedded or top-level resource is checked by the object-meta rules instead.
-  const props = s.properties;
-  const additional = s.additionalProperties;
-  for (const k in v) {
-    const x = v[k];
-    if (x === undefined) continue;
-    const sub = props?.[k] ?? (typeof additional === 'object' ? additional : undefined);
-    if (k === 'matchLabels') checkLabels(x, child(path, k), report);
-    if (sub) ok = validateSchema(sub, x, child(path, k), report) && ok;
-    else if (
-      additional !== true &&
-      !s['x-kubernetes-preserve-unknown-fields'] &&
-      (props || additional === false)
-    ) {
-      report(child(path, k), 'is not a field of this schema', 'remove it, or check its spelling and nesting');
-      ok = false;
+    if (counted) {
+      const n = Object.keys(v).length;
+      if (maxProperties !== undefined && n > maxProperties) {
+        report(
+          at(parent, key),
+          `has ${n} entries, more than ${maxProperties}`,
+          `keep at most ${maxProperties}`,
+        );
+        ok = false;
+      }
+      if (minProperties !== undefined && n < minProperties) {
+        report(
+          at(parent, key),
+          `has ${n} entries, fewer than ${minProperties}`,
+          `give it at least ${minProperties}`,
+        );
+        ok = false;
+      }
     }
-  }
-  return ok;
+    let path: Path | undefined;
+    for (const k in v) {
+      const x = v[k];
+      if (x === undefined) continue;
+      path ??= at(parent, key);
+      // metadata of an embedded or top-level resource is checked by the object-meta rules instead.
+      if (k === 'matchLabels') checkLabels(x, child(path, k), report);
+      const sub = checkOf(k);
+      if (sub !== undefined) ok = sub(x, path, k, report) && ok;
+      else if (refusesUnknown) {
+        report(
+          child(path, k),
+          'is not a field of this schema',
+          'remove it, or check its spelling and nesting',
+        );
+        ok = false;
+      }
+    }
+    return ok;
+  };
 }
 
 /** oneOf/anyOf/allOf/not: in CRDs these only combine `required` (mutually exclusive fields). */
-function checkCombinator(
-  s: Schema,
-  which: 'oneOf' | 'anyOf' | 'allOf' | 'not',
-  v: unknown,
-  path: Path,
-  report: Report,
-): boolean {
+function combinatorCheck(s: Schema, which: 'oneOf' | 'anyOf' | 'allOf' | 'not'): Check {
   // Istio's oneof fields, the common case, are settled by which fields are present.
   const fields = which === 'oneOf' || which === 'anyOf' ? presenceOnly(s[which]!) : undefined;
-  if (fields && v !== null && typeof v === 'object' && !Array.isArray(v)) {
-    let present = 0;
-    for (const k of fields.keys) if ((v as Record<string, unknown>)[k] !== undefined) present++;
-    if (
-      which === 'anyOf' ? present > 0 || fields.optional : present === 1 || (present === 0 && fields.optional)
-    )
-      return true;
-  }
-  const passes = (sub: Schema) => validateSchema(sub, v, path, () => {}) || false;
+  const quiet: Report = () => {};
   if (which === 'not') {
-    if (!passes(s.not!)) return true;
-    report(path, `sets ${describe(s.not!)}, which the schema forbids`, 'remove one of the fields');
-    return false;
+    const not = compileSchema(s.not!);
+    return (v, parent, key, report) => {
+      if (!not(v, parent, key, quiet)) return true;
+      report(
+        at(parent, key),
+        `sets ${describe(s.not!)}, which the schema forbids`,
+        'remove one of the fields',
+      );
+      return false;
+    };
   }
   const list = s[which]!;
-  const passing = list.filter(passes).length;
-  if (which === 'allOf' ? passing === list.length : which === 'anyOf' ? passing > 0 : passing === 1)
-    return true;
+  const checks = list.map(compileSchema);
   // The shape protoc-gen-openapi gives Istio's oneof fields: none or exactly one of some fields
   // (oneOf: [not: anyOf: [required: [a]], ...], required: [a], required: [b], ...]).
   const single = list.filter((x) => x.required?.length === 1).map((x) => x.required![0]);
-  if (which === 'oneOf' && single.length > 0 && v !== null && typeof v === 'object') {
-    const optional = list.some((x) => x.not !== undefined);
-    const set = single.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+  const optional = list.some((x) => x.not !== undefined);
+  const options = list.map(describe).join('; ');
+  return (v, parent, key, report) => {
+    if (fields && v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      let present = 0;
+      for (const k of fields.keys) if ((v as Record<string, unknown>)[k] !== undefined) present++;
+      if (
+        which === 'anyOf'
+          ? present > 0 || fields.optional
+          : present === 1 || (present === 0 && fields.optional)
+      )
+        return true;
+    }
+    let passing = 0;
+    for (const check of checks) if (check(v, parent, key, quiet)) passing++;
+    if (which === 'allOf' ? passing === list.length : which === 'anyOf' ? passing > 0 : passing === 1)
+      return true;
+    if (which === 'oneOf' && single.length > 0 && v !== null && typeof v === 'object') {
+      const set = single.filter((k) => (v as Record<string, unknown>)[k] !== undefined);
+      report(
+        at(parent, key),
+        set.length > 1
+          ? `sets ${set.join(' and ')}, of which ${optional ? 'at most' : 'exactly'} one may be set`
+          : `sets none of ${single.join(', ')}, and needs exactly one`,
+        set.length > 1 ? 'keep one of them' : 'set one of them',
+      );
+      return false;
+    }
     report(
-      path,
-      set.length > 1
-        ? `sets ${set.join(' and ')}, of which ${optional ? 'at most' : 'exactly'} one may be set`
-        : `sets none of ${single.join(', ')}, and needs exactly one`,
-      set.length > 1 ? 'keep one of them' : 'set one of them',
+      at(parent, key),
+      which === 'oneOf' && passing > 1
+        ? `sets more than one of: ${options}`
+        : `must set ${which === 'allOf' ? 'all' : 'one'} of: ${options}`,
+      which === 'oneOf' ? 'keep exactly one' : 'set what the schema requires',
     );
     return false;
-  }
-  const options = list.map(describe).join('; ');
-  report(
-    path,
-    which === 'oneOf' && passing > 1
-      ? `sets more than one of: ${options}`
-      : `must set ${which === 'allOf' ? 'all' : 'one'} of: ${options}`,
-    which === 'oneOf' ? 'keep exactly one' : 'set what the schema requires',
-  );
-  return false;
+  };
 }
 
 interface PresenceOnly {
