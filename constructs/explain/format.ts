@@ -1,0 +1,95 @@
+/** The explanation as a few readable lines, for `npm run explain`. */
+import type { Explanation } from './explain.js';
+
+function weightText(w: number | null): string {
+  return w === null ? '' : ` ${w}%`;
+}
+
+/** One request's answer: the verdict first, then routing, resilience and security, one topic a line. */
+export function formatExplanation(e: Explanation): string {
+  const r = e.request;
+  const extra = Object.entries(r.headers)
+    .map(([k, v]) => `${k}: ${v}`)
+    .concat(r.jwt ? ['with a JWT'] : []);
+  const verdict = e.allowed === true ? 'ALLOWED' : e.allowed === false ? `DENIED (${e.deniedAt})` : 'UNKNOWN';
+  const lines = [
+    `${e.caller.name} → ${r.to}: ${r.method} ${r.path} port ${r.port}${extra.length ? ` (${extra.join(', ')})` : ''}`,
+    `  verdict   ${verdict}${e.decidedBy ? ` by ${e.decidedBy}` : ''}: ${e.reason}`,
+  ];
+  if (e.virtualService) {
+    lines.push(
+      `  route     ${e.virtualService}, route ${typeof e.route === 'string' ? JSON.stringify(e.route) : `#${String(e.route)}`}${e.matchedBy ? ` (${e.matchedBy})` : ''}`,
+    );
+  } else if (e.destinations.length > 0) {
+    lines.push('  route     no VirtualService applies');
+  }
+  if (e.destinations.length > 0) {
+    lines.push(
+      `  to        ${e.destinations
+        .map(
+          (d) =>
+            `${d.service}${d.version ? ` ${d.version}` : d.deployments.length > 0 ? ` (${d.deployments.join(', ')})` : ''}${weightText(d.weight)}`,
+        )
+        .join(', ')}`,
+    );
+  }
+  const resilience: string[] = [];
+  if (e.timeout) resilience.push(`timeout ${e.timeout}`);
+  if (e.retries) {
+    const rt = e.retries as {
+      attempts?: number;
+      perTryTimeout?: string;
+      retryOn?: string;
+      default?: boolean;
+    };
+    resilience.push(
+      `retries ${rt.attempts ?? '?'}${rt.perTryTimeout ? ` × ${rt.perTryTimeout}` : ''}${rt.retryOn ? ` on ${rt.retryOn}` : ''}${rt.default ? " (Istio's default)" : ''}`,
+    );
+  }
+  if (e.fault?.delay)
+    resilience.push(`fault delay ${e.fault.delay.fixedDelay} for ${e.fault.delay.percentage ?? '?'}%`);
+  if (e.fault?.abort)
+    resilience.push(`fault abort ${e.fault.abort.httpStatus ?? '?'} for ${e.fault.abort.percentage ?? '?'}%`);
+  if (e.mirror)
+    resilience.push(
+      `mirror ${e.mirror.percentage}% to ${e.mirror.service}${e.mirror.version ? ` ${e.mirror.version}` : ''}`,
+    );
+  if (resilience.length > 0) lines.push(`  requests  ${resilience.join('; ')}`);
+  const tp = e.trafficPolicy;
+  if (tp?.destinationRule) {
+    const parts = [
+      tp.connectionPool && `connection pool ${JSON.stringify(tp.connectionPool)}`,
+      tp.outlierDetection && `outlier detection ${JSON.stringify(tp.outlierDetection)}`,
+      tp.loadBalancer && `load balancer ${JSON.stringify(tp.loadBalancer)}`,
+      tp.tls && `tls ${String((tp.tls as { mode?: string }).mode)}`,
+    ].filter(Boolean);
+    lines.push(`  policy    ${tp.destinationRule}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+  }
+  for (const l of e.rateLimits) {
+    const what =
+      l.kind === 'local'
+        ? `local ${l.counts}: ${l.bucket?.maxTokens} tokens, ${l.bucket?.tokensPerFill} per ${l.bucket?.fillInterval}`
+        : `global ${l.domain} ${l.counts}: ${l.limit === null || l.limit === undefined ? 'no limit' : l.limit === 'unlimited' ? 'unlimited' : `${l.limit.requestsPerUnit} per ${l.limit.unit.toLowerCase()}`}`;
+    lines.push(`  limit     ${what} (${l.filter})${l.note ? `; ${l.note}` : ''}`);
+  }
+  if (e.mtls) {
+    lines.push(
+      `  mTLS      ${e.mtls.mode} (${e.mtls.source ?? "Istio's default"}); the caller sends ${e.mtls.callerSendsMtls ? 'mTLS' : 'plaintext'}${e.mtls.accepted ? '' : ': refused'}`,
+    );
+  }
+  if (e.egress) {
+    lines.push(
+      `  egress    ${e.egress.allowed ? `allowed by Sidecar ${e.egress.sidecar} (${e.egress.matchedHost})` : `not imported by Sidecar ${e.egress.sidecar} (${e.egress.outboundTrafficPolicy})`}`,
+    );
+  }
+  if (e.jwt && e.jwt.outcome !== 'none')
+    lines.push(`  JWT       ${e.jwt.outcome}: ${e.jwt.reason}${e.jwt.policy ? ` (${e.jwt.policy})` : ''}`);
+  for (const a of e.authorization) {
+    lines.push(
+      `  authz     ${a.at}${a.peer ? ` sees ${a.peer}` : ' sees no peer identity'}: ${a.allowed === true ? 'allow' : a.allowed === false ? 'deny' : 'unknown'} — ${a.reason}`,
+    );
+  }
+  if (e.waypoint) lines.push(`  waypoint  ${e.waypoint}`);
+  for (const n of e.notes) lines.push(`  note      ${n}`);
+  return lines.join('\n');
+}
