@@ -884,6 +884,10 @@ class Evaluator {
     return {
       request,
       caller: callerInfo,
+      allowed: rest.allowed,
+      decidedBy: rest.decidedBy,
+      deniedAt: rest.deniedAt,
+      reason: rest.reason,
       virtualService: null,
       route: null,
       matchedBy: null,
