@@ -880,14 +880,14 @@ class Evaluator {
     },
   ): Explanation {
     const { workload: _w, ...callerInfo } = caller;
-    const { extraNotes, ...rest } = r;
+    const { extraNotes, allowed, decidedBy, deniedAt, reason, ...rest } = r;
     return {
       request,
       caller: callerInfo,
-      allowed: rest.allowed,
-      decidedBy: rest.decidedBy,
-      deniedAt: rest.deniedAt,
-      reason: rest.reason,
+      allowed,
+      decidedBy,
+      deniedAt,
+      reason,
       virtualService: null,
       route: null,
       matchedBy: null,
