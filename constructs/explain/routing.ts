@@ -98,6 +98,14 @@ export function virtualServicesFor(
   });
 }
 
+/**
+ * A destination host as Istio reads it: a short name is a service in the VirtualService's own
+ * namespace (https://istio.io/latest/docs/reference/config/networking/virtual-service/#Destination).
+ */
+export function qualify(host: string, namespace: string): string {
+  return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
+}
+
 /** Whether one HTTPMatchRequest block matches (all its conditions hold). */
 function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace: string): boolean {
   // https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPMatchRequest:
@@ -173,7 +181,7 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
     const notes: string[] = [];
     const single = arr(r.route).length === 1;
     const destinations = arr(r.route).map((d) => ({
-      host: str(get(d, 'destination', 'host')) ?? '',
+      host: qualify(str(get(d, 'destination', 'host')) ?? '', ns),
       subset: str(get(d, 'destination', 'subset')),
       port:
         typeof get(d, 'destination', 'port', 'number') === 'number'
@@ -210,7 +218,7 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
       notes.push('the fault sets no percentage; see HTTPFaultInjection on the VirtualService reference');
     const mirror = isRecord(r.mirror)
       ? {
-          host: str(r.mirror.host) ?? '',
+          host: qualify(str(r.mirror.host) ?? '', ns),
           ...(str(r.mirror.subset) !== undefined && { subset: str(r.mirror.subset) }),
           // "If this field is absent, all the traffic (100%) will be mirrored" (HTTPRoute.mirrorPercentage).
           percentage: percentage(r.mirrorPercentage) ?? 100,
