@@ -5,12 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { App } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { BookinfoChart, type BookinfoScenario } from '../charts/bookinfo.js';
 import { ShopChart } from '../charts/shop.js';
 import {
   DataPlane,
   type Explanation,
+  GatewayApiIngress,
+  MeshNamespace,
+  Microservice,
+  ServicePort,
   explainAllCallers,
   explainRequest,
   meshIndex,
@@ -382,6 +386,56 @@ describe('the shop', () => {
     assert.throws(
       () => explainRequest(dev, { from: 'storefront', to: 'reviews', port: 9999 }),
       /port 9999: service reviews has ports 8080/,
+    );
+  });
+});
+
+describe('sources and ingresses', () => {
+  it('takes a Chart as it is, rendering its app', () => {
+    const chart = new ShopChart(new App(), 'shop', { environment: 'dev' });
+    const e = explainRequest(chart, { from: 'storefront', to: 'reviews', headers: JASON });
+    assert.equal(e.destinations[0].version, 'v2');
+  });
+
+  it('a workload calling the ingress host goes through the gateway, as the gateway identity', () => {
+    const e = explainRequest(shop('dev'), { from: 'catalog', to: 'shop.localhost', path: '/' });
+    assert.equal(e.virtualService, 'VirtualService shop/shop');
+    assert.equal(e.authorization[0].peer, 'cluster.local/ns/istio-system/sa/istio-ingressgateway');
+    assert.equal(e.allowed, true);
+  });
+
+  it('a Gateway API ingress calls as the service account Istio gives its pods, <name>-istio', () => {
+    const app = new App();
+    const chart = new Chart(app, 'web');
+    const namespace = new MeshNamespace(chart, 'ns', { name: 'web' });
+    const api = new Microservice(chart, 'api', {
+      namespace,
+      image: 'registry.example.com/api:1.0.0',
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {}, v2: {} },
+    });
+    new GatewayApiIngress(chart, 'edge', { namespace, name: 'edge', hosts: ['web.example.com'] }).addRoute({
+      pathPrefix: '/api',
+      to: [
+        { version: api.version('v1'), weight: 90 },
+        { version: api.version('v2'), weight: 10 },
+      ],
+    });
+    const e = explainRequest(app, { from: 'outside', to: 'web.example.com', path: '/api/items' });
+    assert.equal(e.virtualService, 'HTTPRoute web/edge');
+    assert.deepEqual(
+      e.destinations.map((d) => [d.version, d.weight]),
+      [
+        ['v1', 90],
+        ['v2', 10],
+      ],
+    );
+    assert.equal(e.authorization[0].peer, 'cluster.local/ns/web/sa/edge-istio');
+    assert.equal(e.allowed, true, e.reason);
+    // Gateway API prefixes match whole segments: /apiary is not under /api.
+    assert.equal(
+      explainRequest(app, { from: 'outside', to: 'web.example.com', path: '/apiary' }).deniedAt,
+      'routing',
     );
   });
 });

@@ -424,3 +424,52 @@ describe('Sidecar egress (https://istio.io/latest/docs/reference/config/networki
     assert.equal(e.decidedBy, 'demo/client');
   });
 });
+
+describe('ambient mode without a waypoint (https://istio.io/latest/docs/ambient/usage/l4-policy/)', () => {
+  const ambient = () => [ns({ 'istio.io/dataplane-mode': 'ambient' }), ...base().slice(1)];
+  const ask = (objects: MeshObject[], from = 'client') => explainRequest(objects, { from, to: 'api' });
+
+  it('enforces L4 rules at the destination ztunnel with the client identity', () => {
+    const p = istio('AuthorizationPolicy', 'allow-client', {
+      selector: { matchLabels: { app: 'api' } },
+      rules: [{ from: [{ source: { principals: [principal('client')] } }] }],
+    });
+    const e = ask([...ambient(), p]);
+    assert.equal(e.allowed, true, e.reason);
+    assert.deepEqual(
+      e.authorization.map((l) => [l.at, l.peer]),
+      [['ztunnel', principal('client')]],
+    );
+    assert.equal(e.virtualService, null, 'no waypoint, no L7 routing');
+  });
+
+  it('denies the connection when an ALLOW policy needs L7 attributes ztunnel cannot see', () => {
+    // The page's example: the identity is right, but methods: ["GET"] makes ztunnel deny.
+    const p = istio('AuthorizationPolicy', 'allow-get', {
+      selector: { matchLabels: { app: 'api' } },
+      rules: [
+        {
+          from: [{ source: { principals: [principal('client')] } }],
+          to: [{ operation: { methods: ['GET'] } }],
+        },
+      ],
+    });
+    const e = ask([...ambient(), p]);
+    assert.equal(e.allowed, false);
+    assert.equal(e.decidedBy, 'demo/allow-get');
+  });
+
+  it('ignores a PeerAuthentication DISABLE: HBONE is always mTLS', () => {
+    const strict = istio('PeerAuthentication', 'mesh', { mtls: { mode: 'STRICT' } }, 'istio-system');
+    const disable = istio('PeerAuthentication', 'default', { mtls: { mode: 'DISABLE' } });
+    const e = ask([...ambient(), strict, disable], 'outside');
+    assert.equal(e.mtls?.mode, 'STRICT');
+    assert.equal(e.mtls?.source, 'istio-system/mesh');
+    assert.equal(e.allowed, false);
+    assert.equal(
+      ask([...base(), strict, disable], 'outside').mtls?.mode,
+      'DISABLE',
+      'a sidecar honours DISABLE',
+    );
+  });
+});

@@ -275,10 +275,10 @@ class Evaluator {
     const gatewayEntry = this.gatewayFor(request.to, request.port);
     if (gatewayEntry && caller.kind === 'workload') {
       this.notes.push(
-        `${request.to} is served by the ingress; a workload calling it goes out to the ingress like any external client`,
+        `${request.to} is served by the ingress gateway: a workload calling it goes through the gateway like an external client`,
       );
     }
-    if (gatewayEntry && caller.kind !== 'workload') {
+    if (gatewayEntry) {
       return this.throughGateway(
         caller,
         request.to,
@@ -475,6 +475,23 @@ class Evaluator {
       headers: req.headers,
       jwt: req.claims !== undefined,
     };
+    // A workload reaches the gateway through its Service; with REGISTRY_ONLY its Sidecar must import it.
+    if (caller.kind === 'workload' && caller.proxy === 'sidecar' && caller.workload) {
+      const gatewayService =
+        entry.kind === 'istio'
+          ? `${INGRESS_SERVICE_ACCOUNT}.${INGRESS_NAMESPACE}.svc.cluster.local`
+          : `${entry.gateway.metadata.name}-istio.${entry.gateway.metadata.namespace ?? 'default'}.svc.cluster.local`;
+      const egress = egressCheck(this.index, caller.workload, gatewayService, entry.port);
+      if (!egress.allowed && egress.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+        return this.result(base, caller, {
+          allowed: false,
+          decidedBy: egress.sidecar,
+          deniedAt: 'egress',
+          reason: `Sidecar ${egress.sidecar} does not import the gateway's service ${gatewayService} and its outbound policy is REGISTRY_ONLY: 502`,
+          egress,
+        });
+      }
+    }
     if (entry.redirect) {
       return this.result(base, caller, {
         allowed: false,
@@ -675,7 +692,7 @@ class Evaluator {
     const secOf = (d: (typeof destinations)[number], w: Workload | undefined): Sec => {
       const ns = d.namespace;
       const dplane = this.index.dataPlane(ns);
-      const { mode, source } = mtlsMode(this.index, w, ns, d.targetPort);
+      const { mode, source } = mtlsMode(this.index, w, ns, d.targetPort, dplane === 'ambient');
       const tlsMode = str(get(d.trafficPolicy.tls, 'mode'));
       const destinationInMesh = (w?.sidecar ?? false) || dplane === 'ambient';
       const callerSendsMtls =

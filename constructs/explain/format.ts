@@ -14,7 +14,8 @@ export function formatExplanation(e: Explanation): string {
   const verdict = e.allowed === true ? 'ALLOWED' : e.allowed === false ? `DENIED (${e.deniedAt})` : 'UNKNOWN';
   const lines = [
     `${e.caller.name} → ${r.to}: ${r.method} ${r.path} port ${r.port}${extra.length ? ` (${extra.join(', ')})` : ''}`,
-    `  verdict   ${verdict}${e.decidedBy ? ` by ${e.decidedBy}` : ''}: ${e.reason}`,
+    // An allowed request's reasons are on the authz lines; a refusal says why at once.
+    `  verdict   ${verdict}${e.decidedBy ? ` by ${e.decidedBy}` : ''}${e.allowed === true ? '' : `: ${e.reason}`}`,
   ];
   if (e.virtualService) {
     lines.push(

@@ -48,6 +48,7 @@ export function mtlsMode(
   workload: Workload | undefined,
   namespace: string,
   targetPort: number,
+  ambient = false,
 ) {
   const policies = index.of(SECURITY, 'PeerAuthentication');
   const inNs = (ns: string) => policies.filter((p) => (p.metadata.namespace ?? 'default') === ns);
@@ -67,7 +68,9 @@ export function mtlsMode(
     const portMode =
       p === workloadPolicy ? str(get(p, 'spec', 'portLevelMtls', String(targetPort), 'mode')) : undefined;
     const mode = portMode && portMode !== 'UNSET' ? portMode : str(get(p, 'spec', 'mtls', 'mode'));
-    if (mode && mode !== 'UNSET') {
+    // ztunnel and HBONE always use mTLS: in ambient mode a DISABLE policy is ignored
+    // (https://istio.io/latest/docs/ambient/usage/l4-policy/#peer-authentication).
+    if (mode && mode !== 'UNSET' && !(ambient && mode === 'DISABLE')) {
       return {
         mode: mode as MtlsMode,
         source: ref(p) + (portMode && portMode !== 'UNSET' ? ` (port ${targetPort})` : ''),
