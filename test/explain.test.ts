@@ -197,32 +197,60 @@ describe('routing (https://istio.io/latest/docs/reference/config/networking/virt
 });
 
 describe('DestinationRule (https://istio.io/latest/docs/reference/config/networking/destination-rule/)', () => {
-  it('merges the subset policy over the top-level one, and port-level settings over both levels', () => {
-    const objects = [
-      ...base().filter((o) => o.kind !== 'DestinationRule'),
-      istio('DestinationRule', 'api', {
-        host: 'api.demo.svc.cluster.local',
-        trafficPolicy: {
+  const rule = (trafficPolicy: Record<string, unknown>, subsetPolicy?: Record<string, unknown>) => [
+    ...base().filter((o) => o.kind !== 'DestinationRule'),
+    istio('DestinationRule', 'api', {
+      host: 'api.demo.svc.cluster.local',
+      trafficPolicy,
+      subsets: [
+        { name: 'v1', labels: { version: 'v1' } },
+        { name: 'v2', labels: { version: 'v2' }, ...(subsetPolicy && { trafficPolicy: subsetPolicy }) },
+      ],
+    }),
+    istio('VirtualService', 'api', { hosts: ['api'], http: [{ route: [to('v1', 50), to('v2', 50)] }] }),
+  ];
+  const policies = (objects: MeshObject[]) =>
+    explainRequest(objects, { from: 'client', to: 'api' }).destinations.map((d) => d.trafficPolicy);
+
+  it("overrides the destination-level settings field by field with the subset's", () => {
+    const [v1, v2] = policies(
+      rule(
+        { loadBalancer: { simple: 'ROUND_ROBIN' }, connectionPool: { tcp: { maxConnections: 10 } } },
+        { loadBalancer: { simple: 'LEAST_REQUEST' } },
+      ),
+    );
+    assert.deepEqual(v1.loadBalancer, { simple: 'ROUND_ROBIN' });
+    assert.deepEqual(v2.loadBalancer, { simple: 'LEAST_REQUEST' });
+    assert.deepEqual(
+      v2.connectionPool,
+      { tcp: { maxConnections: 10 } },
+      'inherited from the destination level',
+    );
+  });
+
+  it('does not inherit destination-level settings into port-level settings: omitted fields take defaults', () => {
+    const [v1, v2] = policies(
+      rule(
+        {
           loadBalancer: { simple: 'ROUND_ROBIN' },
-          connectionPool: { tcp: { maxConnections: 10 } },
           portLevelSettings: [{ port: { number: 8080 }, outlierDetection: { consecutive5xxErrors: 7 } }],
         },
-        subsets: [
-          { name: 'v1', labels: { version: 'v1' } },
-          {
-            name: 'v2',
-            labels: { version: 'v2' },
-            trafficPolicy: { loadBalancer: { simple: 'LEAST_REQUEST' } },
-          },
-        ],
-      }),
-      istio('VirtualService', 'api', { hosts: ['api'], http: [{ route: [to('v1', 50), to('v2', 50)] }] }),
-    ];
-    const [v1, v2] = explainRequest(objects, { from: 'client', to: 'api' }).destinations;
-    assert.deepEqual(v1.trafficPolicy.loadBalancer, { simple: 'ROUND_ROBIN' });
-    assert.deepEqual(v2.trafficPolicy.loadBalancer, { simple: 'LEAST_REQUEST' });
-    assert.deepEqual(v2.trafficPolicy.connectionPool, { tcp: { maxConnections: 10 } });
-    assert.deepEqual(v1.trafficPolicy.outlierDetection, { consecutive5xxErrors: 7 });
+        { connectionPool: { tcp: { maxConnections: 5 } } },
+      ),
+    );
+    assert.deepEqual(v1.outlierDetection, { consecutive5xxErrors: 7 });
+    assert.equal(v1.loadBalancer, null);
+    assert.deepEqual(v2.outlierDetection, { consecutive5xxErrors: 7 });
+    assert.deepEqual(v2.connectionPool, { tcp: { maxConnections: 5 } });
+    const other = rule({
+      loadBalancer: { simple: 'ROUND_ROBIN' },
+      portLevelSettings: [{ port: { number: 9090 }, loadBalancer: { simple: 'RANDOM' } }],
+    });
+    assert.deepEqual(
+      policies(other)[0].loadBalancer,
+      { simple: 'ROUND_ROBIN' },
+      'settings of another port do not apply',
+    );
   });
 });
 

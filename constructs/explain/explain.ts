@@ -216,28 +216,21 @@ export function explainAllCallers(
   return callersOf(index).map((from) => new Evaluator(index, options).explain(from, request));
 }
 
-/** Every caller of the app: "<service>:<version>" per Deployment behind a Service, then ingress and outside. */
+/**
+ * Every caller of the app: each workload behind a Service, named after the Service with the
+ * widest selector that selects it ("reviews:v2", not the version Service "reviews-v2" a Gateway API
+ * split adds), then "ingress" and "outside".
+ */
 export function callersOf(index: MeshIndex): string[] {
   const out: string[] = [];
-  for (const svc of index.services) {
-    const workloads = index.workloadsOf(svc);
-    // A Service of one version of another (Gateway API backends) names no caller of its own.
-    if (
-      workloads.length === 0 ||
-      index.services.some(
-        (o) =>
-          o !== svc &&
-          o.namespace === svc.namespace &&
-          o.name !== svc.name &&
-          svc.name.startsWith(`${o.name}-`) &&
-          index.workloadsOf(o).length > 0,
-      )
-    )
-      continue;
-    for (const w of workloads) {
-      const v = w.labels.version;
-      out.push(workloads.length === 1 || v === undefined ? svc.name : `${svc.name}:${v}`);
-    }
+  for (const w of index.workloads) {
+    const services = index.services
+      .filter((s) => s.namespace === w.namespace && index.workloadsOf(s).includes(w))
+      .sort((a, b) => Object.keys(a.selector).length - Object.keys(b.selector).length);
+    const svc = services[0];
+    if (!svc) continue;
+    const v = w.labels.version;
+    out.push(index.workloadsOf(svc).length === 1 || v === undefined ? svc.name : `${svc.name}:${v}`);
   }
   return [...new Set(out), 'ingress', 'outside'];
 }

@@ -383,37 +383,46 @@ export interface EffectivePolicy {
 const POLICY_FIELDS = ['connectionPool', 'outlierDetection', 'loadBalancer', 'tls'] as const;
 
 /**
- * The traffic policy a destination gets: the top-level policy, its portLevelSettings for the port,
- * then the subset's policy and its port-level settings, each field replacing the one before
- * ("subset-level settings override the corresponding settings specified at the destination level",
- * https://istio.io/latest/docs/reference/config/networking/destination-rule/#Subset).
+ * The traffic policy a destination gets. Port-level settings replace the whole policy they belong
+ * to: "Traffic settings specified at the destination-level will not be inherited when overridden by
+ * port-level settings, i.e. default values will be applied to fields omitted in port-level traffic
+ * policies" (https://istio.io/latest/docs/reference/config/networking/destination-rule/#TrafficPolicy).
+ * A subset's policy then overrides the destination's field by field ("settings specified at the
+ * subset level will override the corresponding settings specified at the destination level",
+ * #Subset), all of it when the subset has port-level settings for the port (istio/istio
+ * pilot/pkg/networking/util MergeSubsetTrafficPolicy).
  */
 export function effectivePolicy(
   dr: MeshObject | undefined,
   subset: string | undefined,
   port: number,
 ): EffectivePolicy {
-  const out: Record<string, Record<string, unknown> | null> = {
-    connectionPool: null,
-    outlierDetection: null,
-    loadBalancer: null,
-    tls: null,
+  type Fields = Record<(typeof POLICY_FIELDS)[number], Record<string, unknown> | null>;
+  const fieldsOf = (policy: unknown): Fields =>
+    Object.fromEntries(
+      POLICY_FIELDS.map((f) => [
+        f,
+        isRecord(get(policy, f)) ? (get(policy, f) as Record<string, unknown>) : null,
+      ]),
+    ) as Fields;
+  /** The policy for the port: its port-level settings when it has some for the port, else itself. */
+  const forPort = (policy: unknown): { fields: Fields; portLevel: boolean } => {
+    const portLevel = arr(get(policy, 'portLevelSettings')).find((p) => get(p, 'port', 'number') === port);
+    return portLevel === undefined
+      ? { fields: fieldsOf(policy), portLevel: false }
+      : { fields: fieldsOf(portLevel), portLevel: true };
   };
-  const overlay = (policy: unknown) => {
-    if (!isRecord(policy)) return;
-    for (const f of POLICY_FIELDS) if (isRecord(policy[f])) out[f] = policy[f];
-    const portLevel = arr(policy.portLevelSettings).find((p) => get(p, 'port', 'number') === port);
-    for (const f of POLICY_FIELDS)
-      if (isRecord(get(portLevel, f))) out[f] = get(portLevel, f) as Record<string, unknown>;
-  };
-  overlay(get(dr, 'spec', 'trafficPolicy'));
-  if (subset !== undefined) {
-    overlay(
-      get(
-        arr(get(dr, 'spec', 'subsets')).find((s) => get(s, 'name') === subset),
-        'trafficPolicy',
-      ),
-    );
+  const out = forPort(get(dr, 'spec', 'trafficPolicy')).fields;
+  const subsetPolicy =
+    subset === undefined
+      ? undefined
+      : get(
+          arr(get(dr, 'spec', 'subsets')).find((s) => get(s, 'name') === subset),
+          'trafficPolicy',
+        );
+  if (isRecord(subsetPolicy)) {
+    const own = forPort(subsetPolicy);
+    for (const f of POLICY_FIELDS) if (own.fields[f] !== null || own.portLevel) out[f] = own.fields[f];
   }
   return {
     destinationRule: dr ? `DestinationRule ${ref(dr)}` : null,
