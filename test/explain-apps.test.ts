@@ -5,15 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Duration } from 'cdk8s';
 import { BookinfoChart, type BookinfoScenario } from '../charts/bookinfo.js';
 import { ShopChart } from '../charts/shop.js';
 import {
   DataPlane,
   type Explanation,
   GatewayApiIngress,
+  GlobalRateLimitService,
   MeshNamespace,
   Microservice,
+  RateLimitAction,
+  RateLimitUnit,
   ServicePort,
   explainAllCallers,
   explainRequest,
@@ -437,6 +440,80 @@ describe('sources and ingresses', () => {
       explainRequest(app, { from: 'outside', to: 'web.example.com', path: '/apiary' }).deniedAt,
       'routing',
     );
+  });
+});
+
+describe('rate limits: the bucket or descriptor that counts the request', () => {
+  const app = new App();
+  const chart = new Chart(app, 'limits');
+  const namespace = new MeshNamespace(chart, 'ns', { name: 'limits', defaultDeny: false });
+  const api = new Microservice(chart, 'api', {
+    namespace,
+    image: 'registry.example.com/api:1.0.0',
+    ports: [ServicePort.http(8080)],
+    versions: { v1: {} },
+    localRateLimit: {
+      bucket: { maxTokens: 100, fillInterval: Duration.seconds(1) },
+      paths: [{ prefix: '/api/search', bucket: { maxTokens: 10, fillInterval: Duration.seconds(1) } }],
+    },
+  });
+  const client = new Microservice(chart, 'client', {
+    namespace,
+    image: 'registry.example.com/client:1.0.0',
+    ports: [ServicePort.http(8080)],
+    versions: { v1: {} },
+  });
+  const orders = new Microservice(chart, 'orders', {
+    namespace,
+    image: 'registry.example.com/orders:1.0.0',
+    ports: [ServicePort.http(8080)],
+    versions: { v1: {} },
+  });
+  client.calls(api).calls(orders);
+  const service = new GlobalRateLimitService(chart, 'ratelimit', {
+    namespace,
+    domain: 'api',
+    descriptors: [
+      {
+        key: 'user',
+        limit: { requestsPerUnit: 60, unit: RateLimitUnit.MINUTE },
+        descriptors: [
+          { key: 'plan', value: 'free', limit: { requestsPerUnit: 5, unit: RateLimitUnit.MINUTE } },
+        ],
+      },
+    ],
+  });
+  service.apply(orders, {
+    actions: [
+      RateLimitAction.requestHeader('x-user', 'user'),
+      RateLimitAction.requestHeader('x-plan', 'plan', { skipIfAbsent: true }),
+    ],
+  });
+  const mesh = meshIndex(app);
+  const limits = (to: string, path: string, headers: Record<string, string> = {}) =>
+    explainRequest(mesh, { from: 'client', to, path, headers }).rateLimits.map((l) =>
+      l.kind === 'local'
+        ? `local ${l.counts} ${l.bucket?.maxTokens}`
+        : `global ${l.counts} ${l.limit === null || l.limit === undefined ? 'none' : typeof l.limit === 'string' ? l.limit : `${l.limit.requestsPerUnit}/${l.limit.unit}`}`,
+    );
+
+  it("a path with its own bucket counts against it and, by Envoy's default, the default bucket too", () => {
+    assert.deepEqual(limits('api', '/api/search?q=x'), [
+      'local path-prefix=/api/search 10',
+      'local default bucket 100',
+    ]);
+    assert.deepEqual(limits('api', '/api/items'), ['local default bucket 100']);
+  });
+
+  it('the nested descriptor counts when every entry is there; without the user header nothing is sent', () => {
+    assert.deepEqual(limits('orders', '/', { 'x-user': 'ann' }), ['global user=ann 60/minute']);
+    assert.deepEqual(limits('orders', '/', { 'x-user': 'ann', 'x-plan': 'free' }), [
+      'global user=ann › plan=free 5/minute',
+    ]);
+    assert.deepEqual(limits('orders', '/', { 'x-user': 'ann', 'x-plan': 'pro' }), [
+      'global user=ann › plan=pro none',
+    ]);
+    assert.deepEqual(limits('orders', '/'), ['global user none']);
   });
 });
 

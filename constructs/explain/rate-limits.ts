@@ -37,6 +37,21 @@ export interface RateLimitOutcome {
   readonly note?: string;
 }
 
+/** What the rate limit filters read of a request. */
+export interface RateLimitedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A header as Envoy's matchers see it, the pseudo-headers :path, :method and :authority included. */
+function headerValue(request: RateLimitedRequest, name: string): string | undefined {
+  if (name === ':path') return request.path;
+  if (name === ':method') return request.method;
+  if (name === ':authority') return request.headers.host;
+  return request.headers[name];
+}
+
 function patchesOf(f: unknown): unknown[] {
   return arr(get(f, 'spec', 'configPatches'));
 }
@@ -57,7 +72,7 @@ function bucketOf(b: unknown) {
 export function rateLimitsFor(
   index: MeshIndex,
   workload: Workload | undefined,
-  request: { path: string; headers: Readonly<Record<string, string>> },
+  request: RateLimitedRequest,
 ): RateLimitOutcome[] {
   if (!workload) return [];
   const { path } = splitPath(request.path);
@@ -89,8 +104,8 @@ export function rateLimitsFor(
               const matches = arr(hvm.headers).every((h) => {
                 const prefix = str(get(h, 'string_match', 'prefix'));
                 const exact = str(get(h, 'string_match', 'exact'));
-                const value =
-                  str(get(h, 'name')) === ':path' ? path : request.headers[str(get(h, 'name')) ?? ''];
+                const name = (str(get(h, 'name')) ?? '').toLowerCase();
+                const value = name === ':path' ? path : headerValue(request, name);
                 return (
                   value !== undefined && (prefix !== undefined ? value.startsWith(prefix) : value === exact)
                 );
@@ -150,7 +165,7 @@ function globalLimits(
   filters: readonly MeshObject[],
   domain: string,
   filterName: string,
-  request: { headers: Readonly<Record<string, string>> },
+  request: RateLimitedRequest,
 ): RateLimitOutcome[] {
   const config = index.objects
     .filter((o) => o.kind === 'ConfigMap' && (o.metadata.namespace ?? 'default') === workload.namespace)
@@ -178,10 +193,15 @@ function globalLimits(
             });
           else if (isRecord(get(a, 'request_headers'))) {
             const header = (str(get(a, 'request_headers', 'header_name')) ?? '').toLowerCase();
-            if (request.headers[header] === undefined) produced = false;
+            const value = headerValue(request, header);
+            if (value === undefined) {
+              // skip_if_absent leaves out this entry only; otherwise the whole descriptor is not sent.
+              if (get(a, 'request_headers', 'skip_if_absent') === true) continue;
+              produced = false;
+            }
             entries.push({
               key: str(get(a, 'request_headers', 'descriptor_key')) ?? header,
-              value: request.headers[header],
+              value,
             });
           }
         }
