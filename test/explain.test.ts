@@ -501,3 +501,105 @@ describe('ambient mode without a waypoint (https://istio.io/latest/docs/ambient/
     );
   });
 });
+
+describe('Gateway API routes for the mesh (HTTPRoute with a Service parent)', () => {
+  const versionService = (v: string): MeshObject => ({
+    ...service(`api-${v}`),
+    spec: { selector: { app: 'api', version: v }, ports: [{ name: 'http', port: 8080, targetPort: 8080 }] },
+  });
+  const objects = [
+    ...base(),
+    versionService('v1'),
+    versionService('v2'),
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name: 'api', namespace: NS },
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: 'api', port: 8080 }],
+        rules: [
+          {
+            matches: [{ headers: [{ name: 'end-user', value: 'jason' }] }],
+            backendRefs: [{ name: 'api-v2', port: 8080 }],
+          },
+          {
+            backendRefs: [
+              { name: 'api-v1', port: 8080, weight: 3 },
+              { name: 'api-v2', port: 8080, weight: 1 },
+            ],
+          },
+        ],
+      },
+    } as MeshObject,
+  ];
+
+  it('routes by the matching rule and splits by relative weights', () => {
+    const jason = explainRequest(objects, { from: 'client', to: 'api', headers: { 'end-user': 'jason' } });
+    assert.equal(jason.virtualService, 'HTTPRoute demo/api');
+    assert.deepEqual(
+      jason.destinations.map((d) => [d.service, d.version, d.weight]),
+      [['api-v2', 'v2', 100]],
+    );
+    const other = explainRequest(objects, { from: 'client', to: 'api' });
+    assert.deepEqual(
+      other.destinations.map((d) => [d.version, d.weight]),
+      [
+        ['v1', 75],
+        ['v2', 25],
+      ],
+    );
+  });
+});
+
+describe('an ingress gateway in front of an ambient service (https://istio.io/latest/docs/ambient/usage/waypoint/)', () => {
+  const objects = (ingressUsesWaypoint: boolean): MeshObject[] => [
+    ns({ 'istio.io/dataplane-mode': 'ambient' }),
+    {
+      ...service('api'),
+      metadata: {
+        name: 'api',
+        namespace: NS,
+        labels: {
+          'istio.io/use-waypoint': 'waypoint',
+          ...(ingressUsesWaypoint && { 'istio.io/ingress-use-waypoint': 'true' }),
+        },
+      },
+    },
+    deployment('api', 'v1'),
+    {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'waypoint', namespace: NS },
+      spec: {
+        gatewayClassName: 'istio-waypoint',
+        listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
+      },
+    },
+    istio('Gateway', 'edge', {
+      selector: { istio: 'ingressgateway' },
+      servers: [{ hosts: ['api.example.com'], port: { name: 'http', number: 80, protocol: 'HTTP' } }],
+    }),
+    istio('VirtualService', 'edge', {
+      hosts: ['api.example.com'],
+      gateways: ['edge'],
+      http: [{ route: [{ destination: { host: 'api.demo.svc.cluster.local' } }] }],
+    }),
+  ];
+
+  it('goes through the waypoint only with istio.io/ingress-use-waypoint', () => {
+    const through = explainRequest(objects(true), { from: 'outside', to: 'api.example.com' });
+    assert.deepEqual(
+      through.authorization.map((l) => [l.at, l.peer]),
+      [
+        ['waypoint', 'cluster.local/ns/istio-system/sa/istio-ingressgateway'],
+        ['ztunnel', 'cluster.local/ns/demo/sa/waypoint'],
+      ],
+    );
+    const direct = explainRequest(objects(false), { from: 'outside', to: 'api.example.com' });
+    assert.deepEqual(
+      direct.authorization.map((l) => [l.at, l.peer]),
+      [['ztunnel', 'cluster.local/ns/istio-system/sa/istio-ingressgateway']],
+    );
+    assert.equal(direct.waypoint, null);
+  });
+});

@@ -29,6 +29,7 @@ import {
   effectivePolicy,
   type FaultDescription,
   httpRoutesFor,
+  meshHttpRoutesFor,
   routeHttpRoute,
   type RouteOutcome,
   type RouteDestination,
@@ -568,8 +569,13 @@ class Evaluator {
       headers: req.headers,
       jwt: req.claims !== undefined,
     };
-    const waypoint =
+    // Mesh clients reach a Service's waypoint; an ingress gateway only with
+    // istio.io/ingress-use-waypoint, else it sends straight to the pods' ztunnel
+    // (https://istio.io/latest/docs/ambient/usage/waypoint/).
+    const serviceWaypoint =
       this.index.dataPlane(svc.namespace) === 'ambient' ? this.index.waypointOf(svc) : undefined;
+    const waypoint =
+      caller.proxy === 'gateway' && !this.index.ingressUsesWaypoint(svc) ? undefined : serviceWaypoint;
     // Egress: a sidecar reaches only what its Sidecar imports.
     let egress: EgressOutcome | null = null;
     if (caller.proxy === 'sidecar' && caller.workload)
@@ -607,6 +613,11 @@ class Evaluator {
           sourceLabels: waypoint ? undefined : caller.labels,
           sourceNamespace: caller.namespace ?? undefined,
         });
+      } else {
+        // Gateway API for the mesh (GAMMA): an HTTPRoute whose parent is the Service
+        // (https://istio.io/latest/docs/tasks/traffic-management/request-routing/, Gateway API tab).
+        const meshRoute = meshHttpRoutesFor(this.index, svc)[0];
+        if (meshRoute) routing = routeHttpRoute(meshRoute, { ...req, port: port.port, gateway: 'mesh' });
       }
     }
     if (routing && routing.destinations.length === 0) {

@@ -186,6 +186,15 @@ export class MeshIndex {
     );
   }
 
+  /** Whether ingress gateways send a Service's traffic through its waypoint (istio.io/ingress-use-waypoint). */
+  public ingressUsesWaypoint(svc: ServiceInfo): boolean {
+    const label = 'istio.io/ingress-use-waypoint';
+    return (
+      (labelsOf(svc.object.metadata.labels)[label] ?? this.namespaceLabels.get(svc.namespace)?.[label]) ===
+      'true'
+    );
+  }
+
   /** The workloads a Service selects, optionally narrowed by more labels (a subset's). */
   public workloadsOf(svc: ServiceInfo, extra: Record<string, string> = {}): Workload[] {
     if (Object.keys(svc.selector).length === 0) return [];

@@ -452,3 +452,17 @@ export function httpRoutesFor(index: MeshIndex, gateway: string, host: string): 
     return attached && (hostnames.length === 0 || hostnames.some((h) => hostMatches(h, host, ns)));
   });
 }
+
+/** The HTTPRoutes whose parent is a Service: the Gateway API's routing of mesh traffic (GAMMA). */
+export function meshHttpRoutesFor(index: MeshIndex, svc: { name: string; namespace: string }): MeshObject[] {
+  return index.of(GATEWAY_API, 'HTTPRoute').filter((r) => {
+    const ns = r.metadata.namespace ?? 'default';
+    return arr(get(r, 'spec', 'parentRefs')).some(
+      (p) =>
+        str(get(p, 'kind')) === 'Service' &&
+        (str(get(p, 'group')) ?? '') === '' &&
+        str(get(p, 'name')) === svc.name &&
+        (str(get(p, 'namespace')) ?? ns) === svc.namespace,
+    );
+  });
+}
