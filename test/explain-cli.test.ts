@@ -88,6 +88,26 @@ describe('npm run explain', () => {
     );
   });
 
+  it('answers every caller as a JSON list without --from', () => {
+    const r = runExplain([
+      '--app',
+      'bookinfo',
+      '--scenario',
+      'all-v1',
+      '--to',
+      'details',
+      '--format',
+      'json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const all = JSON.parse(r.stdout) as { caller: { name: string }; allowed: boolean }[];
+    assert.deepEqual(
+      all.filter((e) => e.allowed).map((e) => e.caller.name),
+      ['productpage'],
+    );
+    assert.deepEqual(all.map((e) => e.caller.name).slice(-2), ['ingress', 'outside']);
+  });
+
   it('takes JWT claims and says who decided', () => {
     const bare = runExplain([
       '--app',
