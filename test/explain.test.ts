@@ -603,3 +603,36 @@ describe('an ingress gateway in front of an ambient service (https://istio.io/la
     assert.equal(direct.waypoint, null);
   });
 });
+
+describe('bad input', () => {
+  it('lists every problem of a request from JavaScript, naming the field and what to give', () => {
+    const bad = {
+      from: 'client',
+      to: 7,
+      port: '80',
+      method: 'G E T',
+      path: 'x',
+      headers: { a: 1 },
+    } as unknown as Parameters<typeof explainRequest>[1];
+    assert.throws(
+      () => explainRequest(base(), bad),
+      (e: Error) =>
+        e.message ===
+        'explainRequest: to: expected a service name or an ingress host, e.g. "ratings", got number 7; port: expected a port number from 1 to 65535, got "80"; method: expected an HTTP method such as "GET", got "G E T"; path: expected a path starting with "/", e.g. "/ratings/0", got "x"; headers["a"]: expected a string, got number 1',
+    );
+    assert.throws(
+      () => explainRequest({} as never, { from: 'client', to: 'api' }),
+      /source: expected a cdk8s App or Chart/,
+    );
+    assert.throws(() => explainRequest(base(), { to: 'api' }), /from is required; use explainAllCallers/);
+  });
+
+  it('keeps the method as given: methods are case-sensitive', () => {
+    const objects = [
+      ...base(),
+      istio('AuthorizationPolicy', 'get-only', { rules: [{ to: [{ operation: { methods: ['GET'] } }] }] }),
+    ];
+    assert.equal(explainRequest(objects, { from: 'client', to: 'api', method: 'GET' }).allowed, true);
+    assert.equal(explainRequest(objects, { from: 'client', to: 'api', method: 'get' }).allowed, false);
+  });
+});

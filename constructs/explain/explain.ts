@@ -3,7 +3,7 @@
  * allowed, following Istio's documented semantics. It reads the rendered objects only, so it
  * answers for what would be applied to the cluster, escape hatches included.
  */
-import { App, type Chart } from 'cdk8s';
+import { App, Chart } from 'cdk8s';
 import { renderObjects } from '../render.js';
 import { hostMatches } from './match.js';
 import {
@@ -187,6 +187,11 @@ export class ExplainError extends Error {}
 export function meshIndex(source: MeshSource, options: ExplainOptions = {}): MeshIndex {
   if (source instanceof MeshIndex) return source;
   if (Array.isArray(source)) return new MeshIndex(source as readonly MeshObject[], options.trustDomain);
+  if (!(source instanceof App) && !Chart.isChart(source)) {
+    throw new ExplainError(
+      'explainRequest: source: expected a cdk8s App or Chart, a list of rendered objects, or a MeshIndex',
+    );
+  }
   const app = source instanceof App ? source : App.of(source as Chart);
   return new MeshIndex(renderObjects(app) as unknown as MeshObject[], options.trustDomain);
 }
@@ -236,6 +241,39 @@ export function callersOf(index: MeshIndex): string[] {
   return [...new Set(out), 'ingress', 'outside'];
 }
 
+/** Refuses a malformed request (from JavaScript or JSON, where types are not checked) with every problem. */
+function checkRequest(from: unknown, r: Omit<ExplainRequest, 'from'>): void {
+  const problems: string[] = [];
+  const text = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`);
+  if (typeof from !== 'string' || from === '')
+    problems.push(
+      `from: expected a caller such as "reviews", "reviews:v2", "ingress" or "outside", got ${text(from)}`,
+    );
+  if (typeof r.to !== 'string' || r.to === '')
+    problems.push(`to: expected a service name or an ingress host, e.g. "ratings", got ${text(r.to)}`);
+  if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535))
+    problems.push(`port: expected a port number from 1 to 65535, got ${text(r.port)}`);
+  if (r.method !== undefined && (typeof r.method !== 'string' || !/^[A-Za-z]+$/.test(r.method)))
+    problems.push(`method: expected an HTTP method such as "GET", got ${text(r.method)}`);
+  if (r.path !== undefined && (typeof r.path !== 'string' || !r.path.startsWith('/')))
+    problems.push(`path: expected a path starting with "/", e.g. "/ratings/0", got ${text(r.path)}`);
+  if (r.headers !== undefined) {
+    if (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers))
+      problems.push('headers: expected an object of header names to values, e.g. { "end-user": "jason" }');
+    else
+      for (const [k, v] of Object.entries(r.headers))
+        if (typeof v !== 'string') problems.push(`headers["${k}"]: expected a string, got ${text(v)}`);
+  }
+  if (
+    r.jwtClaims !== undefined &&
+    (typeof r.jwtClaims !== 'object' || r.jwtClaims === null || Array.isArray(r.jwtClaims))
+  )
+    problems.push(
+      'jwtClaims: expected an object of claims, e.g. { iss: "https://issuer.example", sub: "alice" }',
+    );
+  if (problems.length > 0) throw new ExplainError(`explainRequest: ${problems.join('; ')}`);
+}
+
 /** The principal the ingress gateway installed by the stacks carries (Helm release istio-ingressgateway in istio-system). */
 const INGRESS_NAMESPACE = 'istio-system';
 const INGRESS_SERVICE_ACCOUNT = 'istio-ingressgateway';
@@ -259,12 +297,12 @@ class Evaluator {
   ) {}
 
   public explain(from: string, request: Omit<ExplainRequest, 'from'>): Explanation {
+    checkRequest(from, request);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
-    const method = (request.method ?? 'GET').toUpperCase();
+    // Methods are case-sensitive (RFC 9110) and so are Istio's method matches: no case folding.
+    const method = request.method ?? 'GET';
     const path = request.path ?? '/';
-    if (!path.startsWith('/'))
-      throw new ExplainError(`path "${path}": a request path starts with "/", e.g. "/ratings/0"`);
     const caller = this.caller(from);
     const gatewayEntry = this.gatewayFor(request.to, request.port);
     if (gatewayEntry && caller.kind === 'workload') {
@@ -386,7 +424,7 @@ class Evaluator {
     const p = svc.ports.find((x) => x.port === port);
     if (!p)
       throw new ExplainError(
-        `port ${port}: service ${svc.name} has ports ${svc.ports.map((x) => x.port).join(', ')}`,
+        `port ${port}: service ${svc.name} has ports ${svc.ports.map((x) => x.port).join(', ')}; use one of them`,
       );
     return p;
   }
