@@ -171,6 +171,15 @@ describe('routing (https://istio.io/latest/docs/reference/config/networking/virt
     assert.match(e.reason, /404/);
   });
 
+  it('says it does not follow a delegate VirtualService', () => {
+    const e = explainRequest(routed([{ delegate: { name: 'api-routes', namespace: 'team' } }]), {
+      from: 'client',
+      to: 'api',
+    });
+    assert.equal(e.allowed, null);
+    assert.equal(e.reason, 'the route delegates to VirtualService team/api-routes, which is not followed');
+  });
+
   it('reports fault and mirror with their percentages, and Istio retries when the route sets none', () => {
     const e = explainRequest(
       routed([
@@ -318,6 +327,21 @@ describe('authorization (https://istio.io/latest/docs/concepts/security/#authori
     assert.equal(e.allowed, null);
     assert.equal(e.decidedBy, 'demo/ext');
     assert.match(e.reason, /external authorizer "opa"/);
+  });
+
+  it('says it cannot know a rule on addresses, unless another rule decides anyway', () => {
+    const byIp = policy('office', {
+      action: 'DENY',
+      rules: [{ from: [{ source: { notIpBlocks: ['10.0.0.0/8'] } }] }],
+    });
+    const e = explainRequest([...base(), ...allowAll, byIp], { from: 'client', to: 'api' });
+    assert.equal(e.allowed, null);
+    assert.match(e.reason, /depends on what the configuration does not say/);
+    const deleteDenied = policy('no-delete', {
+      action: 'DENY',
+      rules: [{ to: [{ operation: { methods: ['DELETE'] } }] }],
+    });
+    assert.deepEqual(decide([byIp, deleteDenied], { method: 'DELETE' }), [false, 'demo/no-delete']);
   });
 
   it('does not enforce a dry-run policy', () => {

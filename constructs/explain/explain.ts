@@ -660,9 +660,9 @@ class Evaluator {
     }
     if (routing && routing.destinations.length === 0) {
       return this.result(base, shownCaller, {
-        allowed: false,
+        allowed: routing.undecided ? null : false,
         decidedBy: null,
-        deniedAt: 'routing',
+        deniedAt: routing.undecided ? null : 'routing',
         reason: routing.response ?? 'no route',
         virtualService: routing.config,
         egress,

@@ -64,6 +64,8 @@ export interface RouteOutcome {
   readonly mirror: { readonly host: string; readonly subset?: string; readonly percentage: number } | null;
   /** A redirect or direct response instead of a destination. */
   readonly response?: string;
+  /** Where the route leads is beyond the objects the evaluator follows (a delegate VirtualService). */
+  readonly undecided?: boolean;
   readonly notes: readonly string[];
 }
 
@@ -179,6 +181,11 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
     const hit = blocks.length === 0 ? {} : blocks.find((b) => matchBlock(b, req, ns));
     if (hit === undefined) continue;
     const notes: string[] = [];
+    if (isRecord(r.delegate)) {
+      notes.push(
+        `the route delegates to VirtualService ${String(get(r.delegate, 'namespace') ?? ns)}/${String(get(r.delegate, 'name'))}, which is not followed`,
+      );
+    }
     const single = arr(r.route).length === 1;
     const destinations = arr(r.route).map((d) => ({
       host: qualify(str(get(d, 'destination', 'host')) ?? '', ns),
@@ -228,8 +235,11 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
       ? `redirect ${JSON.stringify(r.redirect)}`
       : isRecord(r.directResponse)
         ? `direct response ${String(get(r.directResponse, 'status'))}`
-        : undefined;
+        : isRecord(r.delegate)
+          ? notes[0]
+          : undefined;
     return {
+      ...(isRecord(r.delegate) && { undecided: true }),
       config,
       route: str(r.name) ?? i,
       matchedBy: blocks.length === 0 ? 'any request (no match)' : describeBlock(hit),
