@@ -387,6 +387,10 @@ describe('the shop', () => {
       /to "nowhere.example.org": no such service or ingress host/,
     );
     assert.throws(
+      () => explainRequest(dev, { from: 'outside', to: 'shop.localhost', port: 443 }),
+      /port 443: Gateway shop\/shop serves shop.localhost on port 80; use one of them/,
+    );
+    assert.throws(
       () => explainRequest(dev, { from: 'storefront', to: 'reviews', port: 9999 }),
       /port 9999: service reviews has ports 8080/,
     );

@@ -449,7 +449,14 @@ class Evaluator {
       );
       const server =
         port === undefined ? (https ?? servers[0]) : servers.find((s) => get(s, 'port', 'number') === port);
-      if (!server) continue;
+      if (!server) {
+        if (servers.length > 0) {
+          throw new ExplainError(
+            `port ${String(port)}: Gateway ${ref(gw)} serves ${host} on port ${servers.map((x) => String(get(x, 'port', 'number'))).join(', ')}; use one of them`,
+          );
+        }
+        continue;
+      }
       return {
         kind: 'istio',
         gateway: gw,
@@ -468,7 +475,14 @@ class Evaluator {
       const https = listeners.find((l) => get(l, 'protocol') === 'HTTPS');
       const listener =
         port === undefined ? (https ?? listeners[0]) : listeners.find((l) => get(l, 'port') === port);
-      if (!listener) continue;
+      if (!listener) {
+        if (listeners.length > 0) {
+          throw new ExplainError(
+            `port ${String(port)}: Gateway ${ref(gw)} serves ${host} on port ${listeners.map((l) => String(get(l, 'port'))).join(', ')}; use one of them`,
+          );
+        }
+        continue;
+      }
       // Istio deploys the pods of a Gateway API Gateway as "<name>-istio", with that service account.
       return {
         kind: 'gateway-api',
