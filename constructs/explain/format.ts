@@ -1,6 +1,21 @@
 /** The explanation as a few readable lines, for `npm run explain`. */
 import type { Explanation } from './explain.js';
 
+/** A policy's settings as "tcp.maxConnections 100, http.http1MaxPendingRequests 10": flat and short. */
+function fields(v: Record<string, unknown>): string {
+  const out: string[] = [];
+  const walk = (x: unknown, prefix: string) => {
+    if (typeof x === 'object' && x !== null && !Array.isArray(x)) {
+      for (const [k, y] of Object.entries(x)) walk(y, prefix ? `${prefix}.${k}` : k);
+    } else {
+      out.push(`${prefix} ${typeof x === 'string' ? x : JSON.stringify(x)}`);
+    }
+  };
+  walk(v, '');
+  // A single setting such as { mode: ISTIO_MUTUAL } or { simple: LEAST_REQUEST } reads as its value.
+  return out.length === 1 && !out[0].includes('.') ? out[0].split(' ').slice(1).join(' ') : out.join(', ');
+}
+
 function weightText(w: number | null): string {
   return w === null ? '' : ` ${w}%`;
 }
@@ -59,10 +74,10 @@ export function formatExplanation(e: Explanation): string {
   const tp = e.trafficPolicy;
   if (tp?.destinationRule) {
     const parts = [
-      tp.connectionPool && `connection pool ${JSON.stringify(tp.connectionPool)}`,
-      tp.outlierDetection && `outlier detection ${JSON.stringify(tp.outlierDetection)}`,
-      tp.loadBalancer && `load balancer ${JSON.stringify(tp.loadBalancer)}`,
-      tp.tls && `tls ${String((tp.tls as { mode?: string }).mode)}`,
+      tp.connectionPool && `connection pool ${fields(tp.connectionPool)}`,
+      tp.outlierDetection && `outlier detection ${fields(tp.outlierDetection)}`,
+      tp.loadBalancer && `load balancer ${fields(tp.loadBalancer)}`,
+      tp.tls && `tls ${fields(tp.tls)}`,
     ].filter(Boolean);
     lines.push(`  policy    ${tp.destinationRule}${parts.length ? `: ${parts.join('; ')}` : ''}`);
   }

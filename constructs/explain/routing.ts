@@ -242,7 +242,7 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
       ...(isRecord(r.delegate) && { undecided: true }),
       config,
       route: str(r.name) ?? i,
-      matchedBy: blocks.length === 0 ? 'any request (no match)' : describeBlock(hit),
+      matchedBy: blocks.length === 0 ? 'no match: every request' : describeBlock(hit),
       destinations,
       // "Timeout for HTTP requests, default is disabled" (HTTPRoute.timeout).
       timeout: str(r.timeout) ?? null,
