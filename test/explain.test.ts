@@ -121,6 +121,11 @@ describe('routing (https://istio.io/latest/docs/reference/config/networking/virt
 
   it('checks header presence with an empty match, withoutHeaders, query parameters and ignoreUriCase', () => {
     const objects = routed([
+      {
+        name: 'ignored',
+        match: [{ headers: { method: { exact: 'NEVER' } }, uri: { exact: '/ignored' } }],
+        route: [to('v2')],
+      },
       { name: 'present', match: [{ headers: { 'x-debug': {} } }], route: [to('v2')] },
       {
         name: 'not-beta',
@@ -132,6 +137,7 @@ describe('routing (https://istio.io/latest/docs/reference/config/networking/virt
       { name: 'rest', route: [to('v1')] },
     ]);
     const r = (req: object) => explainRequest(objects, { from: 'client', to: 'api', ...req }).route;
+    assert.equal(r({ path: '/ignored' }), 'ignored', 'a "method" key among the headers is ignored');
     assert.equal(r({ headers: { 'x-debug': '' } }), 'present');
     assert.equal(r({ path: '/w' }), 'not-beta');
     assert.equal(r({ path: '/w', headers: { 'x-beta': 'no' } }), 'not-beta');

@@ -108,6 +108,8 @@ export function qualify(host: string, namespace: string): string {
   return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
 }
 
+const IGNORED_HEADER_KEYS = new Set(['uri', 'scheme', 'method', 'authority']);
+
 /** Whether one HTTPMatchRequest block matches (all its conditions hold). */
 function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace: string): boolean {
   // https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPMatchRequest:
@@ -120,6 +122,8 @@ function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace:
   if (m.authority !== undefined && !stringMatch(m.authority, req.authority)) return false;
   if (m.scheme !== undefined && !stringMatch(m.scheme, 'http')) return false;
   for (const [name, sm] of Object.entries(rec(m.headers))) {
+    // "The keys uri, scheme, method, and authority will be ignored" (HTTPMatchRequest.headers).
+    if (IGNORED_HEADER_KEYS.has(name)) continue;
     if (!stringMatch(sm, req.headers[name.toLowerCase()])) return false;
   }
   for (const [name, sm] of Object.entries(rec(m.withoutHeaders))) {
