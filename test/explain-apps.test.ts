@@ -334,6 +334,14 @@ describe('the shop', () => {
     });
     assert.equal(forged.allowed, false);
     assert.equal(forged.deniedAt, 'jwt');
+    // Dot segments are removed before authorization: /public/../admin is /admin.
+    const sneaky = explainRequest(dev, { from: 'outside', to: 'shop.localhost', path: '/public/../admin' });
+    assert.equal(sneaky.allowed, false);
+    assert.equal(sneaky.request.path, '/admin');
+    assert.equal(
+      explainRequest(dev, { from: 'outside', to: 'shop.localhost', path: '/%61dmin' }).allowed,
+      false,
+    );
     // The home page needs no token.
     assert.equal(explainRequest(dev, { from: 'outside', to: 'shop.localhost', path: '/' }).allowed, true);
     // "/administrator" is neither "/admin" nor under "/admin/".

@@ -634,6 +634,35 @@ describe('an ingress gateway in front of an ambient service (https://istio.io/la
   });
 });
 
+describe('path normalization (https://istio.io/latest/docs/reference/config/security/normalization/)', () => {
+  it('removes dot segments, decodes unreserved characters and turns backslashes into slashes (BASE)', () => {
+    const objects = [
+      ...base(),
+      istio('AuthorizationPolicy', 'no-secret', {
+        action: 'DENY',
+        rules: [{ to: [{ operation: { paths: ['/data/secret'] } }] }],
+      }),
+    ];
+    for (const path of [
+      '/data/secret',
+      '/data/public/../secret',
+      '/data/./secret',
+      '/%64ata/secret',
+      '/data\\secret',
+    ]) {
+      const e = explainRequest(objects, { from: 'client', to: 'api', path });
+      assert.equal(e.allowed, false, path);
+      assert.equal(e.request.path, '/data/secret', path);
+    }
+    // BASE neither merges slashes nor decodes %2F.
+    assert.equal(explainRequest(objects, { from: 'client', to: 'api', path: '/data//secret' }).allowed, true);
+    assert.equal(
+      explainRequest(objects, { from: 'client', to: 'api', path: '/data%2Fsecret' }).allowed,
+      true,
+    );
+  });
+});
+
 describe('bad input', () => {
   it('lists every problem of a request from JavaScript, naming the field and what to give', () => {
     const bad = {

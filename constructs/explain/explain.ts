@@ -5,7 +5,7 @@
  */
 import { App, Chart } from 'cdk8s';
 import { renderObjects } from '../render.js';
-import { hostMatches } from './match.js';
+import { hostMatches, normalizePath } from './match.js';
 import {
   arr,
   fqdn,
@@ -302,7 +302,9 @@ class Evaluator {
     for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
     // Methods are case-sensitive (RFC 9110) and so are Istio's method matches: no case folding.
     const method = request.method ?? 'GET';
-    const path = request.path ?? '/';
+    const asked = request.path ?? '/';
+    const path = normalizePath(asked);
+    if (path !== asked) this.notes.push(`the proxy normalizes the path ${asked} to ${path}`);
     const caller = this.caller(from);
     const gatewayEntry = this.gatewayFor(request.to, request.port);
     if (gatewayEntry && caller.kind === 'workload') {

@@ -84,3 +84,31 @@ export function splitPath(path: string): { path: string; query: Map<string, stri
   }
   return { path: path.slice(0, q), query };
 }
+
+/**
+ * The path as Envoy sees it after Istio's default normalization, BASE: Envoy's normalize_path
+ * (RFC 3986: dot segments removed, percent-encoded unreserved characters decoded) and backslashes
+ * turned into slashes, before routing and authorization
+ * (https://istio.io/latest/docs/ops/best-practices/security/#customize-your-system-on-path-normalization,
+ * https://istio.io/latest/docs/reference/config/security/normalization/). The query string is kept.
+ */
+export function normalizePath(full: string): string {
+  const q = full.indexOf('?');
+  const path = q < 0 ? full : full.slice(0, q);
+  const decoded = path.replaceAll('\\', '/').replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : m;
+  });
+  const out: string[] = [];
+  const segments = decoded.split('/').slice(1);
+  segments.forEach((seg, i) => {
+    const last = i === segments.length - 1;
+    if (seg === '.') {
+      if (last) out.push('');
+    } else if (seg === '..') {
+      out.pop();
+      if (last) out.push('');
+    } else out.push(seg);
+  });
+  return `/${out.join('/')}${q < 0 ? '' : full.slice(q)}`;
+}
