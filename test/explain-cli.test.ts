@@ -70,7 +70,12 @@ describe('npm run explain', () => {
       'end-user=jason',
     ]);
     assert.equal(r.code, 0, r.stderr);
-    const blocks = r.stdout.trim().split('\n\n');
+    const [summary, ...blocks] = r.stdout.trim().split('\n\n');
+    assert.equal(summary.split('\n')[0], 'GET /reviews/1 to reviews, from every caller:');
+    assert.match(summary, /\n {2}storefront +ALLOWED {2}shop\/reviews-allow-callers\n/);
+    assert.match(summary, /\n {2}catalog +DENIED {3}mtls \(not in its Sidecar egress\), shop\/default\n/);
+    assert.match(summary, /\n {2}outside +DENIED {3}mtls, shop\/default$/);
+    assert.match(summary, /\n {2}ingress +DENIED {3}authorization, shop\/allow-nothing\n/);
     const storefront = blocks.find((b) => b.startsWith('storefront → reviews'));
     assert.ok(storefront, r.stdout);
     assert.match(storefront, /verdict {3}ALLOWED by shop\/reviews-allow-callers/);

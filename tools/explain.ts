@@ -16,6 +16,7 @@ import {
   explainAllCallers,
   explainRequest,
   type Explanation,
+  formatAllCallers,
   formatExplanation,
   meshIndex,
 } from '../constructs/index.js';
@@ -103,7 +104,7 @@ export function runExplain(argv: readonly string[]): ExplainCliResult {
     const stdout =
       format === 'json'
         ? `${JSON.stringify(values.from === undefined ? answers : answers[0], null, 2)}\n`
-        : `${answers.map(formatExplanation).join('\n\n')}\n`;
+        : `${values.from === undefined ? formatAllCallers(answers) : formatExplanation(answers[0])}\n`;
     return { stdout, stderr: '', code: 0 };
   } catch (e) {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

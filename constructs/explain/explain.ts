@@ -817,7 +817,7 @@ class Evaluator {
           allowed: false,
           decidedBy: source,
           deniedAt: 'mtls',
-          reason: `the destination requires mTLS (STRICT, ${source ?? 'mesh default'}) and the caller sends plaintext: the connection is reset`,
+          reason: `${passthrough ? `the caller's Sidecar does not import ${host}, so the request leaves in plaintext; ` : ''}the destination requires mTLS (STRICT, ${source ?? 'mesh default'}) and the caller sends plaintext: the connection is reset`,
         };
       }
       if (jwt.outcome === 'invalid') {

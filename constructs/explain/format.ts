@@ -109,3 +109,24 @@ export function formatExplanation(e: Explanation): string {
   for (const n of e.notes) lines.push(`  note      ${n}`);
   return lines.join('\n');
 }
+
+/** Every caller's verdict in one line each, then each answer: who may send this request. */
+export function formatAllCallers(answers: readonly Explanation[]): string {
+  if (answers.length === 0) return '';
+  const r = answers[0].request;
+  const width = Math.max(...answers.map((e) => e.caller.name.length));
+  const rows = answers.map((e) => {
+    const verdict = e.allowed === true ? 'ALLOWED' : e.allowed === false ? 'DENIED ' : 'UNKNOWN';
+    const why =
+      e.allowed === false
+        ? `${e.deniedAt}${e.egressAllowed ? '' : ' (not in its Sidecar egress)'}${e.decidedBy ? `, ${e.decidedBy}` : ''}`
+        : (e.decidedBy ?? '');
+    return `  ${e.caller.name.padEnd(width)}  ${verdict}  ${why}`.trimEnd();
+  });
+  return [
+    `${r.method} ${r.path} to ${r.to}, from every caller:`,
+    ...rows,
+    '',
+    ...answers.map(formatExplanation).join('\n\n').split('\n'),
+  ].join('\n');
+}

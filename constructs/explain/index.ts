@@ -12,7 +12,7 @@ export {
   type ExplainRequest,
   type MeshSource,
 } from './explain.js';
-export { formatExplanation } from './format.js';
+export { formatAllCallers, formatExplanation } from './format.js';
 export { MeshIndex, type MeshObject } from './objects.js';
 export type { FaultDescription, EffectivePolicy } from './routing.js';
 export type { AuthzOutcome, EgressOutcome, JwtClaims, JwtOutcome, MtlsOutcome } from './security.js';
