@@ -19,3 +19,4 @@ export { Duration, Size } from 'cdk8s';
 export * from './ingress.js';
 export * from './global-rate-limit.js';
 export * from './app-definition.js';
+export * from './explain/index.js';

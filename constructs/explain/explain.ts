@@ -1,0 +1,1001 @@
+/**
+ * explainRequest: where a request goes in the synthesized configuration, and whether it is
+ * allowed, following Istio's documented semantics. It reads the rendered objects only, so it
+ * answers for what would be applied to the cluster, escape hatches included.
+ */
+import { App, Chart } from 'cdk8s';
+import { renderObjects } from '../render.js';
+import { hostMatches, normalizePath } from './match.js';
+import {
+  arr,
+  fqdn,
+  GATEWAY_API,
+  get,
+  labelsOf,
+  MeshIndex,
+  type MeshObject,
+  NETWORKING,
+  ref,
+  SECURITY,
+  type ServiceInfo,
+  str,
+  strings,
+  type Workload,
+} from './objects.js';
+import { rateLimitsFor, type RateLimitOutcome } from './rate-limits.js';
+import {
+  destinationRuleFor,
+  type EffectivePolicy,
+  effectivePolicy,
+  type FaultDescription,
+  httpRoutesFor,
+  meshHttpRoutesFor,
+  routeHttpRoute,
+  type RouteOutcome,
+  type RouteDestination,
+  routeVirtualService,
+  subsetLabels,
+  virtualServicesFor,
+} from './routing.js';
+import {
+  appliesTo,
+  authorize,
+  type AuthzOutcome,
+  egressCheck,
+  type EgressOutcome,
+  type JwtClaims,
+  jwtCheck,
+  type JwtOutcome,
+  mtlsMode,
+  type MtlsOutcome,
+} from './security.js';
+
+/** A request to explain. */
+export interface ExplainRequest {
+  /**
+   * The caller: a service ("reviews") or one version of it ("reviews:v2"), "ingress" (the ingress
+   * gateway's identity) or "outside" (a client with no mesh identity).
+   * @default every caller of the app, with explainAllCallers
+   */
+  readonly from?: string;
+  /** The destination: a service name ("ratings", "ratings.shop", its FQDN) or a host an ingress Gateway serves. */
+  readonly to: string;
+  /**
+   * The destination port.
+   * @default the service's first port (80, or 443 with TLS, for a gateway host)
+   */
+  readonly port?: number;
+  /**
+   * The HTTP method.
+   * @default "GET"
+   */
+  readonly method?: string;
+  /**
+   * The request path, with a query string if any.
+   * @default "/"
+   */
+  readonly path?: string;
+  /**
+   * Request headers (names are case-insensitive).
+   * @default none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The claims of a JWT the request carries (taken as signed by the issuer's key; signatures are
+   * not checked).
+   * @default no token
+   */
+  readonly jwtClaims?: JwtClaims;
+}
+
+export interface ExplainOptions {
+  /**
+   * The mesh trust domain of the principals.
+   * @default DEFAULT_TRUST_DOMAIN ("cluster.local")
+   */
+  readonly trustDomain?: string;
+  /**
+   * When to evaluate token expiry (`exp`), in milliseconds since the epoch.
+   * @default Date.now()
+   */
+  readonly now?: number;
+}
+
+/** The caller as the evaluator identified it. */
+export interface CallerInfo {
+  readonly kind: 'workload' | 'ingress' | 'outside';
+  /** "reviews:v2", "ingress", "outside". */
+  readonly name: string;
+  readonly namespace: string | null;
+  readonly principal: string | null;
+  readonly labels: Readonly<Record<string, string>>;
+  /** "sidecar", "ambient" (ztunnel), "gateway" (an Envoy gateway) or "none". */
+  readonly proxy: 'sidecar' | 'ambient' | 'gateway' | 'none';
+}
+
+export interface ExplainedDestination {
+  readonly service: string;
+  readonly namespace: string;
+  /** The `version` label of the Deployments the destination reaches; null when they differ or there are none. */
+  readonly version: string | null;
+  readonly weight: number | null;
+  readonly subset: string | null;
+  readonly deployments: readonly string[];
+  readonly trafficPolicy: EffectivePolicy;
+  readonly allowed: boolean | null;
+}
+
+export interface AuthorizationLayer extends AuthzOutcome {
+  /** Where it is enforced. */
+  readonly at: 'sidecar' | 'waypoint' | 'ztunnel';
+  /** The peer identity that proxy sees. */
+  readonly peer: string | null;
+}
+
+export interface Explanation {
+  readonly request: {
+    readonly from: string;
+    readonly to: string;
+    readonly host: string;
+    readonly port: number;
+    readonly method: string;
+    readonly path: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly jwt: boolean;
+  };
+  readonly caller: CallerInfo;
+  /** Whether the request reaches the service; null when it depends on what the configuration cannot tell. */
+  readonly allowed: boolean | null;
+  /** "<namespace>/<name>" of the policy (or Sidecar) that decided; null when no policy decided. */
+  readonly decidedBy: string | null;
+  /** Where a refusal happens. */
+  readonly deniedAt: 'egress' | 'routing' | 'mtls' | 'jwt' | 'authorization' | null;
+  /** One sentence: why. */
+  readonly reason: string;
+  /** The VirtualService or HTTPRoute that routed ("VirtualService shop/reviews"), null when none. */
+  readonly virtualService: string | null;
+  readonly route: string | number | null;
+  readonly matchedBy: string | null;
+  readonly destinations: readonly ExplainedDestination[];
+  readonly timeout: string | null;
+  readonly retries: Record<string, unknown> | null;
+  readonly fault: FaultDescription | null;
+  readonly mirror: {
+    readonly service: string;
+    readonly version: string | null;
+    readonly percentage: number;
+  } | null;
+  readonly trafficPolicy: EffectivePolicy | null;
+  readonly mtls: MtlsOutcome | null;
+  readonly egressAllowed: boolean;
+  readonly egress: EgressOutcome | null;
+  readonly jwt: JwtOutcome | null;
+  readonly authorization: readonly AuthorizationLayer[];
+  readonly rateLimits: readonly RateLimitOutcome[];
+  /** The waypoint the request goes through in ambient mode ("<ns>/<name>"). */
+  readonly waypoint: string | null;
+  readonly notes: readonly string[];
+}
+
+/** What explainRequest reads: a cdk8s App or Chart (rendered and validated first) or the objects. */
+export type MeshSource = App | Chart | readonly MeshObject[] | MeshIndex;
+
+/** Thrown for a request the objects cannot answer (an unknown caller or host), naming the fix. */
+export class ExplainError extends Error {}
+
+/** The index of a source; build it once with this to explain many requests over one chart. */
+export function meshIndex(source: MeshSource, options: ExplainOptions = {}): MeshIndex {
+  if (source instanceof MeshIndex) return source;
+  if (Array.isArray(source)) return new MeshIndex(source as readonly MeshObject[], options.trustDomain);
+  if (!(source instanceof App) && !Chart.isChart(source)) {
+    throw new ExplainError(
+      'explainRequest: source: expected a cdk8s App or Chart, a list of rendered objects, or a MeshIndex',
+    );
+  }
+  const app = source instanceof App ? source : App.of(source as Chart);
+  return new MeshIndex(renderObjects(app) as unknown as MeshObject[], options.trustDomain);
+}
+
+/**
+ * Where a request goes and whether it is allowed, e.g.
+ * `explainRequest(chart, { from: 'reviews', to: 'ratings', path: '/ratings/0' })`.
+ */
+export function explainRequest(
+  source: MeshSource,
+  request: ExplainRequest,
+  options: ExplainOptions = {},
+): Explanation {
+  const index = meshIndex(source, options);
+  if (request.from === undefined) {
+    throw new ExplainError('explainRequest: from is required; use explainAllCallers to ask for every caller');
+  }
+  return new Evaluator(index, options).explain(request.from, request);
+}
+
+/** The same request from every caller of the app: each service version, "ingress" and "outside". */
+export function explainAllCallers(
+  source: MeshSource,
+  request: Omit<ExplainRequest, 'from'>,
+  options: ExplainOptions = {},
+): Explanation[] {
+  const index = meshIndex(source, options);
+  return callersOf(index).map((from) => new Evaluator(index, options).explain(from, request));
+}
+
+/**
+ * Every caller of the app: each workload behind a Service, named after the Service with the
+ * widest selector that selects it ("reviews:v2", not the version Service "reviews-v2" a Gateway API
+ * split adds), then "ingress" and "outside".
+ */
+export function callersOf(index: MeshIndex): string[] {
+  const out: string[] = [];
+  for (const w of index.workloads) {
+    const services = index.services
+      .filter((s) => s.namespace === w.namespace && index.workloadsOf(s).includes(w))
+      .sort((a, b) => Object.keys(a.selector).length - Object.keys(b.selector).length);
+    const svc = services[0];
+    if (!svc) continue;
+    const v = w.labels.version;
+    out.push(index.workloadsOf(svc).length === 1 || v === undefined ? svc.name : `${svc.name}:${v}`);
+  }
+  return [...new Set(out), 'ingress', 'outside'];
+}
+
+/** Refuses a malformed request (from JavaScript or JSON, where types are not checked) with every problem. */
+function checkRequest(from: unknown, r: Omit<ExplainRequest, 'from'>): void {
+  const problems: string[] = [];
+  const text = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`);
+  if (typeof from !== 'string' || from === '')
+    problems.push(
+      `from: expected a caller such as "reviews", "reviews:v2", "ingress" or "outside", got ${text(from)}`,
+    );
+  if (typeof r.to !== 'string' || r.to === '')
+    problems.push(`to: expected a service name or an ingress host, e.g. "ratings", got ${text(r.to)}`);
+  if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535))
+    problems.push(`port: expected a port number from 1 to 65535, got ${text(r.port)}`);
+  if (r.method !== undefined && (typeof r.method !== 'string' || !/^[A-Za-z]+$/.test(r.method)))
+    problems.push(`method: expected an HTTP method such as "GET", got ${text(r.method)}`);
+  if (r.path !== undefined && (typeof r.path !== 'string' || !r.path.startsWith('/')))
+    problems.push(`path: expected a path starting with "/", e.g. "/ratings/0", got ${text(r.path)}`);
+  if (r.headers !== undefined) {
+    if (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers))
+      problems.push('headers: expected an object of header names to values, e.g. { "end-user": "jason" }');
+    else
+      for (const [k, v] of Object.entries(r.headers))
+        if (typeof v !== 'string') problems.push(`headers["${k}"]: expected a string, got ${text(v)}`);
+  }
+  if (
+    r.jwtClaims !== undefined &&
+    (typeof r.jwtClaims !== 'object' || r.jwtClaims === null || Array.isArray(r.jwtClaims))
+  )
+    problems.push(
+      'jwtClaims: expected an object of claims, e.g. { iss: "https://issuer.example", sub: "alice" }',
+    );
+  if (problems.length > 0) throw new ExplainError(`explainRequest: ${problems.join('; ')}`);
+}
+
+/** The principal the ingress gateway installed by the stacks carries (Helm release istio-ingressgateway in istio-system). */
+const INGRESS_NAMESPACE = 'istio-system';
+const INGRESS_SERVICE_ACCOUNT = 'istio-ingressgateway';
+
+/** Istio's retry policy on a route that sets none (the VirtualService reference, HTTPRetry). */
+const DEFAULT_RETRIES = {
+  attempts: 2,
+  retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+  default: true,
+};
+
+interface Caller extends CallerInfo {
+  readonly workload?: Workload;
+}
+
+class Evaluator {
+  private readonly notes: string[] = [];
+  constructor(
+    private readonly index: MeshIndex,
+    private readonly options: ExplainOptions,
+  ) {}
+
+  public explain(from: string, request: Omit<ExplainRequest, 'from'>): Explanation {
+    checkRequest(from, request);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(request.headers ?? {})) headers[k.toLowerCase()] = v;
+    // Methods are case-sensitive (RFC 9110) and so are Istio's method matches: no case folding.
+    const method = request.method ?? 'GET';
+    const asked = request.path ?? '/';
+    const path = normalizePath(asked);
+    if (path !== asked) this.notes.push(`the proxy normalizes the path ${asked} to ${path}`);
+    const caller = this.caller(from);
+    const gatewayEntry = this.gatewayFor(request.to, request.port);
+    if (gatewayEntry && caller.kind === 'workload') {
+      this.notes.push(
+        `${request.to} is served by the ingress gateway: a workload calling it goes through the gateway like an external client`,
+      );
+    }
+    if (gatewayEntry) {
+      return this.throughGateway(
+        caller,
+        request.to,
+        gatewayEntry,
+        { method, path, headers, claims: request.jwtClaims },
+        from,
+      );
+    }
+    const svc = this.service(request.to, caller.namespace);
+    const port = this.port(svc, request.port);
+    const host = fqdn(svc);
+    return this.toService(
+      caller,
+      svc,
+      port,
+      { method, path, headers, claims: request.jwtClaims, authority: headers.host ?? host },
+      {
+        from,
+        to: request.to,
+      },
+    );
+  }
+
+  /** Identifies the caller: its pods' labels, namespace, service account and proxy. */
+  private caller(from: string): Caller {
+    const td = this.index.trustDomain;
+    if (from === 'ingress') {
+      return {
+        kind: 'ingress',
+        name: 'ingress',
+        namespace: INGRESS_NAMESPACE,
+        principal: `${td}/ns/${INGRESS_NAMESPACE}/sa/${INGRESS_SERVICE_ACCOUNT}`,
+        labels: { istio: 'ingressgateway' },
+        proxy: 'gateway',
+      };
+    }
+    if (from === 'outside') {
+      return {
+        kind: 'outside',
+        name: 'outside',
+        namespace: null,
+        principal: null,
+        labels: {},
+        proxy: 'none',
+      };
+    }
+    const [name, version, extra] = from.split(':');
+    if (extra !== undefined || !name)
+      throw new ExplainError(
+        `from "${from}": write a service, "<service>:<version>", "ingress" or "outside"`,
+      );
+    const svc = this.service(name, undefined, 'from');
+    const workloads = this.index.workloadsOf(svc, version === undefined ? {} : { version });
+    if (workloads.length === 0) {
+      const versions = this.index
+        .workloadsOf(svc)
+        .map((w) => w.labels.version)
+        .filter(Boolean);
+      throw new ExplainError(
+        version === undefined
+          ? `from "${from}": service ${svc.namespace}/${svc.name} selects no Deployment, so it has no caller identity`
+          : `from "${from}": service ${svc.name} has no version "${version}"; use one of ${versions.join(', ') || '(none)'}`,
+      );
+    }
+    const accounts = [...new Set(workloads.map((w) => w.serviceAccount))];
+    if (accounts.length > 1) {
+      throw new ExplainError(
+        `from "${from}": its versions run as different service accounts (${accounts.join(', ')}); name a version, e.g. "${name}:${workloads[0].labels.version ?? ''}"`,
+      );
+    }
+    // Without a version, only the labels every version carries are certain (sourceLabels).
+    const labels: Record<string, string> = { ...workloads[0].labels };
+    for (const w of workloads.slice(1))
+      for (const k of Object.keys(labels)) if (w.labels[k] !== labels[k]) delete labels[k];
+    const plane = this.index.dataPlane(svc.namespace);
+    return {
+      kind: 'workload',
+      name: version === undefined ? name : `${name}:${version}`,
+      namespace: svc.namespace,
+      principal: this.index.principal(svc.namespace, accounts[0]),
+      labels,
+      proxy: workloads.every((w) => w.sidecar) ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
+      workload: workloads.length === 1 ? workloads[0] : { ...workloads[0], labels },
+    };
+  }
+
+  /** A Service by name, "<name>.<ns>" or FQDN; the caller's namespace first. */
+  private service(to: string, preferNamespace: string | null | undefined, what = 'to'): ServiceInfo {
+    const m = /^([^.]+)(?:\.([^.]+)(?:\.svc(?:\.cluster\.local)?)?)?$/.exec(to);
+    const candidates = m
+      ? this.index.services.filter((s) => s.name === m[1] && (m[2] === undefined || s.namespace === m[2]))
+      : [];
+    const found =
+      candidates.find((s) => s.namespace === preferNamespace) ??
+      (candidates.length === 1 ? candidates[0] : undefined);
+    if (found) return found;
+    if (candidates.length > 1) {
+      throw new ExplainError(
+        `${what} "${to}": services of that name are in ${candidates.map((c) => c.namespace).join(', ')}; write "<name>.<namespace>"`,
+      );
+    }
+    const names = this.index.services.map((s) => s.name);
+    throw new ExplainError(
+      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? ', ingress, outside' : ''}`,
+    );
+  }
+
+  private port(svc: ServiceInfo, port: number | undefined): ServiceInfo['ports'][number] {
+    if (svc.ports.length === 0) throw new ExplainError(`service ${svc.namespace}/${svc.name} has no ports`);
+    if (port === undefined) return svc.ports[0];
+    const p = svc.ports.find((x) => x.port === port);
+    if (!p)
+      throw new ExplainError(
+        `port ${port}: service ${svc.name} has ports ${svc.ports.map((x) => x.port).join(', ')}; use one of them`,
+      );
+    return p;
+  }
+
+  /** The ingress Gateway (Istio or Gateway API) that serves a host, on the asked port if any. */
+  private gatewayFor(host: string, port: number | undefined): GatewayEntry | undefined {
+    if (
+      /^[^.]+$/.test(host) ||
+      host.endsWith('.svc.cluster.local') ||
+      this.index.services.some((s) => host === `${s.name}.${s.namespace}`)
+    )
+      return undefined;
+    for (const gw of this.index.of(NETWORKING, 'Gateway')) {
+      const ns = gw.metadata.namespace ?? 'default';
+      const servers = arr(get(gw, 'spec', 'servers')).filter((s) =>
+        strings(get(s, 'hosts')).some((h) =>
+          hostMatches(h.includes('/') ? h.slice(h.indexOf('/') + 1) : h, host, ns),
+        ),
+      );
+      const https = servers.find(
+        (s) => get(s, 'tls') !== undefined && get(s, 'tls', 'httpsRedirect') !== true,
+      );
+      const server =
+        port === undefined ? (https ?? servers[0]) : servers.find((s) => get(s, 'port', 'number') === port);
+      if (!server) {
+        if (servers.length > 0) {
+          throw new ExplainError(
+            `port ${String(port)}: Gateway ${ref(gw)} serves ${host} on port ${servers.map((x) => String(get(x, 'port', 'number'))).join(', ')}; use one of them`,
+          );
+        }
+        continue;
+      }
+      return {
+        kind: 'istio',
+        gateway: gw,
+        port: Number(get(server, 'port', 'number')),
+        redirect: get(server, 'tls', 'httpsRedirect') === true,
+        principal: this.index.principal(INGRESS_NAMESPACE, INGRESS_SERVICE_ACCOUNT),
+      };
+    }
+    for (const gw of this.index.of(GATEWAY_API, 'Gateway')) {
+      if (str(get(gw, 'spec', 'gatewayClassName')) === 'istio-waypoint') continue;
+      const ns = gw.metadata.namespace ?? 'default';
+      const listeners = arr(get(gw, 'spec', 'listeners')).filter((l) => {
+        const h = str(get(l, 'hostname'));
+        return h === undefined || hostMatches(h, host, ns);
+      });
+      const https = listeners.find((l) => get(l, 'protocol') === 'HTTPS');
+      const listener =
+        port === undefined ? (https ?? listeners[0]) : listeners.find((l) => get(l, 'port') === port);
+      if (!listener) {
+        if (listeners.length > 0) {
+          throw new ExplainError(
+            `port ${String(port)}: Gateway ${ref(gw)} serves ${host} on port ${listeners.map((l) => String(get(l, 'port'))).join(', ')}; use one of them`,
+          );
+        }
+        continue;
+      }
+      // Istio deploys the pods of a Gateway API Gateway as "<name>-istio", with that service account.
+      return {
+        kind: 'gateway-api',
+        gateway: gw,
+        port: Number(get(listener, 'port')),
+        redirect: false,
+        principal: this.index.principal(ns, `${gw.metadata.name}-istio`),
+      };
+    }
+    return undefined;
+  }
+
+  private throughGateway(
+    caller: Caller,
+    host: string,
+    entry: GatewayEntry,
+    req: Req,
+    from: string,
+  ): Explanation {
+    const gwRef = ref(entry.gateway);
+    const gatewayCaller: Caller = {
+      kind: 'ingress',
+      name: caller.name,
+      namespace: entry.kind === 'istio' ? INGRESS_NAMESPACE : (entry.gateway.metadata.namespace ?? 'default'),
+      principal: entry.principal,
+      labels: entry.kind === 'istio' ? labelsOf(get(entry.gateway, 'spec', 'selector')) : {},
+      proxy: 'gateway',
+    };
+    const base = {
+      from,
+      to: host,
+      host,
+      port: entry.port,
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      jwt: req.claims !== undefined,
+    };
+    // A workload reaches the gateway through its Service; with REGISTRY_ONLY its Sidecar must import it.
+    if (caller.kind === 'workload' && caller.proxy === 'sidecar' && caller.workload) {
+      const gatewayService =
+        entry.kind === 'istio'
+          ? `${INGRESS_SERVICE_ACCOUNT}.${INGRESS_NAMESPACE}.svc.cluster.local`
+          : `${entry.gateway.metadata.name}-istio.${entry.gateway.metadata.namespace ?? 'default'}.svc.cluster.local`;
+      const egress = egressCheck(this.index, caller.workload, gatewayService, entry.port);
+      if (!egress.allowed && egress.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+        return this.result(base, caller, {
+          allowed: false,
+          decidedBy: egress.sidecar,
+          deniedAt: 'egress',
+          reason: `Sidecar ${egress.sidecar} does not import the gateway's service ${gatewayService} and its outbound policy is REGISTRY_ONLY: 502`,
+          egress,
+        });
+      }
+    }
+    if (entry.redirect) {
+      return this.result(base, caller, {
+        allowed: false,
+        decidedBy: gwRef,
+        deniedAt: 'routing',
+        reason: `Gateway ${gwRef} redirects HTTP on port ${entry.port} to HTTPS (301); ask with --port 443`,
+      });
+    }
+    let outcome: RouteOutcome | undefined;
+    if (entry.kind === 'istio') {
+      const vs = virtualServicesFor(this.index, host, gwRef, undefined)[0];
+      if (vs)
+        outcome = routeVirtualService(vs, {
+          ...req,
+          authority: host,
+          port: entry.port,
+          gateway: gwRef,
+          sourceLabels: gatewayCaller.labels,
+          sourceNamespace: gatewayCaller.namespace ?? undefined,
+        });
+    } else {
+      const route = httpRoutesFor(this.index, gwRef, host)[0];
+      if (route)
+        outcome = routeHttpRoute(route, { ...req, authority: host, port: entry.port, gateway: gwRef });
+    }
+    if (!outcome || outcome.destinations.length === 0) {
+      return this.result(base, caller, {
+        allowed: false,
+        decidedBy: null,
+        deniedAt: 'routing',
+        reason:
+          outcome?.response ?? `no VirtualService or HTTPRoute bound to Gateway ${gwRef} serves ${host}: 404`,
+        virtualService: outcome?.config ?? null,
+      });
+    }
+    const first = outcome.destinations.find((d) => d.weight > 0) ?? outcome.destinations[0];
+    const svc = this.index.serviceOfHost(first.host);
+    if (!svc) {
+      return this.result(base, caller, {
+        allowed: false,
+        decidedBy: null,
+        deniedAt: 'routing',
+        reason: `the route sends to ${first.host}, which is not a service of the app`,
+        virtualService: outcome.config,
+      });
+    }
+    if (outcome.destinations.some((d) => this.index.serviceOfHost(d.host) !== svc)) {
+      this.notes.push(`the route splits over several services; security is shown for ${svc.name}`);
+    }
+    this.notes.push(`enters through Gateway ${gwRef}; the gateway calls ${svc.name} as ${entry.principal}`);
+    const port = this.port(svc, first.port);
+    return this.toService(
+      gatewayCaller,
+      svc,
+      port,
+      { ...req, authority: host },
+      { from, to: host, port: entry.port },
+      outcome,
+      caller,
+    );
+  }
+
+  /** The hop from a caller (a workload, or a gateway after its routing) to a service. */
+  private toService(
+    caller: Caller,
+    svc: ServiceInfo,
+    port: ServiceInfo['ports'][number],
+    req: Req & { authority: string },
+    asked: { from: string; to: string; port?: number },
+    gatewayRouting?: RouteOutcome,
+    shownCaller: Caller = caller,
+  ): Explanation {
+    const host = fqdn(svc);
+    const base = {
+      from: asked.from,
+      to: asked.to,
+      host: gatewayRouting ? asked.to : host,
+      port: asked.port ?? port.port,
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      jwt: req.claims !== undefined,
+    };
+    // Mesh clients reach a Service's waypoint; an ingress gateway only with
+    // istio.io/ingress-use-waypoint, else it sends straight to the pods' ztunnel
+    // (https://istio.io/latest/docs/ambient/usage/waypoint/).
+    const serviceWaypoint =
+      this.index.dataPlane(svc.namespace) === 'ambient' ? this.index.waypointOf(svc) : undefined;
+    const waypoint =
+      caller.proxy === 'gateway' && !this.index.ingressUsesWaypoint(svc) ? undefined : serviceWaypoint;
+    // Egress: a sidecar reaches only what its Sidecar imports.
+    let egress: EgressOutcome | null = null;
+    if (caller.proxy === 'sidecar' && caller.workload)
+      egress = egressCheck(this.index, caller.workload, host, port.port);
+    const passthrough = egress !== null && !egress.allowed;
+    if (passthrough && egress!.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+      return this.result(base, shownCaller, {
+        allowed: false,
+        decidedBy: egress!.sidecar,
+        deniedAt: 'egress',
+        reason: `Sidecar ${egress!.sidecar} does not import ${host} and its outbound policy is REGISTRY_ONLY: the request goes to the BlackHoleCluster (502)`,
+        egress,
+      });
+    }
+    if (passthrough) {
+      this.notes.push(
+        `Sidecar ${egress!.sidecar} does not import ${host}: with outboundTrafficPolicy ALLOW_ANY the request leaves through the PassthroughCluster, without routing, DestinationRule or mTLS (https://istio.io/latest/docs/reference/config/networking/sidecar/)`,
+      );
+    }
+    // Routing: a sidecar applies mesh VirtualServices; in ambient mode the waypoint does; a gateway
+    // applied its own; ztunnel alone and clients outside the mesh use Kubernetes' load balancing.
+    let routing: RouteOutcome | undefined = gatewayRouting;
+    const l7Client =
+      !passthrough && (caller.proxy === 'sidecar' || (waypoint !== undefined && caller.proxy !== 'none'));
+    if (!routing && l7Client) {
+      const vss = virtualServicesFor(this.index, host, 'mesh', caller.namespace ?? undefined);
+      if (vss.length > 1)
+        this.notes.push(`${vss.length} VirtualServices serve ${host}; Istio uses one (${ref(vss[0])})`);
+      if (vss[0]) {
+        routing = routeVirtualService(vss[0], {
+          ...req,
+          port: port.port,
+          gateway: 'mesh',
+          // A waypoint sees no pod labels of the client (sourceLabels is a sidecar feature).
+          sourceLabels: waypoint ? undefined : caller.labels,
+          sourceNamespace: caller.namespace ?? undefined,
+        });
+      } else {
+        // Gateway API for the mesh (GAMMA): an HTTPRoute whose parent is the Service
+        // (https://istio.io/latest/docs/tasks/traffic-management/request-routing/, Gateway API tab).
+        const meshRoute = meshHttpRoutesFor(this.index, svc)[0];
+        if (meshRoute) routing = routeHttpRoute(meshRoute, { ...req, port: port.port, gateway: 'mesh' });
+      }
+    }
+    if (routing && routing.destinations.length === 0) {
+      return this.result(base, shownCaller, {
+        allowed: routing.undecided ? null : false,
+        decidedBy: null,
+        deniedAt: routing.undecided ? null : 'routing',
+        reason: routing.response ?? 'no route',
+        virtualService: routing.config,
+        egress,
+      });
+    }
+    const drNamespace =
+      caller.proxy === 'sidecar' || caller.proxy === 'gateway' ? caller.namespace : svc.namespace;
+    const targets: readonly RouteDestination[] = routing
+      ? routing.destinations
+      : [{ host, port: port.port, weight: 100 }];
+    const destinations: (ExplainedDestination & {
+      workloads: Workload[];
+      svc: ServiceInfo;
+      targetPort: number;
+    })[] = [];
+    for (const t of targets) {
+      const dsvc = this.index.serviceOfHost(t.host);
+      if (!dsvc) {
+        this.notes.push(`${t.host} is not a service of the app; not followed`);
+        continue;
+      }
+      const dr = destinationRuleFor(this.index, t.host, drNamespace ?? undefined);
+      let extra: Record<string, string> = {};
+      if (t.subset !== undefined) {
+        const labels = subsetLabels(dr, t.subset);
+        if (labels === undefined) {
+          this.notes.push(
+            `subset ${t.subset} of ${t.host} is not defined by any DestinationRule: Envoy answers 503 (no healthy upstream)`,
+          );
+        }
+        extra = labels ?? { 'mesh-kit.explain/undefined-subset': t.subset };
+      }
+      const workloads = this.index.workloadsOf(dsvc, extra);
+      const versions = [...new Set(workloads.map((w) => w.labels.version))];
+      const dport = dsvc.ports.find((p) => p.port === (t.port ?? port.port)) ?? dsvc.ports[0];
+      destinations.push({
+        service: dsvc.name,
+        namespace: dsvc.namespace,
+        version: versions.length === 1 && versions[0] !== undefined ? versions[0] : null,
+        weight: routing ? t.weight : null,
+        subset: t.subset ?? null,
+        deployments: workloads.map((w) => w.name),
+        trafficPolicy: passthrough
+          ? effectivePolicy(undefined, undefined, 0)
+          : effectivePolicy(dr, t.subset, dport.port),
+        allowed: null,
+        workloads,
+        svc: dsvc,
+        targetPort: dport.targetPort,
+      });
+    }
+    if (!routing && destinations[0] && destinations[0].workloads.length > 1) {
+      this.notes.push(
+        `no VirtualService applies: Kubernetes spreads requests over all pods of ${svc.name} (${destinations[0].deployments.join(', ')})`,
+      );
+    }
+
+    // Security at each destination workload; the explanation shows the first one that takes traffic.
+    type Sec = {
+      mtls: MtlsOutcome;
+      jwt: JwtOutcome;
+      layers: AuthorizationLayer[];
+      limits: RateLimitOutcome[];
+      allowed: boolean | null;
+      decidedBy: string | null;
+      deniedAt: Explanation['deniedAt'];
+      reason: string;
+    };
+    const secOf = (d: (typeof destinations)[number], w: Workload | undefined): Sec => {
+      const ns = d.namespace;
+      const dplane = this.index.dataPlane(ns);
+      const { mode, source } = mtlsMode(this.index, w, ns, d.targetPort, dplane === 'ambient');
+      const tlsMode = str(get(d.trafficPolicy.tls, 'mode'));
+      const destinationInMesh = (w?.sidecar ?? false) || dplane === 'ambient';
+      const callerSendsMtls =
+        !passthrough &&
+        destinationInMesh &&
+        (caller.proxy === 'ambient' ||
+          ((caller.proxy === 'sidecar' || caller.proxy === 'gateway') &&
+            (tlsMode === undefined || tlsMode === 'ISTIO_MUTUAL')));
+      const accepted = !destinationInMesh || mode !== 'STRICT' || callerSendsMtls;
+      const mtls: MtlsOutcome = { mode, source, callerSendsMtls, accepted };
+      const peer = callerSendsMtls ? caller.principal : null;
+      const wp = waypoint && !passthrough && caller.proxy !== 'none' ? waypoint : undefined;
+      const jwt = jwtCheck(this.index, w, ns, req.claims, wp ? d.svc.name : undefined, this.options.now);
+      const layers: AuthorizationLayer[] = [];
+      const authz = {
+        namespace: peer ? (/\/ns\/([^/]+)\//.exec(peer)?.[1] ?? null) : null,
+        requestPrincipal: jwt.requestPrincipal,
+        claims: req.claims,
+        method: req.method,
+        path: req.path,
+        host: req.authority,
+        port: d.targetPort,
+        headers: req.headers,
+      };
+      const policies = this.index.of(SECURITY, 'AuthorizationPolicy');
+      if (destinationInMesh && dplane === 'sidecar' && w?.sidecar) {
+        const applied = policies.filter((p) => appliesTo(p, w, ns));
+        layers.push({
+          at: 'sidecar',
+          peer,
+          ...authorize(applied, { ...authz, principal: peer, l4Only: false }),
+        });
+      } else if (dplane === 'ambient') {
+        if (wp) {
+          const applied = policies.filter((p) => appliesTo(p, w, ns, d.svc.name));
+          layers.push({
+            at: 'waypoint',
+            peer,
+            ...authorize(applied, { ...authz, principal: peer, l4Only: false }),
+          });
+        }
+        // ztunnel at the destination sees the waypoint's identity when traffic went through it.
+        const ztPeer = wp ? this.index.principal(ns, wp.metadata.name) : peer;
+        const applied = policies.filter((p) => appliesTo(p, w, ns));
+        layers.push({
+          at: 'ztunnel',
+          peer: ztPeer,
+          ...authorize(applied, {
+            ...authz,
+            namespace: ztPeer ? ns : authz.namespace,
+            principal: ztPeer,
+            requestPrincipal: null,
+            l4Only: true,
+          }),
+        });
+      }
+      const limits = rateLimitsFor(this.index, w, req);
+      if (!accepted) {
+        return {
+          mtls,
+          jwt,
+          layers,
+          limits,
+          allowed: false,
+          decidedBy: source,
+          deniedAt: 'mtls',
+          reason: `${passthrough ? `the caller's Sidecar does not import ${host}, so the request leaves in plaintext; ` : ''}the destination requires mTLS (STRICT, ${source ?? 'mesh default'}) and the caller sends plaintext: the connection is reset`,
+        };
+      }
+      if (jwt.outcome === 'invalid') {
+        return {
+          mtls,
+          jwt,
+          layers,
+          limits,
+          allowed: false,
+          decidedBy: jwt.policy,
+          deniedAt: 'jwt',
+          reason: `RequestAuthentication ${jwt.policy}: ${jwt.reason}`,
+        };
+      }
+      const denied = layers.find((l) => l.allowed === false);
+      const unknown = layers.find((l) => l.allowed === null);
+      if (denied)
+        return {
+          mtls,
+          jwt,
+          layers,
+          limits,
+          allowed: false,
+          decidedBy: denied.decidedBy,
+          deniedAt: 'authorization',
+          reason: `${denied.at}: ${denied.reason} (403)`,
+        };
+      if (unknown)
+        return {
+          mtls,
+          jwt,
+          layers,
+          limits,
+          allowed: null,
+          decidedBy: unknown.decidedBy,
+          deniedAt: null,
+          reason: `${unknown.at}: ${unknown.reason}`,
+        };
+      const decider = layers.find((l) => l.decidedBy !== null) ?? layers[0];
+      return {
+        mtls,
+        jwt,
+        layers,
+        limits,
+        allowed: true,
+        decidedBy: decider?.decidedBy ?? null,
+        deniedAt: null,
+        reason:
+          layers.length === 0
+            ? 'the destination has no proxy to enforce policy: allowed'
+            : layers.map((l) => `${l.at}: ${l.reason}`).join('; '),
+      };
+    };
+    const results = destinations.map((d) => {
+      const perWorkload = (d.workloads.length > 0 ? d.workloads : [undefined]).map((w) => secOf(d, w));
+      const all = perWorkload.map((s) => s.allowed);
+      const allowed = all.every((a) => a === true) ? true : all.every((a) => a === false) ? false : null;
+      return { d, sec: perWorkload[0], allowed };
+    });
+    for (const r of results) (r.d as { allowed: boolean | null }).allowed = r.allowed;
+    const shown = results.find((r) => (r.d.weight ?? 100) > 0) ?? results[0];
+    if (!shown) {
+      return this.result(base, shownCaller, {
+        allowed: false,
+        decidedBy: null,
+        deniedAt: 'routing',
+        reason: 'the route leads to no service of the app',
+        virtualService: routing?.config ?? null,
+        egress,
+      });
+    }
+    const taking = results.filter((r) => (r.d.weight ?? 100) > 0);
+    const allowedAll = taking.every((r) => r.allowed === true)
+      ? true
+      : taking.every((r) => r.allowed === false)
+        ? false
+        : null;
+    if (allowedAll === null && taking.some((r) => r.allowed !== shown.allowed)) {
+      this.notes.push(
+        `allowed differs between destinations: ${taking.map((r) => `${r.d.service}${r.d.version ? ` ${r.d.version}` : ''} ${String(r.allowed)}`).join(', ')}`,
+      );
+    }
+    const mirrorSvc = routing?.mirror ? this.index.serviceOfHost(routing.mirror.host) : undefined;
+    const mirror = routing?.mirror
+      ? {
+          service: mirrorSvc?.name ?? routing.mirror.host,
+          version:
+            routing.mirror.subset === undefined
+              ? null
+              : (subsetLabels(
+                  destinationRuleFor(this.index, routing.mirror.host, drNamespace ?? undefined),
+                  routing.mirror.subset,
+                )?.version ?? routing.mirror.subset),
+          percentage: routing.mirror.percentage,
+        }
+      : null;
+    const envoyClient =
+      caller.proxy === 'sidecar' ||
+      caller.proxy === 'gateway' ||
+      (waypoint !== undefined && caller.proxy === 'ambient');
+    return this.result(base, shownCaller, {
+      allowed: allowedAll ?? shown.sec.allowed,
+      decidedBy: shown.sec.decidedBy,
+      deniedAt: shown.sec.deniedAt,
+      reason: shown.sec.reason,
+      virtualService: routing?.config ?? null,
+      route: routing?.route ?? null,
+      matchedBy: routing?.matchedBy ?? null,
+      destinations: destinations.map(({ workloads: _w, svc: _s, targetPort: _t, ...d }) => d),
+      timeout: routing?.timeout ?? null,
+      // Envoy clients apply Istio's default retries when the route sets none.
+      retries: routing?.retries ?? (envoyClient && !passthrough ? DEFAULT_RETRIES : null),
+      fault: routing?.fault ?? null,
+      mirror,
+      trafficPolicy: shown.d.trafficPolicy,
+      mtls: shown.sec.mtls,
+      egress,
+      jwt: shown.sec.jwt,
+      authorization: shown.sec.layers,
+      rateLimits: shown.sec.limits,
+      waypoint: waypoint ? ref(waypoint) : null,
+      extraNotes: routing?.notes ?? [],
+    });
+  }
+
+  private result(
+    request: Explanation['request'],
+    caller: Caller,
+    r: Partial<Omit<Explanation, 'request' | 'caller' | 'notes'>> & {
+      allowed: boolean | null;
+      decidedBy: string | null;
+      deniedAt: Explanation['deniedAt'];
+      reason: string;
+      extraNotes?: readonly string[];
+    },
+  ): Explanation {
+    const { workload: _w, ...callerInfo } = caller;
+    const { extraNotes, allowed, decidedBy, deniedAt, reason, ...rest } = r;
+    return {
+      request,
+      caller: callerInfo,
+      allowed,
+      decidedBy,
+      deniedAt,
+      reason,
+      virtualService: null,
+      route: null,
+      matchedBy: null,
+      destinations: [],
+      timeout: null,
+      retries: null,
+      fault: null,
+      mirror: null,
+      trafficPolicy: null,
+      mtls: null,
+      egress: null,
+      jwt: null,
+      authorization: [],
+      rateLimits: [],
+      waypoint: null,
+      ...rest,
+      egressAllowed: rest.egress ? rest.egress.allowed : true,
+      notes: [...this.notes, ...(extraNotes ?? [])],
+    };
+  }
+}
+
+interface Req {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly claims?: JwtClaims;
+}
+
+interface GatewayEntry {
+  readonly kind: 'istio' | 'gateway-api';
+  readonly gateway: MeshObject;
+  readonly port: number;
+  readonly redirect: boolean;
+  readonly principal: string;
+}

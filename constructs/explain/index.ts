@@ -1,0 +1,19 @@
+export {
+  callersOf,
+  explainAllCallers,
+  ExplainError,
+  explainRequest,
+  meshIndex,
+  type AuthorizationLayer,
+  type CallerInfo,
+  type ExplainedDestination,
+  type Explanation,
+  type ExplainOptions,
+  type ExplainRequest,
+  type MeshSource,
+} from './explain.js';
+export { formatAllCallers, formatExplanation } from './format.js';
+export { MeshIndex, type MeshObject } from './objects.js';
+export type { FaultDescription, EffectivePolicy } from './routing.js';
+export type { AuthzOutcome, EgressOutcome, JwtClaims, JwtOutcome, MtlsOutcome } from './security.js';
+export type { RateLimitOutcome } from './rate-limits.js';

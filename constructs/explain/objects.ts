@@ -1,0 +1,239 @@
+/**
+ * The synthesized objects as the evaluator reads them: small accessors over plain JSON, and an
+ * index of the Services, workloads and Istio objects by namespace.
+ */
+import { createRequire } from 'node:module';
+import { DEFAULT_TRUST_DOMAIN } from '../versions.js';
+
+/** One Kubernetes object as rendered (or read back from YAML). */
+export interface MeshObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+    readonly [k: string]: unknown;
+  };
+  readonly [k: string]: unknown;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The value at a path, or undefined when a step is missing. */
+export function get(v: unknown, ...path: (string | number)[]): unknown {
+  let cur = v;
+  for (const step of path) {
+    if (typeof step === 'number') {
+      if (!Array.isArray(cur)) return undefined;
+      cur = cur[step];
+    } else {
+      if (!isRecord(cur)) return undefined;
+      cur = cur[step];
+    }
+  }
+  return cur;
+}
+
+export function arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+export function rec(v: unknown): Record<string, unknown> {
+  return isRecord(v) ? v : {};
+}
+
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function strings(v: unknown): string[] {
+  return arr(v).flatMap((x) => (typeof x === 'string' ? [x] : typeof x === 'number' ? [String(x)] : []));
+}
+
+export function labelsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(rec(v))) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+
+/** Whether every label of `selector` is on `labels` (an empty selector selects everything). */
+export function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+export const NETWORKING = 'networking.istio.io';
+export const SECURITY = 'security.istio.io';
+export const GATEWAY_API = 'gateway.networking.k8s.io';
+
+/** Istio's mesh root namespace as the stacks install it (meshConfig.rootNamespace's default). */
+export const ROOT_NAMESPACE = 'istio-system';
+
+/** "<ns>/<name>": how the explanation names an object. */
+export function ref(o: MeshObject): string {
+  return `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
+}
+
+/** A pod template: a Deployment (StatefulSet, DaemonSet) with its pods' labels and identity. */
+export interface Workload {
+  readonly object: MeshObject;
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+  readonly serviceAccount: string;
+  /** Whether its pods get a sidecar (injection on in the namespace and not turned off on the pod). */
+  readonly sidecar: boolean;
+}
+
+export interface ServiceInfo {
+  readonly object: MeshObject;
+  readonly name: string;
+  readonly namespace: string;
+  readonly selector: Record<string, string>;
+  readonly ports: readonly { name?: string; port: number; targetPort: number; protocol: string }[];
+}
+
+/** Everything the evaluator looks up, built once per set of objects. */
+export class MeshIndex {
+  public readonly objects: readonly MeshObject[];
+  public readonly services: readonly ServiceInfo[];
+  public readonly workloads: readonly Workload[];
+  public readonly trustDomain: string;
+  private readonly namespaceLabels = new Map<string, Record<string, string>>();
+
+  constructor(objects: readonly MeshObject[], trustDomain = DEFAULT_TRUST_DOMAIN) {
+    this.objects = objects;
+    this.trustDomain = trustDomain;
+    for (const o of objects) {
+      if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '')
+        this.namespaceLabels.set(o.metadata.name, labelsOf(o.metadata.labels));
+    }
+    this.services = objects
+      .filter((o) => o.kind === 'Service' && groupOf(o.apiVersion) === '')
+      .map((o) => ({
+        object: o,
+        name: o.metadata.name,
+        namespace: o.metadata.namespace ?? 'default',
+        selector: labelsOf(get(o, 'spec', 'selector')),
+        ports: arr(get(o, 'spec', 'ports')).map((p) => {
+          const port = Number(get(p, 'port'));
+          const target = get(p, 'targetPort');
+          return {
+            name: str(get(p, 'name')),
+            port,
+            targetPort: typeof target === 'number' ? target : port,
+            protocol: str(get(p, 'appProtocol')) ?? str(get(p, 'name'))?.split('-')[0] ?? 'tcp',
+          };
+        }),
+      }));
+    this.workloads = objects
+      .filter(
+        (o) =>
+          ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind) && groupOf(o.apiVersion) === 'apps',
+      )
+      .map((o) => {
+        const namespace = o.metadata.namespace ?? 'default';
+        const template = get(o, 'spec', 'template');
+        const labels = labelsOf(get(template, 'metadata', 'labels'));
+        const inject =
+          labelsOf(get(template, 'metadata', 'annotations'))['sidecar.istio.io/inject'] ??
+          labels['sidecar.istio.io/inject'];
+        return {
+          object: o,
+          name: o.metadata.name,
+          namespace,
+          labels,
+          serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
+          sidecar: inject !== 'false' && this.dataPlane(namespace) === 'sidecar',
+        };
+      });
+  }
+
+  /** The objects of one API group and kind. */
+  public of(group: string, kind: string): MeshObject[] {
+    return this.objects.filter((o) => o.kind === kind && groupOf(o.apiVersion) === group);
+  }
+
+  /**
+   * The namespace's data plane from its labels: ambient (istio.io/dataplane-mode=ambient), sidecar
+   * (istio-injection=enabled or istio.io/rev), or none
+   * (https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/,
+   * https://istio.io/latest/docs/ambient/usage/add-workloads/).
+   */
+  public dataPlane(namespace: string): 'sidecar' | 'ambient' | 'none' {
+    const labels = this.namespaceLabels.get(namespace) ?? {};
+    if (labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined) return 'sidecar';
+    if (labels['istio.io/dataplane-mode'] === 'ambient') return 'ambient';
+    return 'none';
+  }
+
+  /** The waypoint a Service's traffic goes through (istio.io/use-waypoint on it or its namespace). */
+  public waypointOf(svc: ServiceInfo): MeshObject | undefined {
+    const name =
+      labelsOf(svc.object.metadata.labels)['istio.io/use-waypoint'] ??
+      this.namespaceLabels.get(svc.namespace)?.['istio.io/use-waypoint'];
+    if (name === undefined || name === 'none') return undefined;
+    return this.of(GATEWAY_API, 'Gateway').find(
+      (g) => g.metadata.name === name && (g.metadata.namespace ?? 'default') === svc.namespace,
+    );
+  }
+
+  /** Whether ingress gateways send a Service's traffic through its waypoint (istio.io/ingress-use-waypoint). */
+  public ingressUsesWaypoint(svc: ServiceInfo): boolean {
+    const label = 'istio.io/ingress-use-waypoint';
+    return (
+      (labelsOf(svc.object.metadata.labels)[label] ?? this.namespaceLabels.get(svc.namespace)?.[label]) ===
+      'true'
+    );
+  }
+
+  /** The workloads a Service selects, optionally narrowed by more labels (a subset's). */
+  public workloadsOf(svc: ServiceInfo, extra: Record<string, string> = {}): Workload[] {
+    if (Object.keys(svc.selector).length === 0) return [];
+    return this.workloads.filter(
+      (w) => w.namespace === svc.namespace && selects(svc.selector, w.labels) && selects(extra, w.labels),
+    );
+  }
+
+  /** The Service of a fully qualified host "<name>.<ns>.svc.cluster.local". */
+  public serviceOfHost(host: string): ServiceInfo | undefined {
+    const m = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/.exec(host);
+    return m ? this.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
+  }
+
+  /** The SPIFFE identity (without "spiffe://") Istio gives a service account. */
+  public principal(namespace: string, serviceAccount: string): string {
+    return `${this.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+  }
+}
+
+/** The fully qualified host of a Service. */
+export function fqdn(svc: { name: string; namespace: string }): string {
+  return `${svc.name}.${svc.namespace}.svc.cluster.local`;
+}
+
+/**
+ * Parses YAML text (the rate limit service's configuration inside a ConfigMap) with the YAML
+ * library cdk8s itself bundles, so the library needs no parser of its own at run time.
+ */
+export function parseYaml(text: string): unknown {
+  const fromCdk8s = createRequire(createRequire(import.meta.url).resolve('cdk8s'));
+  const yaml = fromCdk8s('yaml') as { parse(text: string): unknown };
+  return yaml.parse(text);
+}
+
+/** Durations as Istio writes them ("1.5s", "100ms", "1m", "1h"), in milliseconds. */
+export function durationMs(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(v.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+}
