@@ -24,8 +24,20 @@ import { parseArgs } from 'node:util';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const USAGE = 'usage: npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup]';
-/** What the copy needs to build and synthesize. */
-const COPIED = ['charts', 'constructs', 'imports', 'tools', 'package.json', 'tsconfig.json', 'cdk8s.yaml'];
+/** What the copy needs to build, type-check (--tsc) and synthesize: everything tsconfig.json includes. */
+const COPIED = [
+  'charts',
+  'constructs',
+  'imports',
+  'tools',
+  'test',
+  'stacks',
+  'services',
+  'examples',
+  'package.json',
+  'tsconfig.json',
+  'cdk8s.yaml',
+];
 
 interface Command {
   readonly name: string;
@@ -46,7 +58,8 @@ function runTimed(c: Command): number {
   const r = spawnSync(c.argv[0], c.argv.slice(1), { cwd: c.cwd, encoding: 'utf8', maxBuffer: 1 << 26 });
   const ms = performance.now() - t0;
   if (r.error || r.status !== 0) {
-    throw new Error(`${c.name} failed (${c.argv.join(' ')}):\n${r.error?.message ?? ''}${r.stderr}`);
+    const output = `${r.error?.message ?? ''}${r.stderr}${r.stdout}`.trim().split('\n').slice(-20).join('\n');
+    throw new Error(`${c.name} failed (${c.argv.join(' ')}):\n${output}`);
   }
   return ms;
 }
