@@ -1,5 +1,5 @@
 /**
- * npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup]
+ * npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup] [--no-diff]
  *
  * The edit loop, measured side by side in one run: the commands a developer types, as whole
  * processes (npm included), interleaved round by round so that they share the machine's load.
@@ -9,7 +9,8 @@
  *   synth-edit-tsc  (--tsc) the same edit, then `tsc --build` and synth: the loop before the fast build
  *   graph           npm run graph -- --app shop --env dev --out <tmp>.svg
  *   synth-app       npm run synth -- --app shop (its three variants)
- *   diff            npm run diff -- --base HEAD~1 --app shop (only in a git checkout with a parent commit)
+ *   diff            npm run diff -- --base HEAD~1 --app shop (in a git checkout with a parent commit;
+ *                   not with --no-diff)
  *
  * All but diff run in a temporary copy of the project (node_modules linked), so the edit never
  * touches the checkout; diff runs in the checkout, which it leaves as it was. The last lines are the
@@ -23,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const USAGE = 'usage: npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup]';
+const USAGE = 'usage: npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup] [--no-diff]';
 /** What the copy needs to build, type-check (--tsc) and synthesize: everything tsconfig.json includes. */
 const COPIED = [
   'charts',
@@ -72,7 +73,7 @@ function hasParent(): boolean {
 }
 
 export function main(argv: string[]): void {
-  let values: { rounds?: string; tsc?: boolean; warmup?: boolean; help?: boolean };
+  let values: { rounds?: string; tsc?: boolean; warmup?: boolean; diff?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -80,6 +81,7 @@ export function main(argv: string[]): void {
         rounds: { type: 'string', default: '5' },
         tsc: { type: 'boolean' },
         warmup: { type: 'boolean', default: true },
+        diff: { type: 'boolean', default: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -151,7 +153,7 @@ export function main(argv: string[]): void {
       },
       { name: 'synth-app', cwd: copy, argv: npm(['run', '--silent', 'synth', '--', '--app', 'shop']) },
     );
-    if (hasParent()) {
+    if (values.diff && hasParent()) {
       commands.push({
         name: 'diff',
         cwd: PROJECT_ROOT,

@@ -137,7 +137,7 @@ export function buildBenchApp(app: App, services: number, perNamespace = 100): C
 
 const USAGE =
   'usage: npm run bench -- [--services N] [--namespaces-of K]   (defaults: 1000 services, 100 per namespace)\n' +
-  '       npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup]   (the edit loop: synth, edit, graph, diff side by side)\n' +
+  '       npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup] [--no-diff]   (the edit loop: synth, edit, graph, diff side by side)\n' +
   '       npm run bench -- --helm [--services N] [--rounds R]   (this whole process beside helm template)';
 
 /**
