@@ -3,14 +3,25 @@
 // run. synth, dev, diff, graph, bench and `cdk8s synth` run through it, so an edit reaches YAML in
 // well under a second; types are checked by `npm test`, `npm run typecheck`, CI and the editor.
 //
-//   node tools/build.mjs [--root <dir>] [--quiet]
+//   node tools/build.mjs [--root <dir>] [--reuse <dir>] [--quiet]
 //
 // Plain JavaScript, since it runs before anything is compiled. Which files changed is decided by
 // each source's size and modification time, then its content hash (a `git checkout` that restores
 // the same text costs nothing); outputs whose source was deleted are removed. Declarations
-// (.d.ts) are tsc's job: `npm run build` still runs `tsc --build`.
+// (.d.ts) are tsc's job: `npm run build` still runs `tsc --build`. --reuse <dir> copies the output
+// of another fast-built checkout for every source whose text is the same there (diff builds a base
+// ref in a temporary worktree this way: only what differs from the checkout is transpiled).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
@@ -91,6 +102,12 @@ function readCache(file, key) {
   return {};
 }
 
+/** An output's size and modification time: another writer (tsc) changes it, so a copy is not trusted. */
+function stamp(path) {
+  const st = statSync(path);
+  return `${st.size}:${st.mtimeMs}`;
+}
+
 function exists(path) {
   try {
     statSync(path);
@@ -109,10 +126,12 @@ function writeAtomically(path, text) {
 
 /**
  * Transpiles the sources under `root` that changed since the last build into `root`/lib.
- * Returns the files transpiled and the outputs removed (relative to `root`), and the time taken.
- * Throws a BuildError naming the file, line and column of a syntax error.
+ * With `reuse`, the root of another fast-built checkout, a source whose text is the same there gets
+ * a copy of that checkout's output instead. Returns the files transpiled and reused and the outputs
+ * removed (relative to `root`), and the time taken. Throws a BuildError naming the file, line and
+ * column of a syntax error.
  */
-export async function build({ root = process.cwd() } = {}) {
+export async function build({ root = process.cwd(), reuse = undefined } = {}) {
   const started = performance.now();
   const { transform, version } = await import('esbuild');
   root = resolve(root);
@@ -124,6 +143,8 @@ export async function build({ root = process.cwd() } = {}) {
     .update(self)
     .digest('hex');
   const previous = readCache(cacheFile, key);
+  const other = reuse === undefined ? {} : readCache(join(resolve(reuse), OUT_DIR, CACHE_FILE), key);
+  const reused = [];
   const next = {};
   const todo = [];
   for (const rel of sources(root)) {
@@ -137,14 +158,25 @@ export async function build({ root = process.cwd() } = {}) {
     }
     const text = readFileSync(path, 'utf8');
     const hash = createHash('sha256').update(text).digest('hex');
-    const entry = { mtimeMs: st.mtimeMs, size: st.size, hash };
+    const entry = { mtimeMs: st.mtimeMs, size: st.size, hash, out: known?.out };
     next[rel] = entry;
     if (known && known.hash === hash && exists(out)) continue;
-    todo.push({ rel, text, out });
+    // The other checkout's output, if it was transpiled from the same text and nothing rewrote it since.
+    const theirs = join(resolve(reuse ?? '.'), OUT_DIR, rel.replace(/\.ts$/, '.js'));
+    const mine = other[rel];
+    if (mine?.hash === hash && exists(theirs) && mine.out === stamp(theirs) && exists(`${theirs}.map`)) {
+      mkdirSync(dirname(out), { recursive: true });
+      copyFileSync(theirs, out);
+      copyFileSync(`${theirs}.map`, `${out}.map`);
+      entry.out = stamp(out);
+      reused.push(rel);
+      continue;
+    }
+    todo.push({ rel, text, out, entry });
   }
   const failures = [];
   await Promise.all(
-    todo.map(async ({ rel, text, out }) => {
+    todo.map(async ({ rel, text, out, entry }) => {
       const sourcefile = relative(dirname(out), join(root, rel)).split(sep).join('/');
       try {
         const result = await transform(text, { ...SETTINGS, sourcefile });
@@ -152,6 +184,7 @@ export async function build({ root = process.cwd() } = {}) {
         const map = basename(out) + '.map';
         writeAtomically(out, `${result.code}//# sourceMappingURL=${map}\n`);
         writeAtomically(`${out}.map`, result.map);
+        entry.out = stamp(out);
       } catch (e) {
         delete next[rel];
         const errors = e.errors ?? [{ text: e.message }];
@@ -181,6 +214,7 @@ export async function build({ root = process.cwd() } = {}) {
   }
   return {
     transpiled: todo.map((t) => t.rel).filter((rel) => rel in next),
+    reused,
     removed,
     ms: performance.now() - started,
   };
@@ -190,6 +224,7 @@ async function main() {
   const { values } = parseArgs({
     options: {
       root: { type: 'string' },
+      reuse: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -197,12 +232,12 @@ async function main() {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: node tools/build.mjs [--root <dir>] [--quiet]\n' +
+      'usage: node tools/build.mjs [--root <dir>] [--reuse <dir>] [--quiet]\n' +
         'Transpiles the changed TypeScript sources to lib/ without type-checking (npm run typecheck does that).\n',
     );
     return;
   }
-  const result = await build({ root: values.root ?? process.cwd() });
+  const result = await build({ root: values.root ?? process.cwd(), reuse: values.reuse });
   if (!values.quiet && result.transpiled.length > 0) {
     const n = result.transpiled.length;
     const what = n === 1 ? result.transpiled[0] : `${n} files`;

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -9,8 +18,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUILD = join(ROOT, 'tools', 'build.mjs');
 
-function build(root: string) {
-  return spawnSync(process.execPath, [BUILD, '--root', root], { encoding: 'utf8' });
+function build(root: string, ...args: string[]) {
+  return spawnSync(process.execPath, [BUILD, '--root', root, ...args], { encoding: 'utf8' });
 }
 
 function project(): string {
@@ -90,6 +99,32 @@ describe('the fast build (tools/build.mjs)', () => {
     assert.equal(existsSync(join(root, 'lib', 'src', 'main.js')), false);
     assert.equal(existsSync(join(root, 'lib', 'src', 'main.js.map')), false);
     assert.equal(existsSync(join(root, 'lib', 'src', 'nested', 'port.js')), true);
+  });
+
+  it('--reuse copies what another checkout built from the same text, unless something rewrote it', () => {
+    const a = project();
+    assert.equal(build(a).status, 0);
+    // b: a's sources, one of them edited (a base ref in diff's worktree).
+    const b = mkdtempSync(join(tmpdir(), 'fast-build-'));
+    for (const f of ['src', 'tsconfig.json', 'package.json'])
+      cpSync(join(a, f), join(b, f), { recursive: true });
+    writeFileSync(
+      join(b, 'src', 'main.ts'),
+      "import { Port } from './nested/port.js';\nconsole.log(new Port(1, 'x' as never).number);\n",
+    );
+    const r = build(b, '--reuse', a);
+    assert.match(r.stderr, /^build: transpiled src\/main\.ts in/, 'only the edited file is transpiled');
+    const port = join('lib', 'src', 'nested', 'port.js');
+    assert.equal(readFileSync(join(b, port), 'utf8'), readFileSync(join(a, port), 'utf8'));
+    const run = spawnSync(process.execPath, [join(b, 'lib', 'src', 'main.js')], { encoding: 'utf8' });
+    assert.equal(run.stdout, '1\n');
+    // An output rewritten since a's build (tsc writes lib/ too) is not copied: c transpiles it itself.
+    const c = mkdtempSync(join(tmpdir(), 'fast-build-'));
+    for (const f of ['src', 'tsconfig.json', 'package.json'])
+      cpSync(join(a, f), join(c, f), { recursive: true });
+    writeFileSync(join(a, port), '// something else\n');
+    assert.match(build(c, '--reuse', a).stderr, /^build: transpiled src\/nested\/port\.ts in/);
+    assert.match(readFileSync(join(c, port), 'utf8'), /class Port/);
   });
 
   it('does not type-check, but fails on a syntax error naming file, line and column', () => {

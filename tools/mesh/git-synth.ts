@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Manifest, parseManifests } from './manifest.js';
 import { type Selection, variantKey } from './variants.js';
@@ -168,12 +168,14 @@ const STANDARD_SYNTH = /(^|&&)\s*node lib\/tools\/synth\.js\s*$/;
 /**
  * Runs the ref's synth in `tree`. A ref with the standard synth script is transpiled by this
  * checkout's fast build (no type check: the ref's types were checked when it was committed, and the
- * diff only needs its output) and its lib/tools/synth.js run directly; any other script runs as
- * `npm run synth`.
+ * diff only needs its output; what the ref shares with this checkout is copied from its lib/) and
+ * its lib/tools/synth.js run directly; any other script runs as `npm run synth`.
  */
 function runSynth(tree: string, script: string, args: string[]) {
   if (STANDARD_SYNTH.test(script) && existsSync(FAST_BUILD) && existsSync(join(tree, 'tools', 'synth.ts'))) {
-    const built = spawnSync(process.execPath, [FAST_BUILD, '--root', tree, '--quiet'], {
+    // Sources the ref shares with this checkout are copied from its lib/ rather than transpiled again.
+    const checkout = dirname(dirname(FAST_BUILD));
+    const built = spawnSync(process.execPath, [FAST_BUILD, '--root', tree, '--reuse', checkout, '--quiet'], {
       cwd: tree,
       env: withoutNpmVariables(),
       encoding: 'utf8',
