@@ -8,9 +8,9 @@
  *   synth-edit      the same after a number in charts/environments.ts was changed
  *   synth-edit-tsc  (--tsc) the same edit, then `tsc --build` and synth: the loop before the fast build
  *   graph           npm run graph -- --app shop --env dev --out <tmp>.svg
- *   synth-app       npm run synth -- --app shop (its three variants)
- *   diff            npm run diff -- --base HEAD~1 --app shop (in a git checkout with a parent commit;
- *                   not with --no-diff)
+ *   synth-app       npm run synth -- --app shop (its three variants), the yardstick of:
+ *   diff            npm run diff -- --base HEAD~1 --app shop
+ *   (synth-app and diff only in a git checkout with a parent commit, and not with --no-diff)
  *
  * All but diff run in a temporary copy of the project (node_modules linked), so the edit never
  * touches the checkout; diff runs in the checkout, which it leaves as it was. The last lines are the
@@ -151,14 +151,17 @@ export function main(argv: string[]): void {
         cwd: copy,
         argv: npm(['run', '--silent', 'graph', '--', ...dev, '--out', join(tmp, 'graph.svg')]),
       },
-      { name: 'synth-app', cwd: copy, argv: npm(['run', '--silent', 'synth', '--', '--app', 'shop']) },
     );
     if (values.diff && hasParent()) {
-      commands.push({
-        name: 'diff',
-        cwd: PROJECT_ROOT,
-        argv: npm(['run', '--silent', 'diff', '--', '--base', 'HEAD~1', '--app', 'shop']),
-      });
+      // The diff's yardstick: one synth of the same variants, as each of the two refs needs.
+      commands.push(
+        { name: 'synth-app', cwd: copy, argv: npm(['run', '--silent', 'synth', '--', '--app', 'shop']) },
+        {
+          name: 'diff',
+          cwd: PROJECT_ROOT,
+          argv: npm(['run', '--silent', 'diff', '--', '--base', 'HEAD~1', '--app', 'shop']),
+        },
+      );
     }
 
     // The copy's first build always; then, unless --no-warmup, one untimed round (file caches, git).

@@ -57,7 +57,7 @@ describe('npm run bench -- --loop', () => {
     // --no-diff: a diff would add a worktree to this checkout while other suites may list them.
     const r = bench('--loop', '--rounds', '1', '--no-warmup', '--no-diff');
     assert.equal(r.status, 0, r.stderr);
-    for (const name of ['synth', 'synth-edit', 'graph', 'synth-app']) {
+    for (const name of ['synth', 'synth-edit', 'graph']) {
       assert.match(r.stdout, new RegExp(`^  ${name} +\\d+\\.\\d\\d s`, 'm'));
     }
     assert.match(r.stdout, /^edit_ratio=\d+\.\d\d \(target ≤ 1\.5: synth-edit \/ synth\)$/m);

@@ -2,8 +2,8 @@
  * Synthesizing the sample apps as they were at a git ref: a temporary `git worktree add --detach`
  * of the ref, with this checkout's node_modules linked in (no install), running that ref's own
  * synth (transpiled by this checkout's fast build, without a type check, when the ref has the
- * standard synth script; otherwise its `npm run synth`). The user's checkout is never touched, and the worktree is removed afterwards,
- * also when the synth fails or the process is interrupted.
+ * standard synth script; otherwise its `npm run synth`). The user's checkout is never touched, and
+ * the worktree is removed afterwards, also when the synth fails or the process is interrupted.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
