@@ -137,7 +137,9 @@ export function buildBenchApp(app: App, services: number, perNamespace = 100): C
 }
 
 const USAGE =
-  'usage: npm run bench -- [--services N] [--namespaces-of K]   (defaults: 1000 services, 100 per namespace)';
+  'usage: npm run bench -- [--services N] [--namespaces-of K]   (defaults: 1000 services, 100 per namespace)\n' +
+  '       npm run bench -- --loop [--rounds N] [--tsc] [--no-warmup] [--no-diff]   (the edit loop: synth, edit, graph, diff side by side)\n' +
+  '       npm run bench -- --helm [--services N] [--rounds R]   (this whole process beside helm template)';
 
 /**
  * Heap one service of the bench app needs at its peak: 10,000 services peak at about 680 MB of RSS
@@ -210,6 +212,19 @@ export function parseBenchArgs(
 }
 
 function main(): void {
+  // The side-by-side figures (tools/bench-loop.ts, tools/bench-helm.ts), loaded only when asked for.
+  const mode = process.argv[2];
+  if (mode === '--loop' || mode === '--helm') {
+    const run =
+      mode === '--loop'
+        ? import('./bench-loop.js').then((m) => m.main(process.argv.slice(3)))
+        : import('./bench-helm.js').then((m) => m.main(process.argv.slice(3)));
+    run.catch((e: unknown) => {
+      console.error(`bench ${mode}: ${(e as Error).message}`);
+      process.exit(1);
+    });
+    return;
+  }
   const args = parseBenchArgs(process.argv.slice(2));
   if ('help' in args) {
     console.log(USAGE);

@@ -1,11 +1,24 @@
 /**
- * npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]
+ * npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>] [--watch]
  *
  * Synthesizes sample apps to plain YAML. Each variant is written to a fresh temporary folder and
  * renamed into place only when the whole synth (and its validation) has succeeded, so a failed
- * synth never leaves a half-written or stale mix of files behind.
+ * synth never leaves a half-written or stale mix of files behind. With --watch it does so again on
+ * every save under charts/, constructs/, imports/ and tools/, and says what changed.
  */
-import { mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  type FSWatcher,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  watch as watchFolder,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,6 +27,8 @@ import { admit } from '../constructs/admission/index.js';
 import { type Manifest, charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
 import { toYaml } from './yaml-writer.js';
+import type { ObjectDiff } from './mesh/object-diff.js';
+import type { Manifest as ParsedManifest } from './mesh/manifest.js';
 import { APPS } from '../charts/index.js';
 import type { MeshAppDefinition } from '../constructs/index.js';
 import { checkOutputFolder, makeFolders, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
@@ -31,7 +46,11 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function usageText(): string {
   const apps = APPS.apps.map((a) => `${a.name} (--${a.variantFlag} ${a.variants.join('|')})`).join('; ');
-  return `usage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>]\napps: ${apps}`;
+  return (
+    'usage: npm run synth -- [--app <name>] [--env <env> | --scenario <name>] [--out <dir>] [--watch]\n' +
+    `apps: ${apps}\n` +
+    '--watch: synthesize again on every save under charts/, constructs/, imports/ and tools/'
+  );
 }
 
 function usage(message: string): never {
@@ -39,13 +58,22 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      ...VARIANT_OPTIONS,
+      out: { type: 'string' },
+      watch: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+}
+
 function targets(argv: string[]): Target[] {
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: { ...VARIANT_OPTIONS, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    });
+    const { values } = parse(argv);
     if (values.help) {
       console.log(usageText());
       process.exit(0);
@@ -159,7 +187,8 @@ function exists(path: string): boolean {
 }
 
 function main(): void {
-  const all = targets(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const all = targets(argv);
   // Every folder is checked before any is written: a refused one stops the whole run.
   const refused = all.flatMap((t) => {
     try {
@@ -173,6 +202,16 @@ function main(): void {
   if (refused.length > 0) {
     console.error(`synth: nothing written.\n${refused.join('\n')}`);
     process.exit(2);
+  }
+  if (parse(argv).values.watch) {
+    watch(
+      argv.filter((a) => a !== '--watch'),
+      all,
+    ).catch((e: unknown) => {
+      console.error(`synth --watch: ${(e as Error).message}`);
+      process.exit(2);
+    });
+    return;
   }
   let failed = 0;
   for (const t of all) {
@@ -189,3 +228,139 @@ function main(): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) main();
+
+// ---------------------------------------------------------------------------------------------
+// Watch mode
+
+/** The fast build (tools/build.mjs), loaded at run time: it is plain JavaScript outside lib/. */
+interface FastBuild {
+  build(options: { root: string }): Promise<{ transpiled: string[]; removed: string[]; ms: number }>;
+  BuildError: new (...args: never[]) => Error;
+}
+
+/** The folders whose TypeScript the synthesized YAML depends on. */
+const WATCHED = ['charts', 'constructs', 'imports', 'tools'];
+/** Saves closer together than this are one change (editors write a file in several steps). */
+const DEBOUNCE_MS = 100;
+
+/**
+ * Synthesizes `argv`'s targets now and after every save: the changed sources are transpiled (no
+ * type check), then synth runs in a child process, so every run loads the charts afresh and writes
+ * each folder atomically as a plain run does. After each run one line per target says what
+ * changed in its objects; a failed run says why and leaves the output as it was.
+ */
+async function watch(argv: string[], all: Target[]): Promise<void> {
+  const fast = (await import(pathToFileURL(join(PROJECT_ROOT, 'tools', 'build.mjs')).href)) as FastBuild;
+  const changed = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+
+  const run = async (): Promise<void> => {
+    running = true;
+    const files = [...changed].sort();
+    changed.clear();
+    const started = performance.now();
+    const stamp = new Date().toTimeString().slice(0, 8);
+    const reason = files.length === 0 ? 'start' : files.length === 1 ? files[0] : `${files.length} files`;
+    // Loaded here rather than at the top: a plain synth does not need the YAML parser or the diff.
+    const { diffManifests } = await import('./mesh/object-diff.js');
+    const { parseManifests } = await import('./mesh/manifest.js');
+    const readOutput = (dir: string): ParsedManifest[] =>
+      existsSync(dir)
+        ? readdirSync(dir)
+            .filter((f) => f.endsWith('.yaml'))
+            .sort()
+            .flatMap((f) => parseManifests(readFileSync(join(dir, f), 'utf8'), f))
+        : [];
+    const before = all.map((t) => readOutput(t.out));
+    try {
+      await fast.build({ root: PROJECT_ROOT });
+      const r = await child(argv);
+      const ms = Math.round(performance.now() - started);
+      if (r.status !== 0) {
+        console.error(`[${stamp}] ${reason}: synth failed (${ms} ms)\n${r.stderr.trimEnd()}`);
+      } else {
+        all.forEach((t, i) => {
+          const what = summarize(diffManifests(before[i], readOutput(t.out)));
+          console.log(
+            `[${stamp}] ${reason}: ${t.app.name} ${t.app.variantFlag}=${t.variant} ${what} (${ms} ms)`,
+          );
+        });
+      }
+    } catch (e) {
+      if (!(e instanceof fast.BuildError)) throw e;
+      console.error(`[${stamp}] ${reason}: ${e.message}\noutput left as it was`);
+    }
+    running = false;
+    if (again) {
+      again = false;
+      await run();
+    }
+  };
+
+  const schedule = (file: string) => {
+    changed.add(file);
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (running) again = true;
+      else run().catch(fail);
+    }, DEBOUNCE_MS);
+  };
+  const fail = (e: unknown) => {
+    console.error(`synth --watch: ${(e as Error).stack ?? String(e)}`);
+    process.exit(2);
+  };
+
+  const watchers: FSWatcher[] = [];
+  for (const folder of WATCHED) {
+    const dir = join(PROJECT_ROOT, folder);
+    if (!existsSync(dir)) continue;
+    watchers.push(
+      watchFolder(dir, { recursive: true }, (_event, name) => {
+        if (name && name.endsWith('.ts')) schedule(`${folder}/${name.split('\\').join('/')}`);
+      }),
+    );
+  }
+  await run();
+  console.log(`watching ${WATCHED.map((f) => `${f}/`).join(', ')} (Ctrl-C to stop)`);
+  process.once('SIGINT', () => {
+    for (const w of watchers) w.close();
+    clearTimeout(timer);
+    process.exit(0);
+  });
+}
+
+/** One synth in a fresh process, so that edited modules are loaded anew. */
+function child(argv: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), ...argv], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (status) => resolvePromise({ status, stderr }));
+  });
+}
+
+/** "no change", or "2 changed, 1 added: ~ Deployment shop/ratings-v1 spec.replicas 1 → 2, ..." */
+function summarize(diffs: readonly ObjectDiff[]): string {
+  if (diffs.length === 0) return 'no change';
+  const count = (s: ObjectDiff['status']) => diffs.filter((d) => d.status === s).length;
+  const counts = (['changed', 'added', 'removed'] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`)
+    .join(', ');
+  const sign = { added: '+', removed: '-', changed: '~' } as const;
+  const first = diffs.slice(0, 3).map((d) => {
+    const c = d.changes[0];
+    const field =
+      c === undefined
+        ? ''
+        : ` ${c.path} ${JSON.stringify(c.old) ?? '(none)'} → ${JSON.stringify(c.new) ?? '(none)'}` +
+          (d.changes.length > 1 ? ` (+${d.changes.length - 1} more)` : '');
+    return `${sign[d.status]} ${d.label}${field}`;
+  });
+  return `${counts}: ${first.join('; ')}${diffs.length > 3 ? '; ...' : ''}`;
+}

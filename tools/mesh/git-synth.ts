@@ -1,13 +1,14 @@
 /**
  * Synthesizing the sample apps as they were at a git ref: a temporary `git worktree add --detach`
  * of the ref, with this checkout's node_modules linked in (no install), running that ref's own
- * `npm run synth`. The user's checkout is never touched, and the worktree is removed afterwards,
- * also when the synth fails or the process is interrupted.
+ * synth (transpiled by this checkout's fast build, without a type check, when the ref has the
+ * standard synth script; otherwise its `npm run synth`). The user's checkout is never touched, and
+ * the worktree is removed afterwards, also when the synth fails or the process is interrupted.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Manifest, parseManifests } from './manifest.js';
 import { type Selection, variantKey } from './variants.js';
@@ -103,7 +104,8 @@ function synthesizeIn(tree: string, tmp: string, ref: string, selection: Selecti
   const pkg = existsSync(manifest)
     ? (JSON.parse(readFileSync(manifest, 'utf8')) as { scripts?: Record<string, string> })
     : {};
-  if (!pkg.scripts?.synth) {
+  const script = pkg.scripts?.synth;
+  if (!script) {
     throw new GitSynthError(
       `${ref} has no synth command (no "synth" script in its package.json), so there is nothing to compare with`,
     );
@@ -116,7 +118,7 @@ function synthesizeIn(tree: string, tmp: string, ref: string, selection: Selecti
   if (selection.app) args.push('--app', selection.app.name);
   if (selection.app && selection.variant)
     args.push(`--${selection.app.variantFlag}`, selection.variant, '--out', out);
-  const r = npm(tree, ['run', '--silent', 'synth', '--', ...args]);
+  const r = runSynth(tree, script, args);
   if (r.signal) throw new GitSynthError(`npm run synth at ${ref} was stopped by ${r.signal}`);
   if (r.status !== 0) {
     // The ref does not have the app or variant yet: everything of it is new.
@@ -153,10 +155,55 @@ function readFolder(dir: string): Manifest[] {
     .flatMap((f) => parseManifests(readFileSync(join(dir, f), 'utf8'), f));
 }
 
-/** Runs npm in `cwd` without the npm_* variables of an enclosing `npm run` (they describe this checkout). */
-function npm(cwd: string, args: string[]) {
+/** This checkout's fast build (tools/build.mjs), which transpiles a tree without type-checking it. */
+const FAST_BUILD = fileURLToPath(new URL('../../../tools/build.mjs', import.meta.url));
+
+/**
+ * A synth script that builds and then runs lib/tools/synth.js: every mesh-kit ref's, both those
+ * that type-checked the whole repository first (`npm run --silent build && ...`) and those with
+ * the fast build.
+ */
+const STANDARD_SYNTH = /(^|&&)\s*node lib\/tools\/synth\.js\s*$/;
+
+/**
+ * Runs the ref's synth in `tree`. A ref with the standard synth script is transpiled by this
+ * checkout's fast build (no type check: the ref's types were checked when it was committed, and the
+ * diff only needs its output; what the ref shares with this checkout is copied from its lib/) and
+ * its lib/tools/synth.js run directly; any other script runs as `npm run synth`.
+ */
+function runSynth(tree: string, script: string, args: string[]) {
+  if (STANDARD_SYNTH.test(script) && existsSync(FAST_BUILD) && existsSync(join(tree, 'tools', 'synth.ts'))) {
+    // Sources the ref shares with this checkout are copied from its lib/ rather than transpiled again.
+    const checkout = dirname(dirname(FAST_BUILD));
+    const built = spawnSync(process.execPath, [FAST_BUILD, '--root', tree, '--reuse', checkout, '--quiet'], {
+      cwd: tree,
+      env: withoutNpmVariables(),
+      encoding: 'utf8',
+    });
+    if (built.error) throw new GitSynthError(`could not run the build: ${built.error.message}`);
+    if (built.status !== 0) return built;
+    const r = spawnSync(process.execPath, [join('lib', 'tools', 'synth.js'), ...args], {
+      cwd: tree,
+      env: withoutNpmVariables(),
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw new GitSynthError(`could not run synth: ${r.error.message}`);
+    return r;
+  }
+  return npm(tree, ['run', '--silent', 'synth', '--', ...args]);
+}
+
+/** The environment without the npm_* variables of an enclosing `npm run` (they describe this checkout). */
+function withoutNpmVariables(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== 'INIT_CWD') env[k] = v;
+  return env;
+}
+
+/** Runs npm in `cwd` without the npm_* variables of an enclosing `npm run`. */
+function npm(cwd: string, args: string[]) {
+  const env = withoutNpmVariables();
   const execpath = process.env.npm_execpath;
   const [cmd, argv] =
     execpath && /\.c?js$/.test(execpath) ? [process.execPath, [execpath, ...args]] : ['npm', args];
