@@ -14,36 +14,10 @@ export interface Manifest {
 
 export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+// The plain-object readers the library's explain evaluator uses; the tools read manifests alike.
+import { arr, get, isRecord, rec, str } from '../../constructs/explain/objects.js';
 
-/** `get(obj, 'spec', 'http', 0, 'route')`: the value at a path, or undefined when any step is missing. */
-export function get(v: unknown, ...path: (string | number)[]): unknown {
-  let cur = v;
-  for (const step of path) {
-    if (typeof step === 'number') {
-      if (!Array.isArray(cur)) return undefined;
-      cur = cur[step];
-    } else {
-      if (!isRecord(cur)) return undefined;
-      cur = cur[step];
-    }
-  }
-  return cur;
-}
-
-export function arr(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : [];
-}
-
-export function rec(v: unknown): Record<string, unknown> {
-  return isRecord(v) ? v : {};
-}
-
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' ? v : undefined;
-}
+export { arr, get, isRecord, rec, str };
 
 export function num(v: unknown): number | undefined {
   if (typeof v === 'number') return v;
