@@ -15,7 +15,7 @@ import { Cpu } from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import { GlobalRateLimitService, RateLimitAction } from './global-rate-limit.js';
 import { DataPlane, MeshNamespace, MtlsMode } from './mesh-namespace.js';
-import { Microservice } from './microservice.js';
+import { isCallTarget, Microservice } from './microservice.js';
 import { LoadBalancer } from './resilience.js';
 import { formatProblem, type Problem } from './validation.js';
 import { Probe, ServicePort, StringMatch } from './values.js';
@@ -362,6 +362,12 @@ const MICROSERVICE = instance(
   'Microservice',
   'new Microservice(chart, "reviews", {...})',
   'pass the Microservice construct itself, not its name',
+);
+const CALL_TARGET = instance(
+  (v) => v instanceof Microservice || isCallTarget(v),
+  'Microservice or ExternalService',
+  'new Microservice(chart, "reviews", {...})',
+  'pass the Microservice (or ExternalService) construct itself, not its name',
 );
 const RATE_LIMIT_SERVICE = instance(
   (v) => v instanceof GlobalRateLimitService,
@@ -772,7 +778,7 @@ const STRING_EXAMPLES: Record<string, string> = {
 };
 
 function name(target: unknown): string {
-  return target instanceof Microservice ? ` (${target.name})` : '';
+  return target instanceof Microservice || isCallTarget(target) ? ` (${target.name})` : '';
 }
 
 export const checkInput = {
@@ -824,7 +830,7 @@ export const checkInput = {
   calls(self: IConstruct, i: number, target: unknown, options: unknown): void {
     args(
       self,
-      [`calls[${i}]`, req(MICROSERVICE), target],
+      [`calls[${i}]`, req(CALL_TARGET), target],
       [`calls[${i}]${name(target)}`, shape(CALL_OPTIONS, '{ methods: ["GET"] }'), options],
     );
   },

@@ -217,6 +217,36 @@ export interface MicroserviceProps<V extends string> {
   readonly extraEgressHosts?: readonly string[];
 }
 
+/**
+ * Something a Microservice can call besides another Microservice, e.g. a service outside the mesh
+ * declared by a ServiceEntry. `Microservice.calls(target)` hands it the caller, so the target can
+ * admit the caller's identity where it enforces authorization (an egress gateway, say), and asks it
+ * which hosts the caller's Sidecar must reach.
+ */
+export interface CallTarget extends IConstruct {
+  /** A short name for messages, e.g. "payments-provider". */
+  readonly name: string;
+  /** The host callers address, e.g. "api.payments-provider.example". */
+  readonly host: string;
+  /** @internal Records that `caller` calls this target, narrowed by `options`. */
+  _addCaller(caller: Microservice<string>, options: CallOptions): void;
+  /**
+   * @internal The Sidecar egress entries (`<namespace>/<host>`, or `./<host>` for the caller's own
+   * namespace) that `caller` needs to reach this target.
+   */
+  _egressFor(caller: Microservice<string>): readonly string[];
+}
+
+/** Whether `v` is a `CallTarget` (other than a Microservice), for untyped callers. */
+export function isCallTarget(v: unknown): v is CallTarget {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Partial<CallTarget>)._addCaller === 'function' &&
+    typeof (v as Partial<CallTarget>)._egressFor === 'function'
+  );
+}
+
 /** The two objects of one `Microservice.requireJwt` call. */
 export interface MicroserviceJwtPolicies {
   /** Validates tokens from the issuer (`<name>-jwt[-n]`). */
@@ -250,6 +280,7 @@ export class Microservice<V extends string = string> extends Construct {
   private readonly routes: HttpRoute[] = [];
   private readonly allowed: AllowedCaller[] = [];
   private readonly dependencies: Microservice<string>[] = [];
+  private readonly externalTargets: CallTarget[] = [];
   private readonly egress = new Set<string>();
   private readonly versionServices = new Map<string, k8s.KubeService>();
   private readonly deployments = new Map<string, k8s.KubeDeployment>();
@@ -406,11 +437,21 @@ export class Microservice<V extends string = string> extends Construct {
    * Declares that this service calls `target`: the target allows this service's identity (and only
    * what `options` narrows it to), and this service's Sidecar can reach the target.
    */
-  public calls(target: Microservice<string>, options: CallOptions = {}): this {
-    checkInput.calls(this, this.dependencies.length, target, options);
-    this.dependencies.push(target);
-    target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options });
+  public calls(target: Microservice<string> | CallTarget, options: CallOptions = {}): this {
+    checkInput.calls(this, this.dependencies.length + this.externalTargets.length, target, options);
+    if (target instanceof Microservice) {
+      this.dependencies.push(target);
+      target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options });
+    } else {
+      this.externalTargets.push(target);
+      target._addCaller(this, options);
+    }
     return this;
+  }
+
+  /** The targets this service calls that are not Microservices (e.g. external services), in order. */
+  public get callTargets(): readonly CallTarget[] {
+    return [...this.externalTargets];
   }
 
   /**
@@ -678,8 +719,14 @@ export class Microservice<V extends string = string> extends Construct {
   private egressHosts(): string[] {
     const hosts = new Set<string>([...this.egress, ...this.namespace.egressHosts]);
     for (const dep of this.dependencies) {
-      hosts.add(`${dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name}/${dep.host}`);
+      const ns = dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name;
+      hosts.add(`${ns}/${dep.host}`);
+      // A sidecar sends traffic for a Service labelled istio.io/use-waypoint to that waypoint, so its
+      // Sidecar egress must include the waypoint's Service too, or the proxy has no route to it
+      // (https://istio.io/latest/docs/ambient/usage/interop/ "Sidecar and waypoint interoperability").
+      if (dep.namespace.hasWaypoint) hosts.add(`${ns}/${dep.namespace.fqdn(WAYPOINT_NAME)}`);
     }
+    for (const target of this.externalTargets) for (const h of target._egressFor(this)) hosts.add(h);
     for (const h of this.props.extraEgressHosts ?? []) hosts.add(h);
     return [...[...hosts].sort(), 'istio-system/*'];
   }

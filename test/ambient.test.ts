@@ -124,4 +124,26 @@ describe('Ambient data plane', () => {
       { kind: 'Service', group: '', name: 'back-v2' },
     ]);
   });
+  it('lets a sidecar caller reach an ambient callee through its waypoint', () => {
+    const chart = Testing.chart();
+    const front = new MeshNamespace(chart, 'front', { dataPlane: DataPlane.sidecar() });
+    const back = new MeshNamespace(chart, 'back', { dataPlane: DataPlane.ambient({ waypoint: true }) });
+    const plain = new MeshNamespace(chart, 'plain', { dataPlane: DataPlane.ambient() });
+    const mk = (namespace: MeshNamespace, name: string) =>
+      new Microservice(chart, name, { namespace, image: `${name}:1`, versions: { v1: {} } });
+    const web = mk(front, 'web');
+    web.calls(mk(back, 'api'), { methods: ['GET'] }).calls(mk(plain, 'store'));
+    const objs = synth(chart);
+    // The waypoint's Service is where the sidecar sends traffic for api; store has no waypoint.
+    assert.deepEqual(find(objs, 'Sidecar', 'web').spec.egress, [
+      {
+        hosts: [
+          'back/api.back.svc.cluster.local',
+          'back/waypoint.back.svc.cluster.local',
+          'plain/store.plain.svc.cluster.local',
+          'istio-system/*',
+        ],
+      },
+    ]);
+  });
 });
