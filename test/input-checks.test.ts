@@ -299,7 +299,7 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
       refuses(
         () => js(api).calls('ledger', { methods: 'GET' }),
         [
-          '[payments/api] calls[1]: expected a Microservice (e.g. new Microservice(chart, "reviews", {...})), got the string "ledger"; pass the Microservice construct itself, not its name',
+          '[payments/api] calls[1]: expected a Microservice or ExternalService (e.g. new Microservice(chart, "reviews", {...})), got the string "ledger"; pass the Microservice (or ExternalService) construct itself, not its name',
           '[payments/api] calls[1].methods: expected an array, got the string "GET"; pass an array, e.g. ["GET", "POST"], or leave it out',
         ],
       );
