@@ -229,12 +229,20 @@ export interface CallTarget extends IConstruct {
   /** The host callers address, e.g. "api.payments-provider.example". */
   readonly host: string;
   /** @internal Records that `caller` calls this target, narrowed by `options`. */
-  _addCaller(caller: Microservice<string>, options: CallOptions): void;
+  _addCaller(caller: MeshCaller, options: CallOptions): void;
   /**
    * @internal The Sidecar egress entries (`<namespace>/<host>`, or `./<host>` for the caller's own
    * namespace) that `caller` needs to reach this target.
    */
-  _egressFor(caller: Microservice<string>): readonly string[];
+  _egressFor(caller: MeshCaller): readonly string[];
+}
+
+/** A workload that calls others in the mesh (a Microservice, a Job): its name and its identity. */
+export interface MeshCaller extends IConstruct {
+  readonly name: string;
+  readonly namespace: MeshNamespace;
+  /** Its identity in the mesh: `namespace.principal(serviceAccountName)`. */
+  readonly serviceAccountName: string;
 }
 
 /** Whether `v` is a `CallTarget` (other than a Microservice), for untyped callers. */
