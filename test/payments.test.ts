@@ -1,0 +1,213 @@
+/**
+ * The payments app (charts/payments.ts) per environment: what it synthesizes passes the schemas, the
+ * admission pass and restricted Pod Security, and the mesh does what the app intends, asked with
+ * explainRequest as a team would: the api reaches the ledger and the notifier with exactly its
+ * declared calls, nothing else reaches the ledger, /admin needs a JWT, HTTPS only at the edge.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { App } from 'cdk8s';
+import { PAYMENTS_APP, PAYMENTS_ENVIRONMENTS, PaymentsChart } from '../charts/index.js';
+import { explainRequest, meshIndex, type MeshIndex, renderObjects } from '../constructs/index.js';
+import { restrictedViolations } from './support/pod-security.js';
+import { validateObjects } from './support/schema.js';
+import { find, type Manifest } from './support/synth.js';
+
+type Env = 'dev' | 'prod';
+const ENVS = Object.keys(PAYMENTS_ENVIRONMENTS) as Env[];
+
+/** The objects `npm run synth -- --app payments --env <env>` writes (admission pass included). */
+function objects(env: Env, images?: Record<string, string>): Manifest[] {
+  const app = new App();
+  PAYMENTS_APP.build(app, env, { images });
+  return renderObjects(app) as Manifest[];
+}
+
+function mesh(env: Env): MeshIndex {
+  const app = new App();
+  new PaymentsChart(app, 'payments', { environment: env });
+  return meshIndex(app);
+}
+
+/** Every pod template of every workload kind. */
+function podTemplates(objs: readonly Manifest[]): [string, Manifest][] {
+  return objs.flatMap((o): [string, Manifest][] => {
+    if (o.kind === 'CronJob')
+      return [[`${o.kind} ${o.metadata.name}`, o.spec.jobTemplate.spec.template.spec]];
+    if (['Deployment', 'StatefulSet', 'Job', 'DaemonSet'].includes(o.kind))
+      return [[`${o.kind} ${o.metadata.name}`, o.spec.template.spec]];
+    return [];
+  });
+}
+
+for (const env of ENVS) {
+  describe(`payments --env ${env}`, () => {
+    const objs = objects(env);
+    const m = mesh(env);
+
+    it('synthesizes objects the schemas accept, each once, every pod restricted', () => {
+      validateObjects(objs);
+      const ids = objs.map(
+        (o) => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+      );
+      assert.equal(new Set(ids).size, ids.length);
+      const pods = podTemplates(objs);
+      assert.ok(pods.length >= 3, pods.map(([id]) => id).join(', '));
+      for (const [id, pod] of pods) assert.deepEqual(restrictedViolations(pod), [], id);
+    });
+
+    it('puts the api and the ledger in a sidecar namespace, the notifier in an ambient one with a waypoint', () => {
+      const labels = (name: string) => find(objs, 'Namespace', name).metadata.labels;
+      assert.equal(labels('payments')?.['istio-injection'], 'enabled');
+      assert.equal(labels('payments-notify')?.['istio.io/dataplane-mode'], 'ambient');
+      const waypoint = find(objs, 'Gateway', 'waypoint');
+      assert.equal(waypoint.metadata.namespace, 'payments-notify');
+      assert.equal(waypoint.spec.gatewayClassName, 'istio-waypoint');
+      assert.equal(find(objs, 'Service', 'notifier').metadata.labels?.['istio.io/use-waypoint'], 'waypoint');
+    });
+
+    it('takes the database credentials from the Secret ledger-db, never as values', () => {
+      const secretRefs = objs
+        .flatMap((o) => podTemplates([o]))
+        .flatMap(([id, pod]) =>
+          (pod.containers as { env?: { name: string; value?: string; valueFrom?: unknown }[] }[]).flatMap(
+            (c) => (c.env ?? []).filter((e) => e.name.startsWith('LEDGER_DB_')).map((e) => [id, e] as const),
+          ),
+        );
+      assert.ok(secretRefs.length >= 4, JSON.stringify(secretRefs));
+      for (const [id, e] of secretRefs) {
+        assert.equal(e.value, undefined, `${id} ${e.name} has a literal value`);
+        assert.deepEqual(
+          e.valueFrom,
+          { secretKeyRef: { name: 'ledger-db', key: e.name === 'LEDGER_DB_USER' ? 'username' : 'password' } },
+          id,
+        );
+      }
+      assert.equal(objs.filter((o) => o.kind === 'Secret').length, 0, 'the chart creates no Secret');
+    });
+
+    it('the api reaches the ledger with its declared methods and paths only', () => {
+      const ok = (method: string, path: string) =>
+        explainRequest(m, { from: 'api', to: 'ledger', method, path });
+      const put = ok('PUT', '/entries/pay-1');
+      assert.equal(put.allowed, true, put.reason);
+      assert.equal(put.decidedBy, 'payments/ledger-allow-callers');
+      assert.equal(put.timeout, '3s');
+      assert.deepEqual(put.retries, { attempts: 2, perTryTimeout: '1s', retryOn: 'connect-failure,reset' });
+      assert.equal(ok('GET', '/entries/pay-1').allowed, true);
+      assert.equal(ok('GET', '/accounts/alice').allowed, true);
+      assert.equal(ok('GET', '/schema').allowed, true);
+      assert.equal(ok('DELETE', '/entries/pay-1').allowed, false);
+      // The schema migration is the migration Job's, not the api's.
+      assert.equal(ok('POST', '/schema/migrate').allowed, false);
+    });
+
+    it('the notifier cannot call the ledger, nor the ledger the notifier', () => {
+      const notifier = explainRequest(m, { from: 'notifier', to: 'ledger', path: '/accounts/alice' });
+      assert.equal(notifier.allowed, false);
+      assert.equal(notifier.deniedAt, 'authorization');
+      assert.equal(notifier.decidedBy, 'payments/allow-nothing');
+      const ledger = explainRequest(m, { from: 'ledger', to: 'notifier', method: 'POST', path: '/events' });
+      assert.equal(ledger.allowed, false);
+      assert.equal(ledger.egressAllowed, false, "the ledger's Sidecar does not import the notifier");
+    });
+
+    it('the api posts events to the notifier through its waypoint; nothing else of the notifier', () => {
+      const post = explainRequest(m, { from: 'api', to: 'notifier', method: 'POST', path: '/events' });
+      assert.equal(post.allowed, true, post.reason);
+      assert.equal(post.waypoint, 'payments-notify/waypoint');
+      assert.deepEqual(
+        post.authorization.map((a) => [a.at, a.decidedBy]),
+        [
+          ['waypoint', 'payments-notify/notifier-allow-callers'],
+          ['ztunnel', 'payments-notify/notifier-allow-waypoint'],
+        ],
+      );
+      assert.equal(explainRequest(m, { from: 'api', to: 'notifier', path: '/events' }).allowed, false);
+      // The api's Sidecar reaches the notifier's waypoint, not only the notifier.
+      assert.ok(
+        (find(objs, 'Sidecar', 'api').spec.egress[0].hosts as string[]).includes(
+          'payments-notify/waypoint.payments-notify.svc.cluster.local',
+        ),
+      );
+    });
+
+    const host = PAYMENTS_ENVIRONMENTS[env].ingressHosts[0]!;
+    it(`${host}: HTTPS only, /admin needs a JWT of the issuer, payments have a bucket of their own`, () => {
+      const http = explainRequest(m, { from: 'outside', to: host, port: 80, path: '/payments' });
+      assert.equal(http.allowed, false);
+      assert.equal(http.deniedAt, 'routing');
+      const bare = explainRequest(m, { from: 'outside', to: host, path: '/admin/schema' });
+      assert.equal(bare.request.port, 443);
+      assert.equal(bare.allowed, false);
+      assert.equal(bare.deniedAt, 'authorization');
+      assert.equal(bare.decidedBy, 'payments/api-require-jwt');
+      assert.equal(bare.jwt?.outcome, 'no-token');
+      const signed = explainRequest(m, {
+        from: 'outside',
+        to: host,
+        path: '/admin/schema',
+        jwtClaims: { iss: 'testing@secure.istio.io', sub: 'testing@secure.istio.io' },
+      });
+      assert.equal(signed.allowed, true, signed.reason);
+      const pay = explainRequest(m, { from: 'outside', to: host, method: 'POST', path: '/payments' });
+      assert.equal(pay.allowed, true, pay.reason);
+      assert.equal(pay.timeout, '15s');
+      const e = PAYMENTS_ENVIRONMENTS[env];
+      assert.deepEqual(
+        pay.rateLimits.map((l) => [l.counts, l.bucket?.maxTokens]),
+        [
+          ['path-prefix=/payments', e.paymentsRequestsPerSecond],
+          ['default bucket', e.apiRequestsPerSecond],
+        ],
+      );
+      // The ledger and the notifier are not exposed: the gateway's identity reaches neither.
+      assert.equal(explainRequest(m, { from: 'ingress', to: 'ledger', path: '/schema' }).allowed, false);
+      assert.equal(
+        explainRequest(m, { from: 'ingress', to: 'notifier', method: 'POST', path: '/events' }).allowed,
+        false,
+      );
+    });
+
+    it('serves the certificate of the environment', () => {
+      const gateway = find(objs, 'Gateway', 'payments');
+      assert.deepEqual(gateway.spec.servers[1].tls, {
+        mode: 'SIMPLE',
+        credentialName: PAYMENTS_ENVIRONMENTS[env].tlsCredentialName,
+      });
+      assert.deepEqual(gateway.spec.servers[0].tls, { httpsRedirect: true });
+    });
+  });
+}
+
+describe('payments images and scaling', () => {
+  it('takes images from the environment, or the ones the stacks built', () => {
+    const image = (objs: Manifest[], name: string, c: string) =>
+      (
+        find(objs, 'Deployment', name).spec.template.spec.containers as { name: string; image: string }[]
+      ).find((x) => x.name === c)!.image;
+    assert.equal(image(objects('dev'), 'api-v1', 'api'), 'localhost:5001/payments-api:dev');
+    assert.equal(
+      image(objects('prod'), 'notifier-v1', 'notifier'),
+      'registry.example.com/payments/payments-notifier:0.1.0',
+    );
+    const built = `registry.example.com/payments/payments-api@sha256:${'a'.repeat(64)}`;
+    assert.equal(image(objects('prod', { api: built }), 'api-v1', 'api'), built);
+  });
+
+  it('autoscales the api in prod, with a disruption budget', () => {
+    const prod = objects('prod');
+    const hpa = find(prod, 'HorizontalPodAutoscaler', 'api-v1');
+    assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 10]);
+    assert.equal(find(prod, 'PodDisruptionBudget', 'api').spec.minAvailable, 2);
+  });
+
+  it('refuses a data plane the stacks would impose', () => {
+    assert.throws(
+      () => PAYMENTS_APP.build(new App(), 'dev', { dataPlane: {} as never }),
+      new Error(
+        'app "payments" chooses its data planes itself (sidecars for api and ledger, ambient for the notifier); remove its dataPlane',
+      ),
+    );
+  });
+});
