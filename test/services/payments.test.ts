@@ -374,6 +374,30 @@ describe('payments services: the api with the ledger, the notifier and an HTTPS 
     assert.equal(failed.json.error, 'payment provider unavailable');
   });
 
+  it('the notifier takes only well-formed JSON events of a bounded size', async () => {
+    const raw = (body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(`${notifier.url}/events`, { method: 'POST', agent: false });
+        req.on('error', reject);
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.end(body);
+      });
+    assert.equal(await raw('{"type": '), 400);
+    assert.equal(await raw(JSON.stringify({ pad: 'x'.repeat(70 * 1024) })), 413);
+    const unknown = await call(`${notifier.url}/events`, 'POST', {
+      type: 'payment.refunded',
+      paymentId: 'p1',
+      account: 'bob',
+      amount: 1,
+      currency: 'EUR',
+    });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.error, 'type must be one of payment.recorded');
+  });
+
   it('refuses a provider URL without TLS at start-up', async () => {
     const run = await runToExit('payments-api', apiEnv({ PROVIDER_URL: 'http://127.0.0.1:1' }));
     assert.equal(run.code, 1);
