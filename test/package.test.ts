@@ -239,7 +239,7 @@ describe('the published package', () => {
       [],
       'packed but reached by no entry point: exclude them with a "!" pattern in "files" (or delete stale build output)',
     );
-    assert.ok(packed.includes('README.md') && packed.includes('package.json'));
+    assert.ok(packed.includes('README.md') && packed.includes('package.json') && packed.includes('LICENSE'));
   });
 
   it('needs only its dependencies and peers: Pulumi only behind "./pulumi"', () => {
