@@ -2,10 +2,15 @@ import { Chart, type ChartProps, Duration, JsonPatch } from 'cdk8s';
 import type { Construct } from 'constructs';
 import {
   DataPlane,
+  EgressGateway,
+  ExternalPort,
+  ExternalService,
+  ExternalTls,
   IstioIngress,
   MeshNamespace,
   Microservice,
   type MicroserviceProps,
+  OutboundTrafficPolicy,
   Probe,
   ServicePort,
 } from '../constructs/index.js';
@@ -57,6 +62,8 @@ export class PaymentsChart extends Chart {
   public readonly api: Microservice<'v1'>;
   public readonly ledger: Microservice<'v1'>;
   public readonly notifier: Microservice<'v1'>;
+  /** The external payment provider the api charges. */
+  public readonly provider: ExternalService;
   public readonly ingress: IstioIngress;
 
   constructor(scope: Construct, id: string, props: PaymentsChartProps) {
@@ -80,12 +87,17 @@ export class PaymentsChart extends Chart {
     this.meshNamespace = new MeshNamespace(this, 'namespace', {
       name: env.namespace,
       dataPlane: DataPlane.sidecar(),
+      // Fail closed: a host no Service or ExternalService declares is unreachable (502), so the api
+      // reaches the payment provider and nothing else outside the cluster
+      // (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/).
+      outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY,
       labels,
       ...telemetry,
     });
     // The notifier needs no sidecar of its own: ztunnel carries its mTLS, and the waypoint enforces
     // the L7 rule that only the api may POST /events
-    // (https://istio.io/latest/docs/ambient/usage/waypoint/).
+    // (https://istio.io/latest/docs/ambient/usage/waypoint/). No REGISTRY_ONLY here: ztunnel does
+    // not enforce it (MeshNamespace refuses it for ambient namespaces); the notifier calls nothing.
     this.notifierNamespace = new MeshNamespace(this, 'notifier-namespace', {
       name: env.notifierNamespace,
       dataPlane: DataPlane.ambient({ waypoint: true }),
@@ -182,12 +194,24 @@ export class PaymentsChart extends Chart {
       );
     }
 
+    // The payment provider, outside the mesh: the api speaks TLS to it itself (passthrough, so no
+    // proxy sees its requests). In prod it leaves through the egress gateway, whose authorization
+    // admits the api's identity only (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/).
+    this.provider = new ExternalService(this, 'payments-provider', {
+      namespace: this.meshNamespace,
+      hosts: [env.provider.host],
+      ports: [ExternalPort.https()],
+      tls: ExternalTls.passthrough(),
+      egressGateway: env.provider.viaEgressGateway ? EgressGateway.istio() : undefined,
+    });
+
     // The call graph, from which authorization (callee side) and Sidecar egress (caller side) follow.
     this.api.calls(this.ledger, {
       methods: ['GET', 'PUT'],
       paths: ['/entries/*', '/accounts/*', '/schema'],
     });
     this.api.calls(this.notifier, { methods: ['POST'], paths: ['/events'] });
+    this.api.calls(this.provider);
 
     // Clients reach the api through the ingress gateway, over HTTPS only (port 80 redirects).
     this.ingress = new IstioIngress(this, 'ingress', {

@@ -169,6 +169,75 @@ for (const env of ENVS) {
       );
     });
 
+    it('fails closed: every Sidecar of the payments namespace is REGISTRY_ONLY, and only the api reaches the provider', () => {
+      const sidecars = objs.filter((o) => o.kind === 'Sidecar');
+      assert.deepEqual(sidecars.map((o) => o.metadata.name).sort(), ['api', 'ledger']);
+      for (const sc of sidecars) {
+        assert.equal(sc.metadata.namespace, 'payments');
+        assert.deepEqual(sc.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' }, sc.metadata.name);
+      }
+      const egress = (name: string) => find(objs, 'Sidecar', name).spec.egress[0].hosts as string[];
+      assert.ok(egress('api').includes('./api.payments-provider.example'));
+      assert.ok(!egress('ledger').some((h) => h.includes('payments-provider')));
+      // The ledger reaches nothing it does not call: under REGISTRY_ONLY that is a 502 at its sidecar.
+      const ledger = explainRequest(m, { from: 'ledger', to: 'api', path: '/payments/x' });
+      assert.equal(ledger.allowed, false);
+      assert.equal(ledger.deniedAt, 'egress');
+      assert.equal(ledger.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
+      const entry = find(objs, 'ServiceEntry', 'payments-provider');
+      assert.equal(entry.metadata.namespace, 'payments');
+      assert.deepEqual(entry.spec.hosts, ['api.payments-provider.example']);
+      assert.equal(entry.spec.location, 'MESH_EXTERNAL');
+      assert.equal(entry.spec.resolution, 'DNS');
+      assert.deepEqual(entry.spec.ports, [{ number: 443, name: 'https-443', protocol: 'HTTPS' }]);
+      // TLS passthrough: the api speaks TLS itself, so no DestinationRule originates it.
+      assert.equal(
+        objs.filter((o) => o.kind === 'DestinationRule' && o.spec.host === 'api.payments-provider.example')
+          .length,
+        0,
+      );
+      assert.equal(
+        find(objs, 'Deployment', 'api-v1').spec.template.spec.containers[0].env.find(
+          (e: { name: string }) => e.name === 'PROVIDER_URL',
+        ).value,
+        'https://api.payments-provider.example',
+      );
+    });
+
+    if (env === 'prod') {
+      it('sends the provider calls through the egress gateway, which admits the api only', () => {
+        const gatewayHost = 'istio-egressgateway.istio-system.svc.cluster.local';
+        assert.ok(
+          (find(objs, 'Sidecar', 'api').spec.egress[0].hosts as string[]).includes(
+            `istio-system/${gatewayHost}`,
+          ),
+        );
+        const vs = find(objs, 'VirtualService', 'payments-provider');
+        assert.deepEqual(vs.spec.gateways, ['istio-system/payments-payments-provider', 'mesh']);
+        assert.equal(vs.spec.tls[0].route[0].destination.host, gatewayHost);
+        const gateway = find(objs, 'Gateway', 'payments-payments-provider');
+        assert.equal(gateway.metadata.namespace, 'istio-system');
+        assert.deepEqual(gateway.spec.selector, { istio: 'egressgateway' });
+        const authz = find(objs, 'AuthorizationPolicy', 'payments-payments-provider');
+        assert.equal(authz.metadata.namespace, 'istio-system');
+        assert.deepEqual(authz.spec.rules, [
+          {
+            from: [{ source: { principals: ['cluster.local/ns/payments/sa/api'] } }],
+            when: [{ key: 'connection.sni', values: ['api.payments-provider.example'] }],
+          },
+        ]);
+      });
+    } else {
+      it('calls the provider straight from the sidecar (no egress gateway in dev)', () => {
+        assert.equal(objs.filter((o) => o.metadata.namespace === 'istio-system').length, 0);
+        assert.ok(
+          !(find(objs, 'Sidecar', 'api').spec.egress[0].hosts as string[]).some((h) =>
+            h.includes('egressgateway'),
+          ),
+        );
+      });
+    }
+
     it('serves the certificate of the environment', () => {
       const gateway = find(objs, 'Gateway', 'payments');
       assert.deepEqual(gateway.spec.servers[1].tls, {
