@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
-import { type AppGateway, appGateways, appManifests, type KubeObject } from './app.js';
+import { type AppGateway, appGateways, appManifests, type KubeObject, usesEgressGateway } from './app.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName, PROJECT, STACK_ENVIRONMENTS } from './environments.js';
 
 export { PROJECT };
@@ -28,6 +28,8 @@ export interface StackApp {
    * @default the app's own choice
    */
   readonly dataPlane?: 'sidecar' | 'ambient';
+  /** Whether it sends external traffic through the stack's egress gateway (`EgressGateway.istio()`). */
+  readonly egressGateway: boolean;
 }
 
 /** A local kind cluster, created and deleted with the kind CLI. */
@@ -760,6 +762,7 @@ function readApps(
       dataPlane,
       objects,
       gateways: appGateways(objects),
+      egressGateway: usesEgressGateway(objects),
       namespaces: objects
         .filter((o) => o.apiVersion === 'v1' && o.kind === 'Namespace')
         .map((o) => o.metadata.name),
@@ -797,11 +800,12 @@ function readApps(
     }
   }
   if (!ok) return undefined;
-  return rendered.map(({ app, variant, gateways, namespaces, dataPlane }) => ({
+  return rendered.map(({ app, variant, gateways, namespaces, dataPlane, egressGateway }) => ({
     app,
     variant,
     gateways,
     namespaces,
+    egressGateway,
     ...(dataPlane !== undefined && { dataPlane }),
   }));
 }
