@@ -1,18 +1,22 @@
-import { Chart, type ChartProps, Duration, JsonPatch } from 'cdk8s';
+import { createHash } from 'node:crypto';
+import { Chart, type ChartProps, Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import {
   DataPlane,
   EgressGateway,
+  EnvValue,
   ExternalPort,
   ExternalService,
   ExternalTls,
   IstioIngress,
+  MeshJob,
   MeshNamespace,
   Microservice,
   type MicroserviceProps,
   OutboundTrafficPolicy,
   Probe,
   ServicePort,
+  Workload,
 } from '../constructs/index.js';
 import { PAYMENTS_ENVIRONMENTS, type PaymentsEnvironment } from './payments-environments.js';
 
@@ -61,6 +65,8 @@ export class PaymentsChart extends Chart {
   public readonly notifierNamespace: MeshNamespace;
   public readonly api: Microservice<'v1'>;
   public readonly ledger: Microservice<'v1'>;
+  /** The ledger's schema migration, a Job that runs to completion. */
+  public readonly migrate: MeshJob;
   public readonly notifier: Microservice<'v1'>;
   /** The external payment provider the api charges. */
   public readonly provider: ExternalService;
@@ -105,10 +111,17 @@ export class PaymentsChart extends Chart {
       ...telemetry,
     });
 
+    // The ledger's database credentials, from the Secret the platform creates (README, "payments"):
+    // never a value in the chart, its YAML or a Pulumi state.
+    const dbCredentials = {
+      LEDGER_DB_USER: EnvValue.fromSecret(env.ledgerDbSecret, 'username'),
+      LEDGER_DB_PASSWORD: EnvValue.fromSecret(env.ledgerDbSecret, 'password'),
+    };
+
     const service = (
       namespace: MeshNamespace,
       name: PaymentsService,
-      extra: Record<string, string> = {},
+      extra: Record<string, string | EnvValue> = {},
     ): Omit<MicroserviceProps<'v1'>, 'versions'> => ({
       namespace,
       image: image(name),
@@ -132,12 +145,22 @@ export class PaymentsChart extends Chart {
       terminationGracePeriod: Duration.seconds(30),
     });
 
-    // One ledger pod: it is the only writer of its files, as a single-primary database is.
+    // A StatefulSet of one: its pod keeps its volume (data-ledger-v1-0) across restarts and
+    // reschedules, and is the only writer of its files, as a single-primary database is.
     this.ledger = new Microservice(this, 'ledger', {
-      ...service(this.meshNamespace, 'ledger', { DATA_DIR: LEDGER_DATA_DIR }),
+      ...service(this.meshNamespace, 'ledger', { DATA_DIR: LEDGER_DATA_DIR, ...dbCredentials }),
       versions: { v1: {} },
       replicas: 1,
-      writablePaths: [LEDGER_DATA_DIR],
+      workload: Workload.statefulSet({
+        volumeClaims: [
+          {
+            name: 'data',
+            mountPath: LEDGER_DATA_DIR,
+            storage: env.ledgerStorage,
+            storageClassName: env.ledgerStorageClassName,
+          },
+        ],
+      }),
     });
     this.ledger.addRoute({
       to: this.ledger.version('v1'),
@@ -160,6 +183,7 @@ export class PaymentsChart extends Chart {
         PROVIDER_URL: `https://${env.provider.host}`,
         UPSTREAM_TIMEOUT_MS: '3000',
         PROVIDER_TIMEOUT_MS: '10000',
+        ...dbCredentials,
       }),
       versions: { v1: {} },
       replicas: env.apiAutoscaling ? undefined : env.replicas,
@@ -177,23 +201,6 @@ export class PaymentsChart extends Chart {
       },
     });
 
-    // The database credentials: from the Secret the platform creates, never a value in the chart.
-    for (const ms of [this.api, this.ledger]) {
-      ms.deployment('v1').addJsonPatch(
-        ...(
-          [
-            ['LEDGER_DB_USER', 'username'],
-            ['LEDGER_DB_PASSWORD', 'password'],
-          ] as const
-        ).map(([name, key]) =>
-          JsonPatch.add('/spec/template/spec/containers/0/env/-', {
-            name,
-            valueFrom: { secretKeyRef: { name: env.ledgerDbSecret, key } },
-          }),
-        ),
-      );
-    }
-
     // The payment provider, outside the mesh: the api speaks TLS to it itself (passthrough, so no
     // proxy sees its requests). In prod it leaves through the egress gateway, whose authorization
     // admits the api's identity only (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/).
@@ -205,6 +212,32 @@ export class PaymentsChart extends Chart {
       egressGateway: env.provider.viaEgressGateway ? EgressGateway.istio() : undefined,
     });
 
+    // The schema migration: the ledger image with its migrate command, a Job that completes. Its
+    // sidecar is a native sidecar (an init container that Kubernetes stops when the job's container
+    // exits), or the Job would run forever (https://istio.io/latest/blog/2023/native-sidecars/).
+    // A Job's pod template is immutable, so the Job is named after the image it migrates to: a new
+    // ledger image is a new Job (`kubectl apply` cannot update the old one), and one that
+    // finished is deleted a day later. Its identity stays `ledger-migrate`, which the ledger admits.
+    const ledgerImage = image('ledger');
+    this.migrate = new MeshJob(this, 'migrate', {
+      namespace: this.meshNamespace,
+      name: `ledger-migrate-${createHash('sha256').update(ledgerImage).digest('hex').slice(0, 10)}`,
+      serviceAccountName: 'ledger-migrate',
+      image: ledgerImage,
+      command: ['node', 'payments-ledger/migrate.js'],
+      env: {
+        SERVICE_NAME: 'ledger-migrate',
+        LEDGER_URL: `http://${this.ledger.host}:${PORT}`,
+        MIGRATE_DEADLINE_MS: '240000',
+        ...dbCredentials,
+      },
+      resources: env.resources,
+      backoffLimit: 3,
+      // Longer than the migration's own deadline, so it fails by itself with a log line first.
+      activeDeadline: Duration.minutes(5),
+      ttlAfterFinished: Duration.days(1),
+    });
+
     // The call graph, from which authorization (callee side) and Sidecar egress (caller side) follow.
     this.api.calls(this.ledger, {
       methods: ['GET', 'PUT'],
@@ -212,6 +245,7 @@ export class PaymentsChart extends Chart {
     });
     this.api.calls(this.notifier, { methods: ['POST'], paths: ['/events'] });
     this.api.calls(this.provider);
+    this.migrate.calls(this.ledger, { methods: ['GET', 'POST'], paths: ['/schema', '/schema/migrate'] });
 
     // Clients reach the api through the ingress gateway, over HTTPS only (port 80 redirects).
     this.ingress = new IstioIngress(this, 'ingress', {

@@ -23,6 +23,11 @@ function objects(env: Env, images?: Record<string, string>): Manifest[] {
   return renderObjects(app) as Manifest[];
 }
 
+/** The migration Job's name, which follows the ledger image. */
+function migrateName(env: Env, images?: Record<string, string>): string {
+  return new PaymentsChart(new App(), 'payments', { environment: env, images }).migrate.name;
+}
+
 function mesh(env: Env): MeshIndex {
   const app = new App();
   new PaymentsChart(app, 'payments', { environment: env });
@@ -74,7 +79,12 @@ for (const env of ENVS) {
             (c) => (c.env ?? []).filter((e) => e.name.startsWith('LEDGER_DB_')).map((e) => [id, e] as const),
           ),
         );
-      assert.ok(secretRefs.length >= 4, JSON.stringify(secretRefs));
+      assert.deepEqual([...new Set(secretRefs.map(([id]) => id))].sort(), [
+        'Deployment api-v1',
+        `Job ${migrateName(env)}`,
+        'StatefulSet ledger-v1',
+      ]);
+      assert.equal(secretRefs.length, 6);
       for (const [id, e] of secretRefs) {
         assert.equal(e.value, undefined, `${id} ${e.name} has a literal value`);
         assert.deepEqual(
@@ -84,6 +94,70 @@ for (const env of ENVS) {
         );
       }
       assert.equal(objs.filter((o) => o.kind === 'Secret').length, 0, 'the chart creates no Secret');
+    });
+
+    it('runs the ledger as a StatefulSet of one, its files on a persistent volume of the environment', () => {
+      const e = PAYMENTS_ENVIRONMENTS[env];
+      const sts = find(objs, 'StatefulSet', 'ledger-v1');
+      assert.equal(sts.spec.replicas, 1);
+      assert.equal(sts.spec.serviceName, 'ledger-headless');
+      assert.equal(find(objs, 'Service', 'ledger-headless').spec.clusterIP, 'None');
+      const [claim] = sts.spec.volumeClaimTemplates;
+      assert.equal(claim.metadata.name, 'data');
+      assert.deepEqual(claim.spec.accessModes, ['ReadWriteOnce']);
+      assert.equal(claim.spec.resources.requests.storage, e.ledgerStorage.toGibibytes() + 'Gi');
+      const container = sts.spec.template.spec.containers.find((c: { name: string }) => c.name === 'ledger');
+      assert.ok(
+        container.volumeMounts.some(
+          (m: { name: string; mountPath: string }) => m.name === 'data' && m.mountPath === '/var/lib/ledger',
+        ),
+      );
+      assert.equal(
+        container.env.find((v: { name: string }) => v.name === 'DATA_DIR').value,
+        '/var/lib/ledger',
+      );
+      assert.equal(
+        objs.filter((o) => o.kind === 'Deployment' && o.metadata.name.startsWith('ledger')).length,
+        0,
+      );
+    });
+
+    it('migrates the schema with a Job that completes: native sidecar, REGISTRY_ONLY, its own identity', () => {
+      const name = migrateName(env);
+      assert.match(name, /^ledger-migrate-[0-9a-f]{10}$/);
+      const job = find(objs, 'Job', name);
+      const pod = job.spec.template.spec;
+      assert.equal(job.spec.template.metadata.annotations['sidecar.istio.io/nativeSidecar'], 'true');
+      assert.equal(pod.restartPolicy, 'Never');
+      assert.equal(pod.serviceAccountName, 'ledger-migrate');
+      assert.deepEqual(pod.containers[0].command, ['node', 'payments-ledger/migrate.js']);
+      assert.equal(
+        pod.containers[0].image,
+        find(objs, 'StatefulSet', 'ledger-v1').spec.template.spec.containers[0].image,
+      );
+      assert.deepEqual(
+        [job.spec.backoffLimit, job.spec.activeDeadlineSeconds, job.spec.ttlSecondsAfterFinished],
+        [3, 300, 86400],
+      );
+      const sidecar = find(objs, 'Sidecar', name);
+      assert.deepEqual(sidecar.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
+      assert.ok((sidecar.spec.egress[0].hosts as string[]).includes('./ledger.payments.svc.cluster.local'));
+      // The ledger admits the migration's identity for the schema endpoints only.
+      const rules = find(objs, 'AuthorizationPolicy', 'ledger-allow-callers').spec.rules as {
+        from: { source: { principals: string[] } }[];
+        to: { operation: { methods: string[]; paths: string[] } }[];
+      }[];
+      const migrate = rules.find(
+        (r) => r.from[0]!.source.principals[0] === 'cluster.local/ns/payments/sa/ledger-migrate',
+      );
+      assert.deepEqual(migrate?.to, [
+        { operation: { methods: ['GET', 'POST'], paths: ['/schema', '/schema/migrate'] } },
+      ]);
+      // A new ledger image is a new Job (a Job's template cannot be updated in place).
+      assert.notEqual(
+        migrateName(env, { ledger: 'registry.example.com/payments/payments-ledger:0.2.0' }),
+        name,
+      );
     });
 
     it('the api reaches the ledger with its declared methods and paths only', () => {
@@ -171,7 +245,7 @@ for (const env of ENVS) {
 
     it('fails closed: every Sidecar of the payments namespace is REGISTRY_ONLY, and only the api reaches the provider', () => {
       const sidecars = objs.filter((o) => o.kind === 'Sidecar');
-      assert.deepEqual(sidecars.map((o) => o.metadata.name).sort(), ['api', 'ledger']);
+      assert.deepEqual(sidecars.map((o) => o.metadata.name).sort(), ['api', 'ledger', migrateName(env)]);
       for (const sc of sidecars) {
         assert.equal(sc.metadata.namespace, 'payments');
         assert.deepEqual(sc.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' }, sc.metadata.name);

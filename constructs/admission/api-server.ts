@@ -159,16 +159,24 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
 }
 
 /** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
-function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, report: Report): void {
+function checkPodSpec(
+  spec: Record<string, unknown> | undefined,
+  path: string,
+  report: Report,
+  claimVolumes: readonly string[] = [],
+): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
+  // A StatefulSet's pods get a volume per volumeClaimTemplate, named after it, which its containers
+  // mount (the StatefulSet controller adds them; apps validation leaves the template's mounts to it).
+  for (const name of claimVolumes) volumes.set(name, -1);
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
     const other = volumes.get(v?.name ?? '');
     if (other !== undefined) {
       report(
         `${path}.volumes[${i}].name`,
-        `"${v.name}" is already the name of volumes[${other}]`,
+        `"${v.name}" is already the name of ${other === -1 ? 'a volumeClaimTemplate' : `volumes[${other}]`}`,
         'give each volume a unique name',
       );
     } else if (v?.name) volumes.set(v.name, i);
@@ -269,6 +277,12 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);
-    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report);
+    const claims =
+      kind === 'StatefulSet' && Array.isArray(spec?.volumeClaimTemplates)
+        ? (spec.volumeClaimTemplates as { metadata?: { name?: unknown } }[])
+            .map((c) => c?.metadata?.name)
+            .filter((n): n is string => typeof n === 'string')
+        : [];
+    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report, claims);
   }
 }

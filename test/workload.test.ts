@@ -1,0 +1,507 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Duration, Size, Testing } from 'cdk8s';
+import {
+  DataPlane,
+  EnvFrom,
+  EnvValue,
+  MeshJob,
+  MeshNamespace,
+  Microservice,
+  NodeLabelQuery,
+  ScalingMetric,
+  ServicePort,
+  TaintEffect,
+  Toleration,
+  TopologySpread,
+  Volume,
+  Workload,
+} from '../constructs/index.js';
+import { restrictedViolations } from './support/pod-security.js';
+import { find, synth, synthErrors } from './support/synth.js';
+
+function payments(props: ConstructorParameters<typeof MeshNamespace>[2] = {}) {
+  const chart = Testing.chart();
+  const ns = new MeshNamespace(chart, 'payments', props);
+  return { chart, ns };
+}
+
+describe('Microservice pod template: env, volumes, init containers', () => {
+  it('reads env from Secrets, ConfigMaps and pod fields, and whole objects with envFrom', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: { env: { REGION: EnvValue.fromConfigMap('region', 'name', { optional: true }) } } },
+      env: {
+        LOG: 'json',
+        DB_PASSWORD: EnvValue.fromSecret('ledger-db', 'password'),
+        POD_NAME: EnvValue.fromFieldPath('metadata.name'),
+      },
+      envFrom: [EnvFrom.secret('ledger-db', { prefix: 'DB_' }), EnvFrom.configMap('ledger-config')],
+    });
+    const c = find(synth(chart), 'Deployment', 'ledger-v1').spec.template.spec.containers[0];
+    assert.deepEqual(c.env, [
+      { name: 'LOG', value: 'json' },
+      { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'ledger-db', key: 'password' } } },
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'REGION', valueFrom: { configMapKeyRef: { name: 'region', key: 'name', optional: true } } },
+    ]);
+    assert.deepEqual(c.envFrom, [
+      { prefix: 'DB_', secretRef: { name: 'ledger-db' } },
+      { configMapRef: { name: 'ledger-config' } },
+    ]);
+  });
+
+  it('mounts Secret and ConfigMap volumes read-only, one pod volume per object, after the scratch /tmp', () => {
+    const { chart, ns } = payments();
+    const tls = Volume.fromSecret('ledger-tls', { items: { 'tls.crt': 'cert.pem' }, defaultMode: 0o440 });
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: {} },
+      mounts: [
+        { path: '/etc/tls', volume: tls },
+        {
+          path: '/etc/tls-copy',
+          volume: Volume.fromSecret('ledger-tls', { items: { 'tls.crt': 'cert.pem' }, defaultMode: 0o440 }),
+        },
+        { path: '/etc/ledger/app.yaml', volume: Volume.fromConfigMap('ledger-config'), subPath: 'app.yaml' },
+        { path: '/var/cache', volume: Volume.emptyDir({ sizeLimit: Size.mebibytes(512), memory: true }) },
+        { path: '/archive', volume: Volume.fromPersistentVolumeClaim('ledger-archive') },
+      ],
+    });
+    const pod = find(synth(chart), 'Deployment', 'ledger-v1').spec.template.spec;
+    assert.deepEqual(pod.volumes, [
+      { name: 'tmp', emptyDir: {} },
+      {
+        name: 'secret-ledger-tls',
+        secret: {
+          secretName: 'ledger-tls',
+          items: [{ key: 'tls.crt', path: 'cert.pem' }],
+          defaultMode: 0o440,
+        },
+      },
+      { name: 'config-ledger-config', configMap: { name: 'ledger-config' } },
+      { name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '512Mi' } },
+      { name: 'pvc-ledger-archive', persistentVolumeClaim: { claimName: 'ledger-archive' } },
+    ]);
+    assert.deepEqual(pod.containers[0].volumeMounts, [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'secret-ledger-tls', mountPath: '/etc/tls', readOnly: true },
+      { name: 'secret-ledger-tls', mountPath: '/etc/tls-copy', readOnly: true },
+      {
+        name: 'config-ledger-config',
+        mountPath: '/etc/ledger/app.yaml',
+        readOnly: true,
+        subPath: 'app.yaml',
+      },
+      { name: 'scratch', mountPath: '/var/cache' },
+      { name: 'pvc-ledger-archive', mountPath: '/archive' },
+    ]);
+    assert.deepEqual(restrictedViolations(pod), []);
+  });
+
+  it('runs init containers under the restricted profile, with a native sidecar so they reach the network', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: {} },
+      initContainers: [
+        {
+          name: 'wait-for-db',
+          command: ['ledger', 'wait-db'],
+          env: { DB_PASSWORD: EnvValue.fromSecret('ledger-db', 'password') },
+          mounts: [{ path: '/etc/tls', volume: Volume.fromSecret('ledger-tls') }],
+        },
+      ],
+    });
+    const template = find(synth(chart), 'Deployment', 'ledger-v1').spec.template;
+    assert.equal(template.metadata.annotations['sidecar.istio.io/nativeSidecar'], 'true');
+    const init = template.spec.initContainers;
+    assert.equal(init.length, 1);
+    assert.equal(init[0].image, 'ledger:1.0');
+    assert.deepEqual(init[0].command, ['ledger', 'wait-db']);
+    assert.deepEqual(init[0].volumeMounts, [
+      { name: 'tmp', mountPath: '/tmp' },
+      { name: 'secret-ledger-tls', mountPath: '/etc/tls', readOnly: true },
+    ]);
+    assert.deepEqual(restrictedViolations(template.spec), []);
+  });
+
+  it('leaves the nativeSidecar annotation to the mesh for pods without init containers, and out in ambient', () => {
+    const { chart, ns } = payments();
+    const ambient = new MeshNamespace(chart, 'ambient', { dataPlane: DataPlane.ambient() });
+    new Microservice(chart, 'api', { namespace: ns, image: 'api:1', versions: { v1: {} } });
+    new Microservice(chart, 'worker', {
+      namespace: ambient,
+      image: 'w:1',
+      versions: { v1: {} },
+      initContainers: [{ name: 'prepare' }],
+    });
+    const objs = synth(chart);
+    const api = find(objs, 'Deployment', 'api-v1').spec.template.metadata.annotations;
+    assert.equal(api['sidecar.istio.io/nativeSidecar'], undefined);
+    assert.equal(find(objs, 'Deployment', 'worker-v1').spec.template.metadata.annotations, undefined);
+  });
+
+  it('refuses a classic sidecar with init containers, and clashing mounts and names', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: {} },
+      writablePaths: ['/data'],
+      sidecar: { nativeSidecar: false },
+      mounts: [
+        { path: '/data', volume: Volume.fromConfigMap('ledger-config') },
+        { path: 'etc', volume: Volume.fromSecret('Bad_Name') },
+      ],
+      initContainers: [{ name: 'ledger' }, { name: 'Init' }],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/ledger] mounts[0].path: "/data" is already mounted by writablePaths[0]; mount each path once',
+      '[test/ledger] mounts[1].path: "etc" is not an absolute path; start it with "/"',
+      '[test/ledger] mounts[1].volume.secretName: "Bad_Name" is not a valid RFC 1123 subdomain; use lower-case letters, digits, "-" and ".", each part starting and ending with a letter or digit',
+      '[test/ledger] initContainers[0].name: "ledger" is already the name of the app container; give each container of the pod its own name',
+      '[test/ledger] initContainers[1].name: "Init" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      '[test/ledger] sidecar.nativeSidecar: is false, so the init containers run before the proxy starts while istio-init already redirects their traffic to it, and their network calls fail; leave nativeSidecar unset (native sidecars start before init containers), or move the work into the app container',
+    ]);
+  });
+});
+
+describe('Microservice scheduling and autoscaling', () => {
+  it('renders node selection, tolerations, affinity and an explicit spread', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'api', {
+      namespace: ns,
+      image: 'api:1',
+      versions: { v1: {} },
+      scheduling: {
+        nodeSelector: { 'kubernetes.io/arch': 'arm64' },
+        tolerations: [
+          Toleration.exists('dedicated', TaintEffect.NO_SCHEDULE),
+          Toleration.equal('team', 'payments'),
+        ],
+        nodeAffinity: {
+          required: [NodeLabelQuery.in('topology.kubernetes.io/zone', ['eu-west-1a', 'eu-west-1b'])],
+          preferred: [{ weight: 50, match: [NodeLabelQuery.exists('fast-disk')] }],
+        },
+        podAntiAffinity: {},
+        topologySpread: [TopologySpread.acrossZones({ required: true })],
+      },
+    });
+    const pod = find(synth(chart), 'Deployment', 'api-v1').spec.template.spec;
+    assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/arch': 'arm64' });
+    assert.deepEqual(pod.tolerations, [
+      { key: 'dedicated', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'team', operator: 'Equal', value: 'payments' },
+    ]);
+    assert.deepEqual(pod.affinity, {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            {
+              matchExpressions: [
+                { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['eu-west-1a', 'eu-west-1b'] },
+              ],
+            },
+          ],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 50, preference: { matchExpressions: [{ key: 'fast-disk', operator: 'Exists' }] } },
+        ],
+      },
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 100,
+            podAffinityTerm: {
+              labelSelector: { matchLabels: { app: 'api' } },
+              topologyKey: 'kubernetes.io/hostname',
+            },
+          },
+        ],
+      },
+    });
+    assert.deepEqual(pod.topologySpreadConstraints, [
+      {
+        labelSelector: { matchLabels: { app: 'api', version: 'v1' } },
+        maxSkew: 1,
+        topologyKey: 'topology.kubernetes.io/zone',
+        whenUnsatisfiable: 'DoNotSchedule',
+      },
+    ]);
+  });
+
+  it('spreads autoscaled versions by default, and not when told topologySpread: false', () => {
+    const { chart, ns } = payments();
+    const autoscaling = { minReplicas: 2, maxReplicas: 4 };
+    new Microservice(chart, 'a', { namespace: ns, image: 'a:1', versions: { v1: {} }, autoscaling });
+    new Microservice(chart, 'b', {
+      namespace: ns,
+      image: 'b:1',
+      versions: { v1: {} },
+      autoscaling,
+      scheduling: { topologySpread: false },
+    });
+    const objs = synth(chart);
+    assert.deepEqual(
+      find(objs, 'Deployment', 'a-v1').spec.template.spec.topologySpreadConstraints.map(
+        (t: { topologyKey: string }) => t.topologyKey,
+      ),
+      ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'],
+    );
+    assert.equal(find(objs, 'Deployment', 'b-v1').spec.template.spec.topologySpreadConstraints, undefined);
+  });
+
+  it('scales on the app container’s memory and on custom and external metrics, with a scale-down window', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'api', {
+      namespace: ns,
+      image: 'api:1',
+      versions: { v1: {} },
+      autoscaling: {
+        minReplicas: 2,
+        maxReplicas: 10,
+        memoryUtilization: 75,
+        metrics: [
+          ScalingMetric.pods('http_requests_per_second', 100),
+          ScalingMetric.external('queue_messages_ready', '30', { queue: 'payments' }),
+        ],
+        behavior: { scaleDownStabilization: Duration.minutes(10) },
+      },
+    });
+    const hpa = find(synth(chart), 'HorizontalPodAutoscaler', 'api-v1');
+    assert.deepEqual(hpa.spec.metrics, [
+      {
+        type: 'ContainerResource',
+        containerResource: {
+          name: 'memory',
+          container: 'api',
+          target: { type: 'Utilization', averageUtilization: 75 },
+        },
+      },
+      {
+        type: 'Pods',
+        pods: {
+          metric: { name: 'http_requests_per_second' },
+          target: { type: 'AverageValue', averageValue: 100 },
+        },
+      },
+      {
+        type: 'External',
+        external: {
+          metric: { name: 'queue_messages_ready', selector: { matchLabels: { queue: 'payments' } } },
+          target: { type: 'AverageValue', averageValue: '30' },
+        },
+      },
+    ]);
+    assert.deepEqual(hpa.spec.behavior, { scaleDown: { stabilizationWindowSeconds: 600 } });
+  });
+
+  it('uses a pod Resource metric in ambient namespaces, where pods have no proxy container', () => {
+    const { chart } = payments();
+    const ambient = new MeshNamespace(chart, 'ambient', { dataPlane: DataPlane.ambient() });
+    new Microservice(chart, 'api', {
+      namespace: ambient,
+      image: 'api:1',
+      versions: { v1: {} },
+      autoscaling: { minReplicas: 1, maxReplicas: 3, cpuUtilization: 60 },
+    });
+    const hpa = find(synth(chart), 'HorizontalPodAutoscaler', 'api-v1');
+    assert.deepEqual(hpa.spec.metrics, [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 60 } },
+      },
+    ]);
+  });
+});
+
+describe('StatefulSet services', () => {
+  function ledger(chart = payments()) {
+    const svc = new Microservice(chart.chart, 'ledger', {
+      namespace: chart.ns,
+      image: 'ledger:1.0',
+      ports: [ServicePort.tcp(5432, { name: 'tcp-postgres' })],
+      versions: { v1: { replicas: 3 } },
+      workload: Workload.statefulSet({
+        volumeClaims: [
+          {
+            name: 'data',
+            mountPath: '/var/lib/ledger',
+            storage: Size.gibibytes(10),
+            storageClassName: 'gp3',
+          },
+        ],
+        podManagementPolicy: 'Parallel',
+      }),
+    });
+    return { ...chart, svc };
+  }
+
+  it('runs a StatefulSet per version behind a headless Service with named ports, and mutual TLS to each pod', () => {
+    const { chart, svc } = ledger();
+    const objs = synth(chart);
+    const sts = find(objs, 'StatefulSet', 'ledger-v1');
+    assert.equal(sts.spec.serviceName, 'ledger-headless');
+    assert.equal(sts.spec.replicas, 3);
+    assert.equal(sts.spec.podManagementPolicy, 'Parallel');
+    assert.deepEqual(sts.spec.volumeClaimTemplates, [
+      {
+        metadata: { name: 'data', labels: { app: 'ledger', version: 'v1' } },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'gp3',
+          resources: { requests: { storage: '10Gi' } },
+        },
+      },
+    ]);
+    assert.deepEqual(sts.spec.template.spec.containers[0].volumeMounts.at(-1), {
+      name: 'data',
+      mountPath: '/var/lib/ledger',
+    });
+    assert.deepEqual(restrictedViolations(sts.spec.template.spec), []);
+    const headless = find(objs, 'Service', 'ledger-headless');
+    assert.equal(headless.spec.clusterIP, 'None');
+    assert.deepEqual(headless.spec.ports, [
+      { name: 'tcp-postgres', port: 5432, targetPort: 5432, appProtocol: 'tcp' },
+    ]);
+    assert.deepEqual(find(objs, 'DestinationRule', 'ledger-headless').spec, {
+      host: 'ledger-headless.payments.svc.cluster.local',
+      trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } },
+    });
+    assert.equal(svc.statefulSet('v1').name, 'ledger-v1');
+    assert.throws(
+      () => svc.deployment('v1'),
+      /test\/ledger: deployment\("v1"\): ledger runs as StatefulSets \(Workload.statefulSet\(\)\); use statefulSet\("v1"\)/,
+    );
+  });
+
+  it("lists the headless Service and the per-pod hostnames in its callers' Sidecar egress", () => {
+    const c = ledger();
+    const api = new Microservice(c.chart, 'api', { namespace: c.ns, image: 'api:1', versions: { v1: {} } });
+    api.calls(c.svc);
+    const egress = find(synth(c.chart), 'Sidecar', 'api').spec.egress[0].hosts;
+    assert.deepEqual(egress, [
+      './*.ledger-headless.payments.svc.cluster.local',
+      './ledger-headless.payments.svc.cluster.local',
+      './ledger.payments.svc.cluster.local',
+      'istio-system/*',
+    ]);
+  });
+
+  it('scales a StatefulSet with its HPA targeting the StatefulSet', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: {} },
+      autoscaling: { minReplicas: 2, maxReplicas: 4 },
+      workload: Workload.statefulSet(),
+    });
+    const hpa = find(synth(chart), 'HorizontalPodAutoscaler', 'ledger-v1');
+    assert.deepEqual(hpa.spec.scaleTargetRef, {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      name: 'ledger-v1',
+    });
+  });
+});
+
+describe('MeshJob', () => {
+  it('runs a Job that completes: native sidecar, restricted pod, its identity admitted by the callee', () => {
+    const { chart, ns } = payments();
+    const ledger = new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: {} },
+    });
+    const job = new MeshJob(chart, 'migrate', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      command: ['ledger', 'migrate'],
+      env: { DB_PASSWORD: EnvValue.fromSecret('ledger-db', 'password') },
+      backoffLimit: 2,
+      activeDeadline: Duration.minutes(10),
+      ttlAfterFinished: Duration.hours(1),
+    }).calls(ledger, { methods: ['POST'] });
+    const objs = synth(chart);
+    const k8sJob = find(objs, 'Job', 'migrate');
+    assert.equal(job.job?.name, 'migrate');
+    assert.equal(job.cronJob, undefined);
+    assert.equal(k8sJob.spec.backoffLimit, 2);
+    assert.equal(k8sJob.spec.activeDeadlineSeconds, 600);
+    assert.equal(k8sJob.spec.ttlSecondsAfterFinished, 3600);
+    const pod = k8sJob.spec.template;
+    assert.equal(pod.metadata.annotations['sidecar.istio.io/nativeSidecar'], 'true');
+    assert.equal(pod.spec.restartPolicy, 'Never');
+    assert.equal(pod.spec.serviceAccountName, 'migrate');
+    assert.deepEqual(pod.spec.containers[0].command, ['ledger', 'migrate']);
+    assert.deepEqual(restrictedViolations(pod.spec), []);
+    assert.deepEqual(find(objs, 'Sidecar', 'migrate').spec.egress[0].hosts, [
+      './ledger.payments.svc.cluster.local',
+      'istio-system/*',
+    ]);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'ledger-allow-callers').spec.rules, [
+      {
+        from: [{ source: { principals: ['cluster.local/ns/payments/sa/migrate'] } }],
+        to: [{ operation: { methods: ['POST'] } }],
+      },
+    ]);
+    find(objs, 'ServiceAccount', 'migrate');
+  });
+
+  it('runs a CronJob on a schedule, not overlapping by default', () => {
+    const { chart, ns } = payments();
+    const job = new MeshJob(chart, 'report', { namespace: ns, image: 'report:1', schedule: '0 3 * * *' });
+    const cron = find(synth(chart), 'CronJob', 'report');
+    assert.equal(job.job, undefined);
+    assert.equal(cron.spec.schedule, '0 3 * * *');
+    assert.equal(cron.spec.concurrencyPolicy, 'Forbid');
+    const pod = cron.spec.jobTemplate.spec.template;
+    assert.equal(pod.metadata.annotations['sidecar.istio.io/nativeSidecar'], 'true');
+    assert.deepEqual(restrictedViolations(pod.spec), []);
+  });
+
+  it('has neither a Sidecar nor the annotation in an ambient namespace', () => {
+    const { chart } = payments();
+    const ambient = new MeshNamespace(chart, 'batch', { dataPlane: DataPlane.ambient() });
+    const job = new MeshJob(chart, 'report', { namespace: ambient, image: 'report:1' });
+    const pod = find(synth(chart), 'Job', 'report').spec.template;
+    assert.equal(job.sidecar, undefined);
+    assert.equal(pod.metadata.annotations, undefined);
+  });
+
+  it('refuses a classic sidecar, a bad schedule and the proxy UID', () => {
+    const { chart, ns } = payments();
+    new MeshJob(chart, 'migrate', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      schedule: 'every day',
+      runAsUser: 1337,
+      sidecar: { nativeSidecar: false },
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/migrate] runAsUser: 1337 is the UID of the Istio proxy, whose traffic bypasses the mesh; use another non-root UID, e.g. 10001',
+      '[test/migrate] sidecar.nativeSidecar: is false, so the proxy of Job migrate never exits and the Job never completes; leave nativeSidecar unset: the native sidecar stops when the job container exits',
+      '[test/migrate] schedule: "every day" is not a cron schedule; use five fields, e.g. "0 3 * * *", or a macro such as "@daily"',
+    ]);
+  });
+
+  it('refuses unknown props and wrong types with the fix', () => {
+    const { chart, ns } = payments();
+    assert.throws(
+      () => new MeshJob(chart, 'migrate', { namespace: ns, image: 'x:1', schedul: '0 3 * * *' } as never),
+      (e: Error) => e.message === '[test/migrate] schedul: is not a known option; did you mean schedule?',
+    );
+    assert.throws(
+      () => EnvValue.fromSecret('db', 42 as never),
+      (e: Error) =>
+        e.message ===
+        'EnvValue.fromSecret: key: expected a string, got the number 42; pass a string, e.g. "password"',
+    );
+  });
+});
