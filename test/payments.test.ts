@@ -120,6 +120,15 @@ for (const env of ENVS) {
         objs.filter((o) => o.kind === 'Deployment' && o.metadata.name.startsWith('ledger')).length,
         0,
       );
+      // Its callers reach the pods by their own names too (<pod>.ledger-headless...), mTLS included.
+      assert.ok(
+        (find(objs, 'Sidecar', 'api').spec.egress[0].hosts as string[]).includes(
+          './*.ledger-headless.payments.svc.cluster.local',
+        ),
+      );
+      assert.deepEqual(find(objs, 'DestinationRule', 'ledger-headless').spec.trafficPolicy.tls, {
+        mode: 'ISTIO_MUTUAL',
+      });
     });
 
     it('migrates the schema with a Job that completes: native sidecar, REGISTRY_ONLY, its own identity', () => {
