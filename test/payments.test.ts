@@ -267,6 +267,14 @@ for (const env of ENVS) {
       assert.equal(ledger.allowed, false);
       assert.equal(ledger.deniedAt, 'egress');
       assert.equal(ledger.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
+      // explainRequest answers inside the mesh: the provider is named for what it is (and in prod
+      // its egress Gateway is not taken for an ingress that serves it).
+      assert.throws(
+        () => explainRequest(m, { from: 'api', to: 'api.payments-provider.example', method: 'POST' }),
+        new RegExp(
+          '^Error: to "api.payments-provider.example": an external service \\(ServiceEntry payments/payments-provider\\)',
+        ),
+      );
       const entry = find(objs, 'ServiceEntry', 'payments-provider');
       assert.equal(entry.metadata.namespace, 'payments');
       assert.deepEqual(entry.spec.hosts, ['api.payments-provider.example']);
