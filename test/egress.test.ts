@@ -154,7 +154,7 @@ describe('ExternalService through an egress gateway', () => {
       selector: { istio: 'egressgateway' },
       servers: [
         {
-          port: { number: 80, name: 'https-port-for-tls-origination-80', protocol: 'HTTPS' },
+          port: { number: 80, name: 'https-port-for-tls-origination', protocol: 'HTTPS' },
           hosts: [`payments/${HOST}`],
           tls: { mode: 'ISTIO_MUTUAL' },
         },
@@ -271,6 +271,41 @@ describe('ExternalService through an egress gateway', () => {
     ]);
     // No DestinationRule for the host itself: the application's TLS goes through untouched.
     assert.equal(provider.destinationRule, undefined);
+  });
+
+  it('routes plain HTTP through the gateway, where methods and paths are enforced', () => {
+    const { chart, api, provider } = setup({
+      ports: [ExternalPort.http()],
+      egressGateway: EgressGateway.istio(),
+    });
+    api.calls(provider, { paths: ['/status'] });
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Gateway', 'payments-payments-provider').spec.servers[0].port, {
+      number: 80,
+      name: 'https-80',
+      protocol: 'HTTPS',
+    });
+    assert.deepEqual(find(objs, 'VirtualService', 'payments-provider').spec.http[1].route, [
+      { destination: { host: HOST, port: { number: 80 } }, weight: 100 },
+    ]);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'payments-payments-provider').spec.rules[0].to, [
+      { operation: { hosts: [HOST], paths: ['/status'] } },
+    ]);
+    // No TLS toward the service: no DestinationRule for its host.
+    assert.equal(provider.destinationRule, undefined);
+  });
+
+  it('matches the Host header with its port when the application calls another port than 80', () => {
+    const { chart, api, provider } = setup({
+      tls: ExternalTls.originate({ port: 8080 }),
+      egressGateway: EgressGateway.istio({ ports: [8080, 443] }),
+    });
+    api.calls(provider);
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'payments-payments-provider').spec.rules[0].to, [
+      { operation: { hosts: [HOST, `${HOST}:8080`] } },
+    ]);
+    assert.equal(find(objs, 'Gateway', 'payments-payments-provider').spec.servers[0].port.number, 8080);
   });
 
   it('admits nobody at the gateway until a caller is declared', () => {

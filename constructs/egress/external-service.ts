@@ -337,7 +337,12 @@ export class ExternalService extends Construct implements CallTarget {
           servers: legs.map((leg) => ({
             port: {
               number: leg.port,
-              name: leg.http ? `https-port-for-tls-origination-${leg.port}` : `tls-${leg.port}`,
+              // The origination server's name is the task's; the others say what the sidecars send.
+              name: !leg.http
+                ? `tls-${leg.port}`
+                : originate
+                  ? 'https-port-for-tls-origination'
+                  : `https-${leg.port}`,
               protocol: leg.http ? 'HTTPS' : 'TLS',
             },
             hosts: [`${ns}/${host}`],
@@ -488,6 +493,19 @@ export class ExternalService extends Construct implements CallTarget {
       .map((port) => ({ port: port.port, http: port.protocol === ExternalProtocol.HTTP, to: port.port }));
   }
 
+  /**
+   * The Host headers of the plain-HTTP requests at the gateway: the host, and with another port
+   * than 80 also "host:port", as clients write it (RFC 9110 section 7.2), since the gateway's
+   * `hosts` match compares the header as sent.
+   */
+  private requestHosts(): string[] {
+    return this.gatewayLegs()
+      .filter((leg) => leg.http)
+      .flatMap((leg) => this.hosts.map((h) => (leg.port === 80 ? h : `${h}:${leg.port}`)))
+      .flatMap((h) => (h.includes(':') ? [h.split(':')[0], h] : [h]))
+      .filter((h, i, all) => all.indexOf(h) === i);
+  }
+
   private gatewayRules(): AuthorizationPolicySpecRules[] | undefined {
     if (this.callers.length === 0) return undefined;
     const allowed = this.callers.map((c) => ({
@@ -498,7 +516,7 @@ export class ExternalService extends Construct implements CallTarget {
     if (this.hasL7EnforcementPoint) {
       return rules.map((r) => ({
         ...r,
-        to: [{ operation: { hosts: [...this.hosts], ...(r.to?.[0]?.operation ?? {}) } }],
+        to: [{ operation: { hosts: this.requestHosts(), ...(r.to?.[0]?.operation ?? {}) } }],
       }));
     }
     return rules.map((r) => ({ ...r, when: [{ key: 'connection.sni', values: [...this.hosts] }] }));
