@@ -105,7 +105,8 @@ export interface OriginateTlsOptions {
   readonly sni?: string;
   /**
    * A file in the proxy with the CA certificates that verify the server's certificate.
-   * @default the proxy's system CA bundle (Istio verifies server certificates by default)
+   * @default the proxy's OS CA bundle: istiod's VERIFY_CERTIFICATE_AT_CLIENT (added in Istio 1.12, on
+   *   by default in current releases) verifies the server's certificate with it when this is unset
    */
   readonly caCertificates?: string;
   /**
