@@ -54,6 +54,24 @@ describe('npm run graph: external services', () => {
     assert.match(toMermaid(graph), /api\.payments-provider\.example/);
   });
 
+  it('notes a namespace whose egress fails closed', () => {
+    const closed = buildMeshGraph(
+      objects({ namespace: { outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY } }),
+      'payments',
+    );
+    assert.deepEqual(closed.namespaces, [
+      {
+        name: 'payments',
+        notes: ['sidecar injection', 'mTLS STRICT', 'default deny', 'egress REGISTRY_ONLY'],
+      },
+    ]);
+    assert.deepEqual(buildMeshGraph(objects(), 'payments').namespaces[0].notes, [
+      'sidecar injection',
+      'mTLS STRICT',
+      'default deny',
+    ]);
+  });
+
   it('shows the egress gateway, TLS origination and what the gateway allows the caller', () => {
     const graph = buildMeshGraph(objects({ gateway: true }), 'payments');
     const node = graph.nodes.find((n) => n.id === 'egress:payments/payments-provider');

@@ -1009,6 +1009,13 @@ function describeNamespace(
   const mode = str(get(pa, 'spec', 'mtls', 'mode'));
   if (mode) notes.push(`mTLS ${mode}`);
   if (hasDefaultDeny(objects, name)) notes.push('default deny');
+  // Egress fails closed when every Sidecar of the namespace says REGISTRY_ONLY.
+  const sidecars = objects.filter((m) => is(m, ISTIO_NETWORKING, 'Sidecar') && m.metadata.namespace === name);
+  if (
+    sidecars.length > 0 &&
+    sidecars.every((m) => str(get(m, 'spec', 'outboundTrafficPolicy', 'mode')) === 'REGISTRY_ONLY')
+  )
+    notes.push('egress REGISTRY_ONLY');
   const telemetry = objects.find((m) => m.kind === 'Telemetry' && m.metadata.namespace === name);
   const sampling = num(get(telemetry, 'spec', 'tracing', 0, 'randomSamplingPercentage'));
   if (sampling !== undefined) notes.push(`tracing ${sampling} %`);
