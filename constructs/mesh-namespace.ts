@@ -366,15 +366,20 @@ export class MeshNamespace extends Construct {
         const [nsPart, host] = entry.split('/');
         if (host === undefined || host === '*' || /\.cluster\.local\.?$/.test(host)) continue;
         const imported = nsPart === '.' ? this.name : nsPart;
-        const found = declared.some(
-          ([h, owners]) =>
-            hostCovered(host, h) && owners.some((o) => imported === '*' || o.namespace.name === imported),
-        );
-        if (!found) {
+        const owners = declared
+          .filter(([h]) => hostCovered(host, h))
+          .flatMap(([, os]) => os.filter((o) => imported === '*' || o.namespace.name === imported));
+        if (owners.length === 0) {
           p.add(
             'outboundTrafficPolicy',
             `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", which no ExternalService in ${imported === '*' ? 'any namespace' : `namespace "${imported}"`} declares, so its calls to ${host} fail`,
             `declare it with new ExternalService(scope, id, { namespace, hosts: ["${host}"] }) and call it with calls()`,
+          );
+        } else if (!owners.some((o) => o._exportedTo(this.name))) {
+          p.add(
+            'outboundTrafficPolicy',
+            `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", but ${owners[0].node.path} is exported only to its callers' namespaces, not "${this.name}", so its calls to ${host} fail`,
+            `declare the call with calls(${owners[0].name}) instead of listing the host`,
           );
         }
       }

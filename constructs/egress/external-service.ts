@@ -147,6 +147,7 @@ export class ExternalService extends Construct implements CallTarget {
       metadata: { name: this.name, namespace: ns, labels },
       spec: {
         hosts: [...this.hosts],
+        exportTo: this.exportTo(),
         location: ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         resolution: ServiceEntrySpecResolution[this.resolution],
         ports: [
@@ -178,6 +179,7 @@ export class ExternalService extends Construct implements CallTarget {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           host: this.hosts[0],
+          exportTo: this.exportTo(),
           trafficPolicy: {
             ...(gw
               ? {
@@ -278,6 +280,7 @@ export class ExternalService extends Construct implements CallTarget {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           hosts: [host],
+          exportTo: this.exportTo(),
           gateways: [gwRef, 'mesh'],
           http:
             httpLegs.length > 0
@@ -328,6 +331,33 @@ export class ExternalService extends Construct implements CallTarget {
       if (child instanceof ApiObject && child.metadata.namespace === ns)
         child.node.addDependency(this.namespace);
     }
+  }
+
+  /** @internal Whether sidecars of `namespace` see the host (the ServiceEntry's exportTo). */
+  public _exportedTo(namespace: string): boolean {
+    return (
+      namespace === this.namespace.name ||
+      namespace === this.egressGateway?.namespace ||
+      this.callers.some((c) => c.caller.namespace.name === namespace)
+    );
+  }
+
+  /**
+   * The namespaces that see the host, its routing and its TLS origination: its own, its callers'
+   * and the egress gateway's. Exported everywhere (Istio's default), a ServiceEntry would let any
+   * namespace without Sidecar scoping reach the host even under a mesh-wide REGISTRY_ONLY
+   * (https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-export_to);
+   * this way only the declared callers get it in their registry.
+   */
+  private exportTo(): string[] {
+    return Lazy.any({
+      produce: () => {
+        const others = new Set<string>(this.callers.map((c) => c.caller.namespace.name));
+        if (this.egressGateway) others.add(this.egressGateway.namespace);
+        others.delete(this.namespace.name);
+        return ['.', ...[...others].sort()];
+      },
+    }) as unknown as string[];
   }
 
   /** The first host, which callers address. */
