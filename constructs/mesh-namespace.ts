@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import {
@@ -12,7 +13,7 @@ import { type Problems, validateWith } from './validation.js';
 import { checkInput, constructId } from './input.js';
 import { isDnsLabel } from './k8s-names.js';
 import { MeshRegistry } from './registry.js';
-import { Sidecar, type SidecarSpecOutboundTrafficPolicy } from '../imports/networking.istio.io.js';
+import type { SidecarSpecOutboundTrafficPolicy } from '../imports/networking.istio.io.js';
 import { OutboundTrafficPolicy, sidecarOutboundTrafficPolicy } from './egress/outbound-traffic-policy.js';
 import { externalServicesByHost, hostCovered } from './egress/external-service.js';
 
@@ -339,21 +340,46 @@ export class MeshNamespace extends Construct {
     const byHost = externalServicesByHost(this);
     const declared = [...byHost.entries()];
     for (const sidecar of this.node.root.node.findAll()) {
-      if (!(sidecar instanceof Sidecar) || sidecar.metadata.namespace !== this.name) continue;
-      const spec = (sidecar.toJson() as { spec?: { egress?: { hosts?: string[] }[] } }).spec;
+      // By kind: the generated classes share ApiObject's instanceof check, which any object passes.
+      if (
+        !ApiObject.isApiObject(sidecar) ||
+        sidecar.kind !== 'Sidecar' ||
+        sidecar.apiGroup !== 'networking.istio.io'
+      )
+        continue;
+      if (sidecar.metadata.namespace !== this.name) continue;
+      const spec = (
+        sidecar.toJson() as {
+          spec?: { egress?: { hosts?: string[] }[]; outboundTrafficPolicy?: { mode?: string } };
+        }
+      ).spec;
+      if (spec?.outboundTrafficPolicy?.mode !== OutboundTrafficPolicy.REGISTRY_ONLY) {
+        // A Sidecar's own mode (or none: the mesh-wide one) decides for its workloads, whatever the
+        // namespace says: without REGISTRY_ONLY they escape the namespace's fail-closed egress.
+        p.add(
+          'outboundTrafficPolicy',
+          `REGISTRY_ONLY, but Sidecar "${sidecar.name}" ${spec?.outboundTrafficPolicy?.mode ? `sets ${spec.outboundTrafficPolicy.mode}` : 'sets no outboundTrafficPolicy (the mesh-wide mode applies)'}, so its workloads may reach hosts no ServiceEntry declares`,
+          'set its spec.outboundTrafficPolicy to { mode: "REGISTRY_ONLY" } (what MeshNamespace._sidecarOutboundTrafficPolicy() returns)',
+        );
+      }
       for (const entry of spec?.egress?.flatMap((e) => e.hosts ?? []) ?? []) {
         const [nsPart, host] = entry.split('/');
         if (host === undefined || host === '*' || /\.cluster\.local\.?$/.test(host)) continue;
         const imported = nsPart === '.' ? this.name : nsPart;
-        const found = declared.some(
-          ([h, owners]) =>
-            hostCovered(host, h) && owners.some((o) => imported === '*' || o.namespace.name === imported),
-        );
-        if (!found) {
+        const owners = declared
+          .filter(([h]) => hostCovered(host, h))
+          .flatMap(([, os]) => os.filter((o) => imported === '*' || o.namespace.name === imported));
+        if (owners.length === 0) {
           p.add(
             'outboundTrafficPolicy',
             `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", which no ExternalService in ${imported === '*' ? 'any namespace' : `namespace "${imported}"`} declares, so its calls to ${host} fail`,
             `declare it with new ExternalService(scope, id, { namespace, hosts: ["${host}"] }) and call it with calls()`,
+          );
+        } else if (!owners.some((o) => o._exportedTo(this.name))) {
+          p.add(
+            'outboundTrafficPolicy',
+            `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", but ${owners[0].node.path} is exported only to its callers' namespaces, not "${this.name}", so its calls to ${host} fail`,
+            `declare the call with calls(${owners[0].name}) instead of listing the host`,
           );
         }
       }

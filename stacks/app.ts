@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import { DataPlane, type MeshAppDefinition } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
-import { EGRESS_GATEWAY_RELEASE, GATEWAY_RELEASE, ISTIO_NAMESPACE } from './istio.js';
+import { GATEWAY_RELEASE, ISTIO_NAMESPACE } from './istio.js';
 
 export interface KubeObject {
   readonly apiVersion: string;
@@ -47,6 +47,27 @@ export function appManifests(
           : DataPlane.sidecar(),
   });
   return renderObjects(cdk8sApp);
+}
+
+/**
+ * The hosts an app sends through the stack's egress gateway: those of its Istio Gateways that select
+ * the `istio: egressgateway` pods in istio-system (what `EgressGateway.istio()` renders), which the
+ * stack must install (`IstioMeshArgs.egressGateway`) for those calls to leave at all.
+ */
+export function egressGatewayHosts(objects: readonly KubeObject[]): string[] {
+  return objects
+    .filter(
+      (o) =>
+        o.apiVersion.startsWith('networking.istio.io/') &&
+        o.kind === 'Gateway' &&
+        o.metadata.namespace === ISTIO_NAMESPACE &&
+        (o.spec as { selector?: Record<string, string> } | undefined)?.selector?.istio === 'egressgateway',
+    )
+    .flatMap((o) =>
+      ((o.spec as { servers?: { hosts?: string[] }[] }).servers ?? []).flatMap((srv) =>
+        (srv.hosts ?? []).map((h) => h.replace(/^[^/]*\//, '')),
+      ),
+    );
 }
 
 /** One Gateway of an app, as the stack needs it for URLs and certificates. */
@@ -91,19 +112,6 @@ const gatewayPods = (release: string): Record<string, string> => ({
 function selects(gateway: KubeObject, pods: Record<string, string>): boolean {
   const selector = Object.entries(obj(obj(gateway.spec).selector));
   return selector.length > 0 && selector.every(([k, v]) => pods[k] === v);
-}
-
-/**
- * Whether an app routes external traffic through the stack's egress gateway (an Istio Gateway that
- * selects its pods, as `EgressGateway.istio()` writes it), which the stack then installs.
- */
-export function usesEgressGateway(objects: readonly KubeObject[]): boolean {
-  return objects.some(
-    (o) =>
-      o.kind === 'Gateway' &&
-      isGroup(o, 'networking.istio.io') &&
-      selects(o, gatewayPods(EGRESS_GATEWAY_RELEASE)),
-  );
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   OutboundTrafficPolicy,
 } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
+import { Sidecar, SidecarSpecOutboundTrafficPolicyMode } from '../imports/networking.istio.io.js';
 import { synthErrors } from './support/synth.js';
 
 const H = 'api.payments-provider.example';
@@ -223,12 +224,12 @@ describe('REGISTRY_ONLY validation', () => {
       outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY,
     });
     new ExternalService(chart, 'p', { namespace: ns, hosts: [H] });
-    new ExternalService(chart, 'wiki', {
+    const wiki = new ExternalService(chart, 'wiki', {
       namespace: new MeshNamespace(chart, 'other'),
       hosts: ['*.wiki.example'],
       resolution: 'NONE',
     });
-    new Microservice(chart, 'api', {
+    const api = new Microservice(chart, 'api', {
       namespace: ns,
       image: 'a:1',
       versions: { v1: {} },
@@ -241,9 +242,54 @@ describe('REGISTRY_ONLY validation', () => {
         'other/x.other.svc.cluster.local',
       ],
     });
+    // The call exports the wildcard to api's namespace, where the hosts it covers are then reachable.
+    api.calls(wiki);
     assert.deepEqual(synthErrors(chart), [
       '[test/payments] outboundTrafficPolicy: REGISTRY_ONLY, and Sidecar "api" reaches "./api.stripe.com", which no ExternalService in namespace "payments" declares, so its calls to api.stripe.com fail; declare it with new ExternalService(scope, id, { namespace, hosts: ["api.stripe.com"] }) and call it with calls()',
       '[test/payments] outboundTrafficPolicy: REGISTRY_ONLY, and Sidecar "api" reaches "./de.wiki.example", which no ExternalService in namespace "payments" declares, so its calls to de.wiki.example fail; declare it with new ExternalService(scope, id, { namespace, hosts: ["de.wiki.example"] }) and call it with calls()',
+    ]);
+  });
+
+  it("refuses a host listed by hand that the ExternalService exports only to its callers' namespaces", () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', {
+      outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY,
+    });
+    new ExternalService(chart, 'p', { namespace: new MeshNamespace(chart, 'payments'), hosts: [H] });
+    const front = new Microservice(chart, 'front', {
+      namespace: ns,
+      image: 'a:1',
+      versions: { v1: {} },
+      extraEgressHosts: [`payments/${H}`],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      `[test/shop] outboundTrafficPolicy: REGISTRY_ONLY, and Sidecar "front" reaches "payments/${H}", but test/p is exported only to its callers' namespaces, not "shop", so its calls to ${H} fail; declare the call with calls(p) instead of listing the host`,
+    ]);
+    front.calls(chart.node.findChild('p') as ExternalService);
+    assert.doesNotThrow(() => Testing.synth(chart));
+  });
+
+  it('refuses a Sidecar of the namespace that does not fail closed itself', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'payments', {
+      outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY,
+    });
+    new Microservice(chart, 'api', { namespace: ns, image: 'a:1', versions: { v1: {} } });
+    new Sidecar(chart, 'hand-written', {
+      metadata: { name: 'batch', namespace: 'payments' },
+      spec: { workloadSelector: { labels: { app: 'batch' } }, egress: [{ hosts: ['./*'] }] },
+    });
+    new Sidecar(chart, 'opened', {
+      metadata: { name: 'open', namespace: 'payments' },
+      spec: {
+        workloadSelector: { labels: { app: 'open' } },
+        egress: [{ hosts: ['istio-system/*'] }],
+        outboundTrafficPolicy: { mode: SidecarSpecOutboundTrafficPolicyMode.ALLOW_UNDERSCORE_ANY },
+      },
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/payments] outboundTrafficPolicy: REGISTRY_ONLY, but Sidecar "batch" sets no outboundTrafficPolicy (the mesh-wide mode applies), so its workloads may reach hosts no ServiceEntry declares; set its spec.outboundTrafficPolicy to { mode: "REGISTRY_ONLY" } (what MeshNamespace._sidecarOutboundTrafficPolicy() returns)',
+      '[test/payments] outboundTrafficPolicy: REGISTRY_ONLY, but Sidecar "open" sets ALLOW_ANY, so its workloads may reach hosts no ServiceEntry declares; set its spec.outboundTrafficPolicy to { mode: "REGISTRY_ONLY" } (what MeshNamespace._sidecarOutboundTrafficPolicy() returns)',
     ]);
   });
 

@@ -38,6 +38,7 @@ describe('ExternalService straight from the sidecar', () => {
     const objs = synth(chart);
     assert.deepEqual(find(objs, 'ServiceEntry', 'payments-provider').spec, {
       hosts: [HOST],
+      exportTo: ['.'],
       location: 'MESH_EXTERNAL',
       resolution: 'DNS',
       ports: [{ number: 443, name: 'https-443', protocol: 'HTTPS' }],
@@ -55,7 +56,7 @@ describe('ExternalService straight from the sidecar', () => {
     assert.equal(provider.gateway, undefined);
   });
 
-  it('lets a caller in another namespace reach it through the namespace part of its Sidecar egress', () => {
+  it('lets a caller in another namespace reach it: its Sidecar egress imports it, and the ServiceEntry is exported there', () => {
     const { chart, provider } = setup();
     const shop = new MeshNamespace(chart, 'shop');
     const checkout = new Microservice(chart, 'checkout', {
@@ -64,10 +65,14 @@ describe('ExternalService straight from the sidecar', () => {
       versions: { v1: {} },
     });
     checkout.calls(provider);
-    assert.deepEqual(find(synth(chart), 'Sidecar', 'checkout').spec.egress[0].hosts, [
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Sidecar', 'checkout').spec.egress[0].hosts, [
       `payments/${HOST}`,
       'istio-system/*',
     ]);
+    // Only the callers' namespaces see the host: exported everywhere, any namespace without Sidecar
+    // scoping could reach it.
+    assert.deepEqual(find(objs, 'ServiceEntry', 'payments-provider').spec.exportTo, ['.', 'shop']);
   });
 
   it('originates TLS in the sidecar: plain HTTP on 80 sent to 443, DestinationRule SIMPLE with SNI', () => {
@@ -81,6 +86,7 @@ describe('ExternalService straight from the sidecar', () => {
     ]);
     assert.deepEqual(find(objs, 'DestinationRule', 'payments-provider').spec, {
       host: HOST,
+      exportTo: ['.'],
       trafficPolicy: { portLevelSettings: [{ port: { number: 80 }, tls: { mode: 'SIMPLE', sni: HOST } }] },
     });
     assert.equal(provider.destinationRule?.name, 'payments-provider');
@@ -127,6 +133,7 @@ describe('ExternalService straight from the sidecar', () => {
     assert.equal(find(objs, 'ServiceEntry', 'wiki').spec.resolution, 'NONE');
     assert.deepEqual(find(objs, 'ServiceEntry', 'db').spec, {
       hosts: ['db.partner.example'],
+      exportTo: ['.'],
       location: 'MESH_EXTERNAL',
       resolution: 'STATIC',
       ports: [{ number: 5432, name: 'tcp-5432', protocol: 'TCP' }],
@@ -154,7 +161,7 @@ describe('ExternalService through an egress gateway', () => {
       selector: { istio: 'egressgateway' },
       servers: [
         {
-          port: { number: 80, name: 'https-port-for-tls-origination-80', protocol: 'HTTPS' },
+          port: { number: 80, name: 'https-port-for-tls-origination', protocol: 'HTTPS' },
           hosts: [`payments/${HOST}`],
           tls: { mode: 'ISTIO_MUTUAL' },
         },
@@ -176,6 +183,7 @@ describe('ExternalService through an egress gateway', () => {
     });
     assert.deepEqual(find(objs, 'VirtualService', 'payments-provider').spec, {
       hosts: [HOST],
+      exportTo: ['.', 'istio-system'],
       gateways: ['istio-system/payments-payments-provider', 'mesh'],
       http: [
         {
@@ -195,6 +203,7 @@ describe('ExternalService through an egress gateway', () => {
     });
     assert.deepEqual(find(objs, 'DestinationRule', 'payments-provider').spec, {
       host: HOST,
+      exportTo: ['.', 'istio-system'],
       trafficPolicy: {
         loadBalancer: { simple: 'ROUND_ROBIN' },
         portLevelSettings: [{ port: { number: 443 }, tls: { mode: 'SIMPLE', sni: HOST } }],
@@ -271,6 +280,41 @@ describe('ExternalService through an egress gateway', () => {
     ]);
     // No DestinationRule for the host itself: the application's TLS goes through untouched.
     assert.equal(provider.destinationRule, undefined);
+  });
+
+  it('routes plain HTTP through the gateway, where methods and paths are enforced', () => {
+    const { chart, api, provider } = setup({
+      ports: [ExternalPort.http()],
+      egressGateway: EgressGateway.istio(),
+    });
+    api.calls(provider, { paths: ['/status'] });
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Gateway', 'payments-payments-provider').spec.servers[0].port, {
+      number: 80,
+      name: 'https-80',
+      protocol: 'HTTPS',
+    });
+    assert.deepEqual(find(objs, 'VirtualService', 'payments-provider').spec.http[1].route, [
+      { destination: { host: HOST, port: { number: 80 } }, weight: 100 },
+    ]);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'payments-payments-provider').spec.rules[0].to, [
+      { operation: { hosts: [HOST], paths: ['/status'] } },
+    ]);
+    // No TLS toward the service: no DestinationRule for its host.
+    assert.equal(provider.destinationRule, undefined);
+  });
+
+  it('matches the Host header with its port when the application calls another port than 80', () => {
+    const { chart, api, provider } = setup({
+      tls: ExternalTls.originate({ port: 8080 }),
+      egressGateway: EgressGateway.istio({ ports: [8080, 443] }),
+    });
+    api.calls(provider);
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'payments-payments-provider').spec.rules[0].to, [
+      { operation: { hosts: [HOST, `${HOST}:8080`] } },
+    ]);
+    assert.equal(find(objs, 'Gateway', 'payments-payments-provider').spec.servers[0].port.number, 8080);
   });
 
   it('admits nobody at the gateway until a caller is declared', () => {

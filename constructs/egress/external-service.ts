@@ -25,123 +25,7 @@ import type { CallTarget, MeshCaller } from '../microservice.js';
 import { type CallOptions, renderAllowRules, validateCallOptions } from '../security.js';
 import { type Problems, validateWith } from '../validation.js';
 import type { EgressGateway } from './egress-gateway.js';
-
-/** The protocols an ExternalPort declares, as ServiceEntry spells them. */
-export enum ExternalProtocol {
-  HTTP = 'HTTP',
-  HTTPS = 'HTTPS',
-  TCP = 'TCP',
-}
-
-/** The port-name prefixes Istio reads a protocol from (protocol selection); a name must not claim another's. */
-const PROTOCOL_PREFIXES = [
-  'http',
-  'https',
-  'http2',
-  'grpc',
-  'grpc-web',
-  'tcp',
-  'tls',
-  'mongo',
-  'mysql',
-  'redis',
-  'udp',
-];
-
-export interface ExternalPortOptions {
-  /**
-   * The port's name in the ServiceEntry.
-   * @default "<protocol>-<port>", e.g. "https-443"
-   */
-  readonly name?: string;
-}
-
-/** A port of an external service, with its protocol, so Istio never has to sniff it. */
-export class ExternalPort {
-  /** TLS from the application, which the proxies pass through by SNI. */
-  public static https(port = 443, options: ExternalPortOptions = {}): ExternalPort {
-    checkInput.externalPort('https', port, options);
-    return new ExternalPort(ExternalProtocol.HTTPS, port, options.name ?? `https-${port}`);
-  }
-  /** Plain HTTP, which the proxies see and can route and authorize by method and path. */
-  public static http(port = 80, options: ExternalPortOptions = {}): ExternalPort {
-    checkInput.externalPort('http', port, options);
-    return new ExternalPort(ExternalProtocol.HTTP, port, options.name ?? `http-${port}`);
-  }
-  /** Opaque TCP (a database, a broker). */
-  public static tcp(port: number, options: ExternalPortOptions = {}): ExternalPort {
-    checkInput.externalPort('tcp', port, options);
-    return new ExternalPort(ExternalProtocol.TCP, port, options.name ?? `tcp-${port}`);
-  }
-
-  private constructor(
-    public readonly protocol: ExternalProtocol,
-    public readonly port: number,
-    public readonly name: string,
-  ) {}
-
-  /** @internal */
-  public _validate(p: Problems, field: string): void {
-    p.port(`${field}.port`, this.port);
-    // Istio's ServiceEntry validation takes port names as DNS labels (ValidatePortName).
-    p.dnsLabel(`${field}.name`, this.name);
-    const prefix = this.name.split('-')[0];
-    const own = this.protocol.toLowerCase();
-    if (PROTOCOL_PREFIXES.includes(prefix) && prefix !== own) {
-      p.add(
-        `${field}.name`,
-        `"${this.name}" names the protocol "${prefix}", but the port is ${this.protocol}`,
-        `name it "${own}-${this.port}", or use the factory of the protocol it speaks`,
-      );
-    }
-  }
-}
-
-export interface OriginateTlsOptions {
-  /**
-   * The server name the proxy sends in the TLS handshake (SNI), and verifies the certificate for.
-   * @default the external service's host
-   */
-  readonly sni?: string;
-  /**
-   * A file in the proxy with the CA certificates that verify the server's certificate.
-   * @default the proxy's system CA bundle (Istio verifies server certificates by default)
-   */
-  readonly caCertificates?: string;
-  /**
-   * The plain-HTTP port the application calls; the proxy originates TLS from it to the service's HTTPS port.
-   * @default 80
-   */
-  readonly port?: number;
-}
-
-/** How TLS to the external service is handled. */
-export class ExternalTls {
-  /** The application speaks TLS itself; the proxies route it by SNI without decrypting. */
-  public static passthrough(): ExternalTls {
-    return new ExternalTls('passthrough', {});
-  }
-  /**
-   * The application speaks plain HTTP to `port` (80), and the proxy (the caller's sidecar, or the
-   * egress gateway) originates TLS to the service's HTTPS port, as Istio's "TLS Origination for
-   * Egress Traffic" task does (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-tls-origination/).
-   * With plain HTTP in the mesh, an egress gateway can authorize by method and path.
-   */
-  public static originate(options: OriginateTlsOptions = {}): ExternalTls {
-    checkInput.externalTls('originate', options);
-    return new ExternalTls('originate', { ...options });
-  }
-
-  private constructor(
-    public readonly mode: 'passthrough' | 'originate',
-    /** @internal */ public readonly _options: OriginateTlsOptions,
-  ) {}
-
-  /** The plain-HTTP port the application calls, with TLS origination. */
-  public get originationPort(): number | undefined {
-    return this.mode === 'originate' ? (this._options.port ?? 80) : undefined;
-  }
-}
+import { ExternalPort, ExternalProtocol, ExternalTls } from './values.js';
 
 export type ExternalResolution = 'DNS' | 'STATIC' | 'NONE';
 
@@ -263,6 +147,7 @@ export class ExternalService extends Construct implements CallTarget {
       metadata: { name: this.name, namespace: ns, labels },
       spec: {
         hosts: [...this.hosts],
+        exportTo: this.exportTo(),
         location: ServiceEntrySpecLocation.MESH_UNDERSCORE_EXTERNAL,
         resolution: ServiceEntrySpecResolution[this.resolution],
         ports: [
@@ -294,6 +179,7 @@ export class ExternalService extends Construct implements CallTarget {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           host: this.hosts[0],
+          exportTo: this.exportTo(),
           trafficPolicy: {
             ...(gw
               ? {
@@ -337,7 +223,12 @@ export class ExternalService extends Construct implements CallTarget {
           servers: legs.map((leg) => ({
             port: {
               number: leg.port,
-              name: leg.http ? `https-port-for-tls-origination-${leg.port}` : `tls-${leg.port}`,
+              // The origination server's name is the task's; the others say what the sidecars send.
+              name: !leg.http
+                ? `tls-${leg.port}`
+                : originate
+                  ? 'https-port-for-tls-origination'
+                  : `https-${leg.port}`,
               protocol: leg.http ? 'HTTPS' : 'TLS',
             },
             hosts: [`${ns}/${host}`],
@@ -389,6 +280,7 @@ export class ExternalService extends Construct implements CallTarget {
         metadata: { name: this.name, namespace: ns, labels },
         spec: {
           hosts: [host],
+          exportTo: this.exportTo(),
           gateways: [gwRef, 'mesh'],
           http:
             httpLegs.length > 0
@@ -441,6 +333,33 @@ export class ExternalService extends Construct implements CallTarget {
     }
   }
 
+  /** @internal Whether sidecars of `namespace` see the host (the ServiceEntry's exportTo). */
+  public _exportedTo(namespace: string): boolean {
+    return (
+      namespace === this.namespace.name ||
+      namespace === this.egressGateway?.namespace ||
+      this.callers.some((c) => c.caller.namespace.name === namespace)
+    );
+  }
+
+  /**
+   * The namespaces that see the host, its routing and its TLS origination: its own, its callers'
+   * and the egress gateway's. Exported everywhere (Istio's default), a ServiceEntry would let any
+   * namespace without Sidecar scoping reach the host even under a mesh-wide REGISTRY_ONLY
+   * (https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-export_to);
+   * this way only the declared callers get it in their registry.
+   */
+  private exportTo(): string[] {
+    return Lazy.any({
+      produce: () => {
+        const others = new Set<string>(this.callers.map((c) => c.caller.namespace.name));
+        if (this.egressGateway) others.add(this.egressGateway.namespace);
+        others.delete(this.namespace.name);
+        return ['.', ...[...others].sort()];
+      },
+    }) as unknown as string[];
+  }
+
   /** The first host, which callers address. */
   public get host(): string {
     return this.hosts[0];
@@ -488,6 +407,19 @@ export class ExternalService extends Construct implements CallTarget {
       .map((port) => ({ port: port.port, http: port.protocol === ExternalProtocol.HTTP, to: port.port }));
   }
 
+  /**
+   * The Host headers of the plain-HTTP requests at the gateway: the host, and with another port
+   * than 80 also "host:port", as clients write it (RFC 9110 section 7.2), since the gateway's
+   * `hosts` match compares the header as sent.
+   */
+  private requestHosts(): string[] {
+    return this.gatewayLegs()
+      .filter((leg) => leg.http)
+      .flatMap((leg) => this.hosts.map((h) => (leg.port === 80 ? h : `${h}:${leg.port}`)))
+      .flatMap((h) => (h.includes(':') ? [h.split(':')[0], h] : [h]))
+      .filter((h, i, all) => all.indexOf(h) === i);
+  }
+
   private gatewayRules(): AuthorizationPolicySpecRules[] | undefined {
     if (this.callers.length === 0) return undefined;
     const allowed = this.callers.map((c) => ({
@@ -498,7 +430,7 @@ export class ExternalService extends Construct implements CallTarget {
     if (this.hasL7EnforcementPoint) {
       return rules.map((r) => ({
         ...r,
-        to: [{ operation: { hosts: [...this.hosts], ...(r.to?.[0]?.operation ?? {}) } }],
+        to: [{ operation: { hosts: this.requestHosts(), ...(r.to?.[0]?.operation ?? {}) } }],
       }));
     }
     return rules.map((r) => ({ ...r, when: [{ key: 'connection.sni', values: [...this.hosts] }] }));
