@@ -269,7 +269,31 @@ export interface MicroserviceJwtPolicies {
 const DEFAULT_UID = 10001;
 
 /** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
-const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, Microservice<string>>>();
+const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, ServiceAccountOwner>>();
+
+/** @internal A construct that declares a ServiceAccount, and whether it mounts the API token. */
+export interface ServiceAccountOwner {
+  readonly construct: IConstruct;
+  readonly mountsToken: boolean;
+}
+
+/**
+ * @internal Claims the ServiceAccount `<namespace>/<name>` for `owner` (a Microservice, a MeshJob):
+ * workloads that share an identity share one ServiceAccount, which the first declares, since a
+ * second copy would overwrite it on apply. Returns the one that declared it first, if another did.
+ */
+export function claimServiceAccount(
+  owner: IConstruct,
+  namespace: string,
+  name: string,
+  mountsToken: boolean,
+): ServiceAccountOwner | undefined {
+  const accounts = SERVICE_ACCOUNTS.get(owner.node.root) ?? new Map<string, ServiceAccountOwner>();
+  SERVICE_ACCOUNTS.set(owner.node.root, accounts);
+  const first = accounts.get(`${namespace}/${name}`);
+  if (!first) accounts.set(`${namespace}/${name}`, { construct: owner, mountsToken });
+  return first;
+}
 /** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
 const PROXY_UID = 1337;
 
@@ -306,7 +330,7 @@ export class Microservice<V extends string = string> extends Construct {
   private waypointPolicy?: AuthorizationPolicy;
   private readonly props: MicroserviceProps<V>;
   /** The service that declares the ServiceAccount this one shares, if another does. */
-  private readonly serviceAccountOwner?: Microservice<string>;
+  private readonly serviceAccountOwner?: ServiceAccountOwner;
 
   // Escape hatches: the objects the service synthesizes, for `ApiObject.addJsonPatch` and
   // `metadata.addAnnotation` without reaching for construct ids. A patch still goes through the
@@ -364,11 +388,13 @@ export class Microservice<V extends string = string> extends Construct {
 
     // Services that share an identity (serviceAccountName) share one ServiceAccount: the first
     // declares it; a second copy would overwrite it on apply.
-    const accounts = SERVICE_ACCOUNTS.get(this.node.root) ?? new Map<string, Microservice<string>>();
-    SERVICE_ACCOUNTS.set(this.node.root, accounts);
-    this.serviceAccountOwner = accounts.get(`${ns}/${this.serviceAccountName}`);
+    this.serviceAccountOwner = claimServiceAccount(
+      this,
+      ns,
+      this.serviceAccountName,
+      props.mountServiceAccountToken ?? false,
+    );
     if (!this.serviceAccountOwner) {
-      accounts.set(`${ns}/${this.serviceAccountName}`, this);
       this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
         metadata: { name: this.serviceAccountName, namespace: ns, labels },
         automountServiceAccountToken: props.mountServiceAccountToken ?? false,
@@ -956,13 +982,10 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     const owner = this.serviceAccountOwner;
-    if (
-      owner &&
-      (owner.props.mountServiceAccountToken ?? false) !== (props.mountServiceAccountToken ?? false)
-    ) {
+    if (owner && owner.mountsToken !== (props.mountServiceAccountToken ?? false)) {
       p.add(
         'mountServiceAccountToken',
-        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.node.path}, which sets it to ${owner.props.mountServiceAccountToken ?? false}`,
+        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.construct.node.path}, which sets it to ${owner.mountsToken}`,
         'set the same mountServiceAccountToken on every service that shares a ServiceAccount',
       );
     }
