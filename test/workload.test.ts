@@ -261,7 +261,7 @@ describe('Microservice scheduling and autoscaling', () => {
     assert.equal(find(objs, 'Deployment', 'b-v1').spec.template.spec.topologySpreadConstraints, undefined);
   });
 
-  it('scales on the app container’s memory and on custom and external metrics, with a scale-down window', () => {
+  it("scales on the app container's memory and on custom and external metrics, with a scale-down window", () => {
     const { chart, ns } = payments();
     new Microservice(chart, 'api', {
       namespace: ns,
