@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Chart, Duration, Size, Testing } from 'cdk8s';
+import { Construct } from 'constructs';
 import {
+  type CallOptions,
+  type CallTarget,
   charts,
   DataPlane,
   EnvFrom,
   EnvValue,
   MeshJob,
+  type MeshCaller,
   MeshNamespace,
   Microservice,
   NodeLabelQuery,
@@ -678,5 +682,136 @@ describe('workloads through the admission pass', () => {
         );
       }
     }
+  });
+});
+
+describe('workload details', () => {
+  it('sets the nativeSidecar annotation when told, either way', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'on', {
+      namespace: ns,
+      image: 'a:1',
+      versions: { v1: {} },
+      sidecar: { nativeSidecar: true },
+    });
+    new Microservice(chart, 'off', {
+      namespace: ns,
+      image: 'a:1',
+      versions: { v1: {} },
+      sidecar: { nativeSidecar: false },
+    });
+    const objs = synth(chart);
+    const annotation = (name: string) =>
+      find(objs, 'Deployment', `${name}-v1`).spec.template.metadata.annotations[
+        'sidecar.istio.io/nativeSidecar'
+      ];
+    assert.equal(annotation('on'), 'true');
+    assert.equal(annotation('off'), 'false');
+  });
+
+  it('names distinct objects apart when their volume names would clash', () => {
+    const { chart, ns } = payments();
+    new Microservice(chart, 'api', {
+      namespace: ns,
+      image: 'a:1',
+      versions: { v1: {} },
+      mounts: [
+        { path: '/a', volume: Volume.fromSecret('a.b') },
+        { path: '/b', volume: Volume.fromSecret('a-b') },
+        { path: '/c', volume: Volume.emptyDir() },
+        { path: '/d', volume: Volume.emptyDir() },
+      ],
+    });
+    const pod = find(synth(chart), 'Deployment', 'api-v1').spec.template.spec;
+    assert.deepEqual(
+      pod.volumes.map((v: { name: string }) => v.name),
+      ['tmp', 'secret-a-b', 'secret-a-b-2', 'scratch', 'scratch-2'],
+    );
+  });
+
+  it('names the accessor to use for the workload kind, and the declared versions', () => {
+    const { chart, ns } = payments();
+    const api = new Microservice(chart, 'api', { namespace: ns, image: 'a:1', versions: { v1: {} } });
+    const db = new Microservice(chart, 'db', {
+      namespace: ns,
+      image: 'db:1',
+      versions: { v1: {} },
+      autoscaling: { minReplicas: 1, maxReplicas: 2 },
+      workload: Workload.statefulSet(),
+    });
+    assert.throws(
+      () => api.statefulSet('v1'),
+      (e: Error) =>
+        e.message ===
+        'test/api: statefulSet("v1"): api runs as Deployments; use deployment("v1"), or workload: Workload.statefulSet()',
+    );
+    assert.throws(
+      () => db.statefulSet('v2' as never),
+      (e: Error) => e.message === 'test/db: statefulSet("v2"): no such version; use one of v1',
+    );
+    assert.equal(db.autoscaler('v1')?.name, 'db-v1');
+    assert.equal(db.headlessService?.name, 'db-headless');
+    assert.equal(api.headlessService, undefined);
+  });
+
+  it('gives a job the egress and admission of a CallTarget and of a service in another namespace', () => {
+    const { chart, ns } = payments();
+    const shop = new MeshNamespace(chart, 'shop');
+    const catalog = new Microservice(chart, 'catalog', {
+      namespace: shop,
+      image: 'c:1',
+      versions: { v1: {} },
+    });
+    const calls: string[] = [];
+    class Provider extends Construct implements CallTarget {
+      public readonly name = 'provider';
+      public readonly host = 'api.provider.example';
+      public _addCaller(caller: MeshCaller, options: CallOptions): void {
+        calls.push(`${caller.namespace.principal(caller.serviceAccountName)} ${JSON.stringify(options)}`);
+      }
+      public _egressFor(): readonly string[] {
+        return ['./api.provider.example'];
+      }
+    }
+    const provider = new Provider(chart, 'provider');
+    new MeshJob(chart, 'export', { namespace: ns, image: 'export:1' })
+      .calls(catalog)
+      .calls(provider, { methods: ['POST'] });
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Sidecar', 'export').spec.egress[0].hosts, [
+      './api.provider.example',
+      'shop/catalog.shop.svc.cluster.local',
+      'istio-system/*',
+    ]);
+    assert.deepEqual(calls, ['cluster.local/ns/payments/sa/export {"methods":["POST"]}']);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'catalog-allow-callers').spec.rules, [
+      { from: [{ source: { principals: ['cluster.local/ns/payments/sa/export'] } }] },
+    ]);
+  });
+
+  it('refuses typos and wrong types in the new props with the fix', () => {
+    const { chart, ns } = payments();
+    assert.throws(
+      () =>
+        new Microservice(chart, 'api', {
+          namespace: ns,
+          image: 'a:1',
+          versions: { v1: {} },
+          mounts: [{ path: '/a', volume: Volume.emptyDir(), readonly: true }],
+          scheduling: { topologySpread: true },
+          workload: 'StatefulSet',
+          initContainers: [{ command: 'migrate' }],
+        } as never),
+      (e: Error) => {
+        assert.deepEqual(e.message.split('\n'), [
+          '[test/api] mounts[0].readonly: is not a known option; did you mean readOnly?',
+          '[test/api] initContainers[0].name: is required but missing; pass a string, e.g. "migrate"',
+          '[test/api] initContainers[0].command: expected an array, got the string "migrate"; pass an array, e.g. ["migrate", "--up"], or leave it out',
+          '[test/api] scheduling.topologySpread: expected an array of TopologySpread or false, got the boolean true; pass e.g. [TopologySpread.acrossZones()], or false for none, or leave it out',
+          '[test/api] workload: expected a Workload (e.g. Workload.statefulSet()), got the string "StatefulSet"; create it with Workload.deployment() or Workload.statefulSet({...}), or leave it out',
+        ]);
+        return true;
+      },
+    );
   });
 });
