@@ -482,6 +482,17 @@ export class Microservice<V extends string = string> extends Construct {
       });
     }
 
+    if (this.isStatefulSet && this.workload.peers) {
+      // A StatefulSet's pods talk to each other by their own hostnames (replication, leader
+      // election). Under the namespace's default deny that is a call like any other: the service
+      // admits its own identity, and its Sidecar reaches its own headless Service, else peer traffic
+      // leaves through the passthrough cluster in plaintext and STRICT mTLS refuses it.
+      const headless = this.namespace.fqdn(this.headlessName);
+      this.egress.add(`./${headless}`);
+      this.egress.add(`./*.${headless}`);
+      this.allowFrom({ principal: this.namespace.principal(this.serviceAccountName) });
+    }
+
     if (props.localRateLimit) {
       new LocalRateLimit(this, 'local-rate-limit', { service: this, ...props.localRateLimit });
     }
@@ -824,7 +835,25 @@ export class Microservice<V extends string = string> extends Construct {
         spec: {
           selector: { matchLabels: this.selectorLabels },
           action: AuthorizationPolicySpecAction.ALLOW,
-          rules: [{ from: [{ source: { principals: [this.namespace.principal(WAYPOINT_NAME)] } }] }],
+          rules: [
+            {
+              from: [
+                {
+                  source: {
+                    principals: [
+                      this.namespace.principal(WAYPOINT_NAME),
+                      // A StatefulSet's peers reach each other by pod address, which a service
+                      // waypoint does not serve (https://istio.io/latest/docs/ambient/usage/waypoint/),
+                      // so ztunnel admits their own identity too.
+                      ...(this.isStatefulSet && this.workload.peers
+                        ? [this.namespace.principal(this.serviceAccountName)]
+                        : []),
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
         },
       });
       this.waypointPolicy.node.addDependency(this.namespace);

@@ -402,6 +402,50 @@ describe('StatefulSet services', () => {
     ]);
   });
 
+  it('lets the pods reach each other by hostname (peers), unless told peers: false', () => {
+    const { chart, ns } = ledger();
+    new Microservice(chart, 'cache', {
+      namespace: ns,
+      image: 'cache:1',
+      versions: { v1: {} },
+      workload: Workload.statefulSet({ peers: false }),
+    });
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Sidecar', 'ledger').spec.egress[0].hosts, [
+      './*.ledger-headless.payments.svc.cluster.local',
+      './ledger-headless.payments.svc.cluster.local',
+      'istio-system/*',
+    ]);
+    assert.deepEqual(find(objs, 'AuthorizationPolicy', 'ledger-allow-callers').spec.rules, [
+      { from: [{ source: { principals: ['cluster.local/ns/payments/sa/ledger'] } }] },
+    ]);
+    assert.deepEqual(find(objs, 'Sidecar', 'cache').spec.egress[0].hosts, ['istio-system/*']);
+    assert.ok(!objs.some((o) => o.metadata.name === 'cache-allow-callers'));
+  });
+
+  it('admits the peers at ztunnel too behind a waypoint, which serves Service addresses only', () => {
+    const { chart } = payments();
+    const ns = new MeshNamespace(chart, 'stores', { dataPlane: DataPlane.ambient({ waypoint: true }) });
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'l:1',
+      versions: { v1: {} },
+      workload: Workload.statefulSet(),
+    });
+    const policy = find(synth(chart), 'AuthorizationPolicy', 'ledger-allow-waypoint');
+    assert.deepEqual(policy.spec.rules, [
+      {
+        from: [
+          {
+            source: {
+              principals: ['cluster.local/ns/stores/sa/waypoint', 'cluster.local/ns/stores/sa/ledger'],
+            },
+          },
+        ],
+      },
+    ]);
+  });
+
   it('scales a StatefulSet with its HPA targeting the StatefulSet', () => {
     const { chart, ns } = payments();
     new Microservice(chart, 'ledger', {
