@@ -9,6 +9,8 @@ import {
   DataPlane,
   EnvFrom,
   EnvValue,
+  explainRequest,
+  meshIndex,
   MeshJob,
   type MeshCaller,
   MeshNamespace,
@@ -444,6 +446,18 @@ describe('StatefulSet services', () => {
         ],
       },
     ]);
+  });
+
+  it('reaches the pods as `npm run explain` reads the objects: callers and peers through the headless Service', () => {
+    const { chart, ns, svc } = ledger();
+    new Microservice(chart, 'api', { namespace: ns, image: 'api:1', versions: { v1: {} } }).calls(svc);
+    new Microservice(chart, 'other', { namespace: ns, image: 'other:1', versions: { v1: {} } });
+    const index = meshIndex(chart);
+    const verdict = (from: string, to: string) => explainRequest(index, { from, to, port: 5432 }).allowed;
+    assert.equal(verdict('api', 'ledger'), true);
+    assert.equal(verdict('api', 'ledger-headless'), true);
+    assert.equal(verdict('ledger', 'ledger-headless'), true);
+    assert.equal(verdict('other', 'ledger-headless'), false);
   });
 
   it('scales a StatefulSet with its HPA targeting the StatefulSet', () => {

@@ -8,7 +8,8 @@
  * when the pod says `sidecar.istio.io/nativeSidecar: "true"`; the kubelet then stops it once the
  * job's container has exited, and starts it before the other containers, so the job's first calls
  * find a ready proxy (https://istio.io/latest/blog/2023/native-sidecars/,
- * https://istio.io/latest/docs/reference/config/annotations/#SidecarNativeSidecar,
+ * https://istio.io/latest/docs/reference/config/annotations/ `sidecar.istio.io/nativeSidecar`, which
+ * Istio 1.30.3's injection template reads ahead of the mesh-wide ENABLE_NATIVE_SIDECARS,
  * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#sidecar-containers-and-pod-lifecycle).
  * MeshJob sets it on every pod of a sidecar namespace; ambient pods have no sidecar and complete
  * without it.
