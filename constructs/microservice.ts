@@ -105,7 +105,7 @@ export interface MicroserviceProps<V extends string> {
    * @default none: every version must set `image`
    */
   readonly image?: string;
-  /** The versions to deploy, one Deployment each, named `<name>-<version>`. */
+  /** The versions to deploy, one Deployment (or StatefulSet) each, named `<name>-<version>`. */
   readonly versions: Record<V, VersionProps>;
   /**
    * The Service's ports.
@@ -298,7 +298,7 @@ export function claimServiceAccount(
 const PROXY_UID = 1337;
 
 /**
- * A microservice in the mesh: a Deployment per version, its Service, ServiceAccount, autoscaling and
+ * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount, autoscaling and
  * disruption budget, and the Istio resources that govern its traffic: DestinationRule (subsets,
  * circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar egress
  * scoping, JWT, rate limits.
@@ -1036,7 +1036,16 @@ export class Microservice<V extends string = string> extends Construct {
       if (derived.length > 63) {
         p.add(
           `versions.${v}`,
-          `the Deployment name "${derived}" is ${derived.length} characters long, more than 63`,
+          `the ${this.workload.kind} name "${derived}" is ${derived.length} characters long, more than 63`,
+          'shorten the service name or the version name',
+        );
+      } else if (this.isStatefulSet && derived.length > 52) {
+        // A StatefulSet's pods carry the label controller-revision-hash=<name>-<10-character hash>,
+        // which must fit in 63 characters, or the controller cannot create any pod
+        // (https://github.com/kubernetes/kubernetes/issues/64023).
+        p.add(
+          `versions.${v}`,
+          `the StatefulSet name "${derived}" is ${derived.length} characters long, more than 52, so its pods' controller-revision-hash label would exceed 63 characters and none could be created`,
           'shorten the service name or the version name',
         );
       }

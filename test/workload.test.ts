@@ -640,6 +640,12 @@ describe('workload validation', () => {
         ],
       }),
     });
+    new Microservice(chart, 'x'.repeat(50), {
+      namespace: ns,
+      image: 'x:1',
+      versions: { v1: {} },
+      workload: Workload.statefulSet(),
+    });
     new MeshJob(chart, 'ledger-job', {
       namespace: ns,
       image: 'ledger:1',
@@ -659,6 +665,7 @@ describe('workload validation', () => {
       '[test/ledger] workload.volumeClaims[1].accessModes: is empty, and the API server requires at least one; leave it out for ["ReadWriteOnce"]',
       '[test/ledger] workload.volumeClaims[0].mountPath: "/tmp" is already mounted by the /tmp scratch directory; mount each path once',
       '[test/ledger] workload.volumeClaims[0].name: "tmp" is the name of a scratch volume of the pod; choose another name, e.g. "data"',
+      `[test/${'x'.repeat(50)}] versions.v1: the StatefulSet name "${'x'.repeat(50)}-v1" is 53 characters long, more than 52, so its pods' controller-revision-hash label would exceed 63 characters and none could be created; shorten the service name or the version name`,
       '[test/ledger-job] name: "ledger" is also the name of test/ledger in namespace "payments", whose Service, Sidecar and policies select pods labelled app=ledger; name the job differently, e.g. "ledger-job"',
       '[test/ledger-job] concurrencyPolicy: applies to CronJobs only, and the job has no schedule; remove it, or set schedule',
       `[test/${job}] name: "${job}" is 53 characters long, more than a CronJob's 52; shorten it`,
