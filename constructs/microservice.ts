@@ -298,10 +298,10 @@ export function claimServiceAccount(
 const PROXY_UID = 1337;
 
 /**
- * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount, autoscaling and
- * disruption budget, and the Istio resources that govern its traffic: DestinationRule (subsets,
- * circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar egress
- * scoping, JWT, rate limits.
+ * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount,
+ * autoscaling and disruption budget, and the Istio resources that govern its traffic: DestinationRule
+ * (subsets, circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar
+ * egress scoping, JWT, rate limits. The pod template is constructs/workload/'s.
  */
 export class Microservice<V extends string = string> extends Construct {
   public readonly name: string;
