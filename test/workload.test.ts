@@ -558,6 +558,20 @@ describe('MeshJob', () => {
     ]);
   });
 
+  it('refuses a call to a service of another app', () => {
+    const other = payments();
+    const ledger = new Microservice(other.chart, 'ledger', {
+      namespace: other.ns,
+      image: 'l:1',
+      versions: { v1: {} },
+    });
+    const { chart, ns } = payments();
+    new MeshJob(chart, 'migrate', { namespace: ns, image: 'l:1' }).calls(ledger);
+    assert.deepEqual(synthErrors(chart), [
+      '[test/migrate] calls[0] (ledger): service ledger.payments.svc.cluster.local is not in this app; declare the called Microservice in the same cdk8s App',
+    ]);
+  });
+
   it('refuses unknown props and wrong types with the fix', () => {
     const { chart, ns } = payments();
     assert.throws(

@@ -312,6 +312,15 @@ export class MeshJob extends Construct implements MeshCaller {
         'remove it, or set schedule',
       );
     }
+    this.dependencies.forEach((dep, i) => {
+      if (!MeshRegistry.of(this).serviceOwners(dep.host).includes(dep)) {
+        p.add(
+          `calls[${i}] (${dep.name})`,
+          `service ${dep.host} is not in this app`,
+          'declare the called Microservice in the same cdk8s App',
+        );
+      }
+    });
     p.nonNegativeInt('backoffLimit', props.backoffLimit);
     p.wholeSeconds('activeDeadline', props.activeDeadline, 1);
     p.wholeSeconds('ttlAfterFinished', props.ttlAfterFinished, 0);
