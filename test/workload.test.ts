@@ -29,6 +29,7 @@ import {
 } from '../constructs/index.js';
 import { restrictedViolations } from './support/pod-security.js';
 import { SidecarSpecOutboundTrafficPolicyMode } from '../imports/networking.istio.io.js';
+import { buildMeshGraph } from '../tools/mesh/mesh-model.js';
 import { validateObjects } from './support/schema.js';
 import { find, synth, synthErrors } from './support/synth.js';
 
@@ -907,6 +908,36 @@ describe('workload details', () => {
         ]);
         return true;
       },
+    );
+  });
+});
+
+describe('workloads in `npm run graph`', () => {
+  it('draws a StatefulSet service and its headless Service as one node, and a job as a caller of its own', () => {
+    const app = new App();
+    const chart = new Chart(app, 'payments');
+    const ns = new MeshNamespace(chart, 'payments');
+    const ledger = new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: { replicas: 2 } },
+      workload: Workload.statefulSet(),
+    });
+    new Microservice(chart, 'api', { namespace: ns, image: 'api:1', versions: { v1: {} } }).calls(ledger);
+    new MeshJob(chart, 'migrate', { namespace: ns, image: 'ledger:1.0' }).calls(ledger);
+    new MeshJob(chart, 'report', { namespace: ns, image: 'report:1', schedule: '0 3 * * *' });
+    const graph = buildMeshGraph(renderObjects(app), 'payments');
+    assert.deepEqual(
+      graph.nodes.map((n) => n.id),
+      ['svc:payments/ledger', 'svc:payments/api', 'svc:payments/migrate', 'svc:payments/report'],
+    );
+    assert.deepEqual(
+      graph.nodes.map((n) => n.versions?.map((v) => v.replicas)),
+      [['2'], ['1'], ['job'], ['cron 0 3 * * *']],
+    );
+    assert.deepEqual(
+      graph.edges.map((e) => `${e.from} -> ${e.to}`),
+      ['svc:payments/api -> svc:payments/ledger', 'svc:payments/migrate -> svc:payments/ledger'],
     );
   });
 });
