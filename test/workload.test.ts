@@ -28,8 +28,6 @@ import {
   Workload,
 } from '../constructs/index.js';
 import { restrictedViolations } from './support/pod-security.js';
-import { SidecarSpecOutboundTrafficPolicyMode } from '../imports/networking.istio.io.js';
-import { buildMeshGraph } from '../tools/mesh/mesh-model.js';
 import { validateObjects } from './support/schema.js';
 import { find, synth, synthErrors } from './support/synth.js';
 
@@ -560,21 +558,6 @@ describe('MeshJob', () => {
     ]);
   });
 
-  it("renders the namespace's outbound traffic policy into the job's Sidecar, where the namespace sets one", () => {
-    const { chart } = payments();
-    class FailClosed extends MeshNamespace {
-      public _sidecarOutboundTrafficPolicy() {
-        return { mode: SidecarSpecOutboundTrafficPolicyMode.REGISTRY_UNDERSCORE_ONLY };
-      }
-    }
-    const closed = new FailClosed(chart, 'closed');
-    new MeshJob(chart, 'a', { namespace: closed, image: 'a:1' });
-    new MeshJob(chart, 'b', { namespace: new MeshNamespace(chart, 'open'), image: 'b:1' });
-    const objs = synth(chart);
-    assert.deepEqual(find(objs, 'Sidecar', 'a').spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
-    assert.equal(find(objs, 'Sidecar', 'b').spec.outboundTrafficPolicy, undefined);
-  });
-
   it('refuses a call to a service of another app', () => {
     const other = payments();
     const ledger = new Microservice(other.chart, 'ledger', {
@@ -908,36 +891,6 @@ describe('workload details', () => {
         ]);
         return true;
       },
-    );
-  });
-});
-
-describe('workloads in `npm run graph`', () => {
-  it('draws a StatefulSet service and its headless Service as one node, and a job as a caller of its own', () => {
-    const app = new App();
-    const chart = new Chart(app, 'payments');
-    const ns = new MeshNamespace(chart, 'payments');
-    const ledger = new Microservice(chart, 'ledger', {
-      namespace: ns,
-      image: 'ledger:1.0',
-      versions: { v1: { replicas: 2 } },
-      workload: Workload.statefulSet(),
-    });
-    new Microservice(chart, 'api', { namespace: ns, image: 'api:1', versions: { v1: {} } }).calls(ledger);
-    new MeshJob(chart, 'migrate', { namespace: ns, image: 'ledger:1.0' }).calls(ledger);
-    new MeshJob(chart, 'report', { namespace: ns, image: 'report:1', schedule: '0 3 * * *' });
-    const graph = buildMeshGraph(renderObjects(app), 'payments');
-    assert.deepEqual(
-      graph.nodes.map((n) => n.id),
-      ['svc:payments/ledger', 'svc:payments/api', 'svc:payments/migrate', 'svc:payments/report'],
-    );
-    assert.deepEqual(
-      graph.nodes.map((n) => n.versions?.map((v) => v.replicas)),
-      [['2'], ['1'], ['job'], ['cron 0 3 * * *']],
-    );
-    assert.deepEqual(
-      graph.edges.map((e) => `${e.from} -> ${e.to}`),
-      ['svc:payments/api -> svc:payments/ledger', 'svc:payments/migrate -> svc:payments/ledger'],
     );
   });
 });

@@ -161,30 +161,17 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       );
   }
   const workloads: Workload[] = [];
-  // Jobs and CronJobs (MeshJob) call services too: their pods are workloads with an identity.
-  const cronJob = (m: Manifest) => is(m, 'batch', 'CronJob');
-  const isWorkload = (m: Manifest) =>
-    ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)) || is(m, 'batch', 'Job') || cronJob(m);
-  for (const d of objects.filter(isWorkload)) {
-    const template = cronJob(d)
-      ? get(d, 'spec', 'jobTemplate', 'spec', 'template')
-      : get(d, 'spec', 'template');
-    const podLabels = labelsOf(get(template, 'metadata', 'labels'));
-    const image = str(get(template, 'spec', 'containers', 0, 'image'));
-    const batch = cronJob(d)
-      ? `cron ${String(get(d, 'spec', 'schedule'))}`
-      : is(d, 'batch', 'Job')
-        ? 'job'
-        : undefined;
+  for (const d of objects.filter((m) => ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)))) {
+    const podLabels = labelsOf(get(d, 'spec', 'template', 'metadata', 'labels'));
+    const image = str(get(d, 'spec', 'template', 'spec', 'containers', 0, 'image'));
     workloads.push({
       name: d.metadata.name,
       namespace: ns(d),
       podLabels,
-      serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
+      serviceAccount: str(get(d, 'spec', 'template', 'spec', 'serviceAccountName')) ?? 'default',
       version: {
         name: podLabels.version ?? d.metadata.name,
-        replicas:
-          batch ?? hpas.get(`${ns(d)}/${d.metadata.name}`) ?? String(num(get(d, 'spec', 'replicas')) ?? 1),
+        replicas: hpas.get(`${ns(d)}/${d.metadata.name}`) ?? String(num(get(d, 'spec', 'replicas')) ?? 1),
         image: image?.split('/').pop(),
       },
     });
@@ -195,16 +182,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   const versionServices = new Map<string, { node: string; version: string }>();
   const services = of('', 'Service');
   const isVersionAlias = (s: Manifest) => labelsOf(get(s, 'spec', 'selector')).version !== undefined;
-  // A StatefulSet's headless Service selects the same pods as the service's own: one node for both.
-  const sameSelector = (a: Manifest, b: Manifest) =>
-    JSON.stringify(labelsOf(get(a, 'spec', 'selector'))) ===
-    JSON.stringify(labelsOf(get(b, 'spec', 'selector')));
-  const headless = (s: Manifest) => get(s, 'spec', 'clusterIP') === 'None';
-  const headlessOf = (s: Manifest) =>
-    headless(s)
-      ? services.find((o) => o !== s && ns(o) === ns(s) && !headless(o) && sameSelector(o, s))
-      : undefined;
-  for (const s of services.filter((x) => !isVersionAlias(x) && !headlessOf(x))) {
+  for (const s of services.filter((x) => !isVersionAlias(x))) {
     const selector = labelsOf(get(s, 'spec', 'selector'));
     const mine = workloads.filter((w) => w.namespace === ns(s) && matches(selector, w.podLabels));
     const id = addNode({
@@ -219,11 +197,6 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     });
     for (const w of mine) w.node ??= id;
     for (const h of hostsOf(s.metadata.name, ns(s))) hostToNode.set(h, id);
-  }
-  for (const s of services) {
-    const main = headlessOf(s);
-    const id = main && hostToNode.get(`${main.metadata.name}.${ns(main)}`);
-    if (id) for (const h of hostsOf(s.metadata.name, ns(s))) hostToNode.set(h, id);
   }
   for (const s of services.filter(isVersionAlias)) {
     const selector = labelsOf(get(s, 'spec', 'selector'));
