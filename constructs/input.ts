@@ -1092,6 +1092,7 @@ export const checkInput = {
             '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
           ),
           podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
+          peers: BOOLEAN,
         },
         '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
       ),

@@ -105,7 +105,7 @@ export interface MicroserviceProps<V extends string> {
    * @default none: every version must set `image`
    */
   readonly image?: string;
-  /** The versions to deploy, one Deployment each, named `<name>-<version>`. */
+  /** The versions to deploy, one Deployment (or StatefulSet) each, named `<name>-<version>`. */
   readonly versions: Record<V, VersionProps>;
   /**
    * The Service's ports.
@@ -269,15 +269,39 @@ export interface MicroserviceJwtPolicies {
 const DEFAULT_UID = 10001;
 
 /** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
-const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, Microservice<string>>>();
+const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, ServiceAccountOwner>>();
+
+/** @internal A construct that declares a ServiceAccount, and whether it mounts the API token. */
+export interface ServiceAccountOwner {
+  readonly construct: IConstruct;
+  readonly mountsToken: boolean;
+}
+
+/**
+ * @internal Claims the ServiceAccount `<namespace>/<name>` for `owner` (a Microservice, a MeshJob):
+ * workloads that share an identity share one ServiceAccount, which the first declares, since a
+ * second copy would overwrite it on apply. Returns the one that declared it first, if another did.
+ */
+export function claimServiceAccount(
+  owner: IConstruct,
+  namespace: string,
+  name: string,
+  mountsToken: boolean,
+): ServiceAccountOwner | undefined {
+  const accounts = SERVICE_ACCOUNTS.get(owner.node.root) ?? new Map<string, ServiceAccountOwner>();
+  SERVICE_ACCOUNTS.set(owner.node.root, accounts);
+  const first = accounts.get(`${namespace}/${name}`);
+  if (!first) accounts.set(`${namespace}/${name}`, { construct: owner, mountsToken });
+  return first;
+}
 /** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
 const PROXY_UID = 1337;
 
 /**
- * A microservice in the mesh: a Deployment per version, its Service, ServiceAccount, autoscaling and
- * disruption budget, and the Istio resources that govern its traffic: DestinationRule (subsets,
- * circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar egress
- * scoping, JWT, rate limits.
+ * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount,
+ * autoscaling and disruption budget, and the Istio resources that govern its traffic: DestinationRule
+ * (subsets, circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar
+ * egress scoping, JWT, rate limits. The pod template is constructs/workload/'s.
  */
 export class Microservice<V extends string = string> extends Construct {
   public readonly name: string;
@@ -306,7 +330,7 @@ export class Microservice<V extends string = string> extends Construct {
   private waypointPolicy?: AuthorizationPolicy;
   private readonly props: MicroserviceProps<V>;
   /** The service that declares the ServiceAccount this one shares, if another does. */
-  private readonly serviceAccountOwner?: Microservice<string>;
+  private readonly serviceAccountOwner?: ServiceAccountOwner;
 
   // Escape hatches: the objects the service synthesizes, for `ApiObject.addJsonPatch` and
   // `metadata.addAnnotation` without reaching for construct ids. A patch still goes through the
@@ -364,11 +388,13 @@ export class Microservice<V extends string = string> extends Construct {
 
     // Services that share an identity (serviceAccountName) share one ServiceAccount: the first
     // declares it; a second copy would overwrite it on apply.
-    const accounts = SERVICE_ACCOUNTS.get(this.node.root) ?? new Map<string, Microservice<string>>();
-    SERVICE_ACCOUNTS.set(this.node.root, accounts);
-    this.serviceAccountOwner = accounts.get(`${ns}/${this.serviceAccountName}`);
+    this.serviceAccountOwner = claimServiceAccount(
+      this,
+      ns,
+      this.serviceAccountName,
+      props.mountServiceAccountToken ?? false,
+    );
     if (!this.serviceAccountOwner) {
-      accounts.set(`${ns}/${this.serviceAccountName}`, this);
       this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
         metadata: { name: this.serviceAccountName, namespace: ns, labels },
         automountServiceAccountToken: props.mountServiceAccountToken ?? false,
@@ -456,6 +482,17 @@ export class Microservice<V extends string = string> extends Construct {
           outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
         },
       });
+    }
+
+    if (this.isStatefulSet && this.workload.peers) {
+      // A StatefulSet's pods talk to each other by their own hostnames (replication, leader
+      // election). Under the namespace's default deny that is a call like any other: the service
+      // admits its own identity, and its Sidecar reaches its own headless Service, else peer traffic
+      // leaves through the passthrough cluster in plaintext and STRICT mTLS refuses it.
+      const headless = this.namespace.fqdn(this.headlessName);
+      this.egress.add(`./${headless}`);
+      this.egress.add(`./*.${headless}`);
+      this.allowFrom({ principal: this.namespace.principal(this.serviceAccountName) });
     }
 
     if (props.localRateLimit) {
@@ -800,7 +837,25 @@ export class Microservice<V extends string = string> extends Construct {
         spec: {
           selector: { matchLabels: this.selectorLabels },
           action: AuthorizationPolicySpecAction.ALLOW,
-          rules: [{ from: [{ source: { principals: [this.namespace.principal(WAYPOINT_NAME)] } }] }],
+          rules: [
+            {
+              from: [
+                {
+                  source: {
+                    principals: [
+                      this.namespace.principal(WAYPOINT_NAME),
+                      // A StatefulSet's peers reach each other by pod address, which a service
+                      // waypoint does not serve (https://istio.io/latest/docs/ambient/usage/waypoint/),
+                      // so ztunnel admits their own identity too.
+                      ...(this.isStatefulSet && this.workload.peers
+                        ? [this.namespace.principal(this.serviceAccountName)]
+                        : []),
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
         },
       });
       this.waypointPolicy.node.addDependency(this.namespace);
@@ -958,13 +1013,10 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     const owner = this.serviceAccountOwner;
-    if (
-      owner &&
-      (owner.props.mountServiceAccountToken ?? false) !== (props.mountServiceAccountToken ?? false)
-    ) {
+    if (owner && owner.mountsToken !== (props.mountServiceAccountToken ?? false)) {
       p.add(
         'mountServiceAccountToken',
-        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.node.path}, which sets it to ${owner.props.mountServiceAccountToken ?? false}`,
+        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.construct.node.path}, which sets it to ${owner.mountsToken}`,
         'set the same mountServiceAccountToken on every service that shares a ServiceAccount',
       );
     }
@@ -986,7 +1038,16 @@ export class Microservice<V extends string = string> extends Construct {
       if (derived.length > 63) {
         p.add(
           `versions.${v}`,
-          `the Deployment name "${derived}" is ${derived.length} characters long, more than 63`,
+          `the ${this.workload.kind} name "${derived}" is ${derived.length} characters long, more than 63`,
+          'shorten the service name or the version name',
+        );
+      } else if (this.isStatefulSet && derived.length > 52) {
+        // A StatefulSet's pods carry the label controller-revision-hash=<name>-<10-character hash>,
+        // which must fit in 63 characters, or the controller cannot create any pod
+        // (https://github.com/kubernetes/kubernetes/issues/64023).
+        p.add(
+          `versions.${v}`,
+          `the StatefulSet name "${derived}" is ${derived.length} characters long, more than 52, so its pods' controller-revision-hash label would exceed 63 characters and none could be created`,
           'shorten the service name or the version name',
         );
       }

@@ -8,7 +8,8 @@
  * when the pod says `sidecar.istio.io/nativeSidecar: "true"`; the kubelet then stops it once the
  * job's container has exited, and starts it before the other containers, so the job's first calls
  * find a ready proxy (https://istio.io/latest/blog/2023/native-sidecars/,
- * https://istio.io/latest/docs/reference/config/annotations/#SidecarNativeSidecar,
+ * https://istio.io/latest/docs/reference/config/annotations/ `sidecar.istio.io/nativeSidecar`, which
+ * Istio 1.30.3's injection template reads ahead of the mesh-wide ENABLE_NATIVE_SIDECARS,
  * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#sidecar-containers-and-pod-lifecycle).
  * MeshJob sets it on every pod of a sidecar namespace; ambient pods have no sidecar and complete
  * without it.
@@ -19,7 +20,14 @@ import { Construct } from 'constructs';
 import { Sidecar } from '../../imports/networking.istio.io.js';
 import { checkInput, constructId } from '../input.js';
 import type { MeshNamespace } from '../mesh-namespace.js';
-import { type CallTarget, type MeshCaller, Microservice, sidecarEgressHosts } from '../microservice.js';
+import {
+  type CallTarget,
+  claimServiceAccount,
+  type MeshCaller,
+  Microservice,
+  sidecarEgressHosts,
+} from '../microservice.js';
+import { MeshRegistry } from '../registry.js';
 import type { CallOptions } from '../security.js';
 import { type Problems, validateWith } from '../validation.js';
 import { type Resources, validateResources, validateSidecarResources } from '../values.js';
@@ -119,8 +127,11 @@ export class MeshJob extends Construct implements MeshCaller {
   public readonly job?: k8s.KubeJob;
   /** The CronJob `<name>`; undefined without `schedule`. */
   public readonly cronJob?: k8s.KubeCronJob;
-  /** The ServiceAccount `<serviceAccountName>`. */
-  public readonly serviceAccount: k8s.KubeServiceAccount;
+  /**
+   * The ServiceAccount `<serviceAccountName>`; undefined when a Microservice (or MeshJob) with the
+   * same `serviceAccountName` in the namespace was declared first and declares it.
+   */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
   /** The Sidecar `<name>` that scopes the proxy's egress; undefined in an ambient namespace. */
   public readonly sidecar?: Sidecar;
 
@@ -141,10 +152,13 @@ export class MeshJob extends Construct implements MeshCaller {
     const labels = { app: this.name };
     const sidecarMode = !this.namespace.isAmbient;
 
-    this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
-      metadata: { name: this.serviceAccountName, namespace: ns, labels },
-      automountServiceAccountToken: false,
-    });
+    // A job that runs as a service's identity (a migration as "ledger") shares its ServiceAccount.
+    if (!claimServiceAccount(this, ns, this.serviceAccountName, false)) {
+      this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
+        metadata: { name: this.serviceAccountName, namespace: ns, labels },
+        automountServiceAccountToken: false,
+      });
+    }
 
     const template = renderPodTemplate({
       containerName: this.name,
@@ -243,6 +257,15 @@ export class MeshJob extends Construct implements MeshCaller {
       );
     }
     p.imageReference('image', props.image);
+    // Its pods are labelled app=<name>: a service of that name would select them with its Sidecar,
+    // policies and Service, and two Sidecars would select the same pods.
+    for (const owner of MeshRegistry.of(this).serviceOwners(this.namespace.fqdn(this.name))) {
+      p.add(
+        'name',
+        `"${this.name}" is also the name of ${owner.node.path} in namespace "${this.namespace.name}", whose Service, Sidecar and policies select pods labelled app=${this.name}`,
+        `name the job differently, e.g. "${this.name}-job"`,
+      );
+    }
     if (props.serviceAccountName !== undefined)
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
     const uid = props.runAsUser ?? DEFAULT_UID;
@@ -291,6 +314,15 @@ export class MeshJob extends Construct implements MeshCaller {
         'remove it, or set schedule',
       );
     }
+    this.dependencies.forEach((dep, i) => {
+      if (!MeshRegistry.of(this).serviceOwners(dep.host).includes(dep)) {
+        p.add(
+          `calls[${i}] (${dep.name})`,
+          `service ${dep.host} is not in this app`,
+          'declare the called Microservice in the same cdk8s App',
+        );
+      }
+    });
     p.nonNegativeInt('backoffLimit', props.backoffLimit);
     p.wholeSeconds('activeDeadline', props.activeDeadline, 1);
     p.wholeSeconds('ttlAfterFinished', props.ttlAfterFinished, 0);

@@ -260,7 +260,7 @@ export interface PodTemplateChecks {
   readonly scheduling?: Scheduling;
   readonly sidecar?: SidecarProxyOptions;
   readonly sidecarMode: boolean;
-  /** What the workload is, for messages: "a Job", "a pod with init containers". */
+  /** The Job that needs a native sidecar to complete, for messages: "Job migrate". */
   readonly nativeSidecarRequiredBy?: string;
   readonly containerName: string;
 }

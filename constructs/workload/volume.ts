@@ -132,7 +132,7 @@ export class Volume {
     if (mode !== undefined && (!Number.isInteger(mode) || mode < 0 || mode > 0o777)) {
       p.add(
         `${field}.defaultMode`,
-        `${mode} is not a file mode from 0 to 0o777`,
+        `${Number.isInteger(mode) && mode >= 0 ? `0o${mode.toString(8)}` : mode} is not a file mode from 0 to 0o777`,
         'use an octal mode, e.g. 0o440',
       );
     }

@@ -42,6 +42,12 @@ export interface StatefulSetOptions {
    * @default "OrderedReady"
    */
   readonly podManagementPolicy?: 'OrderedReady' | 'Parallel';
+  /**
+   * Whether the pods call each other by hostname (replication, leader election): the service then
+   * admits its own identity, and its Sidecar reaches its own headless Service.
+   * @default true
+   */
+  readonly peers?: boolean;
 }
 
 /** The kind of workload that runs a Microservice's versions. */
@@ -68,6 +74,11 @@ export class Workload {
   /** The per-pod claims (StatefulSet only). */
   public get volumeClaims(): readonly VolumeClaim[] {
     return this.options.volumeClaims ?? [];
+  }
+
+  /** Whether the pods call each other (StatefulSet only). */
+  public get peers(): boolean {
+    return this.kind === 'StatefulSet' && (this.options.peers ?? true);
   }
 
   /** @default "OrderedReady" (StatefulSet only) */
