@@ -61,11 +61,15 @@ describe('ExternalService validation', () => {
     ]);
   });
 
-  it('needs resolution NONE for a wildcard host, which DNS cannot resolve', () => {
+  it('refuses resolution DNS for a wildcard host, which has no name to look up', () => {
     assert.deepEqual(errorsOf({ hosts: ['*.example.com'] }), [
-      '[test/p] resolution: DNS cannot resolve the wildcard host "*.example.com": there is no single name or address to send to; use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
+      '[test/p] resolution: DNS cannot resolve the wildcard host "*.example.com": there is no single name to look up, and istiod refuses it; use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
     ]);
     assert.deepEqual(errorsOf({ hosts: ['*.example.com'], resolution: 'NONE' }), []);
+    assert.deepEqual(
+      errorsOf({ hosts: ['*.example.com'], resolution: 'STATIC', endpoints: ['203.0.113.10'] }),
+      [],
+    );
   });
 
   it('checks port names against their protocol, and unique ports', () => {

@@ -446,12 +446,13 @@ export class ExternalService extends Construct implements CallTarget {
       p.add('hosts', 'is empty', 'give the host names callers address, e.g. ["api.example.com"]');
     this.hosts.forEach((host, i) => validateHost(host, `hosts[${i}]`, p));
     const wildcards = this.hosts.filter((h) => h.startsWith('*.'));
-    // ServiceEntry: "hosts ... DNS resolution cannot be used with wildcard hosts"; the proxy has no
-    // name to look up (https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-Resolution).
-    if (wildcards.length > 0 && this.resolution !== 'NONE') {
+    // istiod refuses resolution DNS without endpoints unless every host is fully qualified: the
+    // proxy has to look the name up ("hosts must be FQDN if no endpoints are provided", ValidateServiceEntry
+    // in istio/istio pkg/config/validation; https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-Resolution).
+    if (wildcards.length > 0 && this.resolution === 'DNS') {
       p.add(
         'resolution',
-        `${this.resolution} cannot resolve the wildcard host "${wildcards[0]}": there is no single name or address to send to`,
+        `DNS cannot resolve the wildcard host "${wildcards[0]}": there is no single name to look up, and istiod refuses it`,
         'use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
       );
     }
