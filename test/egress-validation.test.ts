@@ -100,7 +100,7 @@ describe('ExternalService validation', () => {
     assert.deepEqual(
       errorsOf({ hosts: ['*.example.com'], resolution: 'NONE', tls: ExternalTls.originate() }),
       [
-        '[test/p] tls: originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has "*.example.com" with resolution NONE; declare one ExternalService per host, with a DNS name and resolution "DNS"',
+        '[test/p] tls: originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has the wildcard "*.example.com"; declare one ExternalService per host, each with its DNS name',
       ],
     );
     assert.deepEqual(
@@ -110,10 +110,20 @@ describe('ExternalService validation', () => {
       }),
       [
         "[test/p] tls.port: 443 is also one of the service's ports, where the application would speak TLS itself; choose another plain-HTTP port for the application, e.g. 80",
-        '[test/p] tls: originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has 2 hosts; declare one ExternalService per host, with a DNS name and resolution "DNS"',
+        '[test/p] tls: originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has 2 hosts; declare one ExternalService per host, each with its DNS name',
         '[test/p] tls.sni: "Bad_" is not a DNS name; give the server name of the certificate, e.g. "api.example.com"',
         '[test/p] tls.caCertificates: "ca.pem" is not an absolute path in the proxy; give the file the proxy reads, e.g. "/etc/certs/ca.pem"',
       ],
+    );
+  });
+
+  it('originates TLS to resolved or static endpoints, never with resolution NONE', () => {
+    assert.deepEqual(errorsOf({ resolution: 'NONE', tls: ExternalTls.originate() }), [
+      '[test/p] tls: originating TLS needs endpoints the proxy connects to, and resolution NONE has none (the proxy would forward to whatever address the application dialled); use resolution "DNS", or "STATIC" with endpoints',
+    ]);
+    assert.deepEqual(
+      errorsOf({ resolution: 'STATIC', endpoints: ['203.0.113.10'], tls: ExternalTls.originate() }),
+      [],
     );
   });
 

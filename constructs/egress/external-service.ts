@@ -516,13 +516,20 @@ export class ExternalService extends Construct implements CallTarget {
           'choose another plain-HTTP port for the application, e.g. 80',
         );
       }
-      // TLS origination needs one DNS name: the SNI and the certificate check are for a name, and
-      // the proxy must know where to connect (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-tls-origination/).
-      if (this.hosts.length !== 1 || wildcards.length > 0 || this.resolution !== 'DNS') {
+      // TLS origination needs one DNS name (the SNI and the certificate check are for a name) and
+      // endpoints the proxy connects to itself: with NONE it would open TLS to whatever address the
+      // application dialled (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-tls-origination/).
+      if (this.hosts.length !== 1 || wildcards.length > 0) {
         p.add(
           'tls',
-          `originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has ${this.hosts.length === 1 ? `"${this.hosts[0]}" with resolution ${this.resolution}` : `${this.hosts.length} hosts`}`,
-          'declare one ExternalService per host, with a DNS name and resolution "DNS"',
+          `originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has ${this.hosts.length === 1 ? `the wildcard "${this.hosts[0]}"` : `${this.hosts.length} hosts`}`,
+          'declare one ExternalService per host, each with its DNS name',
+        );
+      } else if (this.resolution === 'NONE') {
+        p.add(
+          'tls',
+          'originating TLS needs endpoints the proxy connects to, and resolution NONE has none (the proxy would forward to whatever address the application dialled)',
+          'use resolution "DNS", or "STATIC" with endpoints',
         );
       }
       if (o.sni !== undefined && !isDnsName(o.sni))
