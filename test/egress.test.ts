@@ -7,9 +7,11 @@ import {
   ExternalPort,
   ExternalService,
   ExternalTls,
+  GlobalRateLimitService,
   MeshNamespace,
   Microservice,
   OutboundTrafficPolicy,
+  RateLimitUnit,
 } from '../constructs/index.js';
 import { all, find, synth } from './support/synth.js';
 
@@ -362,6 +364,20 @@ describe('outboundTrafficPolicy', () => {
     assert.deepEqual(find(synth(chart), 'Sidecar', 'api').spec.outboundTrafficPolicy, {
       mode: 'REGISTRY_ONLY',
     });
+  });
+
+  it("renders it into the rate limit service's Sidecar too", () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', {
+      outboundTrafficPolicy: OutboundTrafficPolicy.REGISTRY_ONLY,
+    });
+    new GlobalRateLimitService(chart, 'ratelimit', {
+      namespace: ns,
+      domain: 'shop',
+      descriptors: [{ key: 'remote_address', limit: { requestsPerUnit: 10, unit: RateLimitUnit.MINUTE } }],
+    });
+    const sidecar = find(synth(chart), 'Sidecar', 'ratelimit');
+    assert.deepEqual(sidecar.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
   });
 
   it('leaves the mesh-wide mode alone unless the namespace sets one, and renders an explicit ALLOW_ANY', () => {
