@@ -9,6 +9,12 @@ export * from './validation.js';
 export * from './values.js';
 export * from './mesh-namespace.js';
 export * from './microservice.js';
+export * from './workload/index.js';
+// Both the workload kinds (a class) and the explain module's view of a workload in synthesized
+// objects (a type) are called Workload: the class keeps the name at the root, the explain type is
+// `ExplainedWorkload` here (and `Workload` in mesh-kit's explain module).
+export { Workload } from './workload/index.js';
+export type { Workload as ExplainedWorkload } from './explain/index.js';
 export * from './routing.js';
 export * from './resilience.js';
 export * from './security.js';

@@ -19,6 +19,11 @@ import { isCallTarget, Microservice } from './microservice.js';
 import { LoadBalancer } from './resilience.js';
 import { formatProblem, type Problem } from './validation.js';
 import { Probe, ServicePort, StringMatch } from './values.js';
+import { ScalingMetric } from './workload/autoscaling.js';
+import { EnvFrom, EnvValue } from './workload/env.js';
+import { NodeLabelQuery, TaintEffect, Toleration, TopologySpread } from './workload/scheduling.js';
+import { Volume } from './workload/volume.js';
+import { Workload } from './workload/workload.js';
 
 /**
  * One type of input. This module and the constructs import each other, so nothing here touches
@@ -351,6 +356,56 @@ const RATE_LIMIT_ACTION = instance(
   'RateLimitAction.remoteAddress()',
   'create it with RateLimitAction.requestHeader(...), genericKey(...) or remoteAddress()',
 );
+// Workloads (constructs/workload/).
+const ENV_VALUE = instance(
+  (v) => v instanceof EnvValue,
+  'EnvValue',
+  'EnvValue.fromSecret("db", "password")',
+  'create it with EnvValue.fromSecret(...), fromConfigMap(...), fromFieldPath(...) or fromValue(...)',
+);
+const ENV_FROM = instance(
+  (v) => v instanceof EnvFrom,
+  'EnvFrom',
+  'EnvFrom.secret("db")',
+  'create it with EnvFrom.secret(name) or EnvFrom.configMap(name)',
+);
+const VOLUME = instance(
+  (v) => v instanceof Volume,
+  'Volume',
+  'Volume.fromSecret("tls")',
+  'create it with Volume.fromSecret(...), fromConfigMap(...), emptyDir() or fromPersistentVolumeClaim(...)',
+);
+const TOLERATION = instance(
+  (v) => v instanceof Toleration,
+  'Toleration',
+  'Toleration.exists("dedicated")',
+  'create it with Toleration.exists(key) or Toleration.equal(key, value)',
+);
+const NODE_LABEL_QUERY = instance(
+  (v) => v instanceof NodeLabelQuery,
+  'NodeLabelQuery',
+  'NodeLabelQuery.in("topology.kubernetes.io/zone", ["eu-west-1a"])',
+  'create it with NodeLabelQuery.in(...), notIn(...), exists(...) or doesNotExist(...)',
+);
+const TOPOLOGY_SPREAD = instance(
+  (v) => v instanceof TopologySpread,
+  'TopologySpread',
+  'TopologySpread.acrossZones()',
+  'create it with TopologySpread.acrossZones(), acrossNodes() or across(topologyKey)',
+);
+const SCALING_METRIC = instance(
+  (v) => v instanceof ScalingMetric,
+  'ScalingMetric',
+  'ScalingMetric.pods("http_requests_per_second", 100)',
+  'create it with ScalingMetric.pods(name, averageValue) or ScalingMetric.external(name, target)',
+);
+const WORKLOAD = instance(
+  (v) => v instanceof Workload,
+  'Workload',
+  'Workload.statefulSet()',
+  'create it with Workload.deployment() or Workload.statefulSet({...})',
+);
+
 const MESH_NAMESPACE = instance(
   (v) => v instanceof MeshNamespace,
   'MeshNamespace',
@@ -387,6 +442,14 @@ const VALUES = [
   LOAD_BALANCER,
   DATA_PLANE,
   RATE_LIMIT_ACTION,
+  ENV_VALUE,
+  ENV_FROM,
+  VOLUME,
+  TOLERATION,
+  NODE_LABEL_QUERY,
+  TOPOLOGY_SPREAD,
+  SCALING_METRIC,
+  WORKLOAD,
 ];
 
 const RESOURCES = shape(
@@ -399,7 +462,113 @@ const RESOURCES = shape(
   },
   '{ cpu: { request: Cpu.millis(100) } }',
 );
-const ENV = map(string('"info"'), '{ LOG_LEVEL: "info" }');
+const ENV = map(
+  either(
+    string('"info"'),
+    ENV_VALUE,
+    'a string or an EnvValue',
+    'pass a string, e.g. "info", or EnvValue.fromSecret("db", "password")',
+  ),
+  '{ LOG_LEVEL: "info" }',
+);
+const STRINGS = list(string('"--verbose"'), '["migrate", "--up"]');
+const ENV_FROMS = list(ENV_FROM, '[EnvFrom.secret("db")]');
+const MOUNTS = list(
+  shape(
+    {
+      path: req(string('"/etc/app"')),
+      volume: req(VOLUME),
+      readOnly: BOOLEAN,
+      subPath: string('"app.yaml"'),
+    },
+    '{ path: "/etc/app", volume: Volume.fromConfigMap("app") }',
+  ),
+  '[{ path: "/etc/app", volume: Volume.fromConfigMap("app") }]',
+);
+const FALSE: InputType = {
+  expected: 'false',
+  fix: 'pass false',
+  matches: (v) => v === false,
+};
+const SCHEDULING = shape(
+  {
+    nodeSelector: map(string('"arm64"'), '{ "kubernetes.io/arch": "arm64" }'),
+    tolerations: list(TOLERATION, '[Toleration.exists("dedicated")]'),
+    nodeAffinity: shape(
+      {
+        required: list(NODE_LABEL_QUERY, '[NodeLabelQuery.in("kubernetes.io/arch", ["arm64"])]'),
+        preferred: list(
+          shape(
+            {
+              weight: req(number('50')),
+              match: req(list(NODE_LABEL_QUERY, '[NodeLabelQuery.exists("gpu")]')),
+            },
+            '{ weight: 50, match: [NodeLabelQuery.exists("gpu")] }',
+          ),
+          '[{ weight: 50, match: [...] }]',
+        ),
+      },
+      '{ required: [NodeLabelQuery.in("kubernetes.io/arch", ["arm64"])] }',
+    ),
+    podAntiAffinity: shape(
+      {
+        topologyKey: string('"kubernetes.io/hostname"'),
+        required: BOOLEAN,
+        scope: oneOf(() => ['service', 'version'], 'use "service" or "version"'),
+      },
+      '{ required: true }',
+    ),
+    topologySpread: either(
+      list(TOPOLOGY_SPREAD, '[TopologySpread.acrossZones()]'),
+      FALSE,
+      'an array of TopologySpread or false',
+      'pass e.g. [TopologySpread.acrossZones()], or false for none',
+    ),
+  },
+  '{ nodeSelector: { "kubernetes.io/arch": "arm64" } }',
+);
+const AUTOSCALING = shape(
+  {
+    minReplicas: req(number('2')),
+    maxReplicas: req(number('6')),
+    cpuUtilization: number('80'),
+    memoryUtilization: number('80'),
+    metrics: list(SCALING_METRIC, '[ScalingMetric.pods("http_requests_per_second", 100)]'),
+    behavior: shape(
+      { scaleDownStabilization: DURATION, scaleUpStabilization: DURATION },
+      '{ scaleDownStabilization: Duration.minutes(5) }',
+    ),
+  },
+  '{ minReplicas: 2, maxReplicas: 6 }',
+);
+const SIDECAR_OPTIONS = shape(
+  {
+    cpuRequest: CPU,
+    cpuLimit: CPU,
+    memoryRequest: SIZE,
+    memoryLimit: SIZE,
+    logLevel: oneOf(
+      () => ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'],
+      'use "trace", "debug", "info", "warning", "error", "critical" or "off"',
+    ),
+    holdApplicationUntilProxyStarts: BOOLEAN,
+    nativeSidecar: BOOLEAN,
+  },
+  '{ cpuRequest: Cpu.millis(100) }',
+);
+const INIT_CONTAINER = shape(
+  {
+    name: req(string('"migrate"')),
+    image: string('"registry.example.com/migrate:1.0.0"'),
+    command: STRINGS,
+    args: STRINGS,
+    env: ENV,
+    envFrom: ENV_FROMS,
+    mounts: MOUNTS,
+    resources: RESOURCES,
+  },
+  '{ name: "migrate", command: ["migrate", "--up"] }',
+);
 const LABELS = map(string('"payments"'), '{ team: "payments" }');
 
 /**
@@ -492,12 +661,14 @@ const MICROSERVICE_PROPS = shape(
     ),
     ports: list(SERVICE_PORT, '[ServicePort.http(8080)]'),
     env: ENV,
+    envFrom: ENV_FROMS,
+    mounts: MOUNTS,
+    initContainers: list(INIT_CONTAINER, '[{ name: "migrate", command: ["migrate"] }]'),
+    scheduling: SCHEDULING,
+    workload: WORKLOAD,
     resources: RESOURCES,
     replicas: number('2'),
-    autoscaling: shape(
-      { minReplicas: req(number('2')), maxReplicas: req(number('6')), cpuUtilization: number('80') },
-      '{ minReplicas: 2, maxReplicas: 6 }',
-    ),
+    autoscaling: AUTOSCALING,
     disruptionBudget: shape(
       { minAvailable: numberOrString('1 or "50%"'), maxUnavailable: numberOrString('1 or "25%"') },
       '{ maxUnavailable: 1 }',
@@ -515,20 +686,7 @@ const MICROSERVICE_PROPS = shape(
       () => ['Always', 'IfNotPresent', 'Never'],
       'use "Always", "IfNotPresent" or "Never"',
     ),
-    sidecar: shape(
-      {
-        cpuRequest: CPU,
-        cpuLimit: CPU,
-        memoryRequest: SIZE,
-        memoryLimit: SIZE,
-        logLevel: oneOf(
-          () => ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'],
-          'use "trace", "debug", "info", "warning", "error", "critical" or "off"',
-        ),
-        holdApplicationUntilProxyStarts: BOOLEAN,
-      },
-      '{ cpuRequest: Cpu.millis(100) }',
-    ),
+    sidecar: SIDECAR_OPTIONS,
     trafficPolicy: TRAFFIC_POLICY,
     localRateLimit: shape(
       LOCAL_RATE_LIMIT_OPTIONS,
@@ -714,6 +872,30 @@ const GLOBAL_RATE_LIMIT_OPTIONS = {
   failureModeDeny: BOOLEAN,
   timeout: DURATION,
 };
+
+const MESH_JOB_PROPS = shape(
+  {
+    namespace: req(MESH_NAMESPACE),
+    name: string('"migrate"'),
+    image: req(string('"registry.example.com/migrate:1.0.0"')),
+    command: STRINGS,
+    args: STRINGS,
+    env: ENV,
+    envFrom: ENV_FROMS,
+    mounts: MOUNTS,
+    resources: RESOURCES,
+    serviceAccountName: string('"migrate"'),
+    runAsUser: number('10001'),
+    schedule: string('"0 3 * * *"'),
+    scheduling: SCHEDULING,
+    concurrencyPolicy: oneOf(() => ['Allow', 'Forbid', 'Replace'], 'use "Allow", "Forbid" or "Replace"'),
+    backoffLimit: number('3'),
+    activeDeadline: DURATION,
+    ttlAfterFinished: DURATION,
+    sidecar: SIDECAR_OPTIONS,
+  },
+  '{ namespace, image: "registry.example.com/migrate:1.0.0" }',
+);
 
 const SERVICE_PORT_OPTIONS = shape(
   { name: string('"http-api"'), targetPort: number('8080') },
@@ -905,6 +1087,75 @@ export const checkInput = {
     args(
       `RateLimitAction.${factory}:`,
       ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [k, types[k], v]),
+    );
+  },
+  meshJob(self: IConstruct, props: unknown): void {
+    args(self, ['', req(MESH_JOB_PROPS), props]);
+  },
+  /** The factories of constructs/workload/ (EnvValue, Volume, Toleration, ...), by argument name. */
+  workloadValue(factory: string, values: Record<string, unknown>): void {
+    const names = req(string('"db-credentials"'));
+    const types: Record<string, Field> = {
+      value: req(string('"info"')),
+      secretName: names,
+      configMapName: names,
+      claimName: names,
+      key: req(string('"password"')),
+      path: req(string('"metadata.name"')),
+      metricName: req(string('"http_requests_per_second"')),
+      topologyKey: req(string('"topology.kubernetes.io/zone"')),
+      averageValue: req(numberOrString('100 or "500m"')),
+      selector: LABELS,
+      values: req(list(string('"eu-west-1a"'), '["eu-west-1a"]')),
+      effect: oneOf(
+        () => Object.values(TaintEffect),
+        'use TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE or TaintEffect.NO_EXECUTE',
+      ),
+      sourceOptions: shape({ optional: BOOLEAN }, '{ optional: true }'),
+      envFromOptions: shape({ prefix: string('"DB_"'), optional: BOOLEAN }, '{ prefix: "DB_" }'),
+      projectionOptions: shape(
+        {
+          items: map(string('"config.yaml"'), '{ "app.yaml": "config.yaml" }'),
+          defaultMode: number('0o440'),
+        },
+        '{ defaultMode: 0o440 }',
+      ),
+      emptyDirOptions: shape({ sizeLimit: SIZE, memory: BOOLEAN }, '{ sizeLimit: Size.mebibytes(256) }'),
+      spreadOptions: shape({ maxSkew: number('1'), required: BOOLEAN }, '{ maxSkew: 1 }'),
+      statefulSetOptions: shape(
+        {
+          volumeClaims: list(
+            shape(
+              {
+                name: req(string('"data"')),
+                mountPath: req(string('"/var/lib/ledger"')),
+                storage: req(SIZE),
+                storageClassName: string('"gp3"'),
+                accessModes: list(
+                  oneOf(
+                    () => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
+                    'use "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany" or "ReadWriteOncePod"',
+                  ),
+                  '["ReadWriteOnce"]',
+                ),
+              },
+              '{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }',
+            ),
+            '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
+          ),
+          podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
+          peers: BOOLEAN,
+        },
+        '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
+      ),
+    };
+    args(
+      `${factory}:`,
+      ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [
+        /Options$/.test(k) ? 'options' : k,
+        types[k],
+        v,
+      ]),
     );
   },
 };

@@ -1,5 +1,5 @@
-import { ApiObject, Duration, Lazy, type Size } from 'cdk8s';
-import { type Cpu, k8s } from 'cdk8s-plus-27';
+import { ApiObject, type Duration, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import {
   DestinationRule,
@@ -36,16 +36,30 @@ import {
 } from './security.js';
 import { type Problems, validateWith } from './validation.js';
 import {
-  type Probe,
   prune,
-  renderResources,
-  memoryQuantity,
   validateResources,
   validateSidecarResources,
   renderServicePort,
   type Resources,
   ServicePort,
 } from './values.js';
+import {
+  type Autoscaling,
+  renderBehavior,
+  renderMetrics,
+  validateAutoscaling,
+} from './workload/autoscaling.js';
+import { type EnvFrom, type EnvMap, validateEnv } from './workload/env.js';
+import {
+  type InitContainer,
+  type Probes,
+  renderPodTemplate,
+  type SidecarProxyOptions,
+  validatePodTemplate,
+} from './workload/pod.js';
+import type { Scheduling } from './workload/scheduling.js';
+import type { Mount } from './workload/volume.js';
+import { storageQuantity, Workload } from './workload/workload.js';
 
 export interface VersionProps {
   /**
@@ -59,25 +73,15 @@ export interface VersionProps {
    */
   readonly replicas?: number;
   /**
-   * Environment variables, merged over the service's.
+   * Environment variables (strings or EnvValues), merged over the service's.
    * @default the service's
    */
-  readonly env?: Record<string, string>;
+  readonly env?: EnvMap;
   /**
    * Container resources.
    * @default the service's
    */
   readonly resources?: Resources;
-}
-
-export interface Autoscaling {
-  readonly minReplicas: number;
-  readonly maxReplicas: number;
-  /**
-   * Target average CPU utilization, in percent of the CPU request.
-   * @default 80
-   */
-  readonly cpuUtilization?: number;
 }
 
 /** At most one of the two; numbers or percentages ("25%"). */
@@ -86,35 +90,6 @@ export interface DisruptionBudget {
   readonly minAvailable?: number | string;
   /** @default none */
   readonly maxUnavailable?: number | string;
-}
-
-/** Per-pod settings of the Envoy sidecar, through Istio's documented annotations. */
-export interface SidecarProxyOptions {
-  /** `sidecar.istio.io/proxyCPU` @default the injector's (100m) */
-  readonly cpuRequest?: Cpu;
-  /** `sidecar.istio.io/proxyCPULimit` @default the injector's (2 cores) */
-  readonly cpuLimit?: Cpu;
-  /** `sidecar.istio.io/proxyMemory` @default the injector's (128Mi) */
-  readonly memoryRequest?: Size;
-  /** `sidecar.istio.io/proxyMemoryLimit` @default the injector's (1Gi) */
-  readonly memoryLimit?: Size;
-  /** `sidecar.istio.io/logLevel` @default "warning" */
-  readonly logLevel?: 'trace' | 'debug' | 'info' | 'warning' | 'error' | 'critical' | 'off';
-  /**
-   * Start the application only once the proxy is ready (`holdApplicationUntilProxyStarts` in
-   * `proxy.istio.io/config`), so its first outbound calls do not fail.
-   * @default true
-   */
-  readonly holdApplicationUntilProxyStarts?: boolean;
-}
-
-export interface Probes {
-  /** @default none */
-  readonly readiness?: Probe;
-  /** @default none */
-  readonly liveness?: Probe;
-  /** @default none */
-  readonly startup?: Probe;
 }
 
 export interface MicroserviceProps<V extends string> {
@@ -130,7 +105,7 @@ export interface MicroserviceProps<V extends string> {
    * @default none: every version must set `image`
    */
   readonly image?: string;
-  /** The versions to deploy, one Deployment each, named `<name>-<version>`. */
+  /** The versions to deploy, one Deployment (or StatefulSet) each, named `<name>-<version>`. */
   readonly versions: Record<V, VersionProps>;
   /**
    * The Service's ports.
@@ -138,10 +113,37 @@ export interface MicroserviceProps<V extends string> {
    */
   readonly ports?: readonly ServicePort[];
   /**
-   * Environment variables of every version.
+   * Environment variables of every version: literal strings, or values from Secrets, ConfigMaps
+   * and pod fields (`EnvValue.fromSecret(...)`).
    * @default none
    */
-  readonly env?: Record<string, string>;
+  readonly env?: EnvMap;
+  /**
+   * Whole Secrets and ConfigMaps as environment variables.
+   * @default none
+   */
+  readonly envFrom?: readonly EnvFrom[];
+  /**
+   * Volumes mounted into the app container (Secrets and ConfigMaps read-only unless `readOnly: false`).
+   * @default none besides /tmp and `writablePaths`
+   */
+  readonly mounts?: readonly Mount[];
+  /**
+   * Containers that run to completion before the app starts. In sidecar namespaces the proxy is
+   * then injected as a native sidecar, which starts first, so they can reach the network.
+   * @default none
+   */
+  readonly initContainers?: readonly InitContainer[];
+  /**
+   * Node selection, tolerations, affinity and topology spread.
+   * @default with more than one replica (or autoscaling), each version's pods spread across zones and nodes
+   */
+  readonly scheduling?: Scheduling;
+  /**
+   * The workload kind of every version.
+   * @default Workload.deployment()
+   */
+  readonly workload?: Workload;
   /**
    * Container resources of every version.
    * @default requests 50m CPU and 64Mi memory, limits 500m and 256Mi
@@ -153,7 +155,8 @@ export interface MicroserviceProps<V extends string> {
    */
   readonly replicas?: number;
   /**
-   * A HorizontalPodAutoscaler per version, on CPU.
+   * A HorizontalPodAutoscaler per version, on the app container's CPU (and memory, custom and
+   * external metrics).
    * @default none
    */
   readonly autoscaling?: Autoscaling;
@@ -266,15 +269,39 @@ export interface MicroserviceJwtPolicies {
 const DEFAULT_UID = 10001;
 
 /** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
-const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, Microservice<string>>>();
+const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, ServiceAccountOwner>>();
+
+/** @internal A construct that declares a ServiceAccount, and whether it mounts the API token. */
+export interface ServiceAccountOwner {
+  readonly construct: IConstruct;
+  readonly mountsToken: boolean;
+}
+
+/**
+ * @internal Claims the ServiceAccount `<namespace>/<name>` for `owner` (a Microservice, a MeshJob):
+ * workloads that share an identity share one ServiceAccount, which the first declares, since a
+ * second copy would overwrite it on apply. Returns the one that declared it first, if another did.
+ */
+export function claimServiceAccount(
+  owner: IConstruct,
+  namespace: string,
+  name: string,
+  mountsToken: boolean,
+): ServiceAccountOwner | undefined {
+  const accounts = SERVICE_ACCOUNTS.get(owner.node.root) ?? new Map<string, ServiceAccountOwner>();
+  SERVICE_ACCOUNTS.set(owner.node.root, accounts);
+  const first = accounts.get(`${namespace}/${name}`);
+  if (!first) accounts.set(`${namespace}/${name}`, { construct: owner, mountsToken });
+  return first;
+}
 /** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
 const PROXY_UID = 1337;
 
 /**
- * A microservice in the mesh: a Deployment per version, its Service, ServiceAccount, autoscaling and
- * disruption budget, and the Istio resources that govern its traffic: DestinationRule (subsets,
- * circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar egress
- * scoping, JWT, rate limits.
+ * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount,
+ * autoscaling and disruption budget, and the Istio resources that govern its traffic: DestinationRule
+ * (subsets, circuit breaking), VirtualService (routes), authorization from the call graph, Sidecar
+ * egress scoping, JWT, rate limits. The pod template is constructs/workload/'s.
  */
 export class Microservice<V extends string = string> extends Construct {
   public readonly name: string;
@@ -284,6 +311,8 @@ export class Microservice<V extends string = string> extends Construct {
   public readonly serviceAccountName: string;
   public readonly ports: readonly ServicePort[];
   public readonly versionNames: readonly V[];
+  /** The workload kind of its versions. */
+  public readonly workload: Workload;
 
   private readonly routes: HttpRoute[] = [];
   private readonly allowed: AllowedCaller[] = [];
@@ -292,6 +321,7 @@ export class Microservice<V extends string = string> extends Construct {
   private readonly egress = new Set<string>();
   private readonly versionServices = new Map<string, k8s.KubeService>();
   private readonly deployments = new Map<string, k8s.KubeDeployment>();
+  private readonly statefulSets = new Map<string, k8s.KubeStatefulSet>();
   private readonly autoscalers = new Map<string, k8s.KubeHorizontalPodAutoscalerV2>();
   private readonly jwtRules: JwtOptions[] = [];
   private readonly jwtObjects: MicroserviceJwtPolicies[] = [];
@@ -300,7 +330,7 @@ export class Microservice<V extends string = string> extends Construct {
   private waypointPolicy?: AuthorizationPolicy;
   private readonly props: MicroserviceProps<V>;
   /** The service that declares the ServiceAccount this one shares, if another does. */
-  private readonly serviceAccountOwner?: Microservice<string>;
+  private readonly serviceAccountOwner?: ServiceAccountOwner;
 
   // Escape hatches: the objects the service synthesizes, for `ApiObject.addJsonPatch` and
   // `metadata.addAnnotation` without reaching for construct ids. A patch still goes through the
@@ -326,6 +356,16 @@ export class Microservice<V extends string = string> extends Construct {
   public readonly sidecar?: Sidecar;
   /** The PodDisruptionBudget `<name>`; undefined without the `disruptionBudget` prop. */
   public readonly disruptionBudget?: k8s.KubePodDisruptionBudget;
+  /**
+   * For a StatefulSet service, the headless Service `<name>-headless` (the StatefulSets'
+   * `serviceName`), which gives each pod its DNS name; undefined for Deployments.
+   */
+  public readonly headlessService?: k8s.KubeService;
+  /**
+   * For a StatefulSet service in a sidecar namespace, the DestinationRule `<name>-headless` that
+   * sets the mesh's TLS mode for traffic to the pods' own hostnames; undefined otherwise.
+   */
+  public readonly headlessDestinationRule?: DestinationRule;
 
   constructor(scope: Construct, id: string, props: MicroserviceProps<V>) {
     super(scope, constructId('Microservice', scope, id));
@@ -337,6 +377,7 @@ export class Microservice<V extends string = string> extends Construct {
     this.serviceAccountName = props.serviceAccountName ?? this.name;
     this.ports = props.ports ?? [ServicePort.http(8080)];
     this.versionNames = Object.keys(props.versions) as V[];
+    this.workload = props.workload ?? Workload.deployment();
     const registry = MeshRegistry.of(this);
     registry.registerService(this.host, this);
 
@@ -347,11 +388,13 @@ export class Microservice<V extends string = string> extends Construct {
 
     // Services that share an identity (serviceAccountName) share one ServiceAccount: the first
     // declares it; a second copy would overwrite it on apply.
-    const accounts = SERVICE_ACCOUNTS.get(this.node.root) ?? new Map<string, Microservice<string>>();
-    SERVICE_ACCOUNTS.set(this.node.root, accounts);
-    this.serviceAccountOwner = accounts.get(`${ns}/${this.serviceAccountName}`);
+    this.serviceAccountOwner = claimServiceAccount(
+      this,
+      ns,
+      this.serviceAccountName,
+      props.mountServiceAccountToken ?? false,
+    );
     if (!this.serviceAccountOwner) {
-      accounts.set(`${ns}/${this.serviceAccountName}`, this);
       this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
         metadata: { name: this.serviceAccountName, namespace: ns, labels },
         automountServiceAccountToken: props.mountServiceAccountToken ?? false,
@@ -368,6 +411,29 @@ export class Microservice<V extends string = string> extends Construct {
       },
       spec: { selector: labels, ports: this.ports.map(renderServicePort) },
     });
+
+    if (this.isStatefulSet) {
+      // A StatefulSet's governing Service must be headless (clusterIP None) for the per-pod DNS
+      // names (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#stable-network-id).
+      // Istio needs its ports named with their protocol like any Service's (named ports and
+      // appProtocol, https://istio.io/latest/docs/ops/deployment/application-requirements/), and
+      // programs each endpoint of a headless Service as a destination of its own, which is how a
+      // caller reaches one pod by hostname.
+      this.headlessService = new k8s.KubeService(this, 'service-headless', {
+        metadata: {
+          name: this.headlessName,
+          namespace: ns,
+          labels: { ...labels, service: this.headlessName, ...this.waypointLabels() },
+        },
+        spec: {
+          clusterIp: 'None',
+          // Peers of a clustered store find each other before they are ready.
+          publishNotReadyAddresses: true,
+          selector: labels,
+          ports: this.ports.map(renderServicePort),
+        },
+      });
+    }
 
     for (const version of this.versionNames) {
       this.createVersion(version, props.versions[version]);
@@ -393,6 +459,17 @@ export class Microservice<V extends string = string> extends Construct {
       },
     });
 
+    const tls = this.tlsMode();
+    if (this.isStatefulSet && tls) {
+      // Traffic to a pod's own hostname goes to the headless Service's host, which the
+      // DestinationRule above does not cover: this one sets the same TLS mode there, so per-pod
+      // connections are mutual TLS like the rest (https://istio.io/latest/docs/ops/configuration/traffic-management/tls-configuration/).
+      this.headlessDestinationRule = new DestinationRule(this, 'destination-rule-headless', {
+        metadata: { name: this.headlessName, namespace: ns, labels },
+        spec: { host: this.namespace.fqdn(this.headlessName), trafficPolicy: renderTrafficPolicy({}, tls) },
+      });
+    }
+
     if (!this.namespace.isAmbient) {
       // Scopes the proxy's outbound config to what the service calls: least privilege for egress
       // inside the mesh, and much smaller Envoy config in large meshes.
@@ -403,6 +480,17 @@ export class Microservice<V extends string = string> extends Construct {
           egress: [{ hosts: Lazy.any({ produce: () => this.egressHosts() }) }],
         },
       });
+    }
+
+    if (this.isStatefulSet && this.workload.peers) {
+      // A StatefulSet's pods talk to each other by their own hostnames (replication, leader
+      // election). Under the namespace's default deny that is a call like any other: the service
+      // admits its own identity, and its Sidecar reaches its own headless Service, else peer traffic
+      // leaves through the passthrough cluster in plaintext and STRICT mTLS refuses it.
+      const headless = this.namespace.fqdn(this.headlessName);
+      this.egress.add(`./${headless}`);
+      this.egress.add(`./*.${headless}`);
+      this.allowFrom({ principal: this.namespace.principal(this.serviceAccountName) });
     }
 
     if (props.localRateLimit) {
@@ -547,9 +635,34 @@ export class Microservice<V extends string = string> extends Construct {
     return svc.name;
   }
 
-  /** The Deployment `<name>-<version>` of a declared version. */
+  /** The Deployment `<name>-<version>` of a declared version (not for a StatefulSet service). */
   public deployment(version: V): k8s.KubeDeployment {
+    if (this.isStatefulSet) {
+      throw new Error(
+        `${this.node.path}: deployment("${String(version)}"): ${this.name} runs as StatefulSets (Workload.statefulSet()); use statefulSet("${String(version)}")`,
+      );
+    }
     return this.declared(version, this.deployments, 'deployment');
+  }
+
+  /** The StatefulSet `<name>-<version>` of a declared version of a StatefulSet service. */
+  public statefulSet(version: V): k8s.KubeStatefulSet {
+    if (!this.isStatefulSet) {
+      throw new Error(
+        `${this.node.path}: statefulSet("${String(version)}"): ${this.name} runs as Deployments; use deployment("${String(version)}"), or workload: Workload.statefulSet()`,
+      );
+    }
+    return this.declared(version, this.statefulSets, 'statefulSet');
+  }
+
+  /** Whether the versions run as StatefulSets. */
+  public get isStatefulSet(): boolean {
+    return this.workload.kind === 'StatefulSet';
+  }
+
+  /** The headless Service's name, `<name>-headless` (StatefulSet services only have one). */
+  public get headlessName(): string {
+    return `${this.name}-headless`;
   }
 
   /**
@@ -557,7 +670,7 @@ export class Microservice<V extends string = string> extends Construct {
    * `autoscaling` prop.
    */
   public autoscaler(version: V): k8s.KubeHorizontalPodAutoscalerV2 | undefined {
-    this.declared(version, this.deployments, 'autoscaler');
+    this.declared(version, this.workloadObjects, 'autoscaler');
     return this.autoscalers.get(version);
   }
 
@@ -566,7 +679,7 @@ export class Microservice<V extends string = string> extends Construct {
    * calls it for weighted routes); undefined until then.
    */
   public versionServiceObject(version: V): k8s.KubeService | undefined {
-    this.declared(version, this.deployments, 'versionServiceObject');
+    this.declared(version, this.workloadObjects, 'versionServiceObject');
     return this.versionServices.get(version);
   }
 
@@ -603,6 +716,11 @@ export class Microservice<V extends string = string> extends Construct {
    */
   public get jwtPolicies(): readonly MicroserviceJwtPolicies[] {
     return [...this.jwtObjects];
+  }
+
+  /** The Deployments or StatefulSets by version. */
+  private get workloadObjects(): ReadonlyMap<string, ApiObject> {
+    return this.isStatefulSet ? this.statefulSets : this.deployments;
   }
 
   /** The object of a version, or an error naming the declared versions (for untyped callers). */
@@ -717,7 +835,25 @@ export class Microservice<V extends string = string> extends Construct {
         spec: {
           selector: { matchLabels: this.selectorLabels },
           action: AuthorizationPolicySpecAction.ALLOW,
-          rules: [{ from: [{ source: { principals: [this.namespace.principal(WAYPOINT_NAME)] } }] }],
+          rules: [
+            {
+              from: [
+                {
+                  source: {
+                    principals: [
+                      this.namespace.principal(WAYPOINT_NAME),
+                      // A StatefulSet's peers reach each other by pod address, which a service
+                      // waypoint does not serve (https://istio.io/latest/docs/ambient/usage/waypoint/),
+                      // so ztunnel admits their own identity too.
+                      ...(this.isStatefulSet && this.workload.peers
+                        ? [this.namespace.principal(this.serviceAccountName)]
+                        : []),
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
         },
       });
       this.waypointPolicy.node.addDependency(this.namespace);
@@ -725,121 +861,94 @@ export class Microservice<V extends string = string> extends Construct {
   }
 
   private egressHosts(): string[] {
-    const hosts = new Set<string>([...this.egress, ...this.namespace.egressHosts]);
-    for (const dep of this.dependencies) {
-      const ns = dep.namespace.name === this.namespace.name ? '.' : dep.namespace.name;
-      hosts.add(`${ns}/${dep.host}`);
-      // A sidecar sends traffic for a Service labelled istio.io/use-waypoint to that waypoint, so its
-      // Sidecar egress must include the waypoint's Service too, or the proxy has no route to it
-      // (https://istio.io/latest/docs/ambient/usage/interop/ "Sidecar and waypoint interoperability").
-      if (dep.namespace.hasWaypoint) hosts.add(`${ns}/${dep.namespace.fqdn(WAYPOINT_NAME)}`);
-    }
-    for (const target of this.externalTargets) for (const h of target._egressFor(this)) hosts.add(h);
-    for (const h of this.props.extraEgressHosts ?? []) hosts.add(h);
-    return [...[...hosts].sort(), 'istio-system/*'];
+    return sidecarEgressHosts(
+      this,
+      [...this.egress],
+      this.dependencies,
+      this.externalTargets,
+      this.props.extraEgressHosts,
+    );
   }
 
   private createVersion(version: V, vp: VersionProps): void {
     const props = this.props;
     const ns = this.namespace.name;
     const labels = { app: this.name, version };
-    const deploymentName = `${this.name}-${version}`;
-    const uid = props.runAsUser ?? DEFAULT_UID;
-    const writable = ['/tmp', ...(props.writablePaths ?? [])];
-    const env = { ...props.env, ...vp.env };
+    const workloadName = `${this.name}-${version}`;
     const autoscaled = props.autoscaling !== undefined;
+    const replicas = autoscaled ? undefined : (vp.replicas ?? props.replicas ?? 1);
+    const claims = this.workload.volumeClaims;
 
-    const deployment = new k8s.KubeDeployment(this, `deployment-${version}`, {
-      metadata: { name: deploymentName, namespace: ns, labels },
-      spec: {
-        replicas: autoscaled ? undefined : (vp.replicas ?? props.replicas ?? 1),
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels, annotations: this.podAnnotations() },
-          spec: {
-            serviceAccountName: this.serviceAccountName,
-            automountServiceAccountToken: props.mountServiceAccountToken ?? false,
-            terminationGracePeriodSeconds: (props.terminationGracePeriod ?? Duration.seconds(30)).toSeconds({
-              integral: false,
-            }),
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: uid,
-              runAsGroup: uid,
-              fsGroup: uid,
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-            containers: [
-              {
-                name: this.name,
-                image: vp.image ?? props.image ?? '',
-                imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
-                ports: this.ports.map((p) => ({ name: p.name, containerPort: p.targetPort })),
-                env:
-                  Object.keys(env).length > 0
-                    ? Object.entries(env).map(([name, value]) => ({ name, value }))
-                    : undefined,
-                resources: renderResources(vp.resources ?? props.resources),
-                readinessProbe: props.probes?.readiness?._toKube(),
-                livenessProbe: props.probes?.liveness?._toKube(),
-                startupProbe: props.probes?.startup?._toKube(),
-                securityContext: {
-                  allowPrivilegeEscalation: false,
-                  privileged: false,
-                  readOnlyRootFilesystem: true,
-                  runAsNonRoot: true,
-                  runAsUser: uid,
-                  runAsGroup: uid,
-                  capabilities: { drop: ['ALL'] },
-                  seccompProfile: { type: 'RuntimeDefault' },
-                },
-                volumeMounts: writable.map((path, i) => ({ name: volumeName(i), mountPath: path })),
-              },
-            ],
-            volumes: writable.map((_, i) => ({ name: volumeName(i), emptyDir: {} })),
-          },
-        },
-      },
+    const template = renderPodTemplate({
+      containerName: this.name,
+      podLabels: labels,
+      serviceLabels: this.selectorLabels,
+      image: vp.image ?? props.image ?? '',
+      imagePullPolicy: props.imagePullPolicy ?? 'IfNotPresent',
+      ports: this.ports,
+      env: { ...props.env, ...vp.env },
+      envFrom: props.envFrom,
+      resources: vp.resources ?? props.resources,
+      probes: props.probes,
+      runAsUser: props.runAsUser ?? DEFAULT_UID,
+      writablePaths: props.writablePaths,
+      mounts: props.mounts,
+      namedMounts: claims.map((c) => ({ name: c.name, path: c.mountPath })),
+      initContainers: props.initContainers,
+      serviceAccountName: this.serviceAccountName,
+      mountServiceAccountToken: props.mountServiceAccountToken ?? false,
+      terminationGracePeriod: props.terminationGracePeriod,
+      scheduling: props.scheduling,
+      replicated: autoscaled ? (props.autoscaling?.maxReplicas ?? 1) > 1 : (replicas ?? 1) > 1,
+      sidecarMode: !this.namespace.isAmbient,
+      sidecar: props.sidecar,
     });
-    this.deployments.set(version, deployment);
+
+    if (this.isStatefulSet) {
+      const statefulSet = new k8s.KubeStatefulSet(this, `statefulset-${version}`, {
+        metadata: { name: workloadName, namespace: ns, labels },
+        spec: {
+          serviceName: this.headlessName,
+          replicas,
+          podManagementPolicy: this.workload.podManagementPolicy,
+          selector: { matchLabels: labels },
+          template,
+          volumeClaimTemplates:
+            claims.length > 0
+              ? claims.map((c) => ({
+                  metadata: { name: c.name, labels },
+                  spec: {
+                    accessModes: [...(c.accessModes ?? ['ReadWriteOnce'])],
+                    storageClassName: c.storageClassName,
+                    resources: { requests: { storage: k8s.Quantity.fromString(storageQuantity(c.storage)) } },
+                  },
+                }))
+              : undefined,
+        },
+      });
+      this.statefulSets.set(version, statefulSet);
+    } else {
+      const deployment = new k8s.KubeDeployment(this, `deployment-${version}`, {
+        metadata: { name: workloadName, namespace: ns, labels },
+        spec: { replicas, selector: { matchLabels: labels }, template },
+      });
+      this.deployments.set(version, deployment);
+    }
 
     if (props.autoscaling) {
       const a = props.autoscaling;
       const autoscaler = new k8s.KubeHorizontalPodAutoscalerV2(this, `autoscaler-${version}`, {
-        metadata: { name: deploymentName, namespace: ns, labels },
+        metadata: { name: workloadName, namespace: ns, labels },
         spec: {
-          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: deploymentName },
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: this.workload.kind, name: workloadName },
           minReplicas: a.minReplicas,
           maxReplicas: a.maxReplicas,
-          metrics: [
-            {
-              type: 'Resource',
-              resource: {
-                name: 'cpu',
-                target: { type: 'Utilization', averageUtilization: a.cpuUtilization ?? 80 },
-              },
-            },
-          ],
+          metrics: renderMetrics(a, this.name, !this.namespace.isAmbient),
+          behavior: renderBehavior(a.behavior),
         },
       });
       this.autoscalers.set(version, autoscaler);
     }
-  }
-
-  private podAnnotations(): Record<string, string> | undefined {
-    if (this.namespace.isAmbient) return undefined;
-    const s = this.props.sidecar ?? {};
-    const a: Record<string, string | undefined> = {
-      'sidecar.istio.io/proxyCPU': s.cpuRequest?.amount,
-      'sidecar.istio.io/proxyCPULimit': s.cpuLimit?.amount,
-      'sidecar.istio.io/proxyMemory': s.memoryRequest && memoryQuantity(s.memoryRequest),
-      'sidecar.istio.io/proxyMemoryLimit': s.memoryLimit && memoryQuantity(s.memoryLimit),
-      'sidecar.istio.io/logLevel': s.logLevel,
-      'proxy.istio.io/config': JSON.stringify({
-        holdApplicationUntilProxyStarts: s.holdApplicationUntilProxyStarts ?? true,
-      }),
-    };
-    return prune(a) as Record<string, string>;
   }
 
   /** A budget that can never be met blocks every node drain; one that is malformed, the API server refuses. */
@@ -902,13 +1011,10 @@ export class Microservice<V extends string = string> extends Construct {
       );
     }
     const owner = this.serviceAccountOwner;
-    if (
-      owner &&
-      (owner.props.mountServiceAccountToken ?? false) !== (props.mountServiceAccountToken ?? false)
-    ) {
+    if (owner && owner.mountsToken !== (props.mountServiceAccountToken ?? false)) {
       p.add(
         'mountServiceAccountToken',
-        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.node.path}, which sets it to ${owner.props.mountServiceAccountToken ?? false}`,
+        `ServiceAccount "${this.serviceAccountName}" is shared with ${owner.construct.node.path}, which sets it to ${owner.mountsToken}`,
         'set the same mountServiceAccountToken on every service that shares a ServiceAccount',
       );
     }
@@ -930,7 +1036,16 @@ export class Microservice<V extends string = string> extends Construct {
       if (derived.length > 63) {
         p.add(
           `versions.${v}`,
-          `the Deployment name "${derived}" is ${derived.length} characters long, more than 63`,
+          `the ${this.workload.kind} name "${derived}" is ${derived.length} characters long, more than 63`,
+          'shorten the service name or the version name',
+        );
+      } else if (this.isStatefulSet && derived.length > 52) {
+        // A StatefulSet's pods carry the label controller-revision-hash=<name>-<10-character hash>,
+        // which must fit in 63 characters, or the controller cannot create any pod
+        // (https://github.com/kubernetes/kubernetes/issues/64023).
+        p.add(
+          `versions.${v}`,
+          `the StatefulSet name "${derived}" is ${derived.length} characters long, more than 52, so its pods' controller-revision-hash label would exceed 63 characters and none could be created`,
           'shorten the service name or the version name',
         );
       }
@@ -965,25 +1080,7 @@ export class Microservice<V extends string = string> extends Construct {
     validateResources(props.resources, 'resources', p);
     validateEnv(props.env, 'env', p);
     if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
-    if (props.autoscaling) {
-      const a = props.autoscaling;
-      p.positiveInt('autoscaling.minReplicas', a.minReplicas);
-      p.positiveInt('autoscaling.maxReplicas', a.maxReplicas);
-      if (a.maxReplicas < a.minReplicas) {
-        p.add(
-          'autoscaling.maxReplicas',
-          `${a.maxReplicas} is below minReplicas ${a.minReplicas}`,
-          'make maxReplicas at least minReplicas',
-        );
-      }
-      if (a.cpuUtilization !== undefined && (!Number.isInteger(a.cpuUtilization) || a.cpuUtilization < 1)) {
-        p.add(
-          'autoscaling.cpuUtilization',
-          `${a.cpuUtilization} is not a whole percentage of 1 or more`,
-          'use e.g. 80',
-        );
-      }
-    }
+    if (props.autoscaling) validateAutoscaling(props.autoscaling, 'autoscaling', p);
     if (props.disruptionBudget) this.validateDisruptionBudget(props.disruptionBudget, p);
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
     const seen = new Map<string, number>();
@@ -1018,6 +1115,36 @@ export class Microservice<V extends string = string> extends Construct {
     (props.writablePaths ?? []).forEach((path, i) => {
       if (!path.startsWith('/'))
         p.add(`writablePaths[${i}]`, `"${path}" is not an absolute path`, 'start it with "/"');
+    });
+    this.workload._validate(p, 'workload');
+    validatePodTemplate(
+      {
+        envFrom: props.envFrom,
+        writablePaths: props.writablePaths,
+        mounts: props.mounts,
+        namedMounts: this.workload.volumeClaims.map((c, i) => ({
+          field: `workload.volumeClaims[${i}]`,
+          name: c.name,
+          path: c.mountPath,
+        })),
+        initContainers: props.initContainers,
+        scheduling: props.scheduling,
+        sidecar: props.sidecar,
+        sidecarMode: !this.namespace.isAmbient,
+        containerName: this.name,
+      },
+      p,
+    );
+    this.workload.volumeClaims.forEach((c, i) => {
+      // The pod's own volumes are named "tmp", "writable-<n>" and "<kind>-<object>"; a claim
+      // template with one of those names would collide with them.
+      if (c.name === 'tmp' || /^writable-\d+$/.test(c.name)) {
+        p.add(
+          `workload.volumeClaims[${i}].name`,
+          `"${c.name}" is the name of a scratch volume of the pod`,
+          'choose another name, e.g. "data"',
+        );
+      }
     });
     props.probes?.readiness?._validate(p, 'probes.readiness');
     props.probes?.liveness?._validate(p, 'probes.liveness');
@@ -1180,22 +1307,38 @@ function intOrString(v: number | string | undefined): k8s.IntOrString | undefine
   return typeof v === 'number' ? k8s.IntOrString.fromNumber(v) : k8s.IntOrString.fromString(v);
 }
 
-function volumeName(i: number): string {
-  return i === 0 ? 'tmp' : `writable-${i}`;
-}
-
 /**
- * Environment variable names as the API server checks them since Kubernetes 1.34 (relaxed
- * validation, GA): printable ASCII other than "=", not empty.
+ * @internal The Sidecar egress hosts of a caller (a Microservice, a MeshJob): the hosts it was
+ * given, its namespace's, every service it calls (with a waypoint's and a StatefulSet's per-pod
+ * names), every other target's, then istio-system.
  */
-function validateEnv(env: Record<string, string> | undefined, field: string, p: Problems): void {
-  for (const name of Object.keys(env ?? {})) {
-    if (!/^[\x20-\x3c\x3e-\x7e]+$/.test(name)) {
-      p.add(
-        `${field}[${JSON.stringify(name)}]`,
-        'is not a valid environment variable name',
-        'use printable ASCII characters other than "=", e.g. LOG_LEVEL',
-      );
+export function sidecarEgressHosts(
+  caller: MeshCaller,
+  given: readonly string[],
+  dependencies: readonly Microservice<string>[],
+  targets: readonly CallTarget[],
+  extra: readonly string[] | undefined,
+): string[] {
+  const hosts = new Set<string>([...given, ...caller.namespace.egressHosts]);
+  for (const dep of dependencies) {
+    const ns = dep.namespace.name === caller.namespace.name ? '.' : dep.namespace.name;
+    hosts.add(`${ns}/${dep.host}`);
+    if (dep.isStatefulSet) {
+      // A StatefulSet's callers address its pods by their own names,
+      // <pod>.<name>-headless.<namespace>.svc.cluster.local: the Sidecar must reach the headless
+      // Service, whose endpoints Istio programs one by one, and the per-pod names under it
+      // (a Sidecar egress host may have a wildcard first label,
+      // https://istio.io/latest/docs/reference/config/networking/sidecar/#IstioEgressListener).
+      const headless = dep.namespace.fqdn(dep.headlessName);
+      hosts.add(`${ns}/${headless}`);
+      hosts.add(`${ns}/*.${headless}`);
     }
+    // A sidecar sends traffic for a Service labelled istio.io/use-waypoint to that waypoint, so its
+    // Sidecar egress must include the waypoint's Service too, or the proxy has no route to it
+    // (https://istio.io/latest/docs/ambient/usage/interop/ "Sidecar and waypoint interoperability").
+    if (dep.namespace.hasWaypoint) hosts.add(`${ns}/${dep.namespace.fqdn(WAYPOINT_NAME)}`);
   }
+  for (const target of targets) for (const h of target._egressFor(caller)) hosts.add(h);
+  for (const h of extra ?? []) hosts.add(h);
+  return [...[...hosts].sort(), 'istio-system/*'];
 }

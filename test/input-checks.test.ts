@@ -188,7 +188,7 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
           ),
         [
           '[payments/orders] versions.v1.replicas: expected a number, got the string "2"; pass a number, e.g. 2, or leave it out',
-          '[payments/orders] versions.v1.env["PORT"]: expected a string, got the number 8080; pass a string, e.g. "info"',
+          '[payments/orders] versions.v1.env["PORT"]: expected a string or an EnvValue, got the number 8080; pass a string, e.g. "info", or EnvValue.fromSecret("db", "password")',
           '[payments/orders] resources.memory.limit: expected a Size (e.g. Size.mebibytes(128)), got the string "256Mi"; create it with Size.mebibytes(n) or Size.gibibytes(n), or leave it out',
           '[payments/orders] mountServiceAccountToken: expected true or false, got the string "false"; pass true or false, or leave it out',
           '[payments/orders] writablePaths: expected an array, got the string "/data"; pass an array, e.g. ["/data"], or leave it out',

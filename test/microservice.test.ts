@@ -133,7 +133,17 @@ describe('Microservice workloads', () => {
     assert.deepEqual(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web-v2' });
     assert.equal(hpa.spec.minReplicas, 2);
     assert.equal(hpa.spec.maxReplicas, 10);
-    assert.equal(hpa.spec.metrics[0].resource.target.averageUtilization, 70);
+    // The app container's own CPU, not the pod's, whose average the idle istio-proxy would dilute.
+    assert.deepEqual(hpa.spec.metrics, [
+      {
+        type: 'ContainerResource',
+        containerResource: {
+          name: 'cpu',
+          container: 'web',
+          target: { type: 'Utilization', averageUtilization: 70 },
+        },
+      },
+    ]);
     const pdb = find(objs, 'PodDisruptionBudget', 'web');
     assert.deepEqual(pdb.spec, { selector: { matchLabels: { app: 'web' } }, minAvailable: '50%' });
   });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Size, Testing } from 'cdk8s';
+import { EnvValue, MeshJob, MeshNamespace, Microservice, Volume, Workload } from '../constructs/index.js';
 import { restrictedViolations } from './support/pod-security.js';
 import { validateObjects } from './support/schema.js';
+import { find, type Manifest } from './support/synth.js';
 
 describe("the test suite's own checks", () => {
   it('flag a pod that the restricted Pod Security Standard would refuse', () => {
@@ -56,6 +59,40 @@ describe("the test suite's own checks", () => {
     assert.throws(
       () => validateObjects([{ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]),
       /Widget \/w: no schema for example.com\/v1 Widget; add it to test\/support\/schema.ts/,
+    );
+  });
+});
+
+describe('the restricted profile on every workload kind', () => {
+  it('holds for StatefulSets, Jobs and CronJobs with init containers and volumes, and is enforced on them', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'payments');
+    new Microservice(chart, 'ledger', {
+      namespace: ns,
+      image: 'ledger:1.0',
+      versions: { v1: { replicas: 2 } },
+      workload: Workload.statefulSet({
+        volumeClaims: [{ name: 'data', mountPath: '/var/lib/ledger', storage: Size.gibibytes(1) }],
+      }),
+      mounts: [{ path: '/etc/tls', volume: Volume.fromSecret('ledger-tls') }],
+      initContainers: [{ name: 'wait-for-db', env: { PASSWORD: EnvValue.fromSecret('db', 'password') } }],
+    });
+    new MeshJob(chart, 'migrate', { namespace: ns, image: 'ledger:1.0' });
+    new MeshJob(chart, 'report', { namespace: ns, image: 'report:1', schedule: '@daily' });
+    const objs = Testing.synth(chart) as Manifest[];
+    const pods = [
+      find(objs, 'StatefulSet', 'ledger-v1').spec.template.spec,
+      find(objs, 'Job', 'migrate').spec.template.spec,
+      find(objs, 'CronJob', 'report').spec.jobTemplate.spec.template.spec,
+    ];
+    for (const pod of pods) assert.deepEqual(restrictedViolations(pod), []);
+    validateObjects(objs);
+    // The check runs on each kind: a privileged container in any of them fails the suite's pass.
+    const job = structuredClone(find(objs, 'CronJob', 'report'));
+    job.spec.jobTemplate.spec.template.spec.containers[0].securityContext.privileged = true;
+    assert.throws(
+      () => validateObjects([job]),
+      /CronJob payments\/report: Pod Security Standard restricted: container report: privileged/,
     );
   });
 });

@@ -31,6 +31,29 @@ describe('shop chart', () => {
     const hpa = find(prod, 'HorizontalPodAutoscaler', 'reviews-v2');
     assert.deepEqual([hpa.spec.minReplicas, hpa.spec.maxReplicas], [3, 12]);
     assert.equal(find(prod, 'PodDisruptionBudget', 'storefront').spec.minAvailable, 2);
+    // Scales on the app container's CPU: a pod-level Resource metric would average in istio-proxy.
+    assert.deepEqual(hpa.spec.metrics[0], {
+      type: 'ContainerResource',
+      containerResource: {
+        name: 'cpu',
+        container: 'reviews',
+        target: { type: 'Utilization', averageUtilization: 70 },
+      },
+    });
+  });
+
+  it('spreads replicated versions across zones and nodes (staging, prod), not single pods (dev)', () => {
+    const spread = (e: 'dev' | 'staging' | 'prod') =>
+      find(shop(e), 'Deployment', 'reviews-v2').spec.template.spec.topologySpreadConstraints;
+    assert.equal(spread('dev'), undefined);
+    const expected = ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'].map((topologyKey) => ({
+      labelSelector: { matchLabels: { app: 'reviews', version: 'v2' } },
+      maxSkew: 1,
+      topologyKey,
+      whenUnsatisfiable: 'ScheduleAnyway',
+    }));
+    assert.deepEqual(spread('staging'), expected);
+    assert.deepEqual(spread('prod'), expected);
   });
 
   it('takes images from the environment, or the ones it is given', () => {

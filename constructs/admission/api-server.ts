@@ -158,8 +158,18 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
   checkAnnotations(meta.annotations, child(path, 'annotations'), report);
 }
 
-/** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
-function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, report: Report): void {
+/**
+ * A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec).
+ * `claims` are a StatefulSet's volumeClaimTemplates: its controller adds a volume of each name to
+ * every pod it creates, so the template's containers may mount them without declaring them
+ * (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates).
+ */
+function checkPodSpec(
+  spec: Record<string, unknown> | undefined,
+  path: string,
+  report: Report,
+  claims: readonly string[] = [],
+): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
@@ -173,6 +183,7 @@ function checkPodSpec(spec: Record<string, unknown> | undefined, path: string, r
       );
     } else if (v?.name) volumes.set(v.name, i);
   });
+  for (const claim of claims) if (!volumes.has(claim)) volumes.set(claim, -1);
   const names = new Map<string, string>();
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     const containers = Array.isArray(spec[list]) ? (spec[list] as Record<string, unknown>[]) : [];
@@ -269,6 +280,12 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);
-    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report);
+    const claims =
+      kind === 'StatefulSet' && Array.isArray(spec?.volumeClaimTemplates)
+        ? (spec.volumeClaimTemplates as { metadata?: { name?: unknown } }[])
+            .map((c) => c?.metadata?.name)
+            .filter((n): n is string => typeof n === 'string')
+        : [];
+    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report, claims);
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * HorizontalPodAutoscaler metrics and behavior
+ * (https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/).
+ *
+ * The mesh trap: a `Resource` metric's utilization is the pods' summed usage over their summed
+ * requests, across every container, the injected istio-proxy included. The proxy requests 100m CPU
+ * and 128Mi and mostly idles, so it dilutes the app's utilization (an app at 100% of a 50m request
+ * next to an idle proxy reads as ~40%) and the HPA scales late or never. Kubernetes' answer is the
+ * `ContainerResource` metric, which targets one container's usage and request ("Container resource
+ * metrics", GA in Kubernetes 1.30:
+ * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#container-resource-metrics).
+ * So in sidecar namespaces CPU and memory targets are ContainerResource metrics of the app
+ * container; in ambient namespaces pods have no proxy container, and Resource is the same thing.
+ */
+import type { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { checkInput } from '../input.js';
+import type { Problems } from '../validation.js';
+
+/** How fast the autoscaler may change the replica count. */
+export interface ScalingBehavior {
+  /**
+   * How long the autoscaler looks back before it scales down, taking the highest recommendation
+   * of that window, so a brief dip does not remove pods that are needed a minute later.
+   * @default Kubernetes' 300 seconds
+   */
+  readonly scaleDownStabilization?: Duration;
+  /**
+   * The same for scaling up.
+   * @default Kubernetes' 0 seconds: scale up at once
+   */
+  readonly scaleUpStabilization?: Duration;
+}
+
+export interface Autoscaling {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /**
+   * Target average CPU utilization of the app container, in percent of its CPU request.
+   * @default 80 when no other metric is set, else none
+   */
+  readonly cpuUtilization?: number;
+  /**
+   * Target average memory utilization of the app container, in percent of its memory request.
+   * @default none
+   */
+  readonly memoryUtilization?: number;
+  /**
+   * Custom (per-pod) and external metrics, e.g. `ScalingMetric.pods("http_requests_per_second", 100)`.
+   * @default none
+   */
+  readonly metrics?: readonly ScalingMetric[];
+  /**
+   * Stabilization windows.
+   * @default Kubernetes' (scale down after 300 s of lower recommendations)
+   */
+  readonly behavior?: ScalingBehavior;
+}
+
+type MetricSource =
+  | { readonly type: 'Pods'; readonly name: string; readonly averageValue: number | string }
+  | {
+      readonly type: 'External';
+      readonly name: string;
+      readonly averageValue: number | string;
+      readonly selector?: Record<string, string>;
+    };
+
+/** A custom or external metric for the autoscaler, served by a metrics adapter (e.g. Prometheus Adapter, KEDA). */
+export class ScalingMetric {
+  /**
+   * A custom metric of each pod (custom.metrics.k8s.io), averaged across the pods, e.g.
+   * requests per second; scales so the average stays at `averageValue`.
+   */
+  public static pods(name: string, averageValue: number | string): ScalingMetric {
+    checkInput.workloadValue('ScalingMetric.pods', { metricName: name, averageValue });
+    return new ScalingMetric({ type: 'Pods', name, averageValue });
+  }
+
+  /**
+   * A metric from outside the cluster (external.metrics.k8s.io), e.g. a queue's length; `target` is
+   * per replica (`AverageValue`): the autoscaler runs value / target pods.
+   */
+  public static external(
+    name: string,
+    target: number | string,
+    selector?: Record<string, string>,
+  ): ScalingMetric {
+    checkInput.workloadValue('ScalingMetric.external', { metricName: name, averageValue: target, selector });
+    return new ScalingMetric({ type: 'External', name, averageValue: target, selector });
+  }
+
+  private constructor(private readonly source: MetricSource) {}
+
+  /** @internal */
+  public _toKube(): k8s.MetricSpecV2 {
+    const s = this.source;
+    const target = { type: 'AverageValue', averageValue: quantity(s.averageValue) };
+    if (s.type === 'Pods') return { type: 'Pods', pods: { metric: { name: s.name }, target } };
+    return {
+      type: 'External',
+      external: {
+        metric: { name: s.name, ...(s.selector ? { selector: { matchLabels: { ...s.selector } } } : {}) },
+        target,
+      },
+    };
+  }
+
+  /** @internal */
+  public _validate(p: Problems, field: string): void {
+    const s = this.source;
+    if (!/^[a-zA-Z0-9_.:/-]+$/.test(s.name)) {
+      p.add(
+        `${field}.name`,
+        `${JSON.stringify(s.name)} is not a metric name`,
+        'use e.g. "http_requests_per_second"',
+      );
+    }
+    const v = s.averageValue;
+    if (
+      typeof v === 'number'
+        ? !(v > 0) || !Number.isFinite(v)
+        : !QUANTITY.test(v) || /^[+-]?0*(\.0*)?[a-zA-Z]*$/.test(v)
+    ) {
+      p.add(`${field}.target`, `${JSON.stringify(v)} is not a positive quantity`, 'use e.g. 100 or "500m"');
+    }
+  }
+}
+
+const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+
+function quantity(v: number | string): k8s.Quantity {
+  return typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v);
+}
+
+/** The HPA's metrics: app-container CPU and memory (see the module comment), then custom ones. */
+export function renderMetrics(a: Autoscaling, container: string, sidecar: boolean): k8s.MetricSpecV2[] {
+  const resource = (name: string, utilization: number): k8s.MetricSpecV2 => {
+    const target = { type: 'Utilization', averageUtilization: utilization };
+    return sidecar
+      ? { type: 'ContainerResource', containerResource: { name, container, target } }
+      : { type: 'Resource', resource: { name, target } };
+  };
+  const custom = a.metrics ?? [];
+  const cpu = a.cpuUtilization ?? (a.memoryUtilization === undefined && custom.length === 0 ? 80 : undefined);
+  return [
+    ...(cpu !== undefined ? [resource('cpu', cpu)] : []),
+    ...(a.memoryUtilization !== undefined ? [resource('memory', a.memoryUtilization)] : []),
+    ...custom.map((m) => m._toKube()),
+  ];
+}
+
+/** The HPA's `behavior`, or undefined when none is set. */
+export function renderBehavior(
+  b: ScalingBehavior | undefined,
+): k8s.HorizontalPodAutoscalerBehaviorV2 | undefined {
+  if (!b || (b.scaleDownStabilization === undefined && b.scaleUpStabilization === undefined))
+    return undefined;
+  const rules = (d: Duration | undefined) =>
+    d === undefined ? undefined : { stabilizationWindowSeconds: d.toSeconds({ integral: false }) };
+  return { scaleDown: rules(b.scaleDownStabilization), scaleUp: rules(b.scaleUpStabilization) };
+}
+
+/** Checks an `autoscaling` prop. */
+export function validateAutoscaling(a: Autoscaling, field: string, p: Problems): void {
+  p.positiveInt(`${field}.minReplicas`, a.minReplicas);
+  p.positiveInt(`${field}.maxReplicas`, a.maxReplicas);
+  if (a.maxReplicas < a.minReplicas) {
+    p.add(
+      `${field}.maxReplicas`,
+      `${a.maxReplicas} is below minReplicas ${a.minReplicas}`,
+      'make maxReplicas at least minReplicas',
+    );
+  }
+  for (const key of ['cpuUtilization', 'memoryUtilization'] as const) {
+    const v = a[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) {
+      p.add(`${field}.${key}`, `${v} is not a whole percentage of 1 or more`, 'use e.g. 80');
+    }
+  }
+  a.metrics?.forEach((m, i) => m._validate(p, `${field}.metrics[${i}]`));
+  // The API server's limit for stabilizationWindowSeconds: 0 to 3600.
+  p.wholeSeconds(`${field}.behavior.scaleDownStabilization`, a.behavior?.scaleDownStabilization, 0, 3600);
+  p.wholeSeconds(`${field}.behavior.scaleUpStabilization`, a.behavior?.scaleUpStabilization, 0, 3600);
+}

@@ -1,0 +1,337 @@
+/**
+ * Batch work in the mesh: a Job, or a CronJob with a schedule, whose pods have the mesh's identity,
+ * a scoped Sidecar and authorization at the services they call, and that complete.
+ *
+ * The mesh trap: a classic sidecar is an ordinary container that never exits, so a Job's pod keeps
+ * running after its work is done and the Job never completes. Istio 1.30 injects the proxy as a
+ * Kubernetes native sidecar (an init container with `restartPolicy: Always`, GA in Kubernetes 1.33)
+ * when the pod says `sidecar.istio.io/nativeSidecar: "true"`; the kubelet then stops it once the
+ * job's container has exited, and starts it before the other containers, so the job's first calls
+ * find a ready proxy (https://istio.io/latest/blog/2023/native-sidecars/,
+ * https://istio.io/latest/docs/reference/config/annotations/ `sidecar.istio.io/nativeSidecar`, which
+ * Istio 1.30.3's injection template reads ahead of the mesh-wide ENABLE_NATIVE_SIDECARS,
+ * https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/#sidecar-containers-and-pod-lifecycle).
+ * MeshJob sets it on every pod of a sidecar namespace; ambient pods have no sidecar and complete
+ * without it.
+ */
+import { ApiObject, type Duration, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-27';
+import { Construct } from 'constructs';
+import { Sidecar, type SidecarSpecOutboundTrafficPolicy } from '../../imports/networking.istio.io.js';
+import { checkInput, constructId } from '../input.js';
+import type { MeshNamespace } from '../mesh-namespace.js';
+import {
+  type CallTarget,
+  claimServiceAccount,
+  type MeshCaller,
+  Microservice,
+  sidecarEgressHosts,
+} from '../microservice.js';
+import { MeshRegistry } from '../registry.js';
+import type { CallOptions } from '../security.js';
+import { type Problems, validateWith } from '../validation.js';
+import { type Resources, validateResources, validateSidecarResources } from '../values.js';
+import type { EnvFrom, EnvMap } from './env.js';
+import { renderPodTemplate, type SidecarProxyOptions, validatePodTemplate } from './pod.js';
+import type { Scheduling } from './scheduling.js';
+import type { Mount } from './volume.js';
+
+export interface MeshJobProps {
+  /** The mesh namespace the job runs in. */
+  readonly namespace: MeshNamespace;
+  /**
+   * The Job's (or CronJob's) name, its pods' `app` label and its ServiceAccount's default name.
+   * @default the construct id
+   */
+  readonly name?: string;
+  /** The container image. */
+  readonly image: string;
+  /** @default the image's entrypoint */
+  readonly command?: readonly string[];
+  /** @default the image's */
+  readonly args?: readonly string[];
+  /**
+   * Environment variables: strings, or `EnvValue.fromSecret(...)` and the like.
+   * @default none
+   */
+  readonly env?: EnvMap;
+  /** @default none */
+  readonly envFrom?: readonly EnvFrom[];
+  /**
+   * Volumes mounted into the job's container.
+   * @default none besides /tmp
+   */
+  readonly mounts?: readonly Mount[];
+  /** @default requests 50m CPU and 64Mi memory, limits 500m and 256Mi */
+  readonly resources?: Resources;
+  /**
+   * The ServiceAccount's name: the job's identity in the mesh, which the services it calls admit.
+   * @default the job's name
+   */
+  readonly serviceAccountName?: string;
+  /**
+   * The UID (and GID) the job runs as. Never 1337, which is the proxy's.
+   * @default 10001
+   */
+  readonly runAsUser?: number;
+  /** @default none */
+  readonly scheduling?: Scheduling;
+  /**
+   * A cron schedule ("0 3 * * *"): a CronJob that creates the Job on schedule; without it, one Job.
+   * @default none: a Job
+   */
+  readonly schedule?: string;
+  /**
+   * For a CronJob: whether a run may start while the previous one is still running.
+   * @default "Forbid": batch runs that overlap (two migrations, two exports) are rarely intended
+   */
+  readonly concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+  /**
+   * Retries before the Job is marked failed.
+   * @default Kubernetes' 6
+   */
+  readonly backoffLimit?: number;
+  /**
+   * How long the Job may run, retries included, before it is stopped and failed.
+   * @default no limit
+   */
+  readonly activeDeadline?: Duration;
+  /**
+   * How long a finished Job (and its pods) is kept before Kubernetes deletes it.
+   * @default kept until deleted (a CronJob keeps its last runs by its history limits)
+   */
+  readonly ttlAfterFinished?: Duration;
+  /**
+   * Sidecar proxy settings (sidecar namespaces only). `nativeSidecar` must stay true (the default):
+   * a classic sidecar never exits and the Job never completes.
+   * @default native sidecar, the injector's resources
+   */
+  readonly sidecar?: SidecarProxyOptions;
+}
+
+/** A namespace that may set the outbound traffic policy of its Sidecars. */
+interface OutboundPolicySource {
+  _sidecarOutboundTrafficPolicy?(): SidecarSpecOutboundTrafficPolicy | undefined;
+}
+
+const DEFAULT_UID = 10001;
+const PROXY_UID = 1337;
+/** Five fields (minute hour day-of-month month day-of-week), or a macro such as @daily. */
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+
+/**
+ * A Job (or, with `schedule`, a CronJob) in the mesh: its ServiceAccount (its identity), a Sidecar
+ * that scopes its egress to what it `calls`, and the native sidecar that lets it complete.
+ */
+export class MeshJob extends Construct implements MeshCaller {
+  public readonly name: string;
+  public readonly namespace: MeshNamespace;
+  public readonly serviceAccountName: string;
+
+  /** The Job `<name>`; undefined for a CronJob. */
+  public readonly job?: k8s.KubeJob;
+  /** The CronJob `<name>`; undefined without `schedule`. */
+  public readonly cronJob?: k8s.KubeCronJob;
+  /**
+   * The ServiceAccount `<serviceAccountName>`; undefined when a Microservice (or MeshJob) with the
+   * same `serviceAccountName` in the namespace was declared first and declares it.
+   */
+  public readonly serviceAccount?: k8s.KubeServiceAccount;
+  /** The Sidecar `<name>` that scopes the proxy's egress; undefined in an ambient namespace. */
+  public readonly sidecar?: Sidecar;
+
+  private readonly props: MeshJobProps;
+  private readonly dependencies: Microservice<string>[] = [];
+  private readonly targets: CallTarget[] = [];
+
+  constructor(scope: Construct, id: string, props: MeshJobProps) {
+    super(scope, constructId('MeshJob', scope, id));
+    checkInput.meshJob(this, props);
+    this.props = props;
+    this.name = props.name ?? id;
+    this.namespace = props.namespace;
+    this.serviceAccountName = props.serviceAccountName ?? this.name;
+    validateWith(this, (p) => this.validate(p));
+
+    const ns = this.namespace.name;
+    const labels = { app: this.name };
+    const sidecarMode = !this.namespace.isAmbient;
+
+    // A job that runs as a service's identity (a migration as "ledger") shares its ServiceAccount.
+    if (!claimServiceAccount(this, ns, this.serviceAccountName, false)) {
+      this.serviceAccount = new k8s.KubeServiceAccount(this, 'service-account', {
+        metadata: { name: this.serviceAccountName, namespace: ns, labels },
+        automountServiceAccountToken: false,
+      });
+    }
+
+    const template = renderPodTemplate({
+      containerName: this.name,
+      podLabels: labels,
+      serviceLabels: labels,
+      image: props.image,
+      imagePullPolicy: 'IfNotPresent',
+      command: props.command,
+      args: props.args,
+      env: { ...props.env },
+      envFrom: props.envFrom,
+      resources: props.resources,
+      runAsUser: props.runAsUser ?? DEFAULT_UID,
+      mounts: props.mounts,
+      serviceAccountName: this.serviceAccountName,
+      mountServiceAccountToken: false,
+      // A failed run is retried by the Job controller in a new pod (backoffLimit), not restarted in place.
+      restartPolicy: 'Never',
+      scheduling: props.scheduling,
+      replicated: false,
+      sidecarMode,
+      sidecar: props.sidecar,
+      nativeSidecarByDefault: true,
+    });
+    const jobSpec: k8s.JobSpec = {
+      backoffLimit: props.backoffLimit,
+      activeDeadlineSeconds: props.activeDeadline?.toSeconds({ integral: false }),
+      ttlSecondsAfterFinished: props.ttlAfterFinished?.toSeconds({ integral: false }),
+      template,
+    };
+    if (props.schedule !== undefined) {
+      this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
+        metadata: { name: this.name, namespace: ns, labels },
+        spec: {
+          schedule: props.schedule,
+          concurrencyPolicy: props.concurrencyPolicy ?? 'Forbid',
+          jobTemplate: { metadata: { labels }, spec: jobSpec },
+        },
+      });
+    } else {
+      this.job = new k8s.KubeJob(this, 'job', {
+        metadata: { name: this.name, namespace: ns, labels },
+        spec: jobSpec,
+      });
+    }
+
+    if (sidecarMode) {
+      this.sidecar = new Sidecar(this, 'sidecar', {
+        metadata: { name: this.name, namespace: ns, labels },
+        spec: {
+          workloadSelector: { labels },
+          egress: [
+            {
+              hosts: Lazy.any({
+                produce: () => sidecarEgressHosts(this, [], this.dependencies, this.targets, undefined),
+              }),
+            },
+          ],
+          // The namespace's fail-closed egress mode, where MeshNamespace carries one (the egress
+          // work's `outboundTrafficPolicy`, rendered into every Sidecar of the namespace as
+          // Microservice's is); unset, the mesh-wide mode applies.
+          outboundTrafficPolicy: (this.namespace as OutboundPolicySource)._sidecarOutboundTrafficPolicy?.(),
+        },
+      });
+    }
+
+    for (const child of this.node.children) {
+      if (child instanceof ApiObject) child.node.addDependency(this.namespace);
+    }
+  }
+
+  /**
+   * Declares that the job calls `target`: the target admits the job's identity (narrowed by
+   * `options`), and the job's Sidecar can reach it, as `Microservice.calls` does.
+   */
+  public calls(target: Microservice<string> | CallTarget, options: CallOptions = {}): this {
+    checkInput.calls(this, this.dependencies.length + this.targets.length, target, options);
+    if (target instanceof Microservice) {
+      this.dependencies.push(target);
+      target.allowFrom({ principal: this.namespace.principal(this.serviceAccountName), ...options });
+    } else {
+      this.targets.push(target);
+      target._addCaller(this, options);
+    }
+    return this;
+  }
+
+  private validate(p: Problems): void {
+    const props = this.props;
+    p.dnsLabel('name', this.name);
+    // CronJobs name their Jobs "<name>-<minutes since epoch>" (11 more characters), and a Job's
+    // name is also its pods' job-name label, at most 63 characters (ValidateCronJobSpec).
+    if (props.schedule !== undefined && this.name.length > 52) {
+      p.add(
+        'name',
+        `"${this.name}" is ${this.name.length} characters long, more than a CronJob's 52`,
+        'shorten it',
+      );
+    }
+    p.imageReference('image', props.image);
+    // Its pods are labelled app=<name>: a service of that name would select them with its Sidecar,
+    // policies and Service, and two Sidecars would select the same pods.
+    for (const owner of MeshRegistry.of(this).serviceOwners(this.namespace.fqdn(this.name))) {
+      p.add(
+        'name',
+        `"${this.name}" is also the name of ${owner.node.path} in namespace "${this.namespace.name}", whose Service, Sidecar and policies select pods labelled app=${this.name}`,
+        `name the job differently, e.g. "${this.name}-job"`,
+      );
+    }
+    if (props.serviceAccountName !== undefined)
+      p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
+    const uid = props.runAsUser ?? DEFAULT_UID;
+    if (uid === PROXY_UID) {
+      p.add(
+        'runAsUser',
+        '1337 is the UID of the Istio proxy, whose traffic bypasses the mesh',
+        'use another non-root UID, e.g. 10001',
+      );
+    } else if (!Number.isInteger(uid) || uid < 1) {
+      p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
+    }
+    validateResources(props.resources, 'resources', p);
+    if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
+    if (this.namespace.isAmbient && props.sidecar) {
+      p.add(
+        'sidecar',
+        `namespace "${this.namespace.name}" is ambient, so pods get no sidecar to configure`,
+        'remove sidecar, or use DataPlane.sidecar() for the namespace',
+      );
+    }
+    validatePodTemplate(
+      {
+        env: [{ field: 'env', env: props.env }],
+        envFrom: props.envFrom,
+        mounts: props.mounts,
+        scheduling: props.scheduling,
+        sidecar: props.sidecar,
+        sidecarMode: !this.namespace.isAmbient,
+        nativeSidecarRequiredBy: `Job ${this.name}`,
+        containerName: this.name,
+      },
+      p,
+    );
+    if (props.schedule !== undefined && !CRON.test(props.schedule.trim())) {
+      p.add(
+        'schedule',
+        `${JSON.stringify(props.schedule)} is not a cron schedule`,
+        'use five fields, e.g. "0 3 * * *", or a macro such as "@daily"',
+      );
+    }
+    if (props.schedule === undefined && props.concurrencyPolicy !== undefined) {
+      p.add(
+        'concurrencyPolicy',
+        'applies to CronJobs only, and the job has no schedule',
+        'remove it, or set schedule',
+      );
+    }
+    this.dependencies.forEach((dep, i) => {
+      if (!MeshRegistry.of(this).serviceOwners(dep.host).includes(dep)) {
+        p.add(
+          `calls[${i}] (${dep.name})`,
+          `service ${dep.host} is not in this app`,
+          'declare the called Microservice in the same cdk8s App',
+        );
+      }
+    });
+    p.nonNegativeInt('backoffLimit', props.backoffLimit);
+    p.wholeSeconds('activeDeadline', props.activeDeadline, 1);
+    p.wholeSeconds('ttlAfterFinished', props.ttlAfterFinished, 0);
+  }
+}
