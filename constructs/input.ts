@@ -15,6 +15,7 @@ import { Cpu } from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import { GlobalRateLimitService, RateLimitAction } from './global-rate-limit.js';
 import { DataPlane, MeshNamespace, MtlsMode } from './mesh-namespace.js';
+import { EgressGateway, ExternalPort, ExternalTls, OutboundTrafficPolicy } from './egress/index.js';
 import { isCallTarget, Microservice } from './microservice.js';
 import { LoadBalancer } from './resilience.js';
 import { formatProblem, type Problem } from './validation.js';
@@ -431,8 +432,30 @@ const RATE_LIMIT_SERVICE = instance(
   'pass the GlobalRateLimitService construct itself',
 );
 
+const EXTERNAL_PORT = instance(
+  (v) => v instanceof ExternalPort,
+  'ExternalPort',
+  'ExternalPort.https()',
+  'create it with ExternalPort.https(port), http(port) or tcp(port)',
+);
+const EXTERNAL_TLS = instance(
+  (v) => v instanceof ExternalTls,
+  'ExternalTls',
+  'ExternalTls.originate()',
+  'create it with ExternalTls.passthrough() or ExternalTls.originate(options)',
+);
+const EGRESS_GATEWAY = instance(
+  (v) => v instanceof EgressGateway,
+  'EgressGateway',
+  'EgressGateway.istio()',
+  'create it with EgressGateway.istio(options)',
+);
+
 /** The API's value classes, which are never an object of props. */
 const VALUES = [
+  EXTERNAL_PORT,
+  EXTERNAL_TLS,
+  EGRESS_GATEWAY,
   DURATION,
   CPU,
   SIZE,
@@ -717,8 +740,40 @@ const MESH_NAMESPACE_PROPS = shape(
     accessLogging: shape({ provider: string('"envoy"') }, '{}'),
     trustDomain: string('"cluster.local"'),
     labels: LABELS,
+    outboundTrafficPolicy: oneOf(
+      () => Object.values(OutboundTrafficPolicy),
+      'use OutboundTrafficPolicy.REGISTRY_ONLY or OutboundTrafficPolicy.ALLOW_ANY',
+    ),
   },
   '{ name: "shop" }',
+);
+
+const EXTERNAL_SERVICE_PROPS = shape(
+  {
+    namespace: req(MESH_NAMESPACE),
+    name: string('"payments-provider"'),
+    hosts: req(list(string('"api.payments-provider.example"'), '["api.payments-provider.example"]')),
+    ports: list(EXTERNAL_PORT, '[ExternalPort.https()]'),
+    resolution: oneOf(() => ['DNS', 'STATIC', 'NONE'], 'use "DNS", "STATIC" or "NONE"'),
+    endpoints: list(string('"203.0.113.10"'), '["203.0.113.10"]'),
+    tls: EXTERNAL_TLS,
+    egressGateway: EGRESS_GATEWAY,
+  },
+  '{ namespace, hosts: ["api.payments-provider.example"] }',
+);
+const EXTERNAL_PORT_OPTIONS = shape({ name: string('"https-443"') }, '{ name: "https-443" }');
+const ORIGINATE_TLS_OPTIONS = shape(
+  { sni: string('"api.example.com"'), caCertificates: string('"/etc/certs/ca.pem"'), port: number('80') },
+  '{ sni: "api.example.com" }',
+);
+const EGRESS_GATEWAY_OPTIONS = shape(
+  {
+    namespace: string('"istio-system"'),
+    selector: map(string('"egressgateway"'), '{ istio: "egressgateway" }'),
+    serviceName: string('"istio-egressgateway"'),
+    ports: list(number('443'), '[80, 443]'),
+  },
+  '{ namespace: "istio-system" }',
 );
 
 const STRING_MATCHES = map(STRING_MATCH, '{ "end-user": StringMatch.exact("jason") }');
@@ -969,6 +1024,18 @@ export const checkInput = {
   },
   microservice(self: IConstruct, props: unknown): void {
     args(self, ['', req(MICROSERVICE_PROPS), props]);
+  },
+  externalService(self: IConstruct, props: unknown): void {
+    args(self, ['', req(EXTERNAL_SERVICE_PROPS), props]);
+  },
+  externalPort(factory: string, port: unknown, options: unknown): void {
+    args(`ExternalPort.${factory}:`, ['port', PORT, port], ['options', EXTERNAL_PORT_OPTIONS, options]);
+  },
+  externalTls(factory: string, options: unknown): void {
+    args(`ExternalTls.${factory}:`, ['options', ORIGINATE_TLS_OPTIONS, options]);
+  },
+  egressGateway(factory: string, options: unknown): void {
+    args(`EgressGateway.${factory}:`, ['options', EGRESS_GATEWAY_OPTIONS, options]);
   },
   istioIngress(self: IConstruct, props: unknown): void {
     args(self, ['', req(ISTIO_INGRESS_PROPS), props]);

@@ -49,6 +49,27 @@ export function appManifests(
   return renderObjects(cdk8sApp);
 }
 
+/**
+ * The hosts an app sends through the stack's egress gateway: those of its Istio Gateways that select
+ * the `istio: egressgateway` pods in istio-system (what `EgressGateway.istio()` renders), which the
+ * stack must install (`IstioMeshArgs.egressGateway`) for those calls to leave at all.
+ */
+export function egressGatewayHosts(objects: readonly KubeObject[]): string[] {
+  return objects
+    .filter(
+      (o) =>
+        o.apiVersion.startsWith('networking.istio.io/') &&
+        o.kind === 'Gateway' &&
+        o.metadata.namespace === ISTIO_NAMESPACE &&
+        (o.spec as { selector?: Record<string, string> } | undefined)?.selector?.istio === 'egressgateway',
+    )
+    .flatMap((o) =>
+      ((o.spec as { servers?: { hosts?: string[] }[] }).servers ?? []).flatMap((srv) =>
+        (srv.hosts ?? []).map((h) => h.replace(/^[^/]*\//, '')),
+      ),
+    );
+}
+
 /** One Gateway of an app, as the stack needs it for URLs and certificates. */
 export interface AppGateway {
   /**

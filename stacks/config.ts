@@ -6,7 +6,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
-import { type AppGateway, appGateways, appManifests, type KubeObject } from './app.js';
+import { type AppGateway, appGateways, appManifests, egressGatewayHosts, type KubeObject } from './app.js';
 import { ISTIO_NAMESPACE } from './istio.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName, PROJECT, STACK_ENVIRONMENTS } from './environments.js';
 
@@ -29,6 +29,8 @@ export interface StackApp {
    * @default the app's own choice
    */
   readonly dataPlane?: 'sidecar' | 'ambient';
+  /** The external hosts it sends through the stack's egress gateway (`EgressGateway.istio()`); none when absent. */
+  readonly egressHosts?: readonly string[];
 }
 
 /** A local kind cluster, created and deleted with the kind CLI. */
@@ -139,6 +141,13 @@ export interface StackConfig {
   readonly gatewayReplicas: number;
   /** The apps' certificate; undefined where no app serves HTTPS. */
   readonly tls?: TlsConfig;
+  /** Mesh-wide `meshConfig.outboundTrafficPolicy.mode` (`mesh-kit:outboundTrafficPolicy`); Istio's ALLOW_ANY when unset. */
+  readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /**
+   * Install the egress gateway `istio-egressgateway` (`mesh-kit:egressGateway`).
+   * @default whether an app routes external calls through `EgressGateway.istio()`
+   */
+  readonly egressGateway: boolean;
 }
 
 /** Bad or missing stack configuration: every problem, one per line. */
@@ -453,6 +462,38 @@ export function readStackConfig(
   }
   if (r !== undefined && rtype !== 'generic') unknownFields(r, 'registry', ['type']);
 
+  // Egress: the mesh-wide outbound traffic policy, and the egress gateway the apps route through.
+  const rawOutbound = config.get('outboundTrafficPolicy');
+  const outboundTrafficPolicy =
+    rawOutbound === undefined
+      ? undefined
+      : oneOf(
+          'outboundTrafficPolicy',
+          rawOutbound,
+          ['ALLOW_ANY', 'REGISTRY_ONLY'] as const,
+          "set it with `pulumi config set outboundTrafficPolicy REGISTRY_ONLY`, or remove it for Istio's ALLOW_ANY",
+        );
+  const egressApps = (apps ?? []).filter((a) => (a.egressHosts ?? []).length > 0);
+  const rawEgress = config.get('egressGateway');
+  let egressGateway = egressApps.length > 0;
+  if (rawEgress !== undefined) {
+    if (rawEgress !== 'true' && rawEgress !== 'false') {
+      problem(
+        'egressGateway',
+        `must be true or false, got ${JSON.stringify(rawEgress)}`,
+        'set it with `pulumi config set egressGateway true`',
+      );
+    } else {
+      egressGateway = rawEgress === 'true';
+      for (const a of egressApps.filter(() => !egressGateway))
+        problem(
+          'egressGateway',
+          `is false, but app ${a.app.name} sends ${a.egressHosts?.join(', ')} through the egress gateway (EgressGateway.istio()), whose pods the stack would not install, so those calls fail`,
+          'remove it with `pulumi config rm egressGateway` (the stack installs the gateway such apps need)',
+        );
+    }
+  }
+
   const gatewayReplicas = (() => {
     const raw = config.get('gatewayReplicas');
     if (raw === undefined) return STACK_ENVIRONMENTS[environment ?? 'dev'].gatewayReplicas;
@@ -593,6 +634,8 @@ export function readStackConfig(
     imagePlatform,
     gatewayReplicas,
     tls,
+    ...(outboundTrafficPolicy !== undefined && { outboundTrafficPolicy }),
+    egressGateway,
   };
 }
 
@@ -754,6 +797,7 @@ function readApps(
       dataPlane,
       objects,
       gateways: appGateways(objects),
+      egressHosts: egressGatewayHosts(objects),
       namespaces: objects
         .filter((o) => o.apiVersion === 'v1' && o.kind === 'Namespace')
         .map((o) => o.metadata.name),
@@ -791,12 +835,13 @@ function readApps(
     }
   }
   if (!ok) return undefined;
-  return rendered.map(({ app, variant, gateways, namespaces, dataPlane }) => ({
+  return rendered.map(({ app, variant, gateways, namespaces, dataPlane, egressHosts }) => ({
     app,
     variant,
     gateways,
     namespaces,
     ...(dataPlane !== undefined && { dataPlane }),
+    ...(egressHosts !== undefined && egressHosts.length > 0 && { egressHosts }),
   }));
 }
 

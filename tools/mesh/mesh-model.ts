@@ -217,6 +217,23 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     });
     nodes.get(w.node)?.versions.push(w.version);
   }
+  // Hosts outside the mesh (ServiceEntries, MESH_EXTERNAL by default), one node each, which the
+  // Sidecars' egress hosts below connect their callers to.
+  for (const se of of(ISTIO_NETWORKING, 'ServiceEntry')) {
+    if ((str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') continue;
+    const hosts = strings(get(se, 'spec', 'hosts'));
+    const ports = arr(get(se, 'spec', 'ports')).map((p) =>
+      `:${String(get(p, 'number'))} ${str(get(p, 'protocol')) ?? ''}`.trim(),
+    );
+    const id = addNode({
+      id: `egress:${ns(se)}/${se.metadata.name}`,
+      kind: 'external',
+      name: hosts.join(', '),
+      details: [ports.join('  '), ...egressVia(objects, hosts)].filter(Boolean),
+      versions: [],
+    });
+    for (const h of hosts) hostToNode.set(h, id);
+  }
   const nodeOfHost = (host: string, from: string): string | undefined =>
     hostToNode.get(host) ?? hostToNode.get(`${shortHost(host)}.${hostNamespace(host, from)}`);
   const nodesSelectedBy = (namespace: string, selector: Labels): string[] => [
@@ -252,6 +269,10 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   };
 
   for (const g of of(ISTIO_NETWORKING, 'Gateway')) {
+    // A Gateway that only takes Istio mTLS serves the mesh's own proxies, not clients from outside:
+    // an egress gateway, drawn as the way to its external service instead.
+    const servers = arr(get(g, 'spec', 'servers'));
+    if (servers.length > 0 && servers.every((s) => str(get(s, 'tls', 'mode')) === 'ISTIO_MUTUAL')) continue;
     const id = addNode({
       id: `ingress:${ns(g)}/${g.metadata.name}`,
       kind: 'ingress',
@@ -482,11 +503,26 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     if (!m) return [];
     return principals.get(`ns/${m[1]}/sa/${m[2]}`) ?? principals.get(`sa/${m[2]}`) ?? [];
   };
+  const externalNodesOf = (rule: unknown): string[] => {
+    const hosts = [
+      ...arr(get(rule, 'to')).flatMap((t) => strings(get(t, 'operation', 'hosts'))),
+      ...arr(get(rule, 'when')).flatMap((w) =>
+        get(w, 'key') === 'connection.sni' ? strings(get(w, 'values')) : [],
+      ),
+    ];
+    const found = hosts
+      .map((h) => hostToNode.get(h))
+      .filter((id) => id !== undefined && nodes.get(id)?.kind === 'external');
+    return [...new Set(found as string[])];
+  };
   for (const p of of(ISTIO_SECURITY, 'AuthorizationPolicy')) {
     const action = str(get(p, 'spec', 'action')) ?? 'ALLOW';
     const callees = policyTargets(p);
     for (const rule of arr(get(p, 'spec', 'rules'))) {
       const ops = describeOperations(arr(get(rule, 'to')));
+      // A policy at an egress gateway selects no workload of the app: it admits callers to the
+      // external hosts its rules name (by Host, or by SNI for TLS).
+      const targets = callees.length > 0 ? callees : externalNodesOf(rule);
       if (action === 'DENY') {
         const jwt = arr(get(rule, 'from')).some((f) =>
           strings(get(f, 'source', 'notRequestPrincipals')).includes('*'),
@@ -513,7 +549,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
               }),
             ];
           }
-          for (const callee of callees) {
+          for (const callee of targets) {
             // Of several nodes sharing the identity, the admitted callers are those that route or
             // reach the callee otherwise; when none does, each of them may.
             const known = callers.filter((c) => edges.has(`${c}->${callee}`));
@@ -665,6 +701,29 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     nodes: [...nodes.values()].sort((a, b) => order[a.kind] - order[b.kind]),
     edges: deduped,
   };
+}
+
+/** How the mesh leaves for external hosts: through an egress gateway, with TLS originated. */
+function egressVia(objects: readonly Manifest[], hosts: readonly string[]): string[] {
+  const out: string[] = [];
+  const gateways = objects
+    .filter(
+      (m) =>
+        is(m, ISTIO_NETWORKING, 'VirtualService') &&
+        strings(get(m, 'spec', 'hosts')).some((h) => hosts.includes(h)),
+    )
+    .flatMap((m) => strings(get(m, 'spec', 'gateways')).filter((g) => g !== 'mesh'));
+  if (gateways.length > 0) out.push(`via egress gateway ${[...new Set(gateways)].join(', ')}`);
+  const originates = objects.some(
+    (m) =>
+      is(m, ISTIO_NETWORKING, 'DestinationRule') &&
+      hosts.includes(str(get(m, 'spec', 'host')) ?? '') &&
+      arr(get(m, 'spec', 'trafficPolicy', 'portLevelSettings')).some(
+        (p) => str(get(p, 'tls', 'mode')) === 'SIMPLE',
+      ),
+  );
+  if (originates) out.push('TLS originated');
+  return out;
 }
 
 /** The names a Service is reached by (a bare name is looked up relative to a namespace). */
@@ -950,6 +1009,13 @@ function describeNamespace(
   const mode = str(get(pa, 'spec', 'mtls', 'mode'));
   if (mode) notes.push(`mTLS ${mode}`);
   if (hasDefaultDeny(objects, name)) notes.push('default deny');
+  // Egress fails closed when every Sidecar of the namespace says REGISTRY_ONLY.
+  const sidecars = objects.filter((m) => is(m, ISTIO_NETWORKING, 'Sidecar') && m.metadata.namespace === name);
+  if (
+    sidecars.length > 0 &&
+    sidecars.every((m) => str(get(m, 'spec', 'outboundTrafficPolicy', 'mode')) === 'REGISTRY_ONLY')
+  )
+    notes.push('egress REGISTRY_ONLY');
   const telemetry = objects.find((m) => m.kind === 'Telemetry' && m.metadata.namespace === name);
   const sampling = num(get(telemetry, 'spec', 'tracing', 0, 'randomSamplingPercentage'));
   if (sampling !== undefined) notes.push(`tracing ${sampling} %`);
