@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import { DataPlane, type MeshAppDefinition } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
-import { ISTIO_NAMESPACE } from './istio.js';
+import { GATEWAY_RELEASE, ISTIO_NAMESPACE } from './istio.js';
 
 export interface KubeObject {
   readonly apiVersion: string;
@@ -102,9 +102,22 @@ function firstPath(paths: (string | undefined)[]): string {
   return paths.find((p) => typeof p === 'string' && p.startsWith('/')) ?? '/';
 }
 
+/** The labels the gateway chart gives a release's pods: `app: <release>`, `istio: <release without "istio-">`. */
+const gatewayPods = (release: string): Record<string, string> => ({
+  app: release,
+  istio: release.replace(/^istio-/, ''),
+});
+
+/** Whether an Istio Gateway's (non-empty) selector picks pods with these labels. */
+function selects(gateway: KubeObject, pods: Record<string, string>): boolean {
+  const selector = Object.entries(obj(obj(gateway.spec).selector));
+  return selector.length > 0 && selector.every(([k, v]) => pods[k] === v);
+}
+
 /**
- * The Gateways among an app's rendered objects: Istio Gateways (networking.istio.io) and Gateway API
- * Gateways (gateway.networking.k8s.io), with their hosts, certificates and the first path their
+ * The ingress Gateways among an app's rendered objects: Istio Gateways (networking.istio.io) of the
+ * stack's ingress gateway pods (not an egress gateway's) and Gateway API Gateways
+ * (gateway.networking.k8s.io), with their hosts, certificates and the first path their
  * VirtualServices or HTTPRoutes route.
  */
 export function appGateways(objects: readonly KubeObject[]): AppGateway[] {
@@ -115,6 +128,8 @@ export function appGateways(objects: readonly KubeObject[]): AppGateway[] {
     const name = o.metadata.name;
     const spec = obj(o.spec);
     if (isGroup(o, 'networking.istio.io')) {
+      // An egress gateway's Gateway configures other pods and answers no client of the stack.
+      if (!selects(o, gatewayPods(GATEWAY_RELEASE))) continue;
       const servers = list(spec.servers);
       // Hosts may carry a namespace (`ns/host`): only the host is the URL's.
       const hosts = servers.flatMap((s) => list(s.hosts).map((h) => String(h).replace(/^[^/]*\//, '')));

@@ -790,6 +790,26 @@ function readApps(
       ok = false;
       continue;
     }
+    // An app may run some namespaces in ambient mode by its own choice; without ztunnel their pods
+    // join no mesh at all (no mTLS, and the namespaces' authorization is never enforced).
+    const ambient = objects
+      .filter(
+        (o) =>
+          o.apiVersion === 'v1' &&
+          o.kind === 'Namespace' &&
+          (o.metadata as { labels?: Record<string, string> }).labels?.['istio.io/dataplane-mode'] ===
+            'ambient',
+      )
+      .map((o) => o.metadata.name);
+    if (ambient.length > 0 && meshDataPlane !== 'ambient' && dataPlane === undefined) {
+      problem(
+        `apps[${i}]`,
+        `app ${app.name} (${app.variantFlag} ${variant}) runs the namespace${ambient.length > 1 ? 's' : ''} ${ambient.join(', ')} in ambient mode, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar)`,
+        'install the ambient data plane with `pulumi config set dataPlane ambient`',
+      );
+      ok = false;
+      continue;
+    }
     rendered.push({
       i,
       app,

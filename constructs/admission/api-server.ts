@@ -173,12 +173,15 @@ function checkPodSpec(
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
+  // A StatefulSet's pods get a volume per volumeClaimTemplate, named after it, which its containers
+  // mount (the StatefulSet controller adds them; apps validation leaves the template's mounts to it).
+  for (const name of claims) volumes.set(name, -1);
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
     const other = volumes.get(v?.name ?? '');
     if (other !== undefined) {
       report(
         `${path}.volumes[${i}].name`,
-        `"${v.name}" is already the name of volumes[${other}]`,
+        `"${v.name}" is already the name of ${other === -1 ? 'a volumeClaimTemplate' : `volumes[${other}]`}`,
         'give each volume a unique name',
       );
     } else if (v?.name) volumes.set(v.name, i);

@@ -415,6 +415,12 @@ class Evaluator {
       );
     }
     const names = this.index.services.map((s) => s.name);
+    const external = what === 'to' ? this.externalHosts().get(to) : undefined;
+    if (external !== undefined) {
+      throw new ExplainError(
+        `to "${to}": an external service (ServiceEntry ${external}), which explainRequest does not follow out of the mesh; ask about a service or an ingress host: ${[...new Set(names)].join(', ')}`,
+      );
+    }
     throw new ExplainError(
       `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? ', ingress, outside' : ''}`,
     );
@@ -431,6 +437,16 @@ class Evaluator {
     return p;
   }
 
+  /** The hosts of ServiceEntries outside the mesh (MESH_EXTERNAL), by host, with their "<ns>/<name>". */
+  private externalHosts(): Map<string, string> {
+    const hosts = new Map<string, string>();
+    for (const se of this.index.of(NETWORKING, 'ServiceEntry')) {
+      if (str(get(se, 'spec', 'location')) !== 'MESH_EXTERNAL') continue;
+      for (const h of strings(get(se, 'spec', 'hosts'))) hosts.set(h, ref(se));
+    }
+    return hosts;
+  }
+
   /** The ingress Gateway (Istio or Gateway API) that serves a host, on the asked port if any. */
   private gatewayFor(host: string, port: number | undefined): GatewayEntry | undefined {
     if (
@@ -439,8 +455,15 @@ class Evaluator {
       this.index.services.some((s) => host === `${s.name}.${s.namespace}`)
     )
       return undefined;
+    const external = this.externalHosts();
     for (const gw of this.index.of(NETWORKING, 'Gateway')) {
       const ns = gw.metadata.namespace ?? 'default';
+      // An egress gateway's Gateway (every host it serves is a ServiceEntry's, MESH_EXTERNAL)
+      // configures the way out: no client outside reaches the mesh through it.
+      const served = arr(get(gw, 'spec', 'servers')).flatMap((s) =>
+        strings(get(s, 'hosts')).map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)),
+      );
+      if (served.length > 0 && served.every((h) => external.has(h))) continue;
       const servers = arr(get(gw, 'spec', 'servers')).filter((s) =>
         strings(get(s, 'hosts')).some((h) =>
           hostMatches(h.includes('/') ? h.slice(h.indexOf('/') + 1) : h, host, ns),

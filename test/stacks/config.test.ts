@@ -316,7 +316,7 @@ describe('mesh-kit:apps', () => {
       .apps.map((a) => [a.app.name, a.variant, a.dataPlane ?? 'own']);
   }
 
-  const KNOWN = 'registered apps: shop, bookinfo (charts/apps.ts)';
+  const KNOWN = 'registered apps: shop, bookinfo, payments (charts/apps.ts)';
 
   it("gives each app the stack's environment as its variant where it has one, else its default", () => {
     const dev = { environment: 'dev', cluster: { type: 'kind' } };
@@ -382,6 +382,15 @@ describe('mesh-kit:apps', () => {
     assert.deepEqual(appProblems({ apps: [{ name: 'bookinfo', dataPlane: 'ambient' }] }), [
       'mesh-kit:apps[0].dataPlane: is ambient, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar); install the ambient data plane with `pulumi config set dataPlane ambient`, or run the app with sidecars',
     ]);
+    // payments runs its notifier in an ambient namespace of its own choice.
+    assert.deepEqual(appProblems({ apps: [{ name: 'payments' }] }), [
+      'mesh-kit:apps[0]: app payments (env dev) runs the namespace payments-notify in ambient mode, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar); install the ambient data plane with `pulumi config set dataPlane ambient`',
+    ]);
+    // With ztunnel the app is fine; what is left is its certificate (HTTPS in dev too).
+    assert.deepEqual(
+      appProblems({ apps: [{ name: 'payments' }], dataPlane: 'ambient' }).map((p) => p.split(':')[1]),
+      ['tlsCertificate', 'tlsKey'],
+    );
   });
 
   it("refuses two apps in one namespace or on one host of the stack's gateway, and an app that does not render", () => {

@@ -161,16 +161,26 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       );
   }
   const workloads: Workload[] = [];
-  for (const d of objects.filter((m) => ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)))) {
-    const podLabels = labelsOf(get(d, 'spec', 'template', 'metadata', 'labels'));
-    const image = str(get(d, 'spec', 'template', 'spec', 'containers', 0, 'image'));
+  const workloadObjects = objects.filter(
+    (m) =>
+      ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)) ||
+      ['Job', 'CronJob'].some((k) => is(m, 'batch', k)),
+  );
+  for (const d of workloadObjects) {
+    // A CronJob's pods are its job template's.
+    const template =
+      d.kind === 'CronJob' ? get(d, 'spec', 'jobTemplate', 'spec', 'template') : get(d, 'spec', 'template');
+    const podLabels = labelsOf(get(template, 'metadata', 'labels'));
+    const image = str(get(template, 'spec', 'containers', 0, 'image'));
+    const schedule = str(get(d, 'spec', 'schedule'));
+    const batch = d.kind === 'Job' ? 'job' : schedule !== undefined ? `cron ${schedule}` : undefined;
     workloads.push({
       name: d.metadata.name,
       namespace: ns(d),
       podLabels,
-      serviceAccount: str(get(d, 'spec', 'template', 'spec', 'serviceAccountName')) ?? 'default',
+      serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
       version: {
-        name: podLabels.version ?? d.metadata.name,
+        name: podLabels.version ?? batch ?? d.metadata.name,
         replicas: hpas.get(`${ns(d)}/${d.metadata.name}`) ?? String(num(get(d, 'spec', 'replicas')) ?? 1),
         image: image?.split('/').pop(),
       },
@@ -182,9 +192,17 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   const versionServices = new Map<string, { node: string; version: string }>();
   const services = of('', 'Service');
   const isVersionAlias = (s: Manifest) => labelsOf(get(s, 'spec', 'selector')).version !== undefined;
-  for (const s of services.filter((x) => !isVersionAlias(x))) {
+  const isHeadless = (s: Manifest) => get(s, 'spec', 'clusterIP') === 'None';
+  // Headless Services last: a StatefulSet's (`<name>-headless`) names the pods of its service's node.
+  const primary = services.filter((x) => !isVersionAlias(x));
+  for (const s of [...primary.filter((x) => !isHeadless(x)), ...primary.filter(isHeadless)]) {
     const selector = labelsOf(get(s, 'spec', 'selector'));
     const mine = workloads.filter((w) => w.namespace === ns(s) && matches(selector, w.podLabels));
+    const owner = mine[0]?.node;
+    if (isHeadless(s) && owner !== undefined && mine.every((w) => w.node === owner)) {
+      for (const h of hostsOf(s.metadata.name, ns(s))) hostToNode.set(h, owner);
+      continue;
+    }
     const id = addNode({
       id: `svc:${ns(s)}/${s.metadata.name}`,
       kind: 'service',
@@ -219,6 +237,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   }
   // Hosts outside the mesh (ServiceEntries, MESH_EXTERNAL by default), one node each, which the
   // Sidecars' egress hosts below connect their callers to.
+  const externalHosts = new Set<string>();
   for (const se of of(ISTIO_NETWORKING, 'ServiceEntry')) {
     if ((str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') continue;
     const hosts = strings(get(se, 'spec', 'hosts'));
@@ -232,7 +251,10 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       details: [ports.join('  '), ...egressVia(objects, hosts)].filter(Boolean),
       versions: [],
     });
-    for (const h of hosts) hostToNode.set(h, id);
+    for (const h of hosts) {
+      hostToNode.set(h, id);
+      externalHosts.add(h);
+    }
   }
   const nodeOfHost = (host: string, from: string): string | undefined =>
     hostToNode.get(host) ?? hostToNode.get(`${shortHost(host)}.${hostNamespace(host, from)}`);
@@ -496,7 +518,17 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       });
     }
     const selector = labelsOf(get(p, 'spec', 'selector', 'matchLabels'));
-    return Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    const selected = Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    if (selected.length > 0) return selected;
+    // An egress gateway's policy (its pods are not the app's): it admits calls to the external hosts
+    // its rules name, by SNI or Host.
+    const named = arr(get(p, 'spec', 'rules')).flatMap((r) => [
+      ...arr(get(r, 'when'))
+        .filter((c) => str(get(c, 'key')) === 'connection.sni')
+        .flatMap((c) => strings(get(c, 'values'))),
+      ...arr(get(r, 'to')).flatMap((t) => strings(get(t, 'operation', 'hosts'))),
+    ]);
+    return [...new Set(named.filter((h) => externalHosts.has(h)).map((h) => hostToNode.get(h)!))];
   };
   const nodesOfPrincipal = (principal: string): string[] => {
     const m = /(?:^|\/)ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
@@ -556,7 +588,8 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
             for (const caller of callers.length > 1 && known.length > 0 ? known : callers) {
               if (caller === callee) continue;
               const e = edge(caller, callee, 'authorization');
-              const text = `allow ${ops || 'any request'}`;
+              const atGateway = nodes.get(callee)?.kind === 'external' ? ' at the egress gateway' : '';
+              const text = `allow ${ops || 'any request'}${atGateway}`;
               if (!e.markers.some((m) => m.kind === 'authz' && m.text === text))
                 e.markers.push({ kind: 'authz', text });
             }
