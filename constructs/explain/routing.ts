@@ -227,6 +227,12 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
           };
     if (faultOut && Object.values(faultOut).some((f) => f.percentage === null))
       notes.push('the fault sets no percentage; see HTTPFaultInjection on the VirtualService reference');
+    // "Fault injection policy to apply on HTTP traffic at the client side. Note that timeouts or
+    // retries will not be enabled when faults are enabled on the client side" (HTTPRoute.fault).
+    if (faultOut && (r.timeout !== undefined || isRecord(r.retries)))
+      notes.push(
+        "the caller's proxy injects the fault; Istio's reference says timeouts or retries are not enabled when faults are, so do not count on this route's timeout and retries to hide it (https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRoute)",
+      );
     const mirror = isRecord(r.mirror)
       ? {
           host: qualify(str(r.mirror.host) ?? '', ns),
