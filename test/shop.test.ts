@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { Duration, Testing } from 'cdk8s';
 import { ENVIRONMENTS } from '../charts/environments.js';
 import { ShopChart } from '../charts/index.js';
+import { toDot, toMermaid } from '../tools/mesh/graph-render.js';
+import { buildMeshGraph } from '../tools/mesh/mesh-model.js';
 import { all, find, synth, synthErrors, type Manifest } from './support/synth.js';
 
 function shop(environment: 'dev' | 'staging' | 'prod', images?: Record<string, string>): Manifest[] {
@@ -192,6 +194,26 @@ describe('shop chart', () => {
       assert.deepEqual(faultsOf(objs), [
         ['reviews', 'testers', { delay: { fixedDelay: '7s', percentage: { value: 100 } } }],
       ]);
+    });
+
+    it('is in the picture: the faults on the route lines of the calls, in red in the SVG and DOT', () => {
+      const graph = buildMeshGraph(
+        shop('staging') as Parameters<typeof buildMeshGraph>[0],
+        'shop env=staging',
+      );
+      const dot = toDot(graph);
+      assert.match(
+        dot,
+        /"svc:shop\/reviews" -> "svc:shop\/ratings" \[label=<.*→ v1 · timeout 1s · retry 1×500ms · <FONT COLOR="#c53030">fault abort 503 @10%<\/FONT><BR\/>/,
+      );
+      assert.match(
+        dot,
+        /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*end-user=jason → v2 · timeout 3s · <FONT COLOR="#c53030">fault delay 2s @5%<\/FONT><BR\/>→ v1 80% · v3 20% · timeout 3s · retry 2×1s · <FONT COLOR="#c53030">fault delay 2s @5%<\/FONT> · mirror v2 5%/,
+      );
+      const prod = toMermaid(
+        buildMeshGraph(shop('prod') as Parameters<typeof buildMeshGraph>[0], 'shop env=prod'),
+      );
+      assert.doesNotMatch(prod, /fault (delay|abort)/);
     });
 
     it('is refused in prod, switched on or written into the environment', () => {
