@@ -200,6 +200,13 @@ describe('behaviour diff', () => {
     ]);
   });
 
+  it('says which callers and Services that were let through are gone', () => {
+    assert.deepEqual(behaviourDiff(mesh({ wishlist: true }), mesh()).changes, [
+      { text: 'wishlist → storefront: gone, was allowed', risk: null },
+      { text: 'storefront → wishlist: gone, was allowed (shop/wishlist-callers)', risk: null },
+    ]);
+  });
+
   it("the shop's chaos switch, as the behaviour section tells it", () => {
     const shop = (chaos: boolean) => {
       const app = new App();

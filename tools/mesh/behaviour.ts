@@ -504,29 +504,39 @@ export function behaviourDiff(base: readonly Manifest[], head: readonly Manifest
     if (!(refused(a) && refused(b))) perPair.set(pairOf(p), (perPair.get(pairOf(p)) ?? 0) + 1);
     for (const l of compare(a, b)) lines.push({ ...l, from: p.from, toLabel: p.toLabel, probe: p.label });
   }
-  // New pairs (a new caller, Service or host): what the head lets through.
-  const fresh = new Map<string, { p: Probe; allowed: Probe[]; total: number; why: string }>();
-  for (const p of hp) {
-    if (basePairs.has(pairOf(p))) continue;
-    const entry = fresh.get(pairOf(p)) ?? { p, allowed: [], total: 0, why: '' };
-    entry.total++;
-    const s = explain(hi, p);
-    if (s.access === 'allowed' || s.access === 'unknown') {
-      entry.allowed.push(p);
-      entry.why ||= accessText(s);
+  // Pairs only one side has (a caller, Service or host added or removed): what the side that has
+  // them lets through.
+  const oneSided = (
+    probes: readonly Probe[],
+    index: MeshIndex,
+    other: ReadonlySet<string>,
+    added: boolean,
+  ) => {
+    const pairs = new Map<string, { p: Probe; allowed: Probe[]; total: number; why: string }>();
+    for (const p of probes) {
+      if (other.has(pairOf(p))) continue;
+      const entry = pairs.get(pairOf(p)) ?? { p, allowed: [], total: 0, why: '' };
+      entry.total++;
+      const s = explain(index, p);
+      if (s.access === 'allowed' || s.access === 'unknown') {
+        entry.allowed.push(p);
+        entry.why ||= accessText(s);
+      }
+      pairs.set(pairOf(p), entry);
     }
-    fresh.set(pairOf(p), entry);
-  }
-  for (const { p, allowed, total, why } of fresh.values()) {
-    if (allowed.length === 0) continue;
-    lines.push({
-      from: p.from,
-      toLabel: p.toLabel,
-      probe: allowed.length === total ? '' : allowed.map((x) => x.label).join('; '),
-      text: `new: ${why}`,
-      risk: 'access-widened',
-    });
-  }
+    for (const { p, allowed, total, why } of pairs.values()) {
+      if (allowed.length === 0) continue;
+      lines.push({
+        from: p.from,
+        toLabel: p.toLabel,
+        probe: allowed.length === total ? '' : allowed.map((x) => x.label).join('; '),
+        text: added ? `new: ${why}` : `gone: was ${why}`,
+        risk: added ? 'access-widened' : null,
+      });
+    }
+  };
+  oneSided(hp, hi, basePairs, true);
+  oneSided(bp, bi, headPairs, false);
   return { requests: shared.size, changes: group(lines, perPair, bp.concat(hp)) };
 }
 
@@ -557,7 +567,7 @@ function group(
   >();
   for (const g of byPair.values()) {
     const total = perPair.get(`${g.from}\u0000${toOf.get(g.toLabel) ?? g.toLabel}`) ?? 0;
-    const detail = g.text.startsWith('new: ')
+    const detail = /^(new|gone): /.test(g.text)
       ? g.probes.join('; ')
       : g.probes.length >= total
         ? ''
@@ -580,7 +590,7 @@ function group(
       } else froms.push(f);
     }
     return {
-      text: `${froms.join(', ')} → ${c.toLabel}${c.detail ? ` (${c.detail})` : ''}: ${c.text.replace(/^new: /, 'new, ')}`,
+      text: `${froms.join(', ')} → ${c.toLabel}${c.detail ? ` (${c.detail})` : ''}: ${c.text.replace(/^(new|gone): /, '$1, ')}`,
       risk: c.risk,
     };
   });
