@@ -53,7 +53,7 @@ function allow(app: string, callers: string[], operation?: Record<string, unknow
 function sidecar(app: string, hosts: string[]): Manifest {
   return o(NET, 'Sidecar', app, {
     workloadSelector: { labels: { app } },
-    egress: [{ hosts: [...hosts.map((h) => `./${host(h)}`), 'istio-system/*'] }],
+    egress: [{ hosts: [...hosts.map((h) => `./${h.includes('.') ? h : host(h)}`), 'istio-system/*'] }],
     outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
   });
 }
@@ -204,6 +204,26 @@ describe('behaviour diff', () => {
     assert.deepEqual(behaviourDiff(mesh({ wishlist: true }), mesh()).changes, [
       { text: 'wishlist → storefront: gone, was allowed', risk: null },
       { text: 'storefront → wishlist: gone, was allowed (shop/wishlist-callers)', risk: null },
+    ]);
+  });
+
+  it('asks each caller about the external hosts ServiceEntries declare: a Sidecar that imports one lets it out', () => {
+    const payments = o(NET, 'ServiceEntry', 'payments', {
+      hosts: ['api.payments.example'],
+      ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+      resolution: 'DNS',
+    });
+    const base = [...mesh(), payments];
+    const head = base.map((m) =>
+      m.kind === 'Sidecar' && m.metadata.name === 'reviews'
+        ? sidecar('reviews', ['ratings', 'api.payments.example'])
+        : m,
+    );
+    assert.deepEqual(behaviourDiff(base, head).changes, [
+      {
+        text: 'reviews → api.payments.example: denied → allowed (shop/reviews)',
+        risk: 'access-widened',
+      },
     ]);
   });
 

@@ -371,10 +371,11 @@ export function destinationRuleFor(
   index: MeshIndex,
   host: string,
   callerNamespace: string | undefined,
+  namespaceOfHost?: string,
 ): MeshObject | undefined {
   // https://istio.io/latest/docs/ops/best-practices/traffic-management/#cross-namespace-configuration:
   // the client's namespace is looked up first, then the service's, then the root namespace.
-  const serviceNamespace = index.serviceOfHost(host)?.namespace;
+  const serviceNamespace = namespaceOfHost ?? index.serviceOfHost(host)?.namespace;
   const order = [callerNamespace, serviceNamespace, ROOT_NAMESPACE].filter((n): n is string => !!n);
   const rules = index.of(NETWORKING, 'DestinationRule').filter((dr) => {
     const ns = dr.metadata.namespace ?? 'default';

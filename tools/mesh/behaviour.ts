@@ -299,6 +299,18 @@ export function probesOf(index: MeshIndex): Probe[] {
       }
     }
   }
+  // External hosts a ServiceEntry declares: whether each caller gets out to them (Sidecar egress,
+  // the outbound traffic policy) and how it is routed there.
+  for (const se of index.of(NETWORKING, 'ServiceEntry')) {
+    for (const h of strings(get(se, 'spec', 'hosts'))) {
+      if (h.includes('*') || index.services.some((s) => `${s.name}.${s.namespace}.svc.cluster.local` === h))
+        continue;
+      for (const from of callers) {
+        const t: Template = { method: 'GET', path: '/', headers: {} };
+        out.push({ from, to: h, toLabel: h, service: null, ...t, label: requestLabel(t) });
+      }
+    }
+  }
   for (const entry of ingressHosts(index)) {
     for (const { t, label } of ingressTemplates(index, entry)) {
       out.push({
