@@ -157,6 +157,36 @@ describe('behaviour diff', () => {
     assert.equal(probes.length, 8 * (3 + 2 + 1 + 1));
   });
 
+  it('makes a request of each kind of VirtualService match: headers, uri exact, prefix and regex, method, query', () => {
+    const objs = mesh().map((m) =>
+      m.kind === 'VirtualService' && m.metadata.name === 'ratings'
+        ? o(NET, 'VirtualService', 'ratings', {
+            hosts: ['ratings'],
+            http: [
+              {
+                match: [
+                  { uri: { regex: '/ratings/v[0-9]+/.*' }, method: { exact: 'PUT' } },
+                  { uri: { prefix: '/ratings/beta' }, queryParams: { debug: { exact: 'on' } } },
+                  { headers: { 'x-canary': {} } },
+                ],
+                route: [{ destination: { host: 'ratings' } }],
+              },
+            ],
+          })
+        : m,
+    );
+    const labels = probesOf(new MeshIndex(objs))
+      .filter((p) => p.from === 'reviews:v1' && p.toLabel === 'ratings')
+      .map((p) => p.label);
+    assert.deepEqual(labels, [
+      'GET /ratings/x',
+      'PUT /ratings/v1/x',
+      'GET /ratings/beta?debug=on',
+      'GET /ratings/x, x-canary: x',
+      'a request no route or policy names',
+    ]);
+  });
+
   it('says nothing when nothing behaves differently', () => {
     const d = behaviourDiff(mesh({ timeout: '3s' }), mesh({ timeout: '3s' }));
     assert.deepEqual(d.changes, []);

@@ -89,9 +89,13 @@ function concreteStringMatch(m: unknown, fallback: string | undefined): string |
   if (regex !== undefined) {
     const guess = regex
       .replace(/^\^|\$$/g, '')
-      .replace(/\[\^?[^\]]*\][+*]?|\\[dw][+*]?|\.[+*]/g, (t) => (t.includes('\\d') ? '1' : 'x'))
+      .replace(/\[\^?[^\]]*\][+*]?|\\[dw][+*]?|\.[+*]/g, (t) => (/\\d|0-9/.test(t) ? '1' : 'x'))
       .replace(/\\(.)/g, '$1');
-    return fullMatch(regex, guess) ? guess : fallback;
+    try {
+      return fullMatch(regex, guess) ? guess : fallback;
+    } catch {
+      return fallback; // RE2 syntax JavaScript does not read: no guess
+    }
   }
   return 'x'; // {} checks presence only
 }

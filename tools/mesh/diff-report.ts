@@ -56,7 +56,9 @@ export function compareSyntheses(
       const objects = diffManifests(b ?? [], h ?? []);
       const status = !b ? 'added' : !h ? 'removed' : objects.length > 0 ? 'changed' : 'unchanged';
       // Identical objects behave identically: requests are explained only where objects changed.
-      const behaviour = status === 'changed' && b && h ? behaviourDiff(b, h) : null;
+      // Objects that define no request (no Service, host or ServiceEntry) get no behaviour section.
+      const asked = status === 'changed' && b && h ? behaviourDiff(b, h) : null;
+      const behaviour = asked && (asked.requests > 0 || asked.changes.length > 0) ? asked : null;
       return {
         variant: v,
         status,
