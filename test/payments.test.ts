@@ -267,14 +267,20 @@ for (const env of ENVS) {
       assert.equal(ledger.allowed, false);
       assert.equal(ledger.deniedAt, 'egress');
       assert.equal(ledger.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
-      // explainRequest answers inside the mesh: the provider is named for what it is (and in prod
-      // its egress Gateway is not taken for an ingress that serves it).
-      assert.throws(
-        () => explainRequest(m, { from: 'api', to: 'api.payments-provider.example', method: 'POST' }),
-        new RegExp(
-          '^Error: to "api.payments-provider.example": an external service \\(ServiceEntry payments/payments-provider\\)',
-        ),
-      );
+      // The provider through explainRequest: the api's Sidecar imports its ServiceEntry; the ledger's
+      // does not, and under REGISTRY_ONLY its request ends in the BlackHoleCluster.
+      const api = explainRequest(m, { from: 'api', to: 'api.payments-provider.example', method: 'POST' });
+      assert.equal(api.allowed, true);
+      assert.equal(api.egress?.allowed, true);
+      assert.equal(api.external?.serviceEntry, 'payments/payments-provider');
+      const blocked = explainRequest(m, {
+        from: 'ledger',
+        to: 'api.payments-provider.example',
+        method: 'POST',
+      });
+      assert.equal(blocked.allowed, false);
+      assert.equal(blocked.deniedAt, 'egress');
+      assert.equal(blocked.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
       const entry = find(objs, 'ServiceEntry', 'payments-provider');
       assert.equal(entry.metadata.namespace, 'payments');
       assert.deepEqual(entry.spec.hosts, ['api.payments-provider.example']);

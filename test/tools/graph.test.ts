@@ -125,7 +125,11 @@ describe('mesh graph of the shop', () => {
     assert.match(dot, /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*v1 80% · v3 20%/);
     const mmd = toMermaid(graph);
     assert.match(mmd, /^---\ntitle: shop env=dev\n---\nflowchart TB\n/);
-    assert.match(mmd, /n\d+ -->\|"end-user=jason → v2 · timeout 3s<br\/>→ v1 80% · v3 20%.*"\| n\d+/);
+    // The shop's dev chaos (5 % of reviews requests delayed 2 s) is on the route lines.
+    assert.match(
+      mmd,
+      /n\d+ -->\|"end-user=jason → v2 · timeout 3s · fault delay 2s @5%<br\/>→ v1 80% · v3 20%.*"\| n\d+/,
+    );
     const svg = await toSvg(graph);
     assert.ok(svg.startsWith('<svg'), svg.slice(0, 100));
     for (const name of ['storefront', 'catalog', 'reviews', 'ratings', 'ingress shop'])
