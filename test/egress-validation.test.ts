@@ -61,11 +61,15 @@ describe('ExternalService validation', () => {
     ]);
   });
 
-  it('needs resolution NONE for a wildcard host, which DNS cannot resolve', () => {
+  it('refuses resolution DNS for a wildcard host, which has no name to look up', () => {
     assert.deepEqual(errorsOf({ hosts: ['*.example.com'] }), [
-      '[test/p] resolution: DNS cannot resolve the wildcard host "*.example.com": there is no single name or address to send to; use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
+      '[test/p] resolution: DNS cannot resolve the wildcard host "*.example.com": there is no single name to look up, and istiod refuses it; use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
     ]);
     assert.deepEqual(errorsOf({ hosts: ['*.example.com'], resolution: 'NONE' }), []);
+    assert.deepEqual(
+      errorsOf({ hosts: ['*.example.com'], resolution: 'STATIC', endpoints: ['203.0.113.10'] }),
+      [],
+    );
   });
 
   it('checks port names against their protocol, and unique ports', () => {
@@ -96,7 +100,7 @@ describe('ExternalService validation', () => {
     assert.deepEqual(
       errorsOf({ hosts: ['*.example.com'], resolution: 'NONE', tls: ExternalTls.originate() }),
       [
-        '[test/p] tls: originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has "*.example.com" with resolution NONE; declare one ExternalService per host, with a DNS name and resolution "DNS"',
+        '[test/p] tls: originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has the wildcard "*.example.com"; declare one ExternalService per host, each with its DNS name',
       ],
     );
     assert.deepEqual(
@@ -106,10 +110,20 @@ describe('ExternalService validation', () => {
       }),
       [
         "[test/p] tls.port: 443 is also one of the service's ports, where the application would speak TLS itself; choose another plain-HTTP port for the application, e.g. 80",
-        '[test/p] tls: originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has 2 hosts; declare one ExternalService per host, with a DNS name and resolution "DNS"',
+        '[test/p] tls: originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has 2 hosts; declare one ExternalService per host, each with its DNS name',
         '[test/p] tls.sni: "Bad_" is not a DNS name; give the server name of the certificate, e.g. "api.example.com"',
         '[test/p] tls.caCertificates: "ca.pem" is not an absolute path in the proxy; give the file the proxy reads, e.g. "/etc/certs/ca.pem"',
       ],
+    );
+  });
+
+  it('originates TLS to resolved or static endpoints, never with resolution NONE', () => {
+    assert.deepEqual(errorsOf({ resolution: 'NONE', tls: ExternalTls.originate() }), [
+      '[test/p] tls: originating TLS needs endpoints the proxy connects to, and resolution NONE has none (the proxy would forward to whatever address the application dialled); use resolution "DNS", or "STATIC" with endpoints',
+    ]);
+    assert.deepEqual(
+      errorsOf({ resolution: 'STATIC', endpoints: ['203.0.113.10'], tls: ExternalTls.originate() }),
+      [],
     );
   });
 

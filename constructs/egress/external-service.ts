@@ -446,12 +446,13 @@ export class ExternalService extends Construct implements CallTarget {
       p.add('hosts', 'is empty', 'give the host names callers address, e.g. ["api.example.com"]');
     this.hosts.forEach((host, i) => validateHost(host, `hosts[${i}]`, p));
     const wildcards = this.hosts.filter((h) => h.startsWith('*.'));
-    // ServiceEntry: "hosts ... DNS resolution cannot be used with wildcard hosts"; the proxy has no
-    // name to look up (https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-Resolution).
-    if (wildcards.length > 0 && this.resolution !== 'NONE') {
+    // istiod refuses resolution DNS without endpoints unless every host is fully qualified: the
+    // proxy has to look the name up ("hosts must be FQDN if no endpoints are provided", ValidateServiceEntry
+    // in istio/istio pkg/config/validation; https://istio.io/latest/docs/reference/config/networking/service-entry/#ServiceEntry-Resolution).
+    if (wildcards.length > 0 && this.resolution === 'DNS') {
       p.add(
         'resolution',
-        `${this.resolution} cannot resolve the wildcard host "${wildcards[0]}": there is no single name or address to send to`,
+        `DNS cannot resolve the wildcard host "${wildcards[0]}": there is no single name to look up, and istiod refuses it`,
         'use resolution "NONE" (the proxy sends to the address the application connected to), or list the hosts one by one',
       );
     }
@@ -515,13 +516,20 @@ export class ExternalService extends Construct implements CallTarget {
           'choose another plain-HTTP port for the application, e.g. 80',
         );
       }
-      // TLS origination needs one DNS name: the SNI and the certificate check are for a name, and
-      // the proxy must know where to connect (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-tls-origination/).
-      if (this.hosts.length !== 1 || wildcards.length > 0 || this.resolution !== 'DNS') {
+      // TLS origination needs one DNS name (the SNI and the certificate check are for a name) and
+      // endpoints the proxy connects to itself: with NONE it would open TLS to whatever address the
+      // application dialled (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-tls-origination/).
+      if (this.hosts.length !== 1 || wildcards.length > 0) {
         p.add(
           'tls',
-          `originating TLS needs exactly one DNS host with resolution DNS (one SNI name, one certificate to verify), but the service has ${this.hosts.length === 1 ? `"${this.hosts[0]}" with resolution ${this.resolution}` : `${this.hosts.length} hosts`}`,
-          'declare one ExternalService per host, with a DNS name and resolution "DNS"',
+          `originating TLS needs exactly one DNS host (one SNI name, one certificate to verify), but the service has ${this.hosts.length === 1 ? `the wildcard "${this.hosts[0]}"` : `${this.hosts.length} hosts`}`,
+          'declare one ExternalService per host, each with its DNS name',
+        );
+      } else if (this.resolution === 'NONE') {
+        p.add(
+          'tls',
+          'originating TLS needs endpoints the proxy connects to, and resolution NONE has none (the proxy would forward to whatever address the application dialled)',
+          'use resolution "DNS", or "STATIC" with endpoints',
         );
       }
       if (o.sni !== undefined && !isDnsName(o.sni))
