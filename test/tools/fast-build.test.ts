@@ -149,7 +149,7 @@ describe('the fast build (tools/build.mjs)', () => {
       assert.doesNotMatch(pkg.scripts[name], /\btsc\b|npm run --silent build/, name);
     }
     assert.match(pkg.scripts.typecheck, /\btsc -p tsconfig\.json --noEmit\b/);
-    assert.match(pkg.scripts.test, /\btsc --build tsconfig\.json\b/);
+    assert.match(pkg.scripts.test, /\btsc -p tsconfig\.json\b/);
     const cdk8s = readFileSync(join(ROOT, 'cdk8s.yaml'), 'utf8');
     assert.match(cdk8s, /^app: node tools\/build\.mjs && node lib\/tools\/cdk8s-app\.js$/m);
   });
