@@ -18,6 +18,7 @@ import {
   ref,
   SECURITY,
   type ServiceInfo,
+  selects,
   str,
   strings,
   type Workload,
@@ -645,15 +646,51 @@ class Evaluator {
         'the route sends some requests to a Service of the app; ask for that Service to see its security',
       );
     }
+    const gateway = envoy && se ? this.egressGatewayRoute(host, port, callerNs) : undefined;
+    let gatewayDecision: AuthzOutcome | undefined;
+    if (gateway) {
+      // Istio's egress gateway tasks: the caller's sidecar sends the host to the gateway over mTLS,
+      // so the gateway sees the caller's identity and its AuthorizationPolicies decide. Over TLS
+      // passthrough it sees the server name (connection.sni) but not the request
+      // (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/,
+      // https://istio.io/latest/docs/reference/config/security/conditions/).
+      gatewayDecision = authorize(gateway.policies, {
+        principal: caller.principal,
+        namespace: callerNs,
+        requestPrincipal: null,
+        method: req.method,
+        path: req.path,
+        host,
+        port,
+        headers: req.headers,
+        l4Only: !gateway.http,
+        sni: host,
+      });
+      this.notes.push(
+        `the request leaves through the egress gateway ${gateway.service} (VirtualService ${ref(gateway.virtualService)}${gateway.http ? '' : ', by TLS server name'}), whose AuthorizationPolicies decide: ${gatewayDecision.reason}`,
+      );
+      if (gatewayDecision.allowed !== true) {
+        return this.result(base, caller, {
+          allowed: gatewayDecision.allowed,
+          decidedBy: gatewayDecision.decidedBy,
+          deniedAt: gatewayDecision.allowed === false ? 'authorization' : null,
+          reason: `at the egress gateway ${gateway.service}: ${gatewayDecision.reason}`,
+          virtualService: ref(gateway.virtualService),
+          destinations,
+          egress,
+          external,
+        });
+      }
+    }
     this.notes.push(
       `${host} is outside the app's Services: no mTLS or authorization of the mesh applies at the destination${external.location === 'MESH_INTERNAL' ? ' (a MESH_INTERNAL entry: its workloads may enforce their own)' : ''}`,
     );
     return this.result(base, caller, {
       allowed: true,
-      decidedBy: egress?.sidecar ?? null,
+      decidedBy: gatewayDecision?.decidedBy ?? egress?.sidecar ?? null,
       deniedAt: null,
       reason: se
-        ? `${host} is declared by ServiceEntry ${ref(se)}${egress ? ` and imported by Sidecar ${egress.sidecar ?? '(none)'}` : ''}`
+        ? `${host} is declared by ServiceEntry ${ref(se)}${egress ? ` and imported by Sidecar ${egress.sidecar ?? '(none)'}` : ''}${gateway ? `, and the egress gateway ${gateway.service} lets the caller out` : ''}`
         : `${host} is not in the registry; nothing stops the caller`,
       virtualService: routing?.config ?? null,
       route: routing?.route ?? null,
@@ -674,6 +711,61 @@ class Evaluator {
       external,
       extraNotes: routing?.notes ?? [],
     });
+  }
+
+  /**
+   * The egress gateway a host's mesh-side route sends it to, if any: a VirtualService bound to the
+   * mesh whose route for the port goes to a host that is neither the external host nor a Service
+   * of the app (the gateway's Service), with the AuthorizationPolicies of the gateway's pods. Their
+   * labels are the selector of the Istio Gateway that serves the host in the gateway's namespace.
+   */
+  private egressGatewayRoute(
+    host: string,
+    port: number,
+    callerNs: string | null,
+  ): { service: string; virtualService: MeshObject; http: boolean; policies: MeshObject[] } | undefined {
+    const vs = virtualServicesFor(this.index, host, 'mesh', callerNs ?? undefined)[0];
+    if (!vs) return undefined;
+    for (const kind of ['http', 'tls', 'tcp']) {
+      for (const r of arr(get(vs, 'spec', kind))) {
+        const matches = arr(get(r, 'match'));
+        const meshSide =
+          matches.length === 0 ||
+          matches.some((m) => {
+            const gws = strings(get(m, 'gateways'));
+            const p = get(m, 'port');
+            return (gws.length === 0 || gws.includes('mesh')) && (p === undefined || p === port);
+          });
+        if (!meshSide) continue;
+        for (const d of arr(get(r, 'route'))) {
+          const to = str(get(d, 'destination', 'host'));
+          if (!to || to === host || this.index.serviceOfHost(to)) continue;
+          const gatewayNs = /^[^.]+\.([^.]+)\.svc(\.|$)/.exec(to)?.[1];
+          if (!gatewayNs) continue;
+          const pods = this.index
+            .of(NETWORKING, 'Gateway')
+            .filter(
+              (g) =>
+                (g.metadata.namespace ?? 'default') === gatewayNs &&
+                arr(get(g, 'spec', 'servers')).some((srv) =>
+                  strings(get(srv, 'hosts')).some(
+                    (h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h) === host,
+                  ),
+                ),
+            )
+            .map((g) => labelsOf(get(g, 'spec', 'selector')));
+          const policies = this.index.of(SECURITY, 'AuthorizationPolicy').filter((p) => {
+            if ((p.metadata.namespace ?? 'default') !== gatewayNs) return false;
+            const selector = get(p, 'spec', 'selector');
+            if (selector === undefined) return get(p, 'spec', 'targetRefs') === undefined;
+            const wanted = labelsOf(get(selector, 'matchLabels'));
+            return pods.some((labels) => selects(wanted, labels));
+          });
+          return { service: to, virtualService: vs, http: kind === 'http', policies };
+        }
+      }
+    }
+    return undefined;
   }
 
   /** The ingress Gateway (Istio or Gateway API) that serves a host, on the asked port if any. */

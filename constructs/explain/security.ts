@@ -288,6 +288,8 @@ export interface AuthzRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** ztunnel sees connections only: L7 attributes are unknown there. */
   readonly l4Only: boolean;
+  /** The TLS server name of the connection, where the evaluator knows it (`connection.sni`). */
+  readonly sni?: string;
 }
 
 export interface AuthzOutcome {
@@ -365,8 +367,10 @@ function conditionValue(key: string, req: AuthzRequest): string | string[] | nul
       return req.namespace;
     case 'destination.port':
       return String(req.port);
+    case 'connection.sni':
+      return req.sni ?? 'unknown';
     default:
-      // source.ip, remote.ip, destination.ip, connection.sni, experimental.*: not in the config.
+      // source.ip, remote.ip, destination.ip, experimental.*: not in the config.
       return 'unknown';
   }
 }
