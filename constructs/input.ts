@@ -357,50 +357,6 @@ const RATE_LIMIT_ACTION = instance(
   'RateLimitAction.remoteAddress()',
   'create it with RateLimitAction.requestHeader(...), genericKey(...) or remoteAddress()',
 );
-const MESH_NAMESPACE = instance(
-  (v) => v instanceof MeshNamespace,
-  'MeshNamespace',
-  'new MeshNamespace(chart, "shop")',
-  'pass the MeshNamespace construct itself',
-);
-const MICROSERVICE = instance(
-  (v) => v instanceof Microservice,
-  'Microservice',
-  'new Microservice(chart, "reviews", {...})',
-  'pass the Microservice construct itself, not its name',
-);
-const CALL_TARGET = instance(
-  (v) => v instanceof Microservice || isCallTarget(v),
-  'Microservice or ExternalService',
-  'new Microservice(chart, "reviews", {...})',
-  'pass the Microservice (or ExternalService) construct itself, not its name',
-);
-const RATE_LIMIT_SERVICE = instance(
-  (v) => v instanceof GlobalRateLimitService,
-  'GlobalRateLimitService',
-  'new GlobalRateLimitService(chart, "ratelimit", {...})',
-  'pass the GlobalRateLimitService construct itself',
-);
-
-const EXTERNAL_PORT = instance(
-  (v) => v instanceof ExternalPort,
-  'ExternalPort',
-  'ExternalPort.https()',
-  'create it with ExternalPort.https(port), http(port) or tcp(port)',
-);
-const EXTERNAL_TLS = instance(
-  (v) => v instanceof ExternalTls,
-  'ExternalTls',
-  'ExternalTls.originate()',
-  'create it with ExternalTls.passthrough() or ExternalTls.originate(options)',
-);
-const EGRESS_GATEWAY = instance(
-  (v) => v instanceof EgressGateway,
-  'EgressGateway',
-  'EgressGateway.istio()',
-  'create it with EgressGateway.istio(options)',
-);
-
 // Workloads (constructs/workload/).
 const ENV_VALUE = instance(
   (v) => v instanceof EnvValue,
@@ -451,19 +407,55 @@ const WORKLOAD = instance(
   'create it with Workload.deployment() or Workload.statefulSet({...})',
 );
 
+const MESH_NAMESPACE = instance(
+  (v) => v instanceof MeshNamespace,
+  'MeshNamespace',
+  'new MeshNamespace(chart, "shop")',
+  'pass the MeshNamespace construct itself',
+);
+const MICROSERVICE = instance(
+  (v) => v instanceof Microservice,
+  'Microservice',
+  'new Microservice(chart, "reviews", {...})',
+  'pass the Microservice construct itself, not its name',
+);
+const CALL_TARGET = instance(
+  (v) => v instanceof Microservice || isCallTarget(v),
+  'Microservice or ExternalService',
+  'new Microservice(chart, "reviews", {...})',
+  'pass the Microservice (or ExternalService) construct itself, not its name',
+);
+const RATE_LIMIT_SERVICE = instance(
+  (v) => v instanceof GlobalRateLimitService,
+  'GlobalRateLimitService',
+  'new GlobalRateLimitService(chart, "ratelimit", {...})',
+  'pass the GlobalRateLimitService construct itself',
+);
+
+const EXTERNAL_PORT = instance(
+  (v) => v instanceof ExternalPort,
+  'ExternalPort',
+  'ExternalPort.https()',
+  'create it with ExternalPort.https(port), http(port) or tcp(port)',
+);
+const EXTERNAL_TLS = instance(
+  (v) => v instanceof ExternalTls,
+  'ExternalTls',
+  'ExternalTls.originate()',
+  'create it with ExternalTls.passthrough() or ExternalTls.originate(options)',
+);
+const EGRESS_GATEWAY = instance(
+  (v) => v instanceof EgressGateway,
+  'EgressGateway',
+  'EgressGateway.istio()',
+  'create it with EgressGateway.istio(options)',
+);
+
 /** The API's value classes, which are never an object of props. */
 const VALUES = [
   EXTERNAL_PORT,
   EXTERNAL_TLS,
   EGRESS_GATEWAY,
-  ENV_VALUE,
-  ENV_FROM,
-  VOLUME,
-  TOLERATION,
-  NODE_LABEL_QUERY,
-  TOPOLOGY_SPREAD,
-  SCALING_METRIC,
-  WORKLOAD,
   DURATION,
   CPU,
   SIZE,
@@ -473,6 +465,14 @@ const VALUES = [
   LOAD_BALANCER,
   DATA_PLANE,
   RATE_LIMIT_ACTION,
+  ENV_VALUE,
+  ENV_FROM,
+  VOLUME,
+  TOLERATION,
+  NODE_LABEL_QUERY,
+  TOPOLOGY_SPREAD,
+  SCALING_METRIC,
+  WORKLOAD,
 ];
 
 const RESOURCES = shape(
@@ -720,30 +720,6 @@ const MICROSERVICE_PROPS = shape(
   '{ namespace, image: "reviews:1.0.0", versions: { v1: {} } }',
 );
 
-const MESH_JOB_PROPS = shape(
-  {
-    namespace: req(MESH_NAMESPACE),
-    name: string('"migrate"'),
-    image: req(string('"registry.example.com/migrate:1.0.0"')),
-    command: STRINGS,
-    args: STRINGS,
-    env: ENV,
-    envFrom: ENV_FROMS,
-    mounts: MOUNTS,
-    resources: RESOURCES,
-    serviceAccountName: string('"migrate"'),
-    runAsUser: number('10001'),
-    schedule: string('"0 3 * * *"'),
-    scheduling: SCHEDULING,
-    concurrencyPolicy: oneOf(() => ['Allow', 'Forbid', 'Replace'], 'use "Allow", "Forbid" or "Replace"'),
-    backoffLimit: number('3'),
-    activeDeadline: DURATION,
-    ttlAfterFinished: DURATION,
-    sidecar: SIDECAR_OPTIONS,
-  },
-  '{ namespace, image: "registry.example.com/migrate:1.0.0" }',
-);
-
 const MESH_NAMESPACE_PROPS = shape(
   {
     name: string('"shop"'),
@@ -952,6 +928,30 @@ const GLOBAL_RATE_LIMIT_OPTIONS = {
   timeout: DURATION,
 };
 
+const MESH_JOB_PROPS = shape(
+  {
+    namespace: req(MESH_NAMESPACE),
+    name: string('"migrate"'),
+    image: req(string('"registry.example.com/migrate:1.0.0"')),
+    command: STRINGS,
+    args: STRINGS,
+    env: ENV,
+    envFrom: ENV_FROMS,
+    mounts: MOUNTS,
+    resources: RESOURCES,
+    serviceAccountName: string('"migrate"'),
+    runAsUser: number('10001'),
+    schedule: string('"0 3 * * *"'),
+    scheduling: SCHEDULING,
+    concurrencyPolicy: oneOf(() => ['Allow', 'Forbid', 'Replace'], 'use "Allow", "Forbid" or "Replace"'),
+    backoffLimit: number('3'),
+    activeDeadline: DURATION,
+    ttlAfterFinished: DURATION,
+    sidecar: SIDECAR_OPTIONS,
+  },
+  '{ namespace, image: "registry.example.com/migrate:1.0.0" }',
+);
+
 const SERVICE_PORT_OPTIONS = shape(
   { name: string('"http-api"'), targetPort: number('8080') },
   '{ name: "http-api", targetPort: 8080 }',
@@ -1036,75 +1036,6 @@ export const checkInput = {
   },
   egressGateway(factory: string, options: unknown): void {
     args(`EgressGateway.${factory}:`, ['options', EGRESS_GATEWAY_OPTIONS, options]);
-  },
-  meshJob(self: IConstruct, props: unknown): void {
-    args(self, ['', req(MESH_JOB_PROPS), props]);
-  },
-  /** The factories of constructs/workload/ (EnvValue, Volume, Toleration, ...), by argument name. */
-  workloadValue(factory: string, values: Record<string, unknown>): void {
-    const names = req(string('"db-credentials"'));
-    const types: Record<string, Field> = {
-      value: req(string('"info"')),
-      secretName: names,
-      configMapName: names,
-      claimName: names,
-      key: req(string('"password"')),
-      path: req(string('"metadata.name"')),
-      metricName: req(string('"http_requests_per_second"')),
-      topologyKey: req(string('"topology.kubernetes.io/zone"')),
-      averageValue: req(numberOrString('100 or "500m"')),
-      selector: LABELS,
-      values: req(list(string('"eu-west-1a"'), '["eu-west-1a"]')),
-      effect: oneOf(
-        () => Object.values(TaintEffect),
-        'use TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE or TaintEffect.NO_EXECUTE',
-      ),
-      sourceOptions: shape({ optional: BOOLEAN }, '{ optional: true }'),
-      envFromOptions: shape({ prefix: string('"DB_"'), optional: BOOLEAN }, '{ prefix: "DB_" }'),
-      projectionOptions: shape(
-        {
-          items: map(string('"config.yaml"'), '{ "app.yaml": "config.yaml" }'),
-          defaultMode: number('0o440'),
-        },
-        '{ defaultMode: 0o440 }',
-      ),
-      emptyDirOptions: shape({ sizeLimit: SIZE, memory: BOOLEAN }, '{ sizeLimit: Size.mebibytes(256) }'),
-      spreadOptions: shape({ maxSkew: number('1'), required: BOOLEAN }, '{ maxSkew: 1 }'),
-      statefulSetOptions: shape(
-        {
-          volumeClaims: list(
-            shape(
-              {
-                name: req(string('"data"')),
-                mountPath: req(string('"/var/lib/ledger"')),
-                storage: req(SIZE),
-                storageClassName: string('"gp3"'),
-                accessModes: list(
-                  oneOf(
-                    () => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
-                    'use "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany" or "ReadWriteOncePod"',
-                  ),
-                  '["ReadWriteOnce"]',
-                ),
-              },
-              '{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }',
-            ),
-            '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
-          ),
-          podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
-          peers: BOOLEAN,
-        },
-        '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
-      ),
-    };
-    args(
-      `${factory}:`,
-      ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [
-        /Options$/.test(k) ? 'options' : k,
-        types[k],
-        v,
-      ]),
-    );
   },
   istioIngress(self: IConstruct, props: unknown): void {
     args(self, ['', req(ISTIO_INGRESS_PROPS), props]);
@@ -1223,6 +1154,75 @@ export const checkInput = {
     args(
       `RateLimitAction.${factory}:`,
       ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [k, types[k], v]),
+    );
+  },
+  meshJob(self: IConstruct, props: unknown): void {
+    args(self, ['', req(MESH_JOB_PROPS), props]);
+  },
+  /** The factories of constructs/workload/ (EnvValue, Volume, Toleration, ...), by argument name. */
+  workloadValue(factory: string, values: Record<string, unknown>): void {
+    const names = req(string('"db-credentials"'));
+    const types: Record<string, Field> = {
+      value: req(string('"info"')),
+      secretName: names,
+      configMapName: names,
+      claimName: names,
+      key: req(string('"password"')),
+      path: req(string('"metadata.name"')),
+      metricName: req(string('"http_requests_per_second"')),
+      topologyKey: req(string('"topology.kubernetes.io/zone"')),
+      averageValue: req(numberOrString('100 or "500m"')),
+      selector: LABELS,
+      values: req(list(string('"eu-west-1a"'), '["eu-west-1a"]')),
+      effect: oneOf(
+        () => Object.values(TaintEffect),
+        'use TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE or TaintEffect.NO_EXECUTE',
+      ),
+      sourceOptions: shape({ optional: BOOLEAN }, '{ optional: true }'),
+      envFromOptions: shape({ prefix: string('"DB_"'), optional: BOOLEAN }, '{ prefix: "DB_" }'),
+      projectionOptions: shape(
+        {
+          items: map(string('"config.yaml"'), '{ "app.yaml": "config.yaml" }'),
+          defaultMode: number('0o440'),
+        },
+        '{ defaultMode: 0o440 }',
+      ),
+      emptyDirOptions: shape({ sizeLimit: SIZE, memory: BOOLEAN }, '{ sizeLimit: Size.mebibytes(256) }'),
+      spreadOptions: shape({ maxSkew: number('1'), required: BOOLEAN }, '{ maxSkew: 1 }'),
+      statefulSetOptions: shape(
+        {
+          volumeClaims: list(
+            shape(
+              {
+                name: req(string('"data"')),
+                mountPath: req(string('"/var/lib/ledger"')),
+                storage: req(SIZE),
+                storageClassName: string('"gp3"'),
+                accessModes: list(
+                  oneOf(
+                    () => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
+                    'use "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany" or "ReadWriteOncePod"',
+                  ),
+                  '["ReadWriteOnce"]',
+                ),
+              },
+              '{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }',
+            ),
+            '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
+          ),
+          podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
+          peers: BOOLEAN,
+        },
+        '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
+      ),
+    };
+    args(
+      `${factory}:`,
+      ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [
+        /Options$/.test(k) ? 'options' : k,
+        types[k],
+        v,
+      ]),
     );
   },
 };

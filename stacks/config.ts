@@ -7,6 +7,7 @@ import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
 import { type AppGateway, appGateways, appManifests, egressGatewayHosts, type KubeObject } from './app.js';
+import { ISTIO_NAMESPACE } from './istio.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName, PROJECT, STACK_ENVIRONMENTS } from './environments.js';
 
 export { PROJECT };
@@ -566,6 +567,19 @@ export function readStackConfig(
       );
     } else if (mode === 'config') {
       const credential = credentials[0]!;
+      // The stack creates the Secret where the Gateway reads it: in istio-system (which the Istio
+      // install creates) or in a namespace an app of the stack creates; anywhere else the namespace
+      // does not exist when the Secret is created, and the first `pulumi up` fails there.
+      if (
+        credential.namespace !== ISTIO_NAMESPACE &&
+        !(apps ?? []).some((a) => a.namespaces.includes(credential.namespace))
+      ) {
+        problem(
+          'tls.mode',
+          `is config, but app ${credential.app} reads its certificate Secret ${credential.name} from namespace ${credential.namespace}, which neither Istio (${ISTIO_NAMESPACE}) nor any app of the stack creates, so the stack has nowhere to create it`,
+          "point the Gateway's certificateRef at a namespace the app creates, or manage the Secret yourself with `pulumi config set --path tls.mode existing`",
+        );
+      }
       const pem = (k: string, what: string, file: string, begin: string, re: RegExp) => {
         const fix =
           `store the ${what} as a secret with \`pulumi config set --secret ${k} < ${file}\`, ` +

@@ -83,7 +83,7 @@ describe('npm run graph: external services', () => {
     const edge = graph.edges.find((e) => e.to === 'egress:payments/payments-provider');
     assert.deepEqual(edge?.from, 'svc:payments/api');
     assert.deepEqual(edge?.sources, ['sidecar', 'authorization']);
-    assert.deepEqual(edge?.markers, [{ kind: 'authz', text: 'allow POST' }]);
+    assert.deepEqual(edge?.markers, [{ kind: 'authz', text: 'allow POST at the egress gateway' }]);
     // The gateway's policy admits no workload of the app as a callee of its own.
     assert.equal(
       graph.edges.some((e) => e.from === 'svc:payments/worker'),

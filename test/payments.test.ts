@@ -267,14 +267,55 @@ for (const env of ENVS) {
       assert.equal(ledger.allowed, false);
       assert.equal(ledger.deniedAt, 'egress');
       assert.equal(ledger.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
-      // explainRequest answers inside the mesh: the provider is named for what it is (and in prod
-      // its egress Gateway is not taken for an ingress that serves it).
-      assert.throws(
-        () => explainRequest(m, { from: 'api', to: 'api.payments-provider.example', method: 'POST' }),
-        new RegExp(
-          '^Error: to "api.payments-provider.example": an external service \\(ServiceEntry payments/payments-provider\\)',
-        ),
-      );
+      // The provider through explainRequest: the api's Sidecar imports its ServiceEntry; the ledger's
+      // does not, and under REGISTRY_ONLY its request ends in the BlackHoleCluster.
+      const api = explainRequest(m, { from: 'api', to: 'api.payments-provider.example', method: 'POST' });
+      assert.equal(api.allowed, true);
+      assert.equal(api.egress?.allowed, true);
+      assert.equal(api.external?.serviceEntry, 'payments/payments-provider');
+      const blocked = explainRequest(m, {
+        from: 'ledger',
+        to: 'api.payments-provider.example',
+        method: 'POST',
+      });
+      assert.equal(blocked.allowed, false);
+      assert.equal(blocked.deniedAt, 'egress');
+      assert.equal(blocked.egress?.outboundTrafficPolicy, 'REGISTRY_ONLY');
+      if (env === 'prod') {
+        // Through the egress gateway, whose policy admits the api by identity and server name.
+        assert.equal(api.decidedBy, 'istio-system/payments-payments-provider');
+        // A policy that names another identity: the gateway refuses the api, though its Sidecar lets it out.
+        const other = structuredClone(objs).map((o) =>
+          o.kind === 'AuthorizationPolicy' && o.metadata.name === 'payments-payments-provider'
+            ? {
+                ...o,
+                spec: {
+                  ...o.spec,
+                  rules: [
+                    {
+                      ...o.spec.rules[0],
+                      from: [{ source: { principals: ['cluster.local/ns/payments/sa/ledger'] } }],
+                    },
+                  ],
+                },
+              }
+            : o,
+        );
+        const refused = explainRequest(other, {
+          from: 'api',
+          to: 'api.payments-provider.example',
+          method: 'POST',
+        });
+        assert.equal(refused.allowed, false);
+        assert.equal(refused.deniedAt, 'authorization');
+        assert.equal(refused.egress?.allowed, true);
+        assert.match(
+          refused.reason,
+          /^at the egress gateway istio-egressgateway\.istio-system\.svc\.cluster\.local: /,
+        );
+      } else {
+        assert.equal(api.decidedBy, 'payments/api');
+      }
       const entry = find(objs, 'ServiceEntry', 'payments-provider');
       assert.equal(entry.metadata.namespace, 'payments');
       assert.deepEqual(entry.spec.hosts, ['api.payments-provider.example']);

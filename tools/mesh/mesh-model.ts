@@ -237,6 +237,7 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   }
   // Hosts outside the mesh (ServiceEntries, MESH_EXTERNAL by default), one node each, which the
   // Sidecars' egress hosts below connect their callers to.
+  const externalHosts = new Set<string>();
   for (const se of of(ISTIO_NETWORKING, 'ServiceEntry')) {
     if ((str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') continue;
     const hosts = strings(get(se, 'spec', 'hosts'));
@@ -250,7 +251,10 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       details: [ports.join('  '), ...egressVia(objects, hosts)].filter(Boolean),
       versions: [],
     });
-    for (const h of hosts) hostToNode.set(h, id);
+    for (const h of hosts) {
+      hostToNode.set(h, id);
+      externalHosts.add(h);
+    }
   }
   const nodeOfHost = (host: string, from: string): string | undefined =>
     hostToNode.get(host) ?? hostToNode.get(`${shortHost(host)}.${hostNamespace(host, from)}`);
@@ -514,7 +518,17 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       });
     }
     const selector = labelsOf(get(p, 'spec', 'selector', 'matchLabels'));
-    return Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    const selected = Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    if (selected.length > 0) return selected;
+    // An egress gateway's policy (its pods are not the app's): it admits calls to the external hosts
+    // its rules name, by SNI or Host.
+    const named = arr(get(p, 'spec', 'rules')).flatMap((r) => [
+      ...arr(get(r, 'when'))
+        .filter((c) => str(get(c, 'key')) === 'connection.sni')
+        .flatMap((c) => strings(get(c, 'values'))),
+      ...arr(get(r, 'to')).flatMap((t) => strings(get(t, 'operation', 'hosts'))),
+    ]);
+    return [...new Set(named.filter((h) => externalHosts.has(h)).map((h) => hostToNode.get(h)!))];
   };
   const nodesOfPrincipal = (principal: string): string[] => {
     const m = /(?:^|\/)ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
@@ -574,7 +588,8 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
             for (const caller of callers.length > 1 && known.length > 0 ? known : callers) {
               if (caller === callee) continue;
               const e = edge(caller, callee, 'authorization');
-              const text = `allow ${ops || 'any request'}`;
+              const atGateway = nodes.get(callee)?.kind === 'external' ? ' at the egress gateway' : '';
+              const text = `allow ${ops || 'any request'}${atGateway}`;
               if (!e.markers.some((m) => m.kind === 'authz' && m.text === text))
                 e.markers.push({ kind: 'authz', text });
             }
