@@ -13,6 +13,8 @@ import {
   bookinfoImage,
 } from './bookinfo.js';
 import { ENVIRONMENTS, type ShopEnvironment } from './environments.js';
+import { PAYMENTS_ENVIRONMENTS, type PaymentsEnvironment } from './payments-environments.js';
+import { PAYMENTS_SERVICES, PaymentsChart } from './payments.js';
 import { SHOP_SERVICES, ShopChart } from './shop.js';
 // new-app: imports (npm run new-app adds one line above this one)
 
@@ -58,9 +60,55 @@ export const BOOKINFO_APP = MeshAppDefinition.define({
     }),
 });
 
+/**
+ * Payments: an api (HTTPS ingress, JWT on /admin, local rate limits) calling an external payment
+ * provider, a ledger with a persistent volume, and a notifier in an ambient namespace; built from
+ * services/payments-<name>/. Its data planes are its own (sidecars for the api and the ledger, ambient
+ * for the notifier), so a stack's `dataPlane` for it is refused rather than ignored.
+ */
+export const PAYMENTS_APP = MeshAppDefinition.define({
+  name: 'payments',
+  description: 'api → ledger, api → notifier (ambient), api → external payment provider, from services/',
+  variantFlag: 'env',
+  variants: Object.keys(PAYMENTS_ENVIRONMENTS),
+  defaultVariant: 'dev',
+  images: Object.fromEntries(
+    PAYMENTS_SERVICES.map((service) => [
+      service,
+      ImageSource.fromDockerfile({
+        context: 'services',
+        dockerfile: `payments-${service}/Dockerfile`,
+        // What services/payments-<name>/Dockerfile copies: the workspace files, shared/,
+        // payments-shared/ and its own folder.
+        inputs: [
+          'package.json',
+          'package-lock.json',
+          'tsconfig.json',
+          '.dockerignore',
+          'shared',
+          'payments-shared',
+          `payments-${service}`,
+        ],
+      }),
+    ]),
+  ),
+  build: (app, variant, options) => {
+    if (options.dataPlane !== undefined) {
+      throw new Error(
+        'app "payments" chooses its data planes itself (sidecars for api and ledger, ambient for the notifier); remove its dataPlane',
+      );
+    }
+    new PaymentsChart(app, 'payments', {
+      environment: variant as PaymentsEnvironment['name'],
+      images: options.images,
+    });
+  },
+});
+
 /** Every app this project knows, in the order the tools list them. */
 export const APPS = new AppRegistry([
   SHOP_APP,
   BOOKINFO_APP,
+  PAYMENTS_APP,
   // new-app: apps (npm run new-app adds one entry above this one)
 ]);

@@ -1,6 +1,32 @@
 import { Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27';
-import type { Autoscaling, Resources } from '../constructs/index.js';
+import type { Autoscaling, FaultInjection, Resources } from '../constructs/index.js';
+
+/**
+ * A fault the mesh injects into one service's routes: the caller's proxy delays or answers the
+ * request itself, before it reaches the service (HTTPFaultInjection,
+ * https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPFaultInjection;
+ * https://istio.io/latest/docs/tasks/traffic-management/fault-injection/).
+ */
+export interface ChaosFault {
+  /** The service whose routes get the fault. */
+  readonly service: 'storefront' | 'catalog' | 'reviews' | 'ratings';
+  /**
+   * The name of the route that gets the fault.
+   * @default every route of the service
+   */
+  readonly route?: string;
+  /** The delay, the abort, or both, each with its percentage of requests. */
+  readonly fault: FaultInjection;
+}
+
+/**
+ * Chaos testing: faults injected on chosen routes, to watch the shop cope with slow and failing
+ * services before a real outage does it. Never in prod (ShopChart refuses it there).
+ */
+export interface ShopChaos {
+  readonly faults: readonly ChaosFault[];
+}
 
 /** Everything that differs between the shop's environments; the chart itself is written once. */
 export interface ShopEnvironment {
@@ -27,7 +53,25 @@ export interface ShopEnvironment {
   readonly storefrontRequestsPerSecond: number;
   /** Requests a minute one client address may send to the storefront, across all pods. */
   readonly storefrontRequestsPerMinutePerClient: number;
+  /**
+   * Faults injected on chosen routes, when the chart's chaos switch is on (its default wherever
+   * they are set).
+   * @default none: no fault injection
+   */
+  readonly chaos?: ShopChaos;
 }
+
+/**
+ * The chaos of dev and staging: ratings fails one request in ten with 503, reviews is slow (2 s)
+ * for one in twenty: reviews must still answer without ratings, and the storefront within its 3 s
+ * budget for reviews.
+ */
+const CHAOS: ShopChaos = {
+  faults: [
+    { service: 'ratings', fault: { abort: { httpStatus: 503, percentage: 10 } } },
+    { service: 'reviews', fault: { delay: { fixedDelay: Duration.seconds(2), percentage: 5 } } },
+  ],
+};
 
 const SMALL: Resources = {
   cpu: { request: Cpu.millis(25), limit: Cpu.millis(250) },
@@ -56,6 +100,7 @@ export const ENVIRONMENTS: Record<ShopEnvironment['name'], ShopEnvironment> = {
     ingressHosts: ['shop.localhost'],
     storefrontRequestsPerSecond: 50,
     storefrontRequestsPerMinutePerClient: 600,
+    chaos: CHAOS,
   },
   staging: {
     name: 'staging',
@@ -70,6 +115,7 @@ export const ENVIRONMENTS: Record<ShopEnvironment['name'], ShopEnvironment> = {
     tlsCredentialName: 'shop-staging-tls',
     storefrontRequestsPerSecond: 100,
     storefrontRequestsPerMinutePerClient: 600,
+    chaos: CHAOS,
   },
   prod: {
     name: 'prod',

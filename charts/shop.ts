@@ -2,7 +2,9 @@ import { Chart, type ChartProps, Duration } from 'cdk8s';
 import type { Construct } from 'constructs';
 import {
   DataPlane,
+  type FaultInjection,
   GlobalRateLimitService,
+  type HttpRoute,
   IstioIngress,
   LoadBalancer,
   MeshNamespace,
@@ -13,6 +15,7 @@ import {
   RateLimitUnit,
   ServicePort,
   StringMatch,
+  validateWith,
 } from '../constructs/index.js';
 import { ENVIRONMENTS, type ShopEnvironment, TIMEOUTS } from './environments.js';
 
@@ -46,6 +49,11 @@ export interface ShopChartProps extends ChartProps {
    * @default DataPlane.sidecar()
    */
   readonly dataPlane?: DataPlane;
+  /**
+   * The chaos switch: inject the environment's `chaos` faults on their routes. Refused in prod.
+   * @default on where the environment defines chaos faults (dev and staging), off elsewhere
+   */
+  readonly chaos?: boolean;
 }
 
 /**
@@ -73,6 +81,62 @@ export class ShopChart extends Chart {
       props.images?.[service] ?? `${env.imageRegistry}/shop-${service}:${env.imageTag}`;
     const url = (service: string) => `http://${service}.${env.namespace}.svc.cluster.local:${PORT}`;
     const timeoutMs = (d: Duration) => String(d.toMilliseconds());
+
+    // Chaos: each route of a service gets the environment's fault for it, when the switch is on.
+    const chaosOn = props.chaos ?? env.chaos !== undefined;
+    const faults = chaosOn ? (env.chaos?.faults ?? []) : [];
+    const routeNames = new Map<ShopService, (string | undefined)[]>();
+    const withChaos = (service: ShopService, route: HttpRoute): HttpRoute => {
+      routeNames.set(service, [...(routeNames.get(service) ?? []), route.name]);
+      const fault: FaultInjection | undefined = faults.find(
+        (f) => f.service === service && (f.route === undefined || f.route === route.name),
+      )?.fault;
+      return fault ? { ...route, fault } : route;
+    };
+    validateWith(this, (p) => {
+      // Fault injection answers real users' requests with errors and delays: never in prod.
+      if (chaosOn && env.name === 'prod') {
+        p.add(
+          'chaos',
+          `injects faults in prod (${faults.length} on ${[...new Set(faults.map((f) => f.service))].join(', ') || 'no route'})`,
+          'turn chaos off for prod (chaos: false, and no chaos in the prod environment); inject faults in dev or staging',
+        );
+      } else if (chaosOn && faults.length === 0) {
+        p.add(
+          'chaos',
+          `is on, but environment ${env.name} defines no chaos faults`,
+          'give the environment chaos.faults, or leave chaos out',
+        );
+      }
+      // Only the first fault that covers a route applies to it.
+      const shadowed = new Map<number, number>();
+      for (const [service, names] of routeNames) {
+        for (const name of names) {
+          const covering = faults.flatMap((f, i) =>
+            f.service === service && (f.route === undefined || f.route === name) ? [i] : [],
+          );
+          for (const j of covering.slice(1)) if (!shadowed.has(j)) shadowed.set(j, covering[0]);
+        }
+      }
+      faults.forEach((f, i) => {
+        const first = shadowed.get(i);
+        if (first !== undefined) {
+          p.add(
+            `environment.chaos.faults[${i}]`,
+            `injects a second fault on a route of ${f.service} that faults[${first}] already covers, and only the first applies`,
+            'merge them into one fault (a delay and an abort together), or give each its own route',
+          );
+        }
+        const names = (routeNames.get(f.service) ?? []).filter((n): n is string => n !== undefined);
+        if (f.route !== undefined && !names.includes(f.route)) {
+          p.add(
+            `environment.chaos.faults[${i}].route`,
+            `"${f.route}" is not a route of ${f.service}${names.length ? ` (its named routes: ${names.join(', ')})` : ', whose routes have no names'}`,
+            'name one of its routes, or leave route out to inject the fault on every route of the service',
+          );
+        }
+      });
+    });
 
     this.meshNamespace = new MeshNamespace(this, 'namespace', {
       name: env.namespace,
@@ -166,34 +230,42 @@ export class ShopChart extends Chart {
     // Routing: testers (end-user: jason) see v2; everyone else is on a canary, 80 % v1 and 20 % v3.
     const reviews = this.reviews;
     reviews
-      .addRoute({
-        name: 'testers',
-        match: [{ headers: { 'end-user': StringMatch.exact('jason') } }],
-        to: reviews.version('v2'),
-        timeout: TIMEOUTS.reviews,
-      })
-      .addRoute({
-        name: 'canary',
-        to: [
-          { version: reviews.version('v1'), weight: 80 },
-          { version: reviews.version('v3'), weight: 20 },
-        ],
-        timeout: TIMEOUTS.reviews,
-        retries: {
-          attempts: 2,
-          perTryTimeout: Duration.seconds(1),
-          retryOn: ['5xx', 'connect-failure', 'reset'],
-        },
-        // Shadow 5 % of the canary's traffic to v2, to compare it under real load; answers are discarded.
-        mirror: { to: reviews.version('v2'), percentage: 5 },
-      });
-    this.ratings.addRoute({
-      to: this.ratings.version('v1'),
-      timeout: TIMEOUTS.ratings,
-      retries: { attempts: 1, perTryTimeout: Duration.millis(500), retryOn: ['connect-failure', 'reset'] },
-    });
-    this.catalog.addRoute({ to: this.catalog.version('v1'), timeout: TIMEOUTS.catalog });
-    this.storefront.addRoute({ to: this.storefront.version('v1') });
+      .addRoute(
+        withChaos('reviews', {
+          name: 'testers',
+          match: [{ headers: { 'end-user': StringMatch.exact('jason') } }],
+          to: reviews.version('v2'),
+          timeout: TIMEOUTS.reviews,
+        }),
+      )
+      .addRoute(
+        withChaos('reviews', {
+          name: 'canary',
+          to: [
+            { version: reviews.version('v1'), weight: 80 },
+            { version: reviews.version('v3'), weight: 20 },
+          ],
+          timeout: TIMEOUTS.reviews,
+          retries: {
+            attempts: 2,
+            perTryTimeout: Duration.seconds(1),
+            retryOn: ['5xx', 'connect-failure', 'reset'],
+          },
+          // Shadow 5 % of the canary's traffic to v2, to compare it under real load; answers are discarded.
+          mirror: { to: reviews.version('v2'), percentage: 5 },
+        }),
+      );
+    this.ratings.addRoute(
+      withChaos('ratings', {
+        to: this.ratings.version('v1'),
+        timeout: TIMEOUTS.ratings,
+        retries: { attempts: 1, perTryTimeout: Duration.millis(500), retryOn: ['connect-failure', 'reset'] },
+      }),
+    );
+    this.catalog.addRoute(
+      withChaos('catalog', { to: this.catalog.version('v1'), timeout: TIMEOUTS.catalog }),
+    );
+    this.storefront.addRoute(withChaos('storefront', { to: this.storefront.version('v1') }));
 
     // End users reach the storefront through the ingress gateway; /admin needs a valid JWT.
     new IstioIngress(this, 'ingress', {

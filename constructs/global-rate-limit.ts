@@ -416,6 +416,7 @@ export class GlobalRateLimitService extends Construct {
               hosts: [`./${this.namespace.fqdn(redisName)}`, ...this.namespace.egressHosts, 'istio-system/*'],
             },
           ],
+          outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
         },
       });
     }

@@ -24,5 +24,6 @@ export { Cpu } from 'cdk8s-plus-27';
 export { Duration, Size } from 'cdk8s';
 export * from './ingress.js';
 export * from './global-rate-limit.js';
+export * from './egress/index.js';
 export * from './app-definition.js';
 export * from './explain/index.js';

@@ -15,6 +15,7 @@ import { Cpu } from 'cdk8s-plus-27';
 import { Construct, type IConstruct } from 'constructs';
 import { GlobalRateLimitService, RateLimitAction } from './global-rate-limit.js';
 import { DataPlane, MeshNamespace, MtlsMode } from './mesh-namespace.js';
+import { EgressGateway, ExternalPort, ExternalTls, OutboundTrafficPolicy } from './egress/index.js';
 import { isCallTarget, Microservice } from './microservice.js';
 import { LoadBalancer } from './resilience.js';
 import { formatProblem, type Problem } from './validation.js';
@@ -356,31 +357,6 @@ const RATE_LIMIT_ACTION = instance(
   'RateLimitAction.remoteAddress()',
   'create it with RateLimitAction.requestHeader(...), genericKey(...) or remoteAddress()',
 );
-const MESH_NAMESPACE = instance(
-  (v) => v instanceof MeshNamespace,
-  'MeshNamespace',
-  'new MeshNamespace(chart, "shop")',
-  'pass the MeshNamespace construct itself',
-);
-const MICROSERVICE = instance(
-  (v) => v instanceof Microservice,
-  'Microservice',
-  'new Microservice(chart, "reviews", {...})',
-  'pass the Microservice construct itself, not its name',
-);
-const CALL_TARGET = instance(
-  (v) => v instanceof Microservice || isCallTarget(v),
-  'Microservice or ExternalService',
-  'new Microservice(chart, "reviews", {...})',
-  'pass the Microservice (or ExternalService) construct itself, not its name',
-);
-const RATE_LIMIT_SERVICE = instance(
-  (v) => v instanceof GlobalRateLimitService,
-  'GlobalRateLimitService',
-  'new GlobalRateLimitService(chart, "ratelimit", {...})',
-  'pass the GlobalRateLimitService construct itself',
-);
-
 // Workloads (constructs/workload/).
 const ENV_VALUE = instance(
   (v) => v instanceof EnvValue,
@@ -431,16 +407,55 @@ const WORKLOAD = instance(
   'create it with Workload.deployment() or Workload.statefulSet({...})',
 );
 
+const MESH_NAMESPACE = instance(
+  (v) => v instanceof MeshNamespace,
+  'MeshNamespace',
+  'new MeshNamespace(chart, "shop")',
+  'pass the MeshNamespace construct itself',
+);
+const MICROSERVICE = instance(
+  (v) => v instanceof Microservice,
+  'Microservice',
+  'new Microservice(chart, "reviews", {...})',
+  'pass the Microservice construct itself, not its name',
+);
+const CALL_TARGET = instance(
+  (v) => v instanceof Microservice || isCallTarget(v),
+  'Microservice or ExternalService',
+  'new Microservice(chart, "reviews", {...})',
+  'pass the Microservice (or ExternalService) construct itself, not its name',
+);
+const RATE_LIMIT_SERVICE = instance(
+  (v) => v instanceof GlobalRateLimitService,
+  'GlobalRateLimitService',
+  'new GlobalRateLimitService(chart, "ratelimit", {...})',
+  'pass the GlobalRateLimitService construct itself',
+);
+
+const EXTERNAL_PORT = instance(
+  (v) => v instanceof ExternalPort,
+  'ExternalPort',
+  'ExternalPort.https()',
+  'create it with ExternalPort.https(port), http(port) or tcp(port)',
+);
+const EXTERNAL_TLS = instance(
+  (v) => v instanceof ExternalTls,
+  'ExternalTls',
+  'ExternalTls.originate()',
+  'create it with ExternalTls.passthrough() or ExternalTls.originate(options)',
+);
+const EGRESS_GATEWAY = instance(
+  (v) => v instanceof EgressGateway,
+  'EgressGateway',
+  'EgressGateway.istio()',
+  'create it with EgressGateway.istio(options)',
+);
+
 /** The API's value classes, which are never an object of props. */
 const VALUES = [
-  ENV_VALUE,
-  ENV_FROM,
-  VOLUME,
-  TOLERATION,
-  NODE_LABEL_QUERY,
-  TOPOLOGY_SPREAD,
-  SCALING_METRIC,
-  WORKLOAD,
+  EXTERNAL_PORT,
+  EXTERNAL_TLS,
+  EGRESS_GATEWAY,
   DURATION,
   CPU,
   SIZE,
@@ -450,6 +465,14 @@ const VALUES = [
   LOAD_BALANCER,
   DATA_PLANE,
   RATE_LIMIT_ACTION,
+  ENV_VALUE,
+  ENV_FROM,
+  VOLUME,
+  TOLERATION,
+  NODE_LABEL_QUERY,
+  TOPOLOGY_SPREAD,
+  SCALING_METRIC,
+  WORKLOAD,
 ];
 
 const RESOURCES = shape(
@@ -697,30 +720,6 @@ const MICROSERVICE_PROPS = shape(
   '{ namespace, image: "reviews:1.0.0", versions: { v1: {} } }',
 );
 
-const MESH_JOB_PROPS = shape(
-  {
-    namespace: req(MESH_NAMESPACE),
-    name: string('"migrate"'),
-    image: req(string('"registry.example.com/migrate:1.0.0"')),
-    command: STRINGS,
-    args: STRINGS,
-    env: ENV,
-    envFrom: ENV_FROMS,
-    mounts: MOUNTS,
-    resources: RESOURCES,
-    serviceAccountName: string('"migrate"'),
-    runAsUser: number('10001'),
-    schedule: string('"0 3 * * *"'),
-    scheduling: SCHEDULING,
-    concurrencyPolicy: oneOf(() => ['Allow', 'Forbid', 'Replace'], 'use "Allow", "Forbid" or "Replace"'),
-    backoffLimit: number('3'),
-    activeDeadline: DURATION,
-    ttlAfterFinished: DURATION,
-    sidecar: SIDECAR_OPTIONS,
-  },
-  '{ namespace, image: "registry.example.com/migrate:1.0.0" }',
-);
-
 const MESH_NAMESPACE_PROPS = shape(
   {
     name: string('"shop"'),
@@ -741,8 +740,40 @@ const MESH_NAMESPACE_PROPS = shape(
     accessLogging: shape({ provider: string('"envoy"') }, '{}'),
     trustDomain: string('"cluster.local"'),
     labels: LABELS,
+    outboundTrafficPolicy: oneOf(
+      () => Object.values(OutboundTrafficPolicy),
+      'use OutboundTrafficPolicy.REGISTRY_ONLY or OutboundTrafficPolicy.ALLOW_ANY',
+    ),
   },
   '{ name: "shop" }',
+);
+
+const EXTERNAL_SERVICE_PROPS = shape(
+  {
+    namespace: req(MESH_NAMESPACE),
+    name: string('"payments-provider"'),
+    hosts: req(list(string('"api.payments-provider.example"'), '["api.payments-provider.example"]')),
+    ports: list(EXTERNAL_PORT, '[ExternalPort.https()]'),
+    resolution: oneOf(() => ['DNS', 'STATIC', 'NONE'], 'use "DNS", "STATIC" or "NONE"'),
+    endpoints: list(string('"203.0.113.10"'), '["203.0.113.10"]'),
+    tls: EXTERNAL_TLS,
+    egressGateway: EGRESS_GATEWAY,
+  },
+  '{ namespace, hosts: ["api.payments-provider.example"] }',
+);
+const EXTERNAL_PORT_OPTIONS = shape({ name: string('"https-443"') }, '{ name: "https-443" }');
+const ORIGINATE_TLS_OPTIONS = shape(
+  { sni: string('"api.example.com"'), caCertificates: string('"/etc/certs/ca.pem"'), port: number('80') },
+  '{ sni: "api.example.com" }',
+);
+const EGRESS_GATEWAY_OPTIONS = shape(
+  {
+    namespace: string('"istio-system"'),
+    selector: map(string('"egressgateway"'), '{ istio: "egressgateway" }'),
+    serviceName: string('"istio-egressgateway"'),
+    ports: list(number('443'), '[80, 443]'),
+  },
+  '{ namespace: "istio-system" }',
 );
 
 const STRING_MATCHES = map(STRING_MATCH, '{ "end-user": StringMatch.exact("jason") }');
@@ -897,6 +928,30 @@ const GLOBAL_RATE_LIMIT_OPTIONS = {
   timeout: DURATION,
 };
 
+const MESH_JOB_PROPS = shape(
+  {
+    namespace: req(MESH_NAMESPACE),
+    name: string('"migrate"'),
+    image: req(string('"registry.example.com/migrate:1.0.0"')),
+    command: STRINGS,
+    args: STRINGS,
+    env: ENV,
+    envFrom: ENV_FROMS,
+    mounts: MOUNTS,
+    resources: RESOURCES,
+    serviceAccountName: string('"migrate"'),
+    runAsUser: number('10001'),
+    schedule: string('"0 3 * * *"'),
+    scheduling: SCHEDULING,
+    concurrencyPolicy: oneOf(() => ['Allow', 'Forbid', 'Replace'], 'use "Allow", "Forbid" or "Replace"'),
+    backoffLimit: number('3'),
+    activeDeadline: DURATION,
+    ttlAfterFinished: DURATION,
+    sidecar: SIDECAR_OPTIONS,
+  },
+  '{ namespace, image: "registry.example.com/migrate:1.0.0" }',
+);
+
 const SERVICE_PORT_OPTIONS = shape(
   { name: string('"http-api"'), targetPort: number('8080') },
   '{ name: "http-api", targetPort: 8080 }',
@@ -970,74 +1025,17 @@ export const checkInput = {
   microservice(self: IConstruct, props: unknown): void {
     args(self, ['', req(MICROSERVICE_PROPS), props]);
   },
-  meshJob(self: IConstruct, props: unknown): void {
-    args(self, ['', req(MESH_JOB_PROPS), props]);
+  externalService(self: IConstruct, props: unknown): void {
+    args(self, ['', req(EXTERNAL_SERVICE_PROPS), props]);
   },
-  /** The factories of constructs/workload/ (EnvValue, Volume, Toleration, ...), by argument name. */
-  workloadValue(factory: string, values: Record<string, unknown>): void {
-    const names = req(string('"db-credentials"'));
-    const types: Record<string, Field> = {
-      value: req(string('"info"')),
-      secretName: names,
-      configMapName: names,
-      claimName: names,
-      key: req(string('"password"')),
-      path: req(string('"metadata.name"')),
-      metricName: req(string('"http_requests_per_second"')),
-      topologyKey: req(string('"topology.kubernetes.io/zone"')),
-      averageValue: req(numberOrString('100 or "500m"')),
-      selector: LABELS,
-      values: req(list(string('"eu-west-1a"'), '["eu-west-1a"]')),
-      effect: oneOf(
-        () => Object.values(TaintEffect),
-        'use TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE or TaintEffect.NO_EXECUTE',
-      ),
-      sourceOptions: shape({ optional: BOOLEAN }, '{ optional: true }'),
-      envFromOptions: shape({ prefix: string('"DB_"'), optional: BOOLEAN }, '{ prefix: "DB_" }'),
-      projectionOptions: shape(
-        {
-          items: map(string('"config.yaml"'), '{ "app.yaml": "config.yaml" }'),
-          defaultMode: number('0o440'),
-        },
-        '{ defaultMode: 0o440 }',
-      ),
-      emptyDirOptions: shape({ sizeLimit: SIZE, memory: BOOLEAN }, '{ sizeLimit: Size.mebibytes(256) }'),
-      spreadOptions: shape({ maxSkew: number('1'), required: BOOLEAN }, '{ maxSkew: 1 }'),
-      statefulSetOptions: shape(
-        {
-          volumeClaims: list(
-            shape(
-              {
-                name: req(string('"data"')),
-                mountPath: req(string('"/var/lib/ledger"')),
-                storage: req(SIZE),
-                storageClassName: string('"gp3"'),
-                accessModes: list(
-                  oneOf(
-                    () => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
-                    'use "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany" or "ReadWriteOncePod"',
-                  ),
-                  '["ReadWriteOnce"]',
-                ),
-              },
-              '{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }',
-            ),
-            '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
-          ),
-          podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
-          peers: BOOLEAN,
-        },
-        '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
-      ),
-    };
-    args(
-      `${factory}:`,
-      ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [
-        /Options$/.test(k) ? 'options' : k,
-        types[k],
-        v,
-      ]),
-    );
+  externalPort(factory: string, port: unknown, options: unknown): void {
+    args(`ExternalPort.${factory}:`, ['port', PORT, port], ['options', EXTERNAL_PORT_OPTIONS, options]);
+  },
+  externalTls(factory: string, options: unknown): void {
+    args(`ExternalTls.${factory}:`, ['options', ORIGINATE_TLS_OPTIONS, options]);
+  },
+  egressGateway(factory: string, options: unknown): void {
+    args(`EgressGateway.${factory}:`, ['options', EGRESS_GATEWAY_OPTIONS, options]);
   },
   istioIngress(self: IConstruct, props: unknown): void {
     args(self, ['', req(ISTIO_INGRESS_PROPS), props]);
@@ -1156,6 +1154,75 @@ export const checkInput = {
     args(
       `RateLimitAction.${factory}:`,
       ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [k, types[k], v]),
+    );
+  },
+  meshJob(self: IConstruct, props: unknown): void {
+    args(self, ['', req(MESH_JOB_PROPS), props]);
+  },
+  /** The factories of constructs/workload/ (EnvValue, Volume, Toleration, ...), by argument name. */
+  workloadValue(factory: string, values: Record<string, unknown>): void {
+    const names = req(string('"db-credentials"'));
+    const types: Record<string, Field> = {
+      value: req(string('"info"')),
+      secretName: names,
+      configMapName: names,
+      claimName: names,
+      key: req(string('"password"')),
+      path: req(string('"metadata.name"')),
+      metricName: req(string('"http_requests_per_second"')),
+      topologyKey: req(string('"topology.kubernetes.io/zone"')),
+      averageValue: req(numberOrString('100 or "500m"')),
+      selector: LABELS,
+      values: req(list(string('"eu-west-1a"'), '["eu-west-1a"]')),
+      effect: oneOf(
+        () => Object.values(TaintEffect),
+        'use TaintEffect.NO_SCHEDULE, TaintEffect.PREFER_NO_SCHEDULE or TaintEffect.NO_EXECUTE',
+      ),
+      sourceOptions: shape({ optional: BOOLEAN }, '{ optional: true }'),
+      envFromOptions: shape({ prefix: string('"DB_"'), optional: BOOLEAN }, '{ prefix: "DB_" }'),
+      projectionOptions: shape(
+        {
+          items: map(string('"config.yaml"'), '{ "app.yaml": "config.yaml" }'),
+          defaultMode: number('0o440'),
+        },
+        '{ defaultMode: 0o440 }',
+      ),
+      emptyDirOptions: shape({ sizeLimit: SIZE, memory: BOOLEAN }, '{ sizeLimit: Size.mebibytes(256) }'),
+      spreadOptions: shape({ maxSkew: number('1'), required: BOOLEAN }, '{ maxSkew: 1 }'),
+      statefulSetOptions: shape(
+        {
+          volumeClaims: list(
+            shape(
+              {
+                name: req(string('"data"')),
+                mountPath: req(string('"/var/lib/ledger"')),
+                storage: req(SIZE),
+                storageClassName: string('"gp3"'),
+                accessModes: list(
+                  oneOf(
+                    () => ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'],
+                    'use "ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany" or "ReadWriteOncePod"',
+                  ),
+                  '["ReadWriteOnce"]',
+                ),
+              },
+              '{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }',
+            ),
+            '[{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }]',
+          ),
+          podManagementPolicy: oneOf(() => ['OrderedReady', 'Parallel'], 'use "OrderedReady" or "Parallel"'),
+          peers: BOOLEAN,
+        },
+        '{ volumeClaims: [{ name: "data", mountPath: "/data", storage: Size.gibibytes(10) }] }',
+      ),
+    };
+    args(
+      `${factory}:`,
+      ...Object.entries(values).map(([k, v]): [string, Field, unknown] => [
+        /Options$/.test(k) ? 'options' : k,
+        types[k],
+        v,
+      ]),
     );
   },
 };

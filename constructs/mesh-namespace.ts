@@ -1,3 +1,4 @@
+import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import {
@@ -8,10 +9,13 @@ import {
 import { Telemetry } from '../imports/telemetry.istio.io.js';
 import { Gateway } from '../imports/gateway.networking.k8s.io.js';
 import { DEFAULT_TRUST_DOMAIN } from './versions.js';
-import { validateWith } from './validation.js';
+import { type Problems, validateWith } from './validation.js';
 import { checkInput, constructId } from './input.js';
 import { isDnsLabel } from './k8s-names.js';
 import { MeshRegistry } from './registry.js';
+import type { SidecarSpecOutboundTrafficPolicy } from '../imports/networking.istio.io.js';
+import { OutboundTrafficPolicy, sidecarOutboundTrafficPolicy } from './egress/outbound-traffic-policy.js';
+import { externalServicesByHost, hostCovered } from './egress/external-service.js';
 
 /** The label Istio's sidecar injector and ambient mode read on a namespace. */
 export enum DataPlaneMode {
@@ -132,6 +136,16 @@ export interface MeshNamespaceProps {
    * @default none
    */
   readonly labels?: Record<string, string>;
+  /**
+   * What the sidecars of the namespace do with traffic to hosts outside their registry:
+   * `OutboundTrafficPolicy.REGISTRY_ONLY` fails closed (only Services, and external hosts declared
+   * by an ExternalService and called with `calls()`, are reachable), `ALLOW_ANY` lets it out.
+   * Rendered into every Sidecar resource of the namespace. Sidecar mode only: ztunnel does not
+   * enforce it, so an ambient namespace refuses REGISTRY_ONLY.
+   * @default the mesh-wide `meshConfig.outboundTrafficPolicy.mode`, which is Istio's ALLOW_ANY unless
+   *   the Istio install sets it (the stacks' `IstioMeshArgs.outboundTrafficPolicy`)
+   */
+  readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 }
 
 /** The OpenTelemetry collector of the "otel-tracing" provider, as a Sidecar egress host. */
@@ -161,6 +175,8 @@ export class MeshNamespace extends Construct {
   public readonly defaultDeny: boolean;
   /** Hosts every workload of the namespace must reach besides what it calls (its tracing collector). */
   public readonly egressHosts: readonly string[];
+  /** The namespace's outbound traffic policy; undefined when the mesh-wide one applies. */
+  public readonly outboundTrafficPolicy?: OutboundTrafficPolicy;
 
   constructor(scope: Construct, id: string, props: MeshNamespaceProps = {}) {
     super(scope, constructId('MeshNamespace', scope, id));
@@ -171,6 +187,7 @@ export class MeshNamespace extends Construct {
     this.trustDomain = props.trustDomain ?? DEFAULT_TRUST_DOMAIN;
     this.defaultDeny = props.defaultDeny ?? true;
     this.egressHosts = props.tracing ? [props.tracing.collector ?? DEFAULT_COLLECTOR] : [];
+    this.outboundTrafficPolicy = props.outboundTrafficPolicy;
     const registry = MeshRegistry.of(this);
     registry.registerNamespace(this);
 
@@ -215,6 +232,7 @@ export class MeshNamespace extends Construct {
           );
         }
       }
+      this.validateOutboundTrafficPolicy(p);
       for (const other of registry.namespaceOwners(this.name)) {
         if (other !== this) {
           p.add(
@@ -289,6 +307,83 @@ export class MeshNamespace extends Construct {
 
   public get hasWaypoint(): boolean {
     return this.isAmbient && this.dataPlane.waypoint;
+  }
+
+  /**
+   * The `spec.outboundTrafficPolicy` of the namespace's Sidecar resources: undefined (the mesh-wide
+   * mode) unless the namespace sets one, since a Sidecar's mode overrides the mesh's.
+   * @internal
+   */
+  public _sidecarOutboundTrafficPolicy(): SidecarSpecOutboundTrafficPolicy | undefined {
+    return sidecarOutboundTrafficPolicy(this.outboundTrafficPolicy);
+  }
+
+  /**
+   * REGISTRY_ONLY is enforced by sidecars only, and fails every call to a host outside the registry:
+   * refused in ambient mode, and every external host a Sidecar of the namespace lists must be
+   * declared by an ExternalService its namespace part imports.
+   */
+  private validateOutboundTrafficPolicy(p: Problems): void {
+    if (this.outboundTrafficPolicy !== OutboundTrafficPolicy.REGISTRY_ONLY) return;
+    if (this.isAmbient) {
+      // ztunnel does not read meshConfig.outboundTrafficPolicy nor any per-namespace setting:
+      // undeclared egress from ambient pods still leaves the mesh (istio/istio#54281); Istio's
+      // ambient egress control goes through a waypoint for ServiceEntries instead
+      // (https://istio.io/latest/docs/ambient/usage/).
+      p.add(
+        'outboundTrafficPolicy',
+        `namespace "${this.name}" is ambient, where ztunnel does not enforce REGISTRY_ONLY (there is no Sidecar resource to carry it), so undeclared egress would still leave the mesh`,
+        'use DataPlane.sidecar() for fail-closed egress, or leave outboundTrafficPolicy out and block egress with a NetworkPolicy',
+      );
+      return;
+    }
+    const byHost = externalServicesByHost(this);
+    const declared = [...byHost.entries()];
+    for (const sidecar of this.node.root.node.findAll()) {
+      // By kind: the generated classes share ApiObject's instanceof check, which any object passes.
+      if (
+        !ApiObject.isApiObject(sidecar) ||
+        sidecar.kind !== 'Sidecar' ||
+        sidecar.apiGroup !== 'networking.istio.io'
+      )
+        continue;
+      if (sidecar.metadata.namespace !== this.name) continue;
+      const spec = (
+        sidecar.toJson() as {
+          spec?: { egress?: { hosts?: string[] }[]; outboundTrafficPolicy?: { mode?: string } };
+        }
+      ).spec;
+      if (spec?.outboundTrafficPolicy?.mode !== OutboundTrafficPolicy.REGISTRY_ONLY) {
+        // A Sidecar's own mode (or none: the mesh-wide one) decides for its workloads, whatever the
+        // namespace says: without REGISTRY_ONLY they escape the namespace's fail-closed egress.
+        p.add(
+          'outboundTrafficPolicy',
+          `REGISTRY_ONLY, but Sidecar "${sidecar.name}" ${spec?.outboundTrafficPolicy?.mode ? `sets ${spec.outboundTrafficPolicy.mode}` : 'sets no outboundTrafficPolicy (the mesh-wide mode applies)'}, so its workloads may reach hosts no ServiceEntry declares`,
+          'set its spec.outboundTrafficPolicy to { mode: "REGISTRY_ONLY" } (what MeshNamespace._sidecarOutboundTrafficPolicy() returns)',
+        );
+      }
+      for (const entry of spec?.egress?.flatMap((e) => e.hosts ?? []) ?? []) {
+        const [nsPart, host] = entry.split('/');
+        if (host === undefined || host === '*' || /\.cluster\.local\.?$/.test(host)) continue;
+        const imported = nsPart === '.' ? this.name : nsPart;
+        const owners = declared
+          .filter(([h]) => hostCovered(host, h))
+          .flatMap(([, os]) => os.filter((o) => imported === '*' || o.namespace.name === imported));
+        if (owners.length === 0) {
+          p.add(
+            'outboundTrafficPolicy',
+            `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", which no ExternalService in ${imported === '*' ? 'any namespace' : `namespace "${imported}"`} declares, so its calls to ${host} fail`,
+            `declare it with new ExternalService(scope, id, { namespace, hosts: ["${host}"] }) and call it with calls()`,
+          );
+        } else if (!owners.some((o) => o._exportedTo(this.name))) {
+          p.add(
+            'outboundTrafficPolicy',
+            `REGISTRY_ONLY, and Sidecar "${sidecar.name}" reaches "${entry}", but ${owners[0].node.path} is exported only to its callers' namespaces, not "${this.name}", so its calls to ${host} fail`,
+            `declare the call with calls(${owners[0].name}) instead of listing the host`,
+          );
+        }
+      }
+    }
   }
 
   /** The SPIFFE principal Istio gives a service account of this namespace. */

@@ -478,6 +478,8 @@ export class Microservice<V extends string = string> extends Construct {
         spec: {
           workloadSelector: { labels },
           egress: [{ hosts: Lazy.any({ produce: () => this.egressHosts() }) }],
+          // Fail closed when the namespace says so (REGISTRY_ONLY); unset, the mesh-wide mode applies.
+          outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
         },
       });
     }

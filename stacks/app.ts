@@ -9,7 +9,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { App } from 'cdk8s';
 import { DataPlane, type MeshAppDefinition } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
-import { ISTIO_NAMESPACE } from './istio.js';
+import { GATEWAY_RELEASE, ISTIO_NAMESPACE } from './istio.js';
 
 export interface KubeObject {
   readonly apiVersion: string;
@@ -49,6 +49,27 @@ export function appManifests(
   return renderObjects(cdk8sApp);
 }
 
+/**
+ * The hosts an app sends through the stack's egress gateway: those of its Istio Gateways that select
+ * the `istio: egressgateway` pods in istio-system (what `EgressGateway.istio()` renders), which the
+ * stack must install (`IstioMeshArgs.egressGateway`) for those calls to leave at all.
+ */
+export function egressGatewayHosts(objects: readonly KubeObject[]): string[] {
+  return objects
+    .filter(
+      (o) =>
+        o.apiVersion.startsWith('networking.istio.io/') &&
+        o.kind === 'Gateway' &&
+        o.metadata.namespace === ISTIO_NAMESPACE &&
+        (o.spec as { selector?: Record<string, string> } | undefined)?.selector?.istio === 'egressgateway',
+    )
+    .flatMap((o) =>
+      ((o.spec as { servers?: { hosts?: string[] }[] }).servers ?? []).flatMap((srv) =>
+        (srv.hosts ?? []).map((h) => h.replace(/^[^/]*\//, '')),
+      ),
+    );
+}
+
 /** One Gateway of an app, as the stack needs it for URLs and certificates. */
 export interface AppGateway {
   /**
@@ -81,9 +102,22 @@ function firstPath(paths: (string | undefined)[]): string {
   return paths.find((p) => typeof p === 'string' && p.startsWith('/')) ?? '/';
 }
 
+/** The labels the gateway chart gives a release's pods: `app: <release>`, `istio: <release without "istio-">`. */
+const gatewayPods = (release: string): Record<string, string> => ({
+  app: release,
+  istio: release.replace(/^istio-/, ''),
+});
+
+/** Whether an Istio Gateway's (non-empty) selector picks pods with these labels. */
+function selects(gateway: KubeObject, pods: Record<string, string>): boolean {
+  const selector = Object.entries(obj(obj(gateway.spec).selector));
+  return selector.length > 0 && selector.every(([k, v]) => pods[k] === v);
+}
+
 /**
- * The Gateways among an app's rendered objects: Istio Gateways (networking.istio.io) and Gateway API
- * Gateways (gateway.networking.k8s.io), with their hosts, certificates and the first path their
+ * The ingress Gateways among an app's rendered objects: Istio Gateways (networking.istio.io) of the
+ * stack's ingress gateway pods (not an egress gateway's) and Gateway API Gateways
+ * (gateway.networking.k8s.io), with their hosts, certificates and the first path their
  * VirtualServices or HTTPRoutes route.
  */
 export function appGateways(objects: readonly KubeObject[]): AppGateway[] {
@@ -94,6 +128,8 @@ export function appGateways(objects: readonly KubeObject[]): AppGateway[] {
     const name = o.metadata.name;
     const spec = obj(o.spec);
     if (isGroup(o, 'networking.istio.io')) {
+      // An egress gateway's Gateway configures other pods and answers no client of the stack.
+      if (!selects(o, gatewayPods(GATEWAY_RELEASE))) continue;
       const servers = list(spec.servers);
       // Hosts may carry a namespace (`ns/host`): only the host is the URL's.
       const hosts = servers.flatMap((s) => list(s.hosts).map((h) => String(h).replace(/^[^/]*\//, '')));

@@ -6,7 +6,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
 import { PLATFORM } from '../constructs/versions.js';
-import { type AppGateway, appGateways, appManifests, type KubeObject } from './app.js';
+import { type AppGateway, appGateways, appManifests, egressGatewayHosts, type KubeObject } from './app.js';
+import { ISTIO_NAMESPACE } from './istio.js';
 import { ENVIRONMENT_NAMES, type EnvironmentName, PROJECT, STACK_ENVIRONMENTS } from './environments.js';
 
 export { PROJECT };
@@ -28,6 +29,8 @@ export interface StackApp {
    * @default the app's own choice
    */
   readonly dataPlane?: 'sidecar' | 'ambient';
+  /** The external hosts it sends through the stack's egress gateway (`EgressGateway.istio()`); none when absent. */
+  readonly egressHosts?: readonly string[];
 }
 
 /** A local kind cluster, created and deleted with the kind CLI. */
@@ -138,6 +141,13 @@ export interface StackConfig {
   readonly gatewayReplicas: number;
   /** The apps' certificate; undefined where no app serves HTTPS. */
   readonly tls?: TlsConfig;
+  /** Mesh-wide `meshConfig.outboundTrafficPolicy.mode` (`mesh-kit:outboundTrafficPolicy`); Istio's ALLOW_ANY when unset. */
+  readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /**
+   * Install the egress gateway `istio-egressgateway` (`mesh-kit:egressGateway`).
+   * @default whether an app routes external calls through `EgressGateway.istio()`
+   */
+  readonly egressGateway: boolean;
 }
 
 /** Bad or missing stack configuration: every problem, one per line. */
@@ -452,6 +462,38 @@ export function readStackConfig(
   }
   if (r !== undefined && rtype !== 'generic') unknownFields(r, 'registry', ['type']);
 
+  // Egress: the mesh-wide outbound traffic policy, and the egress gateway the apps route through.
+  const rawOutbound = config.get('outboundTrafficPolicy');
+  const outboundTrafficPolicy =
+    rawOutbound === undefined
+      ? undefined
+      : oneOf(
+          'outboundTrafficPolicy',
+          rawOutbound,
+          ['ALLOW_ANY', 'REGISTRY_ONLY'] as const,
+          "set it with `pulumi config set outboundTrafficPolicy REGISTRY_ONLY`, or remove it for Istio's ALLOW_ANY",
+        );
+  const egressApps = (apps ?? []).filter((a) => (a.egressHosts ?? []).length > 0);
+  const rawEgress = config.get('egressGateway');
+  let egressGateway = egressApps.length > 0;
+  if (rawEgress !== undefined) {
+    if (rawEgress !== 'true' && rawEgress !== 'false') {
+      problem(
+        'egressGateway',
+        `must be true or false, got ${JSON.stringify(rawEgress)}`,
+        'set it with `pulumi config set egressGateway true`',
+      );
+    } else {
+      egressGateway = rawEgress === 'true';
+      for (const a of egressApps.filter(() => !egressGateway))
+        problem(
+          'egressGateway',
+          `is false, but app ${a.app.name} sends ${a.egressHosts?.join(', ')} through the egress gateway (EgressGateway.istio()), whose pods the stack would not install, so those calls fail`,
+          'remove it with `pulumi config rm egressGateway` (the stack installs the gateway such apps need)',
+        );
+    }
+  }
+
   const gatewayReplicas = (() => {
     const raw = config.get('gatewayReplicas');
     if (raw === undefined) return STACK_ENVIRONMENTS[environment ?? 'dev'].gatewayReplicas;
@@ -525,6 +567,19 @@ export function readStackConfig(
       );
     } else if (mode === 'config') {
       const credential = credentials[0]!;
+      // The stack creates the Secret where the Gateway reads it: in istio-system (which the Istio
+      // install creates) or in a namespace an app of the stack creates; anywhere else the namespace
+      // does not exist when the Secret is created, and the first `pulumi up` fails there.
+      if (
+        credential.namespace !== ISTIO_NAMESPACE &&
+        !(apps ?? []).some((a) => a.namespaces.includes(credential.namespace))
+      ) {
+        problem(
+          'tls.mode',
+          `is config, but app ${credential.app} reads its certificate Secret ${credential.name} from namespace ${credential.namespace}, which neither Istio (${ISTIO_NAMESPACE}) nor any app of the stack creates, so the stack has nowhere to create it`,
+          "point the Gateway's certificateRef at a namespace the app creates, or manage the Secret yourself with `pulumi config set --path tls.mode existing`",
+        );
+      }
       const pem = (k: string, what: string, file: string, begin: string, re: RegExp) => {
         const fix =
           `store the ${what} as a secret with \`pulumi config set --secret ${k} < ${file}\`, ` +
@@ -579,6 +634,8 @@ export function readStackConfig(
     imagePlatform,
     gatewayReplicas,
     tls,
+    ...(outboundTrafficPolicy !== undefined && { outboundTrafficPolicy }),
+    egressGateway,
   };
 }
 
@@ -733,6 +790,26 @@ function readApps(
       ok = false;
       continue;
     }
+    // An app may run some namespaces in ambient mode by its own choice; without ztunnel their pods
+    // join no mesh at all (no mTLS, and the namespaces' authorization is never enforced).
+    const ambient = objects
+      .filter(
+        (o) =>
+          o.apiVersion === 'v1' &&
+          o.kind === 'Namespace' &&
+          (o.metadata as { labels?: Record<string, string> }).labels?.['istio.io/dataplane-mode'] ===
+            'ambient',
+      )
+      .map((o) => o.metadata.name);
+    if (ambient.length > 0 && meshDataPlane !== 'ambient' && dataPlane === undefined) {
+      problem(
+        `apps[${i}]`,
+        `app ${app.name} (${app.variantFlag} ${variant}) runs the namespace${ambient.length > 1 ? 's' : ''} ${ambient.join(', ')} in ambient mode, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar)`,
+        'install the ambient data plane with `pulumi config set dataPlane ambient`',
+      );
+      ok = false;
+      continue;
+    }
     rendered.push({
       i,
       app,
@@ -740,6 +817,7 @@ function readApps(
       dataPlane,
       objects,
       gateways: appGateways(objects),
+      egressHosts: egressGatewayHosts(objects),
       namespaces: objects
         .filter((o) => o.apiVersion === 'v1' && o.kind === 'Namespace')
         .map((o) => o.metadata.name),
@@ -777,12 +855,13 @@ function readApps(
     }
   }
   if (!ok) return undefined;
-  return rendered.map(({ app, variant, gateways, namespaces, dataPlane }) => ({
+  return rendered.map(({ app, variant, gateways, namespaces, dataPlane, egressHosts }) => ({
     app,
     variant,
     gateways,
     namespaces,
     ...(dataPlane !== undefined && { dataPlane }),
+    ...(egressHosts !== undefined && egressHosts.length > 0 && { egressHosts }),
   }));
 }
 

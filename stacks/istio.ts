@@ -16,6 +16,12 @@ import { GATEWAY_NODE_PORTS } from './cluster.js';
 export const ISTIO_NAMESPACE = 'istio-system';
 /** The gateway release; the gateway chart names its pods `istio: ingressgateway` and its service account after it. */
 export const GATEWAY_RELEASE = 'istio-ingressgateway';
+/**
+ * The egress gateway release: the same chart labels its pods `istio: egressgateway` (the release
+ * name without "istio-") and names its Service after it, which is what `EgressGateway.istio()`
+ * selects and sends to.
+ */
+export const EGRESS_GATEWAY_RELEASE = 'istio-egressgateway';
 /** The tracing provider the constructs' MeshNamespace uses by default, and its collector. */
 export const OTEL_TRACING = {
   name: 'otel-tracing',
@@ -42,6 +48,20 @@ export interface IstioMeshArgs {
    * configures (the ingress gateway above all, where traces start). Set it only where the collector
    * runs. @default no mesh-wide tracing
    */
+  /**
+   * Mesh-wide `meshConfig.outboundTrafficPolicy.mode`: with REGISTRY_ONLY, a sidecar refuses traffic
+   * to hosts outside its registry (Services and ServiceEntries), so undeclared egress fails
+   * everywhere a namespace does not override it (`MeshNamespace` `outboundTrafficPolicy`)
+   * (istio.io/latest/docs/tasks/traffic-management/egress/egress-control/#change-to-the-blocking-by-default-policy).
+   * Sidecars only: ztunnel does not enforce it. @default Istio's ALLOW_ANY
+   */
+  readonly outboundTrafficPolicy?: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /**
+   * Install an egress gateway (`istio-egressgateway`, pods labelled istio=egressgateway, a ClusterIP
+   * Service on 80 and 443), for ExternalServices routed through `EgressGateway.istio()`.
+   * @default false
+   */
+  readonly egressGateway?: boolean;
   readonly tracing?: {
     /**
      * Percentage of requests without a sampling decision that start a trace. The gateway decides
@@ -58,6 +78,7 @@ export interface MeshValues {
   readonly cni?: Record<string, unknown>;
   readonly ztunnel?: Record<string, unknown>;
   readonly gateway: Record<string, unknown>;
+  readonly egressGateway?: Record<string, unknown>;
 }
 
 /**
@@ -84,6 +105,9 @@ export function meshValues(args: IstioMeshArgs): MeshValues {
       meshConfig: {
         // Envoy access logs of every proxy, on the proxy's stdout.
         accessLogFile: '/dev/stdout',
+        ...(args.outboundTrafficPolicy
+          ? { outboundTrafficPolicy: { mode: args.outboundTrafficPolicy } }
+          : {}),
         ...(args.tracing
           ? {
               // The provider of every proxy that no Telemetry resource covers: the Telemetry of the
@@ -126,6 +150,9 @@ export function meshValues(args: IstioMeshArgs): MeshValues {
             }
           : { type: 'LoadBalancer', annotations: svc.annotations ?? {} },
     },
+    // Egress gateways are reached from inside the mesh only: a ClusterIP Service, as Istio's egress
+    // gateway task deploys it (istio.io/latest/docs/tasks/traffic-management/egress/egress-gateway/).
+    ...(args.egressGateway ? { egressGateway: { service: { type: 'ClusterIP' } } } : {}),
   };
 }
 
@@ -148,6 +175,8 @@ export class IstioMesh extends pulumi.ComponentResource {
   public readonly cni?: k8s.helm.v3.Release;
   public readonly ztunnel?: k8s.helm.v3.Release;
   public readonly gateway: k8s.helm.v3.Release;
+  /** The egress gateway, with `egressGateway`. */
+  public readonly egressGateway?: k8s.helm.v3.Release;
   /** Istio version installed. */
   public readonly version: pulumi.Output<string>;
   /** Namespace and name of the ingress gateway Service. */
@@ -205,6 +234,15 @@ export class IstioMesh extends pulumi.ComponentResource {
       last = this.ztunnel;
     }
     this.gateway = release('gateway', 'gateway', GATEWAY_RELEASE, values.gateway, [last]);
+    if (values.egressGateway) {
+      this.egressGateway = release(
+        'egress-gateway',
+        'gateway',
+        EGRESS_GATEWAY_RELEASE,
+        values.egressGateway,
+        [last],
+      );
+    }
     this.version = pulumi.output(PLATFORM.istio.chartVersion);
     this.gatewayServiceName = pulumi.output(`${ISTIO_NAMESPACE}/${GATEWAY_RELEASE}`);
     this.registerOutputs({ version: this.version, gatewayServiceName: this.gatewayServiceName });

@@ -119,6 +119,8 @@ export function createStack(config: StackConfig, root: string = projectRoot()): 
       dataPlane: config.dataPlane,
       gatewayService,
       gatewayReplicas: config.gatewayReplicas,
+      outboundTrafficPolicy: config.outboundTrafficPolicy,
+      egressGateway: config.egressGateway,
       // The environment's sampling rate (stacks/environments.ts, or mesh-kit:tracingSamplingPercentage).
       tracing: config.addons.tracing ? { samplingPercentage: config.tracingSamplingPercentage } : undefined,
     },

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parse } from '@bufbuild/cel';
 import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
 import { toBinary } from '@bufbuild/protobuf';
-import { ApiObject, App, Chart, JsonPatch, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, JsonPatch, Size, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { APPS } from '../charts/index.js';
 import { builtInProblems, hasBuiltInSchema, passesFast } from '../constructs/admission/builtin.js';
@@ -25,6 +25,7 @@ import {
   MeshNamespace,
   Microservice,
   type MicroserviceProps,
+  Workload,
 } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
 import { buildBenchApp } from '../tools/bench.js';
@@ -194,6 +195,33 @@ describe('admission pass', () => {
     assert.deepEqual(problems(app), [
       '[Deployment shop/ratings-v1] spec.template.spec.containers[0].volumeMounts[1].mountPath: "/tmp" is already mounted by volumeMounts[0]; mount each path once',
       '[Deployment shop/ratings-v1] spec.template.spec.containers[0].volumeMounts[2].name: no volume is named "cache"; declare the volume in volumes, or fix the name',
+    ]);
+  });
+
+  it("a StatefulSet's containers mount its volumeClaimTemplates; a mount of neither is still refused", () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'payments');
+    const svc = new Microservice(chart, 'ledger', {
+      namespace: new MeshNamespace(chart, 'payments', {}),
+      image: 'registry.example.com/ledger:1.0.0',
+      versions: { v1: {} },
+      workload: Workload.statefulSet({
+        volumeClaims: [{ name: 'data', mountPath: '/var/lib/ledger', storage: Size.gibibytes(1) }],
+      }),
+    });
+    const statefulSet = svc.statefulSet('v1');
+    assert.ok(
+      renderObjects(app).some((o) => o.kind === 'StatefulSet'),
+      'the claim "data" is a volume',
+    );
+    statefulSet.addJsonPatch(
+      JsonPatch.add('/spec/template/spec/containers/0/volumeMounts/-', {
+        name: 'cache',
+        mountPath: '/cache',
+      }),
+    );
+    assert.deepEqual(problems(app), [
+      '[StatefulSet payments/ledger-v1] spec.template.spec.containers[0].volumeMounts[2].name: no volume is named "cache"; declare the volume in volumes, or fix the name',
     ]);
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,8 @@ import {
   BOOKINFO_APP,
   BOOKINFO_WORKLOADS,
   bookinfoImage,
+  PAYMENTS_APP,
+  PAYMENTS_SERVICES,
   SHOP_APP,
   SHOP_SERVICES,
 } from '../charts/index.js';
@@ -293,13 +295,34 @@ describe('AppRegistry', () => {
 });
 
 describe('the registered apps', () => {
-  it('are the shop and Bookinfo (and whatever new-app added)', () => {
+  it('are the shop, Bookinfo and payments (and whatever new-app added)', () => {
     assert.equal(APPS.get('shop'), SHOP_APP);
     assert.equal(APPS.get('bookinfo'), BOOKINFO_APP);
+    assert.equal(APPS.get('payments'), PAYMENTS_APP);
     assert.deepEqual(
-      APPS.apps.slice(0, 2).map((a) => a.name),
-      ['shop', 'bookinfo'],
+      APPS.apps.slice(0, 3).map((a) => a.name),
+      ['shop', 'bookinfo', 'payments'],
     );
+  });
+
+  it('payments: environments dev and prod; three images built from services/payments-<service>/Dockerfile', () => {
+    assert.equal(PAYMENTS_APP.variantFlag, 'env');
+    assert.deepEqual(PAYMENTS_APP.variants, ['dev', 'prod']);
+    assert.equal(PAYMENTS_APP.defaultVariant, 'dev');
+    assert.deepEqual(Object.keys(PAYMENTS_APP.images), ['api', 'ledger', 'notifier']);
+    for (const service of PAYMENTS_SERVICES) {
+      const image = PAYMENTS_APP.images[service];
+      assert.ok(image instanceof DockerfileImage, service);
+      assert.equal(image.dockerfile, `payments-${service}/Dockerfile`);
+      assert.ok(existsSync(join(ROOT, image.context, image.dockerfile)), `${image.dockerfile} exists`);
+      // Exactly what the Dockerfile copies, so a change to any of it (and nothing else) rebuilds it.
+      const dockerfile = readFileSync(join(ROOT, image.context, image.dockerfile), 'utf8');
+      const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' '));
+      assert.deepEqual(
+        copied.map((c) => c.replace(/\/$/, '')).sort(),
+        (image.inputs ?? []).filter((i) => i !== '.dockerignore').sort(),
+      );
+    }
   });
 
   it('the shop: environments dev, staging, prod; four images built from services/<service>/Dockerfile', () => {

@@ -20,6 +20,7 @@ import {
   ServicePort,
   explainAllCallers,
   explainRequest,
+  formatExplanation,
   meshIndex,
   type MeshIndex,
 } from '../constructs/index.js';
@@ -368,6 +369,37 @@ describe('the shop', () => {
       ),
       [200, 300],
     );
+  });
+
+  it('the chaos of dev and staging: reviews delayed 2 s for 5 % of requests, ratings aborted with 503 for 10 %; none in prod', () => {
+    for (const env of ['dev', 'staging'] as const) {
+      const mesh = shop(env);
+      for (const headers of [{}, JASON]) {
+        const reviews = explainRequest(mesh, {
+          from: 'storefront',
+          to: 'reviews',
+          path: '/reviews/1',
+          headers,
+        });
+        assert.deepEqual(reviews.fault, { delay: { fixedDelay: '2s', percentage: 5 } });
+        // The request still goes where it went, with its timeout; Istio's caveat is noted.
+        assert.equal(reviews.timeout, '3s');
+        assert.ok(
+          reviews.notes.some((n) => n.includes('timeouts or retries are not enabled when faults are')),
+          reviews.notes.join('\n'),
+        );
+      }
+      const ratings = explainRequest(mesh, { from: 'reviews:v1', to: 'ratings', path: '/ratings/0' });
+      assert.deepEqual(ratings.fault, { abort: { httpStatus: 503, percentage: 10 } });
+      assert.equal(ratings.allowed, true);
+      assert.match(
+        formatExplanation(ratings),
+        /\n {2}requests {2}timeout 1s; retries 1 × 500ms on connect-failure,reset; fault abort 503 for 10%\n/,
+      );
+    }
+    const prod = shop('prod');
+    assert.equal(explainRequest(prod, { from: 'storefront', to: 'reviews', path: '/reviews/1' }).fault, null);
+    assert.equal(explainRequest(prod, { from: 'reviews', to: 'ratings', path: '/ratings/0' }).fault, null);
   });
 
   it('prod redirects plain HTTP and serves HTTPS on 443', () => {

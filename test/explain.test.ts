@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainRequest, type MeshObject } from '../constructs/index.js';
+import { explainRequest, formatExplanation, type MeshObject } from '../constructs/index.js';
 
 const NS = 'demo';
 
@@ -693,5 +693,146 @@ describe('bad input', () => {
     ];
     assert.equal(explainRequest(objects, { from: 'client', to: 'api', method: 'GET' }).allowed, true);
     assert.equal(explainRequest(objects, { from: 'client', to: 'api', method: 'get' }).allowed, false);
+  });
+});
+
+// https://istio.io/latest/docs/reference/config/networking/service-entry/,
+// https://istio.io/latest/docs/reference/config/networking/sidecar/#OutboundTrafficPolicy and
+// https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/.
+describe('external hosts: ServiceEntry, Sidecar egress and the outbound traffic policy', () => {
+  const payments = (extra: Record<string, unknown> = {}, namespace = NS) =>
+    istio(
+      'ServiceEntry',
+      'payments',
+      {
+        hosts: ['api.payments.example'],
+        ports: [{ number: 443, name: 'tls', protocol: 'TLS' }],
+        location: 'MESH_EXTERNAL',
+        resolution: 'DNS',
+        ...extra,
+      },
+      namespace,
+    );
+  const weather = istio('ServiceEntry', 'weather', {
+    hosts: ['weather.example'],
+    ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+    resolution: 'DNS',
+  });
+  const sidecar = (hosts: string[], mode = 'REGISTRY_ONLY') =>
+    istio('Sidecar', 'client', {
+      workloadSelector: { labels: { app: 'client' } },
+      egress: [{ hosts }],
+      outboundTrafficPolicy: { mode },
+    });
+
+  it('a host a ServiceEntry declares is reached when no Sidecar narrows egress; TLS hides the request', () => {
+    const e = explainRequest([...base(), payments()], { from: 'client', to: 'api.payments.example' });
+    assert.equal(e.allowed, true);
+    assert.deepEqual(e.external, {
+      host: 'api.payments.example',
+      serviceEntry: 'demo/payments',
+      location: 'MESH_EXTERNAL',
+      resolution: 'DNS',
+      protocol: 'TLS',
+    });
+    assert.equal(e.request.port, 443);
+    assert.deepEqual(
+      e.destinations.map((d) => [d.service, d.namespace, d.weight]),
+      [['api.payments.example', 'demo', null]],
+    );
+    // No HTTP route applies over TLS, so neither do Istio's default HTTP retries.
+    assert.equal(e.retries, null);
+    assert.equal(e.mtls, null);
+    assert.deepEqual(e.authorization, []);
+  });
+
+  it('REGISTRY_ONLY: a host the Sidecar does not import goes to the BlackHoleCluster', () => {
+    const e = explainRequest([...base(), payments(), sidecar(['./api.demo.svc.cluster.local'])], {
+      from: 'client',
+      to: 'api.payments.example',
+    });
+    assert.equal(e.allowed, false);
+    assert.equal(e.deniedAt, 'egress');
+    assert.equal(e.decidedBy, 'demo/client');
+    assert.equal(e.egressAllowed, false);
+    assert.equal(
+      e.reason,
+      'Sidecar demo/client does not import demo/api.payments.example and its outbound policy is REGISTRY_ONLY: the request goes to the BlackHoleCluster (502)',
+    );
+    assert.match(
+      formatExplanation(e),
+      /\n {2}external {2}ServiceEntry demo\/payments: MESH_EXTERNAL, resolution DNS, port 443 TLS/,
+    );
+  });
+
+  it('REGISTRY_ONLY: imported by "<ServiceEntry namespace>/<host>", the host is reached; a port it does not declare is not', () => {
+    const objs = [...base(), payments(), sidecar(['demo/api.payments.example'])];
+    const e = explainRequest(objs, { from: 'client', to: 'api.payments.example' });
+    assert.equal(e.allowed, true);
+    assert.equal(e.egress?.matchedHost, 'demo/api.payments.example');
+    assert.equal(
+      e.reason,
+      'api.payments.example is declared by ServiceEntry demo/payments and imported by Sidecar demo/client',
+    );
+    const other = explainRequest(objs, { from: 'client', to: 'api.payments.example', port: 8443 });
+    assert.equal(other.allowed, false);
+    assert.equal(
+      other.reason,
+      'no ServiceEntry visible to the caller declares api.payments.example port 8443, and the outbound policy of Sidecar demo/client is REGISTRY_ONLY: the request goes to the BlackHoleCluster (502)',
+    );
+    // Imported under another namespace, it is not the ServiceEntry's host.
+    const wrongNs = explainRequest([...base(), payments(), sidecar(['other/api.payments.example'])], {
+      from: 'client',
+      to: 'api.payments.example',
+    });
+    assert.equal(wrongNs.allowed, false);
+  });
+
+  it('a ServiceEntry exported only to its own namespace is not in the registry of others: ALLOW_ANY passes it through', () => {
+    const hidden = payments({ exportTo: ['.'] }, 'payments');
+    const blocked = explainRequest([...base(), hidden, sidecar(['*/*'])], {
+      from: 'client',
+      to: 'api.payments.example',
+    });
+    assert.equal(blocked.allowed, false);
+    assert.ok(
+      blocked.notes.includes(
+        "ServiceEntry payments/payments is not exported to demo, so it is not in the caller's registry",
+      ),
+    );
+    const open = explainRequest([...base(), hidden, sidecar(['*/*'], 'ALLOW_ANY')], {
+      from: 'client',
+      to: 'api.payments.example',
+    });
+    assert.equal(open.allowed, true);
+    assert.equal(open.reason, 'passthrough: ALLOW_ANY lets the request out as it is');
+    assert.deepEqual(open.destinations, []);
+  });
+
+  it('an HTTP external host gets the routes of its VirtualService and Istio default retries', () => {
+    const objs = [
+      ...base(),
+      weather,
+      sidecar(['./weather.example']),
+      istio('VirtualService', 'weather', {
+        hosts: ['weather.example'],
+        http: [{ timeout: '2s', route: [{ destination: { host: 'weather.example' } }] }],
+      }),
+    ];
+    const e = explainRequest(objs, { from: 'client:v2', to: 'weather.example', path: '/today' });
+    assert.equal(e.allowed, true);
+    assert.equal(e.virtualService, 'VirtualService demo/weather');
+    assert.equal(e.timeout, '2s');
+    assert.deepEqual(e.retries, {
+      attempts: 2,
+      retryOn: 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes',
+      default: true,
+    });
+    assert.deepEqual(
+      e.destinations.map((d) => [d.service, d.weight]),
+      [['weather.example', 100]],
+    );
+    assert.equal(e.external?.resolution, 'DNS');
+    assert.equal(e.external?.location, 'MESH_EXTERNAL');
   });
 });

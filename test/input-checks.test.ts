@@ -375,7 +375,7 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
             js({ mtls: 'strict', tracing: { samplingPercentage: '10' }, labels: ['a'], zzzzzzzz: 1 }),
           ),
         [
-          '[payments/payments] zzzzzzzz: is not a known option; remove it; the options are name, dataPlane, mtls, defaultDeny, tracing, accessLogging, trustDomain, labels',
+          '[payments/payments] zzzzzzzz: is not a known option; remove it; the options are name, dataPlane, mtls, defaultDeny, tracing, accessLogging, trustDomain, labels, outboundTrafficPolicy',
           '[payments/payments] mtls: expected one of "STRICT", "PERMISSIVE", "DISABLE", got the string "strict"; use MtlsMode.STRICT, MtlsMode.PERMISSIVE or MtlsMode.DISABLE, or leave it out',
           '[payments/payments] tracing.samplingPercentage: expected a number, got the string "10"; pass a number, e.g. 10',
           '[payments/payments] labels: expected an object, got an array; pass an object, e.g. { team: "payments" }, or leave it out',

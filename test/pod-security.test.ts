@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Size, Testing } from 'cdk8s';
-import { EnvValue, MeshJob, MeshNamespace, Microservice, Volume, Workload } from '../constructs/index.js';
+import { App, Size, Testing } from 'cdk8s';
+import { APPS } from '../charts/index.js';
+import {
+  EnvValue,
+  MeshJob,
+  MeshNamespace,
+  Microservice,
+  renderObjects,
+  Volume,
+  Workload,
+} from '../constructs/index.js';
 import { restrictedViolations } from './support/pod-security.js';
 import { validateObjects } from './support/schema.js';
 import { find, type Manifest } from './support/synth.js';
@@ -61,6 +70,31 @@ describe("the test suite's own checks", () => {
       /Widget \/w: no schema for example.com\/v1 Widget; add it to test\/support\/schema.ts/,
     );
   });
+});
+
+describe('every pod of every sample app', () => {
+  // Every workload kind, not only Deployments: StatefulSets, Jobs and CronJobs run pods too.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const templates = (o: Record<string, any>): unknown[] =>
+    o.kind === 'CronJob'
+      ? [o.spec.jobTemplate.spec.template.spec]
+      : ['Deployment', 'StatefulSet', 'Job', 'DaemonSet', 'ReplicaSet'].includes(o.kind)
+        ? [o.spec.template.spec]
+        : [];
+  for (const sample of APPS.apps) {
+    for (const variant of sample.variants) {
+      it(`${sample.name} --${sample.variantFlag} ${variant}: restricted Pod Security`, () => {
+        const app = new App();
+        sample.build(app, variant, {});
+        const objects = renderObjects(app);
+        const pods = objects.flatMap((o) =>
+          templates(o).map((pod) => [`${o.kind} ${o.metadata.name}`, pod] as const),
+        );
+        assert.ok(pods.length > 0);
+        for (const [id, pod] of pods) assert.deepEqual(restrictedViolations(pod), [], id);
+      });
+    }
+  }
 });
 
 describe('the restricted profile on every workload kind', () => {

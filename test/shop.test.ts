@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
+import { ENVIRONMENTS } from '../charts/environments.js';
 import { ShopChart } from '../charts/index.js';
-import { all, find, synth, type Manifest } from './support/synth.js';
+import { toDot, toMermaid } from '../tools/mesh/graph-render.js';
+import { buildMeshGraph } from '../tools/mesh/mesh-model.js';
+import { all, find, synth, synthErrors, type Manifest } from './support/synth.js';
 
 function shop(environment: 'dev' | 'staging' | 'prod', images?: Record<string, string>): Manifest[] {
   return synth(new ShopChart(Testing.app(), 'shop', { environment, images }));
@@ -164,5 +167,127 @@ describe('shop chart', () => {
     const prod = find(shop('prod'), 'Gateway', 'shop');
     assert.deepEqual(prod.spec.servers[1].tls, { mode: 'SIMPLE', credentialName: 'shop-tls' });
     assert.deepEqual(prod.spec.servers[1].hosts, ['shop.example.com']);
+  });
+
+  describe('the chaos switch', () => {
+    const faultsOf = (objs: Manifest[]) =>
+      all(objs, 'VirtualService').flatMap((vs) =>
+        (vs.spec.http as { name?: string; fault?: unknown }[])
+          .filter((r) => r.fault !== undefined)
+          .map((r) => [vs.metadata.name, r.name ?? '-', r.fault]),
+      );
+
+    it('injects 10 % aborts (503) into ratings and 5 % delays of 2 s into every reviews route in dev and staging', () => {
+      const expected = [
+        ['ratings', '-', { abort: { httpStatus: 503, percentage: { value: 10 } } }],
+        ['reviews', 'testers', { delay: { fixedDelay: '2s', percentage: { value: 5 } } }],
+        ['reviews', 'canary', { delay: { fixedDelay: '2s', percentage: { value: 5 } } }],
+      ];
+      assert.deepEqual(faultsOf(shop('dev')), expected);
+      assert.deepEqual(faultsOf(shop('staging')), expected);
+      // The routes keep their timeouts and retries.
+      const ratings = find(shop('dev'), 'VirtualService', 'ratings').spec.http[0];
+      assert.equal(ratings.timeout, '1s');
+      assert.equal(ratings.retries.attempts, 1);
+    });
+
+    it('is off in prod, and off in dev with chaos: false', () => {
+      assert.deepEqual(faultsOf(shop('prod')), []);
+      const quiet = synth(new ShopChart(Testing.app(), 'shop', { environment: 'dev', chaos: false }));
+      assert.deepEqual(faultsOf(quiet), []);
+    });
+
+    it('injects a fault on one named route only', () => {
+      const objs = synth(
+        new ShopChart(Testing.app(), 'shop', {
+          environment: {
+            ...ENVIRONMENTS.staging,
+            chaos: {
+              faults: [
+                {
+                  service: 'reviews',
+                  route: 'testers',
+                  fault: { delay: { fixedDelay: Duration.seconds(7), percentage: 100 } },
+                },
+              ],
+            },
+          },
+        }),
+      );
+      assert.deepEqual(faultsOf(objs), [
+        ['reviews', 'testers', { delay: { fixedDelay: '7s', percentage: { value: 100 } } }],
+      ]);
+    });
+
+    it('is in the picture: the faults on the route lines of the calls, in red in the SVG and DOT', () => {
+      const graph = buildMeshGraph(
+        shop('staging') as Parameters<typeof buildMeshGraph>[0],
+        'shop env=staging',
+      );
+      const dot = toDot(graph);
+      assert.match(
+        dot,
+        /"svc:shop\/reviews" -> "svc:shop\/ratings" \[label=<.*→ v1 · timeout 1s · retry 1×500ms · <FONT COLOR="#c53030">fault abort 503 @10%<\/FONT><BR\/>/,
+      );
+      assert.match(
+        dot,
+        /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*end-user=jason → v2 · timeout 3s · <FONT COLOR="#c53030">fault delay 2s @5%<\/FONT><BR\/>→ v1 80% · v3 20% · timeout 3s · retry 2×1s · <FONT COLOR="#c53030">fault delay 2s @5%<\/FONT> · mirror v2 5%/,
+      );
+      const prod = toMermaid(
+        buildMeshGraph(shop('prod') as Parameters<typeof buildMeshGraph>[0], 'shop env=prod'),
+      );
+      assert.doesNotMatch(prod, /fault (delay|abort)/);
+    });
+
+    it('is refused in prod, switched on or written into the environment', () => {
+      const message =
+        '[shop] chaos: injects faults in prod (2 on ratings, reviews); turn chaos off for prod (chaos: false, and no chaos in the prod environment); inject faults in dev or staging';
+      const prodWithChaos = { ...ENVIRONMENTS.prod, chaos: ENVIRONMENTS.dev.chaos };
+      assert.deepEqual(synthErrors(new ShopChart(Testing.app(), 'shop', { environment: prodWithChaos })), [
+        message,
+      ]);
+      assert.deepEqual(
+        synthErrors(new ShopChart(Testing.app(), 'shop', { environment: 'prod', chaos: true })),
+        [
+          '[shop] chaos: injects faults in prod (0 on no route); turn chaos off for prod (chaos: false, and no chaos in the prod environment); inject faults in dev or staging',
+        ],
+      );
+      // Off by the switch, the environment's faults are not injected and nothing is refused.
+      assert.deepEqual(
+        faultsOf(synth(new ShopChart(Testing.app(), 'shop', { environment: prodWithChaos, chaos: false }))),
+        [],
+      );
+    });
+
+    it('names a route the service does not have, and a second fault on one route', () => {
+      const env = {
+        ...ENVIRONMENTS.dev,
+        chaos: {
+          faults: [
+            {
+              service: 'reviews' as const,
+              route: 'beta',
+              fault: { abort: { httpStatus: 500, percentage: 1 } },
+            },
+            {
+              service: 'ratings' as const,
+              route: 'main',
+              fault: { abort: { httpStatus: 500, percentage: 1 } },
+            },
+            { service: 'reviews' as const, fault: { abort: { httpStatus: 503, percentage: 1 } } },
+            {
+              service: 'reviews' as const,
+              route: 'canary',
+              fault: { abort: { httpStatus: 502, percentage: 1 } },
+            },
+          ],
+        },
+      };
+      assert.deepEqual(synthErrors(new ShopChart(Testing.app(), 'shop', { environment: env })), [
+        '[shop] environment.chaos.faults[0].route: "beta" is not a route of reviews (its named routes: testers, canary); name one of its routes, or leave route out to inject the fault on every route of the service',
+        '[shop] environment.chaos.faults[1].route: "main" is not a route of ratings, whose routes have no names; name one of its routes, or leave route out to inject the fault on every route of the service',
+        '[shop] environment.chaos.faults[3]: injects a second fault on a route of reviews that faults[2] already covers, and only the first applies; merge them into one fault (a delay and an abort together), or give each its own route',
+      ]);
+    });
   });
 });

@@ -28,6 +28,7 @@ import {
   Workload,
 } from '../constructs/index.js';
 import { restrictedViolations } from './support/pod-security.js';
+import { SidecarSpecOutboundTrafficPolicyMode } from '../imports/networking.istio.io.js';
 import { validateObjects } from './support/schema.js';
 import { find, synth, synthErrors } from './support/synth.js';
 
@@ -556,6 +557,21 @@ describe('MeshJob', () => {
       '[test/migrate] sidecar.nativeSidecar: is false, so the proxy of Job migrate never exits and the Job never completes; leave nativeSidecar unset: the native sidecar stops when the job container exits',
       '[test/migrate] schedule: "every day" is not a cron schedule; use five fields, e.g. "0 3 * * *", or a macro such as "@daily"',
     ]);
+  });
+
+  it("renders the namespace's outbound traffic policy into the job's Sidecar, where the namespace sets one", () => {
+    const { chart } = payments();
+    class FailClosed extends MeshNamespace {
+      public _sidecarOutboundTrafficPolicy() {
+        return { mode: SidecarSpecOutboundTrafficPolicyMode.REGISTRY_UNDERSCORE_ONLY };
+      }
+    }
+    const closed = new FailClosed(chart, 'closed');
+    new MeshJob(chart, 'a', { namespace: closed, image: 'a:1' });
+    new MeshJob(chart, 'b', { namespace: new MeshNamespace(chart, 'open'), image: 'b:1' });
+    const objs = synth(chart);
+    assert.deepEqual(find(objs, 'Sidecar', 'a').spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
+    assert.equal(find(objs, 'Sidecar', 'b').spec.outboundTrafficPolicy, undefined);
   });
 
   it('refuses a call to a service of another app', () => {

@@ -6,7 +6,10 @@
  * synthesized at the base ref and at the head (the working tree by default, synthesized in-process
  * from this checkout; or another ref), and compared object by object, field by field. Risky changes
  * (replaced Deployments, removed Service ports, weaker mTLS or authorization, moved traffic, looser
- * circuit breakers and rate limits) are listed first. Refs are synthesized by their own
+ * circuit breakers and rate limits) are listed first. Each changed variant also gets a behaviour
+ * section (mesh/behaviour.ts): the requests its objects define, explained on both refs, and what
+ * changes for them in words; those that widen access or move traffic join the risky changes.
+ * Refs are synthesized by their own
  * `npm run synth` in a temporary git worktree; the checkout is left untouched.
  *
  * Exit code: 0, or with --exit-code 1 when anything changed (like `git diff --exit-code`); 2 on errors.

@@ -158,19 +158,24 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
   checkAnnotations(meta.annotations, child(path, 'annotations'), report);
 }
 
-/** A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec). */
+/**
+ * A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec).
+ * `claims` are a StatefulSet's volumeClaimTemplates: its controller adds a volume of each name to
+ * every pod it creates, so the template's containers may mount them without declaring them
+ * (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#volume-claim-templates).
+ */
 function checkPodSpec(
   spec: Record<string, unknown> | undefined,
   path: string,
   report: Report,
-  claimVolumes: readonly string[] = [],
+  claims: readonly string[] = [],
 ): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   const volumes = new Map<string, number>();
   // A StatefulSet's pods get a volume per volumeClaimTemplate, named after it, which its containers
   // mount (the StatefulSet controller adds them; apps validation leaves the template's mounts to it).
-  for (const name of claimVolumes) volumes.set(name, -1);
+  for (const name of claims) volumes.set(name, -1);
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
     const other = volumes.get(v?.name ?? '');
     if (other !== undefined) {
@@ -181,6 +186,7 @@ function checkPodSpec(
       );
     } else if (v?.name) volumes.set(v.name, i);
   });
+  for (const claim of claims) if (!volumes.has(claim)) volumes.set(claim, -1);
   const names = new Map<string, string>();
   for (const list of ['initContainers', 'containers', 'ephemeralContainers'] as const) {
     const containers = Array.isArray(spec[list]) ? (spec[list] as Record<string, unknown>[]) : [];

@@ -174,7 +174,22 @@ export interface Explanation {
   readonly rateLimits: readonly RateLimitOutcome[];
   /** The waypoint the request goes through in ambient mode ("<ns>/<name>"). */
   readonly waypoint: string | null;
+  /** For a host outside the app's Services: the ServiceEntry that declares it, if any. */
+  readonly external: ExternalHost | null;
   readonly notes: readonly string[];
+}
+
+/** An external host as the mesh knows it (https://istio.io/latest/docs/reference/config/networking/service-entry/). */
+export interface ExternalHost {
+  readonly host: string;
+  /** "<ns>/<name>" of the ServiceEntry visible to the caller that declares the host and port; null when none does. */
+  readonly serviceEntry: string | null;
+  /** MESH_EXTERNAL (the default) or MESH_INTERNAL. */
+  readonly location: string | null;
+  /** NONE, STATIC, DNS or DNS_ROUND_ROBIN: how the proxy finds the endpoints. */
+  readonly resolution: string | null;
+  /** The declared port's protocol (HTTP, HTTPS, TLS, TCP...). */
+  readonly protocol: string | null;
 }
 
 /** What explainRequest reads: a cdk8s App or Chart (rendered and validated first) or the objects. */
@@ -321,6 +336,10 @@ class Evaluator {
         from,
       );
     }
+    const entries = this.serviceEntriesFor(request.to);
+    if (entries.length > 0 && !this.isService(request.to)) {
+      return this.toExternal(caller, request.to, entries, request.port, { method, path, headers }, from);
+    }
     const svc = this.service(request.to, caller.namespace);
     const port = this.port(svc, request.port);
     const host = fqdn(svc);
@@ -415,6 +434,9 @@ class Evaluator {
       );
     }
     const names = this.index.services.map((s) => s.name);
+    if (what === 'to')
+      for (const se of this.index.of(NETWORKING, 'ServiceEntry'))
+        names.push(...strings(get(se, 'spec', 'hosts')));
     throw new ExplainError(
       `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? ', ingress, outside' : ''}`,
     );
@@ -431,6 +453,229 @@ class Evaluator {
     return p;
   }
 
+  /** The hosts of ServiceEntries outside the mesh (MESH_EXTERNAL), by host, with their "<ns>/<name>". */
+  private externalHosts(): Map<string, string> {
+    const hosts = new Map<string, string>();
+    for (const se of this.index.of(NETWORKING, 'ServiceEntry')) {
+      if ((str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') continue;
+      for (const h of strings(get(se, 'spec', 'hosts'))) hosts.set(h, ref(se));
+    }
+    return hosts;
+  }
+
+  /** Whether `to` names one of the app's Services ("ratings", "ratings.shop", its FQDN). */
+  private isService(to: string): boolean {
+    const m = /^([^.]+)(?:\.([^.]+)(?:\.svc(?:\.cluster\.local)?)?)?$/.exec(to);
+    return (
+      m !== null &&
+      this.index.services.some((s) => s.name === m[1] && (m[2] === undefined || s.namespace === m[2]))
+    );
+  }
+
+  /** The ServiceEntries whose hosts cover `host` (an exact name or "*.suffix"). */
+  private serviceEntriesFor(host: string): MeshObject[] {
+    return this.index
+      .of(NETWORKING, 'ServiceEntry')
+      .filter((se) =>
+        strings(get(se, 'spec', 'hosts')).some((h) =>
+          hostMatches(h, host, se.metadata.namespace ?? 'default'),
+        ),
+      );
+  }
+
+  /**
+   * A request to a host a ServiceEntry declares. A sidecar reaches it when its Sidecar imports the
+   * host ("<ServiceEntry namespace>/<host>") and the entry is exported to the caller's namespace;
+   * otherwise the request leaves through the PassthroughCluster with outboundTrafficPolicy
+   * ALLOW_ANY, or is blackholed (502) with REGISTRY_ONLY
+   * (https://istio.io/latest/docs/reference/config/networking/sidecar/#OutboundTrafficPolicy,
+   * https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/). Routes of a
+   * VirtualService for the host apply to HTTP ports only: over TLS the sidecar sees the SNI, not
+   * the request (https://istio.io/latest/docs/reference/config/networking/service-entry/).
+   */
+  private toExternal(
+    caller: Caller,
+    host: string,
+    entries: readonly MeshObject[],
+    askedPort: number | undefined,
+    req: Req,
+    from: string,
+  ): Explanation {
+    const callerNs = caller.namespace;
+    const visible = entries.filter((se) => {
+      const ns = se.metadata.namespace ?? 'default';
+      const exportTo = strings(get(se, 'spec', 'exportTo'));
+      if (exportTo.length === 0 || exportTo.includes('*')) return true;
+      return callerNs !== null && exportTo.map((e) => (e === '.' ? ns : e)).includes(callerNs);
+    });
+    if (visible.length < entries.length) {
+      this.notes.push(
+        `ServiceEntry ${entries
+          .filter((e) => !visible.includes(e))
+          .map(ref)
+          .join(', ')} is not exported to ${callerNs ?? 'the caller'}, so it is not in the caller's registry`,
+      );
+    }
+    const portsOf = (se: MeshObject) => arr(get(se, 'spec', 'ports'));
+    const se =
+      askedPort === undefined
+        ? visible[0]
+        : visible.find((e) => portsOf(e).some((p) => get(p, 'number') === askedPort));
+    const port = askedPort ?? (se ? Number(get(portsOf(se)[0], 'number')) : 443);
+    const sePort = se ? portsOf(se).find((p) => get(p, 'number') === port) : undefined;
+    if (askedPort !== undefined && visible.length > 0 && !se) {
+      this.notes.push(
+        `no ServiceEntry declares port ${askedPort} of ${host}, so that port is not in the registry`,
+      );
+    }
+    const seNamespace = se?.metadata.namespace ?? 'default';
+    const protocol = str(get(sePort, 'protocol'))?.toUpperCase() ?? null;
+    const external: ExternalHost = {
+      host,
+      serviceEntry: se ? ref(se) : null,
+      location: se ? (str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') : null,
+      resolution: se ? (str(get(se, 'spec', 'resolution')) ?? 'NONE') : null,
+      protocol,
+    };
+    const base = {
+      from,
+      to: host,
+      host,
+      port,
+      method: req.method,
+      path: req.path,
+      headers: req.headers,
+      jwt: false,
+    };
+    let egress: EgressOutcome | null = null;
+    if (caller.proxy === 'sidecar' && caller.workload) {
+      const check = egressCheck(this.index, caller.workload, host, port, seNamespace);
+      // A host is in the caller's registry when a visible ServiceEntry declares it and the port.
+      egress = se ? check : { ...check, allowed: false, matchedHost: null };
+      if (!egress.allowed && egress.outboundTrafficPolicy === 'REGISTRY_ONLY') {
+        return this.result(base, caller, {
+          allowed: false,
+          decidedBy: egress.sidecar,
+          deniedAt: 'egress',
+          reason: se
+            ? `Sidecar ${egress.sidecar} does not import ${seNamespace}/${host} and its outbound policy is REGISTRY_ONLY: the request goes to the BlackHoleCluster (502)`
+            : `no ServiceEntry visible to the caller declares ${host} port ${port}, and the outbound policy of Sidecar ${egress.sidecar} is REGISTRY_ONLY: the request goes to the BlackHoleCluster (502)`,
+          egress,
+          external,
+        });
+      }
+      if (!egress.allowed) {
+        this.notes.push(
+          `${egress.sidecar ? `Sidecar ${egress.sidecar}` : 'the mesh default'} lets unknown hosts out (ALLOW_ANY): the request leaves through the PassthroughCluster, without routing or DestinationRule (https://istio.io/latest/docs/tasks/traffic-management/egress/egress-control/)`,
+        );
+        if (!egress.sidecar)
+          this.notes.push(
+            "no Sidecar applies: the mesh's meshConfig.outboundTrafficPolicy (ALLOW_ANY unless set) decides, and the evaluator does not see it",
+          );
+        return this.result(base, caller, {
+          allowed: true,
+          decidedBy: egress.sidecar,
+          deniedAt: null,
+          reason: 'passthrough: ALLOW_ANY lets the request out as it is',
+          egress,
+          external,
+        });
+      }
+    } else if (caller.proxy === 'ambient') {
+      this.notes.push(
+        'an ambient caller reaches external hosts through ztunnel; an egress waypoint bound to the ServiceEntry (istio.io/use-waypoint) is not followed',
+      );
+    } else if (caller.proxy === 'none') {
+      this.notes.push('a caller without a proxy is not controlled by the mesh on its way out');
+    }
+    // Routing: a VirtualService for the host, on HTTP ports (sidecars and gateways).
+    const envoy = caller.proxy === 'sidecar' || caller.proxy === 'gateway';
+    const http = protocol === null || protocol === 'HTTP' || protocol === 'HTTP2' || protocol === 'GRPC';
+    let routing: RouteOutcome | undefined;
+    if (envoy && se) {
+      const vs = virtualServicesFor(this.index, host, 'mesh', callerNs ?? undefined)[0];
+      if (vs && http) {
+        routing = routeVirtualService(vs, {
+          ...req,
+          authority: req.headers.host ?? host,
+          port,
+          gateway: 'mesh',
+          sourceLabels: caller.labels,
+          sourceNamespace: callerNs ?? undefined,
+        });
+      } else if (vs) {
+        this.notes.push(
+          `port ${port} is ${protocol}: the sidecar sees the TLS server name, not the request, so the HTTP routes of VirtualService ${ref(vs)} do not apply`,
+        );
+      }
+    }
+    if (routing && routing.destinations.length === 0) {
+      return this.result(base, caller, {
+        allowed: routing.undecided ? null : false,
+        decidedBy: null,
+        deniedAt: routing.undecided ? null : 'routing',
+        reason: routing.response ?? 'no route',
+        virtualService: routing.config,
+        egress,
+        external,
+      });
+    }
+    const drNamespace = envoy ? callerNs : seNamespace;
+    const targets: readonly RouteDestination[] = routing
+      ? routing.destinations
+      : [{ host, port, weight: 100 }];
+    const destinations: ExplainedDestination[] = targets.map((t) => {
+      const svc = this.index.serviceOfHost(t.host);
+      const dr = envoy
+        ? destinationRuleFor(this.index, t.host, drNamespace ?? undefined, svc ? undefined : seNamespace)
+        : undefined;
+      return {
+        service: svc ? svc.name : t.host,
+        namespace: svc ? svc.namespace : seNamespace,
+        version: null,
+        weight: routing ? t.weight : null,
+        subset: t.subset ?? null,
+        deployments: svc ? this.index.workloadsOf(svc).map((w) => w.name) : [],
+        trafficPolicy: effectivePolicy(dr, t.subset, t.port ?? port),
+        allowed: svc ? null : true,
+      };
+    });
+    if (destinations.some((d) => d.allowed === null)) {
+      this.notes.push(
+        'the route sends some requests to a Service of the app; ask for that Service to see its security',
+      );
+    }
+    this.notes.push(
+      `${host} is outside the app's Services: no mTLS or authorization of the mesh applies at the destination${external.location === 'MESH_INTERNAL' ? ' (a MESH_INTERNAL entry: its workloads may enforce their own)' : ''}`,
+    );
+    return this.result(base, caller, {
+      allowed: true,
+      decidedBy: egress?.sidecar ?? null,
+      deniedAt: null,
+      reason: se
+        ? `${host} is declared by ServiceEntry ${ref(se)}${egress ? ` and imported by Sidecar ${egress.sidecar ?? '(none)'}` : ''}`
+        : `${host} is not in the registry; nothing stops the caller`,
+      virtualService: routing?.config ?? null,
+      route: routing?.route ?? null,
+      matchedBy: routing?.matchedBy ?? null,
+      destinations,
+      timeout: routing?.timeout ?? null,
+      retries: routing?.retries ?? (envoy && http && se ? DEFAULT_RETRIES : null),
+      fault: routing?.fault ?? null,
+      mirror: routing?.mirror
+        ? {
+            service: this.index.serviceOfHost(routing.mirror.host)?.name ?? routing.mirror.host,
+            version: null,
+            percentage: routing.mirror.percentage,
+          }
+        : null,
+      trafficPolicy: destinations[0]?.trafficPolicy ?? null,
+      egress,
+      external,
+      extraNotes: routing?.notes ?? [],
+    });
+  }
+
   /** The ingress Gateway (Istio or Gateway API) that serves a host, on the asked port if any. */
   private gatewayFor(host: string, port: number | undefined): GatewayEntry | undefined {
     if (
@@ -439,8 +684,15 @@ class Evaluator {
       this.index.services.some((s) => host === `${s.name}.${s.namespace}`)
     )
       return undefined;
+    const external = this.externalHosts();
     for (const gw of this.index.of(NETWORKING, 'Gateway')) {
       const ns = gw.metadata.namespace ?? 'default';
+      // An egress gateway's Gateway (every host it serves is a ServiceEntry's, MESH_EXTERNAL)
+      // configures the way out: no client outside reaches the mesh through it.
+      const served = arr(get(gw, 'spec', 'servers')).flatMap((s) =>
+        strings(get(s, 'hosts')).map((h) => (h.includes('/') ? h.slice(h.indexOf('/') + 1) : h)),
+      );
+      if (served.length > 0 && served.every((h) => external.has(h))) continue;
       const servers = arr(get(gw, 'spec', 'servers')).filter((s) =>
         strings(get(s, 'hosts')).some((h) =>
           hostMatches(h.includes('/') ? h.slice(h.indexOf('/') + 1) : h, host, ns),
@@ -978,6 +1230,7 @@ class Evaluator {
       authorization: [],
       rateLimits: [],
       waypoint: null,
+      external: null,
       ...rest,
       egressAllowed: rest.egress ? rest.egress.allowed : true,
       notes: [...this.notes, ...(extraNotes ?? [])],

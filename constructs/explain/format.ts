@@ -105,6 +105,12 @@ export function formatExplanation(e: Explanation): string {
       `  authz     ${a.at}${a.peer ? ` sees ${a.peer}` : ' sees no peer identity'}: ${a.allowed === true ? 'allow' : a.allowed === false ? 'deny' : 'unknown'} — ${a.reason}`,
     );
   }
+  if (e.external) {
+    const x = e.external;
+    lines.push(
+      `  external  ${x.serviceEntry ? `ServiceEntry ${x.serviceEntry}: ${x.location}, resolution ${x.resolution}${x.protocol ? `, port ${r.port} ${x.protocol}` : ''}` : `no ServiceEntry declares ${x.host} port ${r.port}`}`,
+    );
+  }
   if (e.waypoint) lines.push(`  waypoint  ${e.waypoint}`);
   for (const n of e.notes) lines.push(`  note      ${n}`);
   return lines.join('\n');

@@ -10,6 +10,7 @@ export {
   type Explanation,
   type ExplainOptions,
   type ExplainRequest,
+  type ExternalHost,
   type MeshSource,
 } from './explain.js';
 export { formatAllCallers, formatExplanation } from './format.js';

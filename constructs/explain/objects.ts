@@ -108,6 +108,7 @@ export class MeshIndex {
   public readonly workloads: readonly Workload[];
   public readonly trustDomain: string;
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
+  private readonly byKind = new Map<string, MeshObject[]>();
 
   constructor(objects: readonly MeshObject[], trustDomain = DEFAULT_TRUST_DOMAIN) {
     this.objects = objects;
@@ -159,7 +160,14 @@ export class MeshIndex {
 
   /** The objects of one API group and kind. */
   public of(group: string, kind: string): MeshObject[] {
-    return this.objects.filter((o) => o.kind === kind && groupOf(o.apiVersion) === group);
+    // Asked for every request many times over: each kind's list is built once (the objects never change).
+    const key = `${group}/${kind}`;
+    let found = this.byKind.get(key);
+    if (!found) {
+      found = this.objects.filter((o) => o.kind === kind && groupOf(o.apiVersion) === group);
+      this.byKind.set(key, found);
+    }
+    return [...found];
   }
 
   /**
@@ -225,10 +233,18 @@ export function fqdn(svc: { name: string; namespace: string }): string {
  * library cdk8s itself bundles, so the library needs no parser of its own at run time.
  */
 export function parseYaml(text: string): unknown {
+  // The same ConfigMap is read for every request explained: parse each text once (read-only use).
+  const cached = parsedYaml.get(text);
+  if (cached !== undefined) return cached.value;
   const fromCdk8s = createRequire(createRequire(import.meta.url).resolve('cdk8s'));
   const yaml = fromCdk8s('yaml') as { parse(text: string): unknown };
-  return yaml.parse(text);
+  const value = yaml.parse(text);
+  if (parsedYaml.size >= 64) parsedYaml.clear();
+  parsedYaml.set(text, { value });
+  return value;
 }
+
+const parsedYaml = new Map<string, { value: unknown }>();
 
 /** Durations as Istio writes them ("1.5s", "100ms", "1m", "1h"), in milliseconds. */
 export function durationMs(v: unknown): number | undefined {

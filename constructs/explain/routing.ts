@@ -227,6 +227,12 @@ export function routeVirtualService(vs: MeshObject, req: RoutedRequest): RouteOu
           };
     if (faultOut && Object.values(faultOut).some((f) => f.percentage === null))
       notes.push('the fault sets no percentage; see HTTPFaultInjection on the VirtualService reference');
+    // "Fault injection policy to apply on HTTP traffic at the client side. Note that timeouts or
+    // retries will not be enabled when faults are enabled on the client side" (HTTPRoute.fault).
+    if (faultOut && (r.timeout !== undefined || isRecord(r.retries)))
+      notes.push(
+        "the caller's proxy injects the fault; Istio's reference says timeouts or retries are not enabled when faults are, so do not count on this route's timeout and retries to hide it (https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRoute)",
+      );
     const mirror = isRecord(r.mirror)
       ? {
           host: qualify(str(r.mirror.host) ?? '', ns),
@@ -365,10 +371,11 @@ export function destinationRuleFor(
   index: MeshIndex,
   host: string,
   callerNamespace: string | undefined,
+  namespaceOfHost?: string,
 ): MeshObject | undefined {
   // https://istio.io/latest/docs/ops/best-practices/traffic-management/#cross-namespace-configuration:
   // the client's namespace is looked up first, then the service's, then the root namespace.
-  const serviceNamespace = index.serviceOfHost(host)?.namespace;
+  const serviceNamespace = namespaceOfHost ?? index.serviceOfHost(host)?.namespace;
   const order = [callerNamespace, serviceNamespace, ROOT_NAMESPACE].filter((n): n is string => !!n);
   const rules = index.of(NETWORKING, 'DestinationRule').filter((dr) => {
     const ns = dr.metadata.namespace ?? 'default';

@@ -97,7 +97,14 @@ export interface EgressOutcome {
  * Sidecar's own) or a name, and the name "*", "*.suffix" or a FQDN; a listener with a port covers
  * that port only (https://istio.io/latest/docs/reference/config/networking/sidecar/).
  */
-export function egressCheck(index: MeshIndex, caller: Workload, host: string, port: number): EgressOutcome {
+export function egressCheck(
+  index: MeshIndex,
+  caller: Workload,
+  host: string,
+  port: number,
+  // A ServiceEntry's hosts belong to the ServiceEntry's namespace (Sidecar, IstioEgressListener.hosts).
+  namespaceOfHost?: string,
+): EgressOutcome {
   const sidecars = index.of(NETWORKING, 'Sidecar');
   const ns = (s: MeshObject) => s.metadata.namespace ?? 'default';
   const sidecar =
@@ -115,7 +122,7 @@ export function egressCheck(index: MeshIndex, caller: Workload, host: string, po
     str(get(sidecar, 'spec', 'outboundTrafficPolicy', 'mode')) === 'REGISTRY_ONLY'
       ? 'REGISTRY_ONLY'
       : 'ALLOW_ANY';
-  const hostNamespace = index.serviceOfHost(host)?.namespace;
+  const hostNamespace = namespaceOfHost ?? index.serviceOfHost(host)?.namespace;
   for (const listener of arr(get(sidecar, 'spec', 'egress'))) {
     const listenerPort = get(listener, 'port', 'number');
     if (typeof listenerPort === 'number' && listenerPort !== port) continue;

@@ -17,7 +17,7 @@
 import { ApiObject, type Duration, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Sidecar } from '../../imports/networking.istio.io.js';
+import { Sidecar, type SidecarSpecOutboundTrafficPolicy } from '../../imports/networking.istio.io.js';
 import { checkInput, constructId } from '../input.js';
 import type { MeshNamespace } from '../mesh-namespace.js';
 import {
@@ -107,6 +107,11 @@ export interface MeshJobProps {
    * @default native sidecar, the injector's resources
    */
   readonly sidecar?: SidecarProxyOptions;
+}
+
+/** A namespace that may set the outbound traffic policy of its Sidecars. */
+interface OutboundPolicySource {
+  _sidecarOutboundTrafficPolicy?(): SidecarSpecOutboundTrafficPolicy | undefined;
 }
 
 const DEFAULT_UID = 10001;
@@ -217,6 +222,10 @@ export class MeshJob extends Construct implements MeshCaller {
               }),
             },
           ],
+          // The namespace's fail-closed egress mode, where MeshNamespace carries one (the egress
+          // work's `outboundTrafficPolicy`, rendered into every Sidecar of the namespace as
+          // Microservice's is); unset, the mesh-wide mode applies.
+          outboundTrafficPolicy: (this.namespace as OutboundPolicySource)._sidecarOutboundTrafficPolicy?.(),
         },
       });
     }

@@ -12,7 +12,7 @@
 
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, readCommonConfig } from './config.js';
 import type { CommonConfig, Env } from './config.js';
@@ -29,14 +29,23 @@ export interface RequestContext {
   readonly requestId: string;
   /** The headers to copy onto every outgoing call made for this request. */
   readonly forward: ForwardHeaders;
+  /** Every header of the request (lower-case names). */
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body of a PUT or POST; undefined for GET and HEAD. */
+  readonly body: unknown;
 }
 
 export type Reply =
   { readonly status: number; readonly json: unknown } | { readonly status: number; readonly html: string };
 
+/** The methods a route can answer; GET routes answer HEAD too. */
+export type Method = 'GET' | 'PUT' | 'POST';
+
 export interface Route {
   /** A path such as "/books" or "/books/:id"; ":name" matches one non-empty segment. */
   readonly path: string;
+  /** GET (and HEAD), or PUT or POST with a JSON body of at most 64 KiB. Default: GET. */
+  readonly method?: Method;
   readonly handler: (ctx: RequestContext) => Reply | Promise<Reply>;
 }
 
@@ -62,11 +71,31 @@ export function json(status: number, body: unknown): Reply {
 
 interface CompiledRoute {
   readonly segments: readonly string[];
+  readonly method: Method;
   readonly handler: Route['handler'];
 }
 
 function compile(route: Route): CompiledRoute {
-  return { segments: route.path.split('/').slice(1), handler: route.handler };
+  return { segments: route.path.split('/').slice(1), method: route.method ?? 'GET', handler: route.handler };
+}
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** The JSON body of a request, or the reply that refuses it (413 too large, 400 not JSON). */
+async function readJsonBody(req: IncomingMessage): Promise<{ value: unknown } | { reply: Reply }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_REQUEST_BYTES)
+      return { reply: json(413, { error: `request body larger than ${MAX_REQUEST_BYTES} bytes` }) };
+    chunks.push(chunk);
+  }
+  try {
+    return { value: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+  } catch {
+    return { reply: json(400, { error: 'request body is not JSON' }) };
+  }
 }
 
 function match(route: CompiledRoute, pathname: string): Record<string, string> | undefined {
@@ -128,22 +157,39 @@ export function startService(
   const route = async (
     req: IncomingMessage,
     url: URL,
-    ctx: Omit<RequestContext, 'params'>,
+    ctx: Omit<RequestContext, 'params' | 'headers' | 'body'>,
   ): Promise<Reply> => {
     const method = req.method ?? 'GET';
     if (url.pathname === '/healthz') return json(200, { status: 'ok' });
     if (url.pathname === '/readyz')
       return draining ? json(503, { status: 'draining' }) : json(200, { status: 'ready' });
-    if (method !== 'GET' && method !== 'HEAD')
-      return json(405, { error: 'method not allowed', allow: 'GET, HEAD' });
+    const matching = routes.flatMap((candidate) => {
+      const params = match(candidate, url.pathname);
+      return params === undefined ? [] : [{ candidate, params }];
+    });
+    const wanted = method === 'HEAD' ? 'GET' : method;
+    const found = matching.find(({ candidate }) => candidate.method === wanted);
+    const methods = new Set(matching.map(({ candidate }) => candidate.method));
+    const unknownPath = methods.size === 0 && (method === 'GET' || method === 'HEAD');
+    if (found === undefined && !unknownPath) {
+      // A path no route serves offers GET and HEAD, as a service of GET routes only always did.
+      const allow = methods.size === 0 ? ['GET'] : [...methods];
+      return json(405, {
+        error: 'method not allowed',
+        allow: allow.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m])).join(', '),
+      });
+    }
+    let body: unknown;
+    if (found !== undefined && found.candidate.method !== 'GET') {
+      const read = await readJsonBody(req);
+      if ('reply' in read) return read.reply;
+      body = read.value;
+    }
     const fault = planFault(config);
     await sleep(fault.delayMs);
     if (fault.fail) return json(503, { error: 'injected failure (FAIL_RATE)', servedBy });
-    for (const candidate of routes) {
-      const params = match(candidate, url.pathname);
-      if (params !== undefined) return candidate.handler({ ...ctx, params });
-    }
-    return json(404, { error: 'not found', path: url.pathname });
+    if (found === undefined) return json(404, { error: 'not found', path: url.pathname });
+    return found.candidate.handler({ ...ctx, params: found.params, headers: req.headers, body });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -184,7 +230,9 @@ export function startService(
       log.error('handler failed', { path, request_id: requestId, error: errorMessage(error) });
       reply = json(500, { error: 'internal error' });
     }
-    if (reply.status === 405) res.setHeader('allow', 'GET, HEAD');
+    if (reply.status === 405 && 'json' in reply) {
+      res.setHeader('allow', String((reply.json as { allow?: unknown }).allow ?? 'GET, HEAD'));
+    }
     send(res, reply, draining, req.method === 'HEAD');
   };
 
@@ -225,7 +273,12 @@ export interface ServiceMain {
   readonly name: string;
   /** Default SERVICE_VERSION; may depend on the environment (reviews: REVIEWS_VERSION). */
   readonly defaultVersion?: (env: Env) => string;
-  readonly build: (env: Env, config: CommonConfig, log: Logger) => ServiceDefinition;
+  /** May be async, e.g. to open a data directory before listening. */
+  readonly build: (
+    env: Env,
+    config: CommonConfig,
+    log: Logger,
+  ) => ServiceDefinition | Promise<ServiceDefinition>;
 }
 
 /**
@@ -237,7 +290,7 @@ export async function runService(main: ServiceMain, env: Env = process.env): Pro
   try {
     const config = readCommonConfig(env, { name: main.name, version: main.defaultVersion?.(env) ?? 'v1' });
     log = createLogger(config.serviceName, config.serviceVersion);
-    const definition = main.build(env, config, log);
+    const definition = await main.build(env, config, log);
     const service = await startService(config, definition, log);
     const onSignal = (signal: NodeJS.Signals) => {
       if (service.isDraining()) {

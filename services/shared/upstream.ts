@@ -1,9 +1,12 @@
 // A small JSON client for calls between services: keep-alive connections, a per-call deadline
 // (UPSTREAM_TIMEOUT_MS), round-robin over several base URLs, and one retry when a reused keep-alive
 // connection turns out to have been closed by the server before it read the request (the usual HTTP/1.1
-// race; the calls are idempotent GETs, so RFC 9112 section 9.3.1 allows it).
+// race; RFC 9112 section 9.3.1 allows it for idempotent methods: GET and PUT, never POST).
+// Base URLs are http:// in the mesh (the sidecar adds mTLS); an https:// client is for services outside
+// it, whose TLS the application speaks itself.
 
 import http from 'node:http';
+import https from 'node:https';
 import type { ForwardHeaders } from './propagation.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -35,6 +38,10 @@ export interface Upstream {
   readonly baseUrls: readonly string[];
   /** GETs path from the next base URL. Resolves for every HTTP status; rejects with UpstreamError. */
   get(path: string, headers: ForwardHeaders): Promise<UpstreamResponse>;
+  /** PUTs a JSON body (idempotent: retried like GET). */
+  put(path: string, body: unknown, headers: ForwardHeaders): Promise<UpstreamResponse>;
+  /** POSTs a JSON body (never retried). */
+  post(path: string, body: unknown, headers: ForwardHeaders): Promise<UpstreamResponse>;
   /** Closes pooled connections. */
   close(): void;
 }
@@ -56,10 +63,21 @@ export function createUpstream(
   options: UpstreamOptions,
 ): Upstream {
   if (baseUrls.length === 0) throw new Error(`${name}: no base URL`);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+  const secure = baseUrls[0]!.startsWith('https:');
+  if (baseUrls.some((url) => url.startsWith('https:') !== secure))
+    throw new Error(`${name}: mixes http:// and https:// base URLs`);
+  const client = secure ? https : http;
+  const agent = new client.Agent({ keepAlive: true, maxSockets: 128 });
   let next = 0;
 
-  const attempt = (url: string, headers: ForwardHeaders, deadline: number): Promise<Attempt> =>
+  type Method = 'GET' | 'PUT' | 'POST';
+  const attempt = (
+    method: Method,
+    url: string,
+    headers: ForwardHeaders,
+    payload: Buffer | undefined,
+    deadline: number,
+  ): Promise<Attempt> =>
     new Promise((resolve) => {
       let settled = false;
       const settle = (result: Attempt) => {
@@ -71,10 +89,15 @@ export function createUpstream(
       const fail = (failure: UpstreamFailure, message: string, retryable = false) =>
         settle({ error: new UpstreamError(name, failure, message), retryable });
 
-      const req = http.request(url, {
-        method: 'GET',
+      const req = client.request(url, {
+        method,
         agent,
-        headers: { ...headers, accept: 'application/json', 'user-agent': options.userAgent },
+        headers: {
+          ...headers,
+          accept: 'application/json',
+          'user-agent': options.userAgent,
+          ...(payload && { 'content-type': 'application/json', 'content-length': payload.length }),
+        },
       });
       const timer = setTimeout(
         () => {
@@ -84,8 +107,8 @@ export function createUpstream(
         Math.max(1, deadline - Date.now()),
       );
       req.on('error', (error: NodeJS.ErrnoException) => {
-        const retryable = req.reusedSocket && error.code === 'ECONNRESET';
-        fail('network', `GET ${url} failed: ${error.code ?? error.message}`, retryable);
+        const retryable = method !== 'POST' && req.reusedSocket && error.code === 'ECONNRESET';
+        fail('network', `${method} ${url} failed: ${error.code ?? error.message}`, retryable);
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
@@ -93,15 +116,16 @@ export function createUpstream(
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
           if (size > MAX_BODY_BYTES) {
-            fail('invalid-response', `GET ${url}: answer larger than ${MAX_BODY_BYTES} bytes`);
+            fail('invalid-response', `${method} ${url}: answer larger than ${MAX_BODY_BYTES} bytes`);
             req.destroy();
           } else {
             chunks.push(chunk);
           }
         });
-        res.on('error', (error) => fail('network', `GET ${url}: ${error.message}`));
+        res.on('error', (error) => fail('network', `${method} ${url}: ${error.message}`));
         res.on('close', () => {
-          if (!res.complete) fail('network', `GET ${url}: connection closed before the answer was complete`);
+          if (!res.complete)
+            fail('network', `${method} ${url}: connection closed before the answer was complete`);
         });
         res.on('end', () => {
           const status = res.statusCode ?? 0;
@@ -113,29 +137,35 @@ export function createUpstream(
             body = text === '' ? undefined : JSON.parse(text);
           } catch {
             if (status >= 200 && status < 300) {
-              fail('invalid-response', `GET ${url} answered ${status} with a body that is not JSON`);
+              fail('invalid-response', `${method} ${url} answered ${status} with a body that is not JSON`);
               return;
             }
           }
           settle({ response: { status, body, servedBy }, retryable: false });
         });
       });
-      req.end();
+      req.end(payload);
     });
+
+  const call = async (method: Method, path: string, headers: ForwardHeaders, body?: unknown) => {
+    const base = baseUrls[next % baseUrls.length];
+    next = (next + 1) % baseUrls.length;
+    const url = `${base}${path}`;
+    const payload = method === 'GET' ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
+    const deadline = Date.now() + options.timeoutMs;
+    let result = await attempt(method, url, headers, payload, deadline);
+    if (result.retryable && Date.now() < deadline)
+      result = await attempt(method, url, headers, payload, deadline);
+    if (result.response !== undefined) return result.response;
+    throw result.error ?? new UpstreamError(name, 'network', `${method} ${url} failed`);
+  };
 
   return {
     name,
     baseUrls,
-    async get(path, headers) {
-      const base = baseUrls[next % baseUrls.length];
-      next = (next + 1) % baseUrls.length;
-      const url = `${base}${path}`;
-      const deadline = Date.now() + options.timeoutMs;
-      let result = await attempt(url, headers, deadline);
-      if (result.retryable && Date.now() < deadline) result = await attempt(url, headers, deadline);
-      if (result.response !== undefined) return result.response;
-      throw result.error ?? new UpstreamError(name, 'network', `GET ${url} failed`);
-    },
+    get: (path, headers) => call('GET', path, headers),
+    put: (path, body, headers) => call('PUT', path, headers, body),
+    post: (path, body, headers) => call('POST', path, headers, body),
     close() {
       agent.destroy();
     },

@@ -80,7 +80,8 @@ describe('bookshop services: npm run dev', () => {
     npm.kill('SIGTERM');
     const stopped = await Promise.race([
       exited.then(() => lines.includes('bookshop: all services stopped')),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
+      // unref: a pending timer would keep this suite's process alive 15 s after its last test.
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000).unref()),
     ]);
     assert.ok(stopped, `the services did not stop on npm's SIGTERM: ${lines.slice(-5).join('\n')}`);
   });

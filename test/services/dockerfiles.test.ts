@@ -55,12 +55,20 @@ function parse(text: string): { preamble: Instruction[]; stages: Stage[]; commen
   return { preamble, stages, comments };
 }
 
-const SERVICES = ['storefront', 'catalog', 'reviews', 'ratings'] as const;
+const SERVICES = [
+  'storefront',
+  'catalog',
+  'reviews',
+  'ratings',
+  'payments-api',
+  'payments-ledger',
+  'payments-notifier',
+] as const;
 const root = repoRoot();
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
 const NODE_IMAGE = 'node:24.19.0-alpine3.24';
 
-describe('bookshop services: Dockerfiles', () => {
+describe('sample services (bookshop and payments): Dockerfiles', () => {
   for (const service of SERVICES) {
     describe(`services/${service}/Dockerfile`, () => {
       const text = read(`services/${service}/Dockerfile`);

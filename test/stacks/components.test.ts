@@ -80,6 +80,45 @@ describe('IstioMesh in ambient mode', () => {
   });
 });
 
+describe('IstioMesh egress controls', () => {
+  it('sets the mesh-wide outbound traffic policy in the istiod values only when asked', () => {
+    const closed = istio.meshValues({
+      gatewayService: istio.KIND_GATEWAY,
+      outboundTrafficPolicy: 'REGISTRY_ONLY',
+    });
+    assert.deepEqual(
+      (closed.istiod as { meshConfig: { outboundTrafficPolicy?: unknown } }).meshConfig.outboundTrafficPolicy,
+      {
+        mode: 'REGISTRY_ONLY',
+      },
+    );
+    const open = istio.meshValues({ gatewayService: istio.KIND_GATEWAY });
+    assert.equal(
+      (open.istiod as { meshConfig: { outboundTrafficPolicy?: unknown } }).meshConfig.outboundTrafficPolicy,
+      undefined,
+    );
+    assert.equal(open.egressGateway, undefined);
+  });
+
+  it('installs the egress gateway that EgressGateway.istio() selects, after the ingress gateway', async () => {
+    const mesh = new istio.IstioMesh('egress', {
+      gatewayService: { type: 'LoadBalancer' },
+      gatewayApiCrds: false,
+      egressGateway: true,
+    });
+    await valueOf(mesh.version);
+    await settle();
+    const egress = one(registered, 'kubernetes:helm.sh/v3:Release', 'egress-egress-gateway');
+    assert.equal(egress.inputs.name, 'istio-egressgateway');
+    assert.equal(egress.inputs.chart, 'gateway');
+    assert.equal(egress.inputs.namespace, 'istio-system');
+    assert.deepEqual(egress.inputs.values, { service: { type: 'ClusterIP' } });
+    const istiod = one(registered, 'kubernetes:helm.sh/v3:Release', 'egress-istiod');
+    assert.ok(egress.dependencies.includes(istiod.urn));
+    assert.ok(mesh.egressGateway);
+  });
+});
+
 describe('ExistingCluster', () => {
   it('makes the kubeconfig a secret and builds the provider from it', async () => {
     const existing = new cluster.ExistingCluster('existing', {

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as pulumi from '@pulumi/pulumi';
+import { ApiObject, Chart } from 'cdk8s';
 import { APPS } from '../../charts/apps.js';
 import { BookinfoChart } from '../../charts/bookinfo.js';
 import { ENVIRONMENTS } from '../../charts/environments.js';
@@ -315,7 +316,7 @@ describe('mesh-kit:apps', () => {
       .apps.map((a) => [a.app.name, a.variant, a.dataPlane ?? 'own']);
   }
 
-  const KNOWN = 'registered apps: shop, bookinfo (charts/apps.ts)';
+  const KNOWN = 'registered apps: shop, bookinfo, payments (charts/apps.ts)';
 
   it("gives each app the stack's environment as its variant where it has one, else its default", () => {
     const dev = { environment: 'dev', cluster: { type: 'kind' } };
@@ -381,6 +382,15 @@ describe('mesh-kit:apps', () => {
     assert.deepEqual(appProblems({ apps: [{ name: 'bookinfo', dataPlane: 'ambient' }] }), [
       'mesh-kit:apps[0].dataPlane: is ambient, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar); install the ambient data plane with `pulumi config set dataPlane ambient`, or run the app with sidecars',
     ]);
+    // payments runs its notifier in an ambient namespace of its own choice.
+    assert.deepEqual(appProblems({ apps: [{ name: 'payments' }] }), [
+      'mesh-kit:apps[0]: app payments (env dev) runs the namespace payments-notify in ambient mode, but the mesh is installed without ztunnel (mesh-kit:dataPlane is sidecar); install the ambient data plane with `pulumi config set dataPlane ambient`',
+    ]);
+    // With ztunnel the app is fine; what is left is its certificate (HTTPS in dev too).
+    assert.deepEqual(
+      appProblems({ apps: [{ name: 'payments' }], dataPlane: 'ambient' }).map((p) => p.split(':')[1]),
+      ['tlsCertificate', 'tlsKey'],
+    );
   });
 
   it("refuses two apps in one namespace or on one host of the stack's gateway, and an app that does not render", () => {
@@ -459,6 +469,55 @@ describe('mesh-kit:apps', () => {
         'mesh-kit:tlsKey: is set, but no app of the stack serves HTTPS (no Gateway of bookinfo (all-v1) names a certificate); remove it with `pulumi config rm tlsKey`',
       ],
     );
+  });
+
+  it('refuses to create the TLS Secret in a namespace that neither Istio nor an app creates', () => {
+    // A Gateway API Gateway whose certificate lives in a namespace of its own ("certs").
+    const certs = MeshAppDefinition.define({
+      name: 'certs',
+      variants: ['dev'],
+      build: (app) => {
+        const chart = new Chart(app, 'certs');
+        new ApiObject(chart, 'ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } });
+        new ApiObject(chart, 'gateway', {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'Gateway',
+          metadata: { name: 'web', namespace: 'web' },
+          spec: {
+            gatewayClassName: 'istio',
+            listeners: [
+              {
+                name: 'https',
+                port: 443,
+                protocol: 'HTTPS',
+                hostname: 'web.example.com',
+                tls: {
+                  mode: 'Terminate',
+                  certificateRefs: [{ kind: 'Secret', name: 'web-tls', namespace: 'certs' }],
+                },
+              },
+            ],
+          },
+        });
+        return chart;
+      },
+    });
+    const registry = new AppRegistry([certs]);
+    const values = { apps: [{ name: 'certs' }], tlsCertificate: TLS_PEM.certificate, tlsKey: TLS_PEM.key };
+    assert.deepEqual(appProblems(values, registry), [
+      "mesh-kit:tls.mode: is config, but app certs reads its certificate Secret web-tls from namespace certs, which neither Istio (istio-system) nor any app of the stack creates, so the stack has nowhere to create it; point the Gateway's certificateRef at a namespace the app creates, or manage the Secret yourself with `pulumi config set --path tls.mode existing`",
+    ]);
+    // Managed by the platform (e.g. cert-manager in certs), the Secret is no concern of the stack.
+    pulumi.runtime.setAllConfig({
+      'mesh-kit:environment': 'dev',
+      'mesh-kit:cluster': '{"type":"kind"}',
+      'mesh-kit:apps': '[{"name":"certs"}]',
+      'mesh-kit:tls': '{"mode":"existing"}',
+    });
+    assert.deepEqual(config.readStackConfig(new pulumi.Config('mesh-kit'), 'dev', registry).tls, {
+      mode: 'existing',
+      credentials: [{ name: 'web-tls', namespace: 'certs' }],
+    });
   });
 
   it("takes the mesh's trace sampling from the environment, or from tracingSamplingPercentage", () => {

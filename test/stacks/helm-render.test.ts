@@ -19,9 +19,10 @@ import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { APPS } from '../../charts/apps.js';
 import { addonValues } from '../../stacks/addons.js';
-import { appManifests } from '../../stacks/app.js';
+import { appGateways, appManifests } from '../../stacks/app.js';
 import { GATEWAY_NODE_PORTS } from '../../stacks/cluster.js';
 import { STACK_ENVIRONMENTS } from '../../stacks/environments.js';
+import { EGRESS_GATEWAY_RELEASE, meshValues } from '../../stacks/istio.js';
 import { PLATFORM } from '../../constructs/versions.js';
 import { readChart, templateReads, unknownValueKeys } from '../support/chart-values.js';
 import { chartArchive, helmTemplate, unzipEntry, untgz } from '../support/helm.js';
@@ -247,20 +248,39 @@ describe('references between the releases', () => {
 
   it("the gateway pods carry the labels every registered app's Istio Gateways select", () => {
     for (const s of scenarios) {
-      const deployment = rendered(s, 'istio-ingressgateway').find((o) => o.kind === 'Deployment');
-      const labels = deployment?.spec.template.metadata.labels as Record<string, string>;
+      const podLabels = (objs: Obj[]) =>
+        objs.find((o) => o.kind === 'Deployment')?.spec.template.metadata.labels as Record<string, string>;
+      const labels = podLabels(rendered(s, 'istio-ingressgateway'));
+      // The egress gateway release the stack adds for an app that uses one (stacks/istio.ts):
+      // the same chart, another release name and its values.
+      const ingress = s.releases.find((r) => r.name === 'istio-ingressgateway')!;
+      const egressValues = meshValues({
+        egressGateway: true,
+        gatewayService: { type: 'LoadBalancer' },
+      }).egressGateway!;
+      const egressLabels = podLabels(
+        render({ ...ingress, name: EGRESS_GATEWAY_RELEASE, values: egressValues }),
+      );
       let checked = 0;
       for (const app of APPS.apps) {
         // The variant a stack of this environment gives the app by default.
         const variant = app.variants.includes(s.stack) ? s.stack : app.defaultVariant;
-        const gateways = appManifests(app, variant).filter(
+        const objects = appManifests(app, variant);
+        const ingresses = new Set(appGateways(objects).map((g) => `${g.namespace}/${g.name}`));
+        const gateways = objects.filter(
           (o) => o.kind === 'Gateway' && o.apiVersion.startsWith('networking.istio.io/'),
         );
         for (const gateway of gateways) {
           const selector = (gateway as unknown as { spec: { selector: Record<string, string> } }).spec
             .selector;
+          const id = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
+          const [pods, which] = ingresses.has(id) ? [labels, 'ingress'] : [egressLabels, 'egress'];
           for (const [k, v] of Object.entries(selector))
-            assert.equal(labels[k], v, `${label(s)}: ${app.name}'s Gateway selects pod label ${k}`);
+            assert.equal(
+              pods[k],
+              v,
+              `${label(s)}: ${app.name}'s Gateway ${id} selects ${which} pod label ${k}`,
+            );
           checked++;
         }
       }

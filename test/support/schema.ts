@@ -20,6 +20,7 @@ import { DestinationRule as DestinationRuleModel } from '@kubernetes-models/isti
 import { EnvoyFilter as EnvoyFilterModel } from '@kubernetes-models/istio/networking.istio.io/v1alpha3/EnvoyFilter';
 import { Gateway as IstioGatewayModel } from '@kubernetes-models/istio/networking.istio.io/v1/Gateway';
 import { Sidecar as SidecarModel } from '@kubernetes-models/istio/networking.istio.io/v1/Sidecar';
+import { ServiceEntry as ServiceEntryModel } from '@kubernetes-models/istio/networking.istio.io/v1/ServiceEntry';
 import { VirtualService as VirtualServiceModel } from '@kubernetes-models/istio/networking.istio.io/v1/VirtualService';
 import { AuthorizationPolicy as AuthorizationPolicyModel } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
 import { PeerAuthentication as PeerAuthenticationModel } from '@kubernetes-models/istio/security.istio.io/v1/PeerAuthentication';
@@ -64,6 +65,7 @@ const KINDS: Record<string, Kind> = {
   'networking.istio.io/v1/VirtualService': { model: VirtualServiceModel, typed: net.VirtualService },
   'networking.istio.io/v1/Gateway': { model: IstioGatewayModel, typed: net.Gateway },
   'networking.istio.io/v1/Sidecar': { model: SidecarModel, typed: net.Sidecar },
+  'networking.istio.io/v1/ServiceEntry': { model: ServiceEntryModel, typed: net.ServiceEntry },
   'networking.istio.io/v1alpha3/EnvoyFilter': { model: EnvoyFilterModel, typed: net.EnvoyFilter },
   'security.istio.io/v1/AuthorizationPolicy': {
     model: AuthorizationPolicyModel,

@@ -1,6 +1,9 @@
 // The diff command end to end against this repository: HEAD against the working tree.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -10,8 +13,12 @@ const git = (cwd: string, ...args: string[]) => spawnSync('git', args, { cwd, en
 describe('npm run diff against the working tree', () => {
   const root = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
 
-  it('--base HEAD: no changes when the charts are committed, exit code 0; text output', () => {
-    const worktrees = git(root, 'worktree', 'list', '--porcelain').stdout;
+  it('--base HEAD: no changes when the charts are committed, exit code 0; text output', (t) => {
+    // The diff's temporary worktree goes under a temporary folder of this test's own (TMPDIR): other
+    // suites and other checkouts of this repository add and remove worktrees of their own meanwhile,
+    // so the whole `git worktree list` is not this test's to compare.
+    const scratch = realpathSync(mkdtempSync(join(tmpdir(), 'diff-cli-head-')));
+    t.after(() => rmSync(scratch, { recursive: true, force: true }));
     // What the working tree synthesizes from; uncommitted changes there are real differences.
     const clean =
       git(root, 'diff', '--quiet', 'HEAD', '--', 'charts', 'constructs', 'imports', 'tools/synth.ts')
@@ -19,7 +26,7 @@ describe('npm run diff against the working tree', () => {
     const r = spawnSync(
       process.execPath,
       [DIFF, '--base', 'HEAD', '--app', 'shop', '--env', 'dev', '--format', 'text', '--exit-code'],
-      { cwd: root, encoding: 'utf8' },
+      { cwd: root, encoding: 'utf8', env: { ...process.env, TMPDIR: scratch } },
     );
     assert.ok(r.status === 0 || r.status === 1, r.stderr);
     assert.match(r.stdout, /^mesh diff HEAD \([0-9a-f]{7}\) → the working tree\n/);
@@ -30,11 +37,16 @@ describe('npm run diff against the working tree', () => {
     } else {
       assert.equal(r.status === 0, /No changes/.test(r.stdout), 'the exit code agrees with the report');
     }
-    assert.equal(
-      git(root, 'worktree', 'list', '--porcelain').stdout,
-      worktrees,
+    const worktrees = git(root, 'worktree', 'list', '--porcelain')
+      .stdout.split('\n')
+      .filter((l) => l.startsWith('worktree '))
+      .map((l) => l.slice('worktree '.length));
+    assert.deepEqual(
+      worktrees.filter((w) => w.startsWith(scratch + sep)),
+      [],
       'the temporary worktree is removed',
     );
+    assert.deepEqual(readdirSync(scratch), [], 'and its temporary folder');
   });
 
   it('refuses bad options with exit code 2', () => {

@@ -63,6 +63,18 @@ describe('npm run diff between two refs', () => {
         ),
       );
       assert.match(md, new RegExp(`### shop env=${env}\\n`));
+      // The behaviour section: the canary's requests (everyone but the testers) move, said in words.
+      const moved = 'storefront → reviews \\(GET /reviews/x\\): v1 80 % · v3 20 % → v1 90 % · v3 10 %';
+      assert.match(
+        md,
+        new RegExp(`- \\*\\*shop env=${env}\\*\\* · behaviour — ${moved} _\\(traffic-moved\\)_`),
+      );
+      assert.match(
+        md,
+        new RegExp(
+          `### shop env=${env}\\n\\n0 added, 0 removed, 1 changed\\n\\n\\*\\*Behaviour\\*\\* \\(\\d+ requests explained on both refs: 1 change\\)\\n\\n- ⚠️ ${moved}\\n`,
+        ),
+      );
     }
     assert.match(
       md,

@@ -125,7 +125,11 @@ describe('mesh graph of the shop', () => {
     assert.match(dot, /"svc:shop\/storefront" -> "svc:shop\/reviews" \[label=<.*v1 80% · v3 20%/);
     const mmd = toMermaid(graph);
     assert.match(mmd, /^---\ntitle: shop env=dev\n---\nflowchart TB\n/);
-    assert.match(mmd, /n\d+ -->\|"end-user=jason → v2 · timeout 3s<br\/>→ v1 80% · v3 20%.*"\| n\d+/);
+    // The shop's dev chaos (5 % of reviews requests delayed 2 s) is on the route lines.
+    assert.match(
+      mmd,
+      /n\d+ -->\|"end-user=jason → v2 · timeout 3s · fault delay 2s @5%<br\/>→ v1 80% · v3 20%.*"\| n\d+/,
+    );
     const svg = await toSvg(graph);
     assert.ok(svg.startsWith('<svg'), svg.slice(0, 100));
     for (const name of ['storefront', 'catalog', 'reviews', 'ratings', 'ingress shop'])
@@ -436,5 +440,59 @@ describe('mesh graph: found by review', () => {
       );
       assert.deepEqual(mtlsMarkers, [marker], what);
     }
+  });
+});
+
+describe('mesh graph of payments: a StatefulSet, a Job and a service outside the mesh', () => {
+  const graphOf = (variant: 'dev' | 'prod') =>
+    buildMeshGraph(synthesizeInProcess({ app: 'payments', variant }), `payments env=${variant}`);
+  const prod = graphOf('prod');
+  const edge = (from: string, to: string): GraphEdge => {
+    const e = prod.edges.find((x) => x.from === from && x.to === to);
+    assert.ok(e, `an edge ${from} → ${to} among ${prod.edges.map((x) => `${x.from} → ${x.to}`).join(', ')}`);
+    return e;
+  };
+
+  it('draws the ledger once (its headless Service names the same pods) and the migration Job as a caller', () => {
+    const ids = prod.nodes.map((n) => n.id);
+    const job = ids.find((id) => id.startsWith('svc:payments/ledger-migrate-'));
+    assert.ok(job, ids.join(', '));
+    assert.deepEqual(ids.filter((id) => id !== job).sort(), [
+      'egress:payments/payments-provider',
+      'ingress:payments/payments',
+      'svc:payments-notify/notifier',
+      'svc:payments/api',
+      'svc:payments/ledger',
+    ]);
+    assert.deepEqual(
+      prod.nodes.find((n) => n.id === job)?.versions.map((v) => v.name),
+      ['job'],
+    );
+    assert.deepEqual(edge(job, 'svc:payments/ledger').sources.sort(), ['authorization', 'sidecar']);
+    assert.ok(!prod.edges.some((e) => e.from === 'ext:cluster.local/ns/payments/sa/ledger-migrate'));
+  });
+
+  it('draws the provider as external, reached by the api only, through the egress gateway in prod (which is no ingress)', () => {
+    const provider = prod.nodes.find((n) => n.id === 'egress:payments/payments-provider');
+    assert.deepEqual(provider?.details, [
+      ':443 HTTPS',
+      'via egress gateway istio-system/payments-payments-provider',
+    ]);
+    const call = edge('svc:payments/api', 'egress:payments/payments-provider');
+    assert.deepEqual(call.sources.sort(), ['authorization', 'sidecar']);
+    assert.ok(call.markers.some((m) => m.text === 'allow any request at the egress gateway'));
+    assert.deepEqual(
+      prod.edges.filter((e) => e.to === 'egress:payments/payments-provider').map((e) => e.from),
+      ['svc:payments/api'],
+    );
+    assert.ok(!prod.nodes.some((n) => n.id === 'ingress:istio-system/payments-payments-provider'));
+    // In dev the sidecar calls it straight: nothing authorizes it on the way out.
+    const dev = graphOf('dev');
+    assert.deepEqual(dev.nodes.find((n) => n.id === 'egress:payments/payments-provider')?.details, [
+      ':443 HTTPS',
+    ]);
+    assert.deepEqual(dev.edges.find((e) => e.to === 'egress:payments/payments-provider')?.sources, [
+      'sidecar',
+    ]);
   });
 });

@@ -3,6 +3,7 @@
  * request comment (a details block per object) or text for a terminal (ANSI colors optional).
  */
 import { stringify as toYaml } from 'yaml';
+import { type BehaviourChange, behaviourDiff } from './behaviour.js';
 import { type Manifest } from './manifest.js';
 import { diffManifests, type FieldChange, formatValue, type ObjectDiff } from './object-diff.js';
 import { findRisks, type Risk } from './risks.js';
@@ -14,6 +15,11 @@ export interface VariantDiff {
   readonly status: 'changed' | 'unchanged' | 'added' | 'removed';
   readonly objects: readonly ObjectDiff[];
   readonly risks: readonly Risk[];
+  /**
+   * What the change does to requests, explained on both refs (a changed variant only): the
+   * number of requests asked and the changes, access widened and traffic moved first.
+   */
+  readonly behaviour: { readonly requests: number; readonly changes: readonly BehaviourChange[] } | null;
 }
 
 export interface DiffReport {
@@ -49,7 +55,17 @@ export function compareSyntheses(
       if (!b && !h) return undefined;
       const objects = diffManifests(b ?? [], h ?? []);
       const status = !b ? 'added' : !h ? 'removed' : objects.length > 0 ? 'changed' : 'unchanged';
-      return { variant: v, status, objects, risks: findRisks(objects, h ?? []) } satisfies VariantDiff;
+      // Identical objects behave identically: requests are explained only where objects changed.
+      // Objects that define no request (no Service, host or ServiceEntry) get no behaviour section.
+      const asked = status === 'changed' && b && h ? behaviourDiff(b, h) : null;
+      const behaviour = asked && (asked.requests > 0 || asked.changes.length > 0) ? asked : null;
+      return {
+        variant: v,
+        status,
+        objects,
+        risks: findRisks(objects, h ?? []),
+        behaviour,
+      } satisfies VariantDiff;
     })
     .filter((v) => v !== undefined);
 }
@@ -81,6 +97,16 @@ function fieldLine(c: FieldChange): string {
 
 const SIGN = { added: '+', removed: '-', changed: '~' } as const;
 
+/** The behaviour changes of a variant that widen access or move traffic. */
+function riskyBehaviour(v: VariantDiff): readonly BehaviourChange[] {
+  return v.behaviour?.changes.filter((c) => c.risk !== null) ?? [];
+}
+
+function behaviourSummary(b: NonNullable<VariantDiff['behaviour']>): string {
+  const n = b.changes.length;
+  return `${b.requests} requests explained on both refs: ${n === 0 ? 'none behaves differently' : `${n} change${n === 1 ? '' : 's'}`}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
@@ -110,8 +136,12 @@ function markdown(report: DiffReport, bodies: boolean): string {
   const out: string[] = [];
   out.push(`## Mesh diff: ${escapeMd(report.base)} → ${escapeMd(report.head)}`, '', summary(report), '');
   const risks = report.variants.flatMap((v) => v.risks.map((r) => ({ v, r })));
-  if (risks.length > 0) {
+  const behaviourRisks = report.variants.flatMap((v) => riskyBehaviour(v).map((c) => ({ v, c })));
+  if (risks.length + behaviourRisks.length > 0) {
     out.push('### ⚠️ Risky changes', '');
+    for (const { v, c } of behaviourRisks) {
+      out.push(`- **${escapeMd(variantLabel(v.variant))}** · behaviour — ${escapeMd(c.text)} _(${c.risk})_`);
+    }
     for (const { v, r } of risks) {
       out.push(
         `- **${escapeMd(variantLabel(v.variant))}** · \`${r.object}\` — ${escapeMd(r.message)} _(${r.rule})_`,
@@ -122,6 +152,11 @@ function markdown(report: DiffReport, bodies: boolean): string {
   for (const v of report.variants) {
     if (v.status === 'unchanged') continue;
     out.push(`### ${escapeMd(variantLabel(v.variant))}${variantNote(v)}`, '', `${counts(v.objects)}`, '');
+    if (v.behaviour) {
+      out.push(`**Behaviour** (${behaviourSummary(v.behaviour)})`, '');
+      for (const c of v.behaviour.changes) out.push(`- ${c.risk ? '⚠️ ' : ''}${escapeMd(c.text)}`);
+      if (v.behaviour.changes.length > 0) out.push('');
+    }
     for (const o of v.objects) {
       const detail =
         o.status === 'changed'
@@ -158,8 +193,14 @@ export function renderText(report: DiffReport, color: boolean): string {
   const out: string[] = [];
   out.push(c('bold', `mesh diff ${report.base} → ${report.head}`), summary(report), '');
   const risks = report.variants.flatMap((v) => v.risks.map((r) => ({ v, r })));
-  if (risks.length > 0) {
+  const behaviourRisks = report.variants.flatMap((v) => riskyBehaviour(v).map((b) => ({ v, b })));
+  if (risks.length + behaviourRisks.length > 0) {
     out.push(c('bold', c('red', 'Risky changes:')));
+    for (const { v, b } of behaviourRisks) {
+      out.push(
+        `  ${c('red', '!')} ${variantLabel(v.variant)}  ${c('bold', 'behaviour')}: ${b.text} ${c('dim', `(${b.risk})`)}`,
+      );
+    }
     for (const { v, r } of risks) {
       out.push(
         `  ${c('red', '!')} ${variantLabel(v.variant)}  ${c('bold', r.object)}: ${r.message} ${c('dim', `(${r.rule})`)}`,
@@ -171,6 +212,10 @@ export function renderText(report: DiffReport, color: boolean): string {
   for (const v of report.variants) {
     if (v.status === 'unchanged') continue;
     out.push(c('bold', c('cyan', `${variantLabel(v.variant)}${variantNote(v)}: ${counts(v.objects)}`)));
+    if (v.behaviour) {
+      out.push(`  behaviour (${behaviourSummary(v.behaviour)})`);
+      for (const b of v.behaviour.changes) out.push(`    ${b.risk ? c('red', '!') : ' '} ${b.text}`);
+    }
     for (const o of v.objects) {
       out.push(`  ${c(colorOf[o.status], `${SIGN[o.status]} ${o.label}`)}`);
       for (const ch of o.changes) {

@@ -107,7 +107,10 @@ function dotNode(n: GraphNode): string {
 
 function dotEdge(e: GraphEdge): string {
   const lines = [
-    ...routeLines(e.routes).map((l) => html(l)),
+    // Injected faults in the fault color, on the route line they belong to.
+    ...routeLines(e.routes).map((l) =>
+      html(l).replace(/fault [^·]*?(?= · |$)/g, (f) => `<FONT COLOR="${COLORS.fault}">${f}</FONT>`),
+    ),
     ...policyMarkers(e).map((m) => `<FONT COLOR="${COLORS[m.kind]}">${html(m.text)}</FONT>`),
   ];
   // A padded box, so that the text keeps clear of its edge.

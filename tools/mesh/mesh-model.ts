@@ -161,16 +161,26 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       );
   }
   const workloads: Workload[] = [];
-  for (const d of objects.filter((m) => ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)))) {
-    const podLabels = labelsOf(get(d, 'spec', 'template', 'metadata', 'labels'));
-    const image = str(get(d, 'spec', 'template', 'spec', 'containers', 0, 'image'));
+  const workloadObjects = objects.filter(
+    (m) =>
+      ['Deployment', 'StatefulSet'].some((k) => is(m, 'apps', k)) ||
+      ['Job', 'CronJob'].some((k) => is(m, 'batch', k)),
+  );
+  for (const d of workloadObjects) {
+    // A CronJob's pods are its job template's.
+    const template =
+      d.kind === 'CronJob' ? get(d, 'spec', 'jobTemplate', 'spec', 'template') : get(d, 'spec', 'template');
+    const podLabels = labelsOf(get(template, 'metadata', 'labels'));
+    const image = str(get(template, 'spec', 'containers', 0, 'image'));
+    const schedule = str(get(d, 'spec', 'schedule'));
+    const batch = d.kind === 'Job' ? 'job' : schedule !== undefined ? `cron ${schedule}` : undefined;
     workloads.push({
       name: d.metadata.name,
       namespace: ns(d),
       podLabels,
-      serviceAccount: str(get(d, 'spec', 'template', 'spec', 'serviceAccountName')) ?? 'default',
+      serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
       version: {
-        name: podLabels.version ?? d.metadata.name,
+        name: podLabels.version ?? batch ?? d.metadata.name,
         replicas: hpas.get(`${ns(d)}/${d.metadata.name}`) ?? String(num(get(d, 'spec', 'replicas')) ?? 1),
         image: image?.split('/').pop(),
       },
@@ -182,9 +192,17 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   const versionServices = new Map<string, { node: string; version: string }>();
   const services = of('', 'Service');
   const isVersionAlias = (s: Manifest) => labelsOf(get(s, 'spec', 'selector')).version !== undefined;
-  for (const s of services.filter((x) => !isVersionAlias(x))) {
+  const isHeadless = (s: Manifest) => get(s, 'spec', 'clusterIP') === 'None';
+  // Headless Services last: a StatefulSet's (`<name>-headless`) names the pods of its service's node.
+  const primary = services.filter((x) => !isVersionAlias(x));
+  for (const s of [...primary.filter((x) => !isHeadless(x)), ...primary.filter(isHeadless)]) {
     const selector = labelsOf(get(s, 'spec', 'selector'));
     const mine = workloads.filter((w) => w.namespace === ns(s) && matches(selector, w.podLabels));
+    const owner = mine[0]?.node;
+    if (isHeadless(s) && owner !== undefined && mine.every((w) => w.node === owner)) {
+      for (const h of hostsOf(s.metadata.name, ns(s))) hostToNode.set(h, owner);
+      continue;
+    }
     const id = addNode({
       id: `svc:${ns(s)}/${s.metadata.name}`,
       kind: 'service',
@@ -216,6 +234,27 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       versions: [],
     });
     nodes.get(w.node)?.versions.push(w.version);
+  }
+  // Hosts outside the mesh (ServiceEntries, MESH_EXTERNAL by default), one node each, which the
+  // Sidecars' egress hosts below connect their callers to.
+  const externalHosts = new Set<string>();
+  for (const se of of(ISTIO_NETWORKING, 'ServiceEntry')) {
+    if ((str(get(se, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') continue;
+    const hosts = strings(get(se, 'spec', 'hosts'));
+    const ports = arr(get(se, 'spec', 'ports')).map((p) =>
+      `:${String(get(p, 'number'))} ${str(get(p, 'protocol')) ?? ''}`.trim(),
+    );
+    const id = addNode({
+      id: `egress:${ns(se)}/${se.metadata.name}`,
+      kind: 'external',
+      name: hosts.join(', '),
+      details: [ports.join('  '), ...egressVia(objects, hosts)].filter(Boolean),
+      versions: [],
+    });
+    for (const h of hosts) {
+      hostToNode.set(h, id);
+      externalHosts.add(h);
+    }
   }
   const nodeOfHost = (host: string, from: string): string | undefined =>
     hostToNode.get(host) ?? hostToNode.get(`${shortHost(host)}.${hostNamespace(host, from)}`);
@@ -252,6 +291,10 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
   };
 
   for (const g of of(ISTIO_NETWORKING, 'Gateway')) {
+    // A Gateway that only takes Istio mTLS serves the mesh's own proxies, not clients from outside:
+    // an egress gateway, drawn as the way to its external service instead.
+    const servers = arr(get(g, 'spec', 'servers'));
+    if (servers.length > 0 && servers.every((s) => str(get(s, 'tls', 'mode')) === 'ISTIO_MUTUAL')) continue;
     const id = addNode({
       id: `ingress:${ns(g)}/${g.metadata.name}`,
       kind: 'ingress',
@@ -475,18 +518,43 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
       });
     }
     const selector = labelsOf(get(p, 'spec', 'selector', 'matchLabels'));
-    return Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    const selected = Object.keys(selector).length > 0 ? nodesSelectedBy(ns(p), selector) : nodesIn(ns(p));
+    if (selected.length > 0) return selected;
+    // An egress gateway's policy (its pods are not the app's): it admits calls to the external hosts
+    // its rules name, by SNI or Host.
+    const named = arr(get(p, 'spec', 'rules')).flatMap((r) => [
+      ...arr(get(r, 'when'))
+        .filter((c) => str(get(c, 'key')) === 'connection.sni')
+        .flatMap((c) => strings(get(c, 'values'))),
+      ...arr(get(r, 'to')).flatMap((t) => strings(get(t, 'operation', 'hosts'))),
+    ]);
+    return [...new Set(named.filter((h) => externalHosts.has(h)).map((h) => hostToNode.get(h)!))];
   };
   const nodesOfPrincipal = (principal: string): string[] => {
     const m = /(?:^|\/)ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
     if (!m) return [];
     return principals.get(`ns/${m[1]}/sa/${m[2]}`) ?? principals.get(`sa/${m[2]}`) ?? [];
   };
+  const externalNodesOf = (rule: unknown): string[] => {
+    const hosts = [
+      ...arr(get(rule, 'to')).flatMap((t) => strings(get(t, 'operation', 'hosts'))),
+      ...arr(get(rule, 'when')).flatMap((w) =>
+        get(w, 'key') === 'connection.sni' ? strings(get(w, 'values')) : [],
+      ),
+    ];
+    const found = hosts
+      .map((h) => hostToNode.get(h))
+      .filter((id) => id !== undefined && nodes.get(id)?.kind === 'external');
+    return [...new Set(found as string[])];
+  };
   for (const p of of(ISTIO_SECURITY, 'AuthorizationPolicy')) {
     const action = str(get(p, 'spec', 'action')) ?? 'ALLOW';
     const callees = policyTargets(p);
     for (const rule of arr(get(p, 'spec', 'rules'))) {
       const ops = describeOperations(arr(get(rule, 'to')));
+      // A policy at an egress gateway selects no workload of the app: it admits callers to the
+      // external hosts its rules name (by Host, or by SNI for TLS).
+      const targets = callees.length > 0 ? callees : externalNodesOf(rule);
       if (action === 'DENY') {
         const jwt = arr(get(rule, 'from')).some((f) =>
           strings(get(f, 'source', 'notRequestPrincipals')).includes('*'),
@@ -513,14 +581,15 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
               }),
             ];
           }
-          for (const callee of callees) {
+          for (const callee of targets) {
             // Of several nodes sharing the identity, the admitted callers are those that route or
             // reach the callee otherwise; when none does, each of them may.
             const known = callers.filter((c) => edges.has(`${c}->${callee}`));
             for (const caller of callers.length > 1 && known.length > 0 ? known : callers) {
               if (caller === callee) continue;
               const e = edge(caller, callee, 'authorization');
-              const text = `allow ${ops || 'any request'}`;
+              const atGateway = nodes.get(callee)?.kind === 'external' ? ' at the egress gateway' : '';
+              const text = `allow ${ops || 'any request'}${atGateway}`;
               if (!e.markers.some((m) => m.kind === 'authz' && m.text === text))
                 e.markers.push({ kind: 'authz', text });
             }
@@ -665,6 +734,29 @@ export function buildMeshGraph(objects: readonly Manifest[], title: string): Mes
     nodes: [...nodes.values()].sort((a, b) => order[a.kind] - order[b.kind]),
     edges: deduped,
   };
+}
+
+/** How the mesh leaves for external hosts: through an egress gateway, with TLS originated. */
+function egressVia(objects: readonly Manifest[], hosts: readonly string[]): string[] {
+  const out: string[] = [];
+  const gateways = objects
+    .filter(
+      (m) =>
+        is(m, ISTIO_NETWORKING, 'VirtualService') &&
+        strings(get(m, 'spec', 'hosts')).some((h) => hosts.includes(h)),
+    )
+    .flatMap((m) => strings(get(m, 'spec', 'gateways')).filter((g) => g !== 'mesh'));
+  if (gateways.length > 0) out.push(`via egress gateway ${[...new Set(gateways)].join(', ')}`);
+  const originates = objects.some(
+    (m) =>
+      is(m, ISTIO_NETWORKING, 'DestinationRule') &&
+      hosts.includes(str(get(m, 'spec', 'host')) ?? '') &&
+      arr(get(m, 'spec', 'trafficPolicy', 'portLevelSettings')).some(
+        (p) => str(get(p, 'tls', 'mode')) === 'SIMPLE',
+      ),
+  );
+  if (originates) out.push('TLS originated');
+  return out;
 }
 
 /** The names a Service is reached by (a bare name is looked up relative to a namespace). */
@@ -950,6 +1042,13 @@ function describeNamespace(
   const mode = str(get(pa, 'spec', 'mtls', 'mode'));
   if (mode) notes.push(`mTLS ${mode}`);
   if (hasDefaultDeny(objects, name)) notes.push('default deny');
+  // Egress fails closed when every Sidecar of the namespace says REGISTRY_ONLY.
+  const sidecars = objects.filter((m) => is(m, ISTIO_NETWORKING, 'Sidecar') && m.metadata.namespace === name);
+  if (
+    sidecars.length > 0 &&
+    sidecars.every((m) => str(get(m, 'spec', 'outboundTrafficPolicy', 'mode')) === 'REGISTRY_ONLY')
+  )
+    notes.push('egress REGISTRY_ONLY');
   const telemetry = objects.find((m) => m.kind === 'Telemetry' && m.metadata.namespace === name);
   const sampling = num(get(telemetry, 'spec', 'tracing', 0, 'randomSamplingPercentage'));
   if (sampling !== undefined) notes.push(`tracing ${sampling} %`);

@@ -109,6 +109,12 @@ const RULES: { rule: RiskRule; applies: (m: Manifest) => boolean; check: Rule }[
   { rule: 'timeout-raised', applies: (m) => isVirtualService(m) || isHttpRoute(m), check: timeoutRaised },
   { rule: 'retries-raised', applies: isVirtualService, check: retriesRaised },
   { rule: 'egress-widened', applies: (m) => is(m, ISTIO_NETWORKING, 'Sidecar'), check: sidecarEgressWidened },
+  { rule: 'egress-widened', applies: (m) => is(m, ISTIO_NETWORKING, 'Sidecar'), check: outboundPolicyOpened },
+  {
+    rule: 'egress-widened',
+    applies: (m) => is(m, ISTIO_NETWORKING, 'ServiceEntry'),
+    check: externalHostsAdded,
+  },
 ];
 
 /**
@@ -1523,4 +1529,38 @@ function sidecarEgressWidened(
       );
   }
   return out;
+}
+
+/**
+ * A Sidecar that failed closed (REGISTRY_ONLY) and no longer does: its proxies pass traffic to any
+ * host again, declared or not. Without a mode of its own the mesh-wide one applies
+ * (https://istio.io/latest/docs/reference/config/networking/sidecar/#OutboundTrafficPolicy).
+ */
+function outboundPolicyOpened(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!base || !head) return [];
+  const mode = (m: Manifest) => str(get(m, 'spec', 'outboundTrafficPolicy', 'mode'));
+  if (mode(base) !== 'REGISTRY_ONLY' || mode(head) === 'REGISTRY_ONLY') return [];
+  const now =
+    mode(head) ?? "unset (the mesh-wide mode, Istio's ALLOW_ANY unless the install sets REGISTRY_ONLY)";
+  return [
+    `outboundTrafficPolicy REGISTRY_ONLY → ${now}: the proxies of ${targetOf(head)} no longer fail closed, and may reach hosts no ServiceEntry declares`,
+  ];
+}
+
+/** A ServiceEntry that puts a new host outside the mesh in the registry: a new way out. */
+function externalHostsAdded(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (!head || (str(get(head, 'spec', 'location')) ?? 'MESH_EXTERNAL') !== 'MESH_EXTERNAL') return [];
+  const before = new Set(
+    base && (str(get(base, 'spec', 'location')) ?? 'MESH_EXTERNAL') === 'MESH_EXTERNAL'
+      ? strings(get(base, 'spec', 'hosts'))
+      : [],
+  );
+  const added = strings(get(head, 'spec', 'hosts')).filter((h) => !before.has(h));
+  if (added.length === 0) return [];
+  const ports = arr(get(head, 'spec', 'ports'))
+    .map((p) => `${String(get(p, 'number'))}/${str(get(p, 'protocol')) ?? 'TCP'}`)
+    .join(', ');
+  return [
+    `new external host${added.length > 1 ? 's' : ''} ${added.join(', ')}${ports ? ` (${ports})` : ''}: workloads that reach ${added.length > 1 ? 'them' : 'it'} can now leave the mesh, even under REGISTRY_ONLY`,
+  ];
 }

@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
 /** Compiled services: lib/test/services/support/ → lib/services/. */
 export const SERVICES_BUILD = fileURLToPath(new URL('../../../services/', import.meta.url));
 
-export type ServiceEntry = 'storefront' | 'catalog' | 'reviews' | 'ratings';
+export type ServiceEntry =
+  'storefront' | 'catalog' | 'reviews' | 'ratings' | 'payments-api' | 'payments-ledger' | 'payments-notifier';
 export type LogLine = Record<string, unknown> & { msg?: unknown };
 
 export interface Exit {
