@@ -42,6 +42,7 @@ import {
   renderServicePort,
   type Resources,
   ServicePort,
+  validatePorts,
 } from './values.js';
 import {
   type Autoscaling,
@@ -1085,24 +1086,7 @@ export class Microservice<V extends string = string> extends Construct {
     if (props.autoscaling) validateAutoscaling(props.autoscaling, 'autoscaling', p);
     if (props.disruptionBudget) this.validateDisruptionBudget(props.disruptionBudget, p);
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
-    const seen = new Map<string, number>();
-    this.ports.forEach((port, i) => {
-      port._validate(p, `ports[${i}]`);
-      for (const [key, value] of [
-        ['name', port.name],
-        ['port', String(port.port)],
-      ]) {
-        const other = seen.get(`${key}=${value}`);
-        if (other !== undefined) {
-          p.add(
-            `ports[${i}].${key}`,
-            `${value} is already used by ports[${other}]`,
-            `give each port a unique ${key}`,
-          );
-        }
-        seen.set(`${key}=${value}`, i);
-      }
-    });
+    validatePorts(this.ports, p);
     const uid = props.runAsUser ?? DEFAULT_UID;
     if (uid === PROXY_UID) {
       p.add(

@@ -410,3 +410,35 @@ export function renderServicePort(p: ServicePort) {
     appProtocol: p.protocol,
   };
 }
+
+/**
+ * Each port of a list valid on its own, and no name or number used twice (the API server and
+ * Istio refuse both), with the problems at `ports[i]`.
+ */
+export function validatePorts(
+  ports: readonly {
+    readonly name: string;
+    readonly port: number;
+    _validate(p: Problems, field: string): void;
+  }[],
+  p: Problems,
+): void {
+  const seen = new Map<string, number>();
+  ports.forEach((port, i) => {
+    port._validate(p, `ports[${i}]`);
+    for (const [key, value] of [
+      ['name', port.name],
+      ['port', String(port.port)],
+    ]) {
+      const other = seen.get(`${key}=${value}`);
+      if (other !== undefined) {
+        p.add(
+          `ports[${i}].${key}`,
+          `${value} is already used by ports[${other}]`,
+          `give each port a unique ${key}`,
+        );
+      }
+      seen.set(`${key}=${value}`, i);
+    }
+  });
+}

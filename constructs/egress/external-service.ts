@@ -24,6 +24,7 @@ import type { MeshNamespace } from '../mesh-namespace.js';
 import type { CallTarget, MeshCaller } from '../microservice.js';
 import { type CallOptions, renderAllowRules, validateCallOptions } from '../security.js';
 import { type Problems, validateWith } from '../validation.js';
+import { validatePorts } from '../values.js';
 import type { EgressGateway } from './egress-gateway.js';
 import { ExternalPort, ExternalProtocol, ExternalTls } from './values.js';
 
@@ -480,23 +481,7 @@ export class ExternalService extends Construct implements CallTarget {
     });
 
     if (this.ports.length === 0) p.add('ports', 'is empty', 'leave ports out for [ExternalPort.https()]');
-    const seen = new Map<string, number>();
-    this.ports.forEach((port, i) => {
-      port._validate(p, `ports[${i}]`);
-      for (const [key, value] of [
-        ['name', port.name],
-        ['port', String(port.port)],
-      ]) {
-        const other = seen.get(`${key}=${value}`);
-        if (other !== undefined)
-          p.add(
-            `ports[${i}].${key}`,
-            `${value} is already used by ports[${other}]`,
-            `give each port a unique ${key}`,
-          );
-        seen.set(`${key}=${value}`, i);
-      }
-    });
+    validatePorts(this.ports, p);
 
     if (originate) {
       const o = this.tls._options;
