@@ -73,11 +73,12 @@ const CHAOS: ShopChaos = {
   ],
 };
 
-const SMALL: Resources = {
+/** Container sizes the sample apps share: small for dev, medium for production traffic. */
+export const SMALL: Resources = {
   cpu: { request: Cpu.millis(25), limit: Cpu.millis(250) },
   memory: { request: Size.mebibytes(48), limit: Size.mebibytes(128) },
 };
-const MEDIUM: Resources = {
+export const MEDIUM: Resources = {
   cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
   memory: { request: Size.mebibytes(96), limit: Size.mebibytes(256) },
 };

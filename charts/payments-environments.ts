@@ -1,6 +1,6 @@
 import { Size } from 'cdk8s';
-import { Cpu } from 'cdk8s-plus-27';
 import type { Autoscaling, Resources } from '../constructs/index.js';
+import { MEDIUM, SMALL } from './environments.js';
 
 /** Everything that differs between the payments app's environments; the chart itself is written once. */
 export interface PaymentsEnvironment {
@@ -44,15 +44,6 @@ export interface PaymentsEnvironment {
   /** The external payment provider: its host (HTTPS on 443) and whether calls leave through the egress gateway. */
   readonly provider: { readonly host: string; readonly viaEgressGateway: boolean };
 }
-
-const SMALL: Resources = {
-  cpu: { request: Cpu.millis(25), limit: Cpu.millis(250) },
-  memory: { request: Size.mebibytes(48), limit: Size.mebibytes(128) },
-};
-const MEDIUM: Resources = {
-  cpu: { request: Cpu.millis(100), limit: Cpu.millis(500) },
-  memory: { request: Size.mebibytes(96), limit: Size.mebibytes(256) },
-};
 
 /**
  * The two environments. The provider host is the example name of issue 12 (`.example` is reserved by
