@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,5 +54,23 @@ describe('README', () => {
       vs.spec.http[1].route.map((r: { weight: number }) => r.weight),
       [90, 10],
     );
+  });
+});
+
+describe('npm run mutation', () => {
+  it('runs every construct suite: the ones it names first exist, and only the listed ones are left out', async () => {
+    const { FIRST, NOT_IN_MUTATION_SUITE, mutationSuites } = await import('./support/mutation-suite.js');
+    const testDir = join(import.meta.dirname);
+    const suites = readdirSync(testDir)
+      .filter((f) => f.endsWith('.test.js'))
+      .map((f) => f.slice(0, -'.test.js'.length));
+    // A renamed suite must not drop out of the run unnoticed.
+    assert.deepEqual(
+      [...FIRST, ...NOT_IN_MUTATION_SUITE].filter((n) => !suites.includes(n)),
+      [],
+    );
+    const run = mutationSuites(testDir);
+    assert.deepEqual(run.slice(0, FIRST.length), FIRST);
+    assert.deepEqual(suites.filter((n) => !run.includes(n)).sort(), [...NOT_IN_MUTATION_SUITE].sort());
   });
 });
