@@ -13,7 +13,7 @@ import { type Problems, validateWith } from './validation.js';
 import { checkInput, constructId } from './input.js';
 import { isDnsLabel } from './k8s-names.js';
 import { MeshRegistry } from './registry.js';
-import type { SidecarSpecOutboundTrafficPolicy } from '../imports/networking.istio.io.js';
+import { Sidecar, type SidecarSpecOutboundTrafficPolicy } from '../imports/networking.istio.io.js';
 import { OutboundTrafficPolicy, sidecarOutboundTrafficPolicy } from './egress/outbound-traffic-policy.js';
 import { externalServicesByHost, hostCovered } from './egress/external-service.js';
 
@@ -292,6 +292,18 @@ export class MeshNamespace extends Construct {
           gatewayClassName: 'istio-waypoint',
           listeners: [{ name: 'mesh', port: 15008, protocol: 'HBONE' }],
         },
+      });
+    }
+
+    if (this.outboundTrafficPolicy !== undefined && !this.isAmbient) {
+      // The services' Sidecars carry the mode, but only for the pods they select. A pod mesh-kit did
+      // not create (a debug pod, a chart installed beside) gets the namespace's Sidecar without
+      // workloadSelector, else the mesh-wide mode: this one carries the namespace's mode to them,
+      // with Istio's default egress (every namespace's services)
+      // (https://istio.io/latest/docs/reference/config/networking/sidecar/, workloadSelector).
+      new Sidecar(this, 'default-sidecar', {
+        metadata: { name: 'default', namespace: this.name },
+        spec: { egress: [{ hosts: ['*/*'] }], outboundTrafficPolicy: this._sidecarOutboundTrafficPolicy() },
       });
     }
 

@@ -101,6 +101,7 @@ describe('npm run diff: egress risks', () => {
     const open = objects({ namespace: { outboundTrafficPolicy: OutboundTrafficPolicy.ALLOW_ANY } });
     assert.deepEqual(risks(closed, open), [
       'egress-widened: Sidecar payments/api: outboundTrafficPolicy REGISTRY_ONLY → ALLOW_ANY: the proxies of workloads app=api no longer fail closed, and may reach hosts no ServiceEntry declares',
+      'egress-widened: Sidecar payments/default: outboundTrafficPolicy REGISTRY_ONLY → ALLOW_ANY: the proxies of every workload of namespace payments no longer fail closed, and may reach hosts no ServiceEntry declares',
       'egress-widened: Sidecar payments/worker: outboundTrafficPolicy REGISTRY_ONLY → ALLOW_ANY: the proxies of workloads app=worker no longer fail closed, and may reach hosts no ServiceEntry declares',
     ]);
     assert.deepEqual(risks(closed, objects()).slice(0, 1), [

@@ -254,7 +254,17 @@ for (const env of ENVS) {
 
     it('fails closed: every Sidecar of the payments namespace is REGISTRY_ONLY, and only the api reaches the provider', () => {
       const sidecars = objs.filter((o) => o.kind === 'Sidecar');
-      assert.deepEqual(sidecars.map((o) => o.metadata.name).sort(), ['api', 'ledger', migrateName(env)]);
+      // The services' and the Job's, and the namespace's default for pods the chart does not create.
+      assert.deepEqual(sidecars.map((o) => o.metadata.name).sort(), [
+        'api',
+        'default',
+        'ledger',
+        migrateName(env),
+      ]);
+      assert.deepEqual(find(objs, 'Sidecar', 'default').spec, {
+        egress: [{ hosts: ['*/*'] }],
+        outboundTrafficPolicy: { mode: 'REGISTRY_ONLY' },
+      });
       for (const sc of sidecars) {
         assert.equal(sc.metadata.namespace, 'payments');
         assert.deepEqual(sc.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' }, sc.metadata.name);
