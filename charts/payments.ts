@@ -221,8 +221,8 @@ export class PaymentsChart extends Chart {
     const ledgerImage = image('ledger');
     this.migrate = new MeshJob(this, 'migrate', {
       namespace: this.meshNamespace,
-      name: `ledger-migrate-${createHash('sha256').update(ledgerImage).digest('hex').slice(0, 10)}`,
-      serviceAccountName: 'ledger-migrate',
+      name: 'ledger-migrate',
+      jobName: `ledger-migrate-${createHash('sha256').update(ledgerImage).digest('hex').slice(0, 10)}`,
       image: ledgerImage,
       command: ['node', 'payments-ledger/migrate.js'],
       env: {

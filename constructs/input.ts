@@ -932,6 +932,7 @@ const MESH_JOB_PROPS = shape(
   {
     namespace: req(MESH_NAMESPACE),
     name: string('"migrate"'),
+    jobName: string('"migrate-1-4-2"'),
     image: req(string('"registry.example.com/migrate:1.0.0"')),
     command: STRINGS,
     args: STRINGS,

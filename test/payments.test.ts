@@ -25,7 +25,7 @@ function objects(env: Env, images?: Record<string, string>): Manifest[] {
 
 /** The migration Job's name, which follows the ledger image. */
 function migrateName(env: Env, images?: Record<string, string>): string {
-  return new PaymentsChart(new App(), 'payments', { environment: env, images }).migrate.name;
+  return new PaymentsChart(new App(), 'payments', { environment: env, images }).migrate.jobName;
 }
 
 function mesh(env: Env): MeshIndex {
@@ -148,7 +148,10 @@ for (const env of ENVS) {
         [job.spec.backoffLimit, job.spec.activeDeadlineSeconds, job.spec.ttlSecondsAfterFinished],
         [3, 300, 86400],
       );
-      const sidecar = find(objs, 'Sidecar', name);
+      // Its identity stays across images: the app label, the Sidecar and the ServiceAccount.
+      assert.deepEqual(job.metadata.labels, { app: 'ledger-migrate' });
+      assert.deepEqual(job.spec.template.metadata.labels, { app: 'ledger-migrate' });
+      const sidecar = find(objs, 'Sidecar', 'ledger-migrate');
       assert.deepEqual(sidecar.spec.outboundTrafficPolicy, { mode: 'REGISTRY_ONLY' });
       assert.ok((sidecar.spec.egress[0].hosts as string[]).includes('./ledger.payments.svc.cluster.local'));
       // The ledger admits the migration's identity for the schema endpoints only.
@@ -259,7 +262,7 @@ for (const env of ENVS) {
         'api',
         'default',
         'ledger',
-        migrateName(env),
+        'ledger-migrate',
       ]);
       assert.deepEqual(find(objs, 'Sidecar', 'default').spec, {
         egress: [{ hosts: ['*/*'] }],

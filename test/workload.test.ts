@@ -559,6 +559,26 @@ describe('MeshJob', () => {
     ]);
   });
 
+  it('names the Job per release with jobName while its identity keeps name', () => {
+    const { chart, ns } = payments();
+    const job = new MeshJob(chart, 'migrate', { namespace: ns, image: 'ledger:1.0', jobName: 'migrate-1-0' });
+    const objs = synth(chart);
+    assert.equal(job.jobName, 'migrate-1-0');
+    assert.deepEqual(find(objs, 'Job', 'migrate-1-0').spec.template.metadata.labels, { app: 'migrate' });
+    assert.deepEqual(find(objs, 'Sidecar', 'migrate').spec.workloadSelector, { labels: { app: 'migrate' } });
+    find(objs, 'ServiceAccount', 'migrate');
+    const bad = payments();
+    new MeshJob(bad.chart, 'report', {
+      namespace: bad.ns,
+      image: 'report:1',
+      jobName: `report-${'x'.repeat(46)}`,
+      schedule: '@daily',
+    });
+    assert.deepEqual(synthErrors(bad.chart), [
+      `[test/report] jobName: "report-${'x'.repeat(46)}" is 53 characters long, more than a CronJob's 52; shorten it`,
+    ]);
+  });
+
   it("renders the namespace's outbound traffic policy into the job's Sidecar, where the namespace sets one", () => {
     const { chart } = payments();
     class FailClosed extends MeshNamespace {

@@ -17,7 +17,7 @@
 import { ApiObject, type Duration, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { Sidecar, type SidecarSpecOutboundTrafficPolicy } from '../../imports/networking.istio.io.js';
+import { Sidecar } from '../../imports/networking.istio.io.js';
 import { checkInput, constructId } from '../input.js';
 import type { MeshNamespace } from '../mesh-namespace.js';
 import {
@@ -40,10 +40,17 @@ export interface MeshJobProps {
   /** The mesh namespace the job runs in. */
   readonly namespace: MeshNamespace;
   /**
-   * The Job's (or CronJob's) name, its pods' `app` label and its ServiceAccount's default name.
+   * The job's name: its pods' `app` label, its Sidecar's and its ServiceAccount's default name.
    * @default the construct id
    */
   readonly name?: string;
+  /**
+   * The Job's (or CronJob's) object name, when it must change while the job's identity stays: a
+   * Job's pod template is immutable, so a job that runs once per release (a migration) is named per
+   * release, e.g. after its image, while its `app` label, Sidecar and ServiceAccount keep `name`.
+   * @default `name`
+   */
+  readonly jobName?: string;
   /** The container image. */
   readonly image: string;
   /** @default the image's entrypoint */
@@ -109,11 +116,6 @@ export interface MeshJobProps {
   readonly sidecar?: SidecarProxyOptions;
 }
 
-/** A namespace that may set the outbound traffic policy of its Sidecars. */
-interface OutboundPolicySource {
-  _sidecarOutboundTrafficPolicy?(): SidecarSpecOutboundTrafficPolicy | undefined;
-}
-
 const DEFAULT_UID = 10001;
 const PROXY_UID = 1337;
 /** Five fields (minute hour day-of-month month day-of-week), or a macro such as @daily. */
@@ -125,6 +127,8 @@ const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+)
  */
 export class MeshJob extends Construct implements MeshCaller {
   public readonly name: string;
+  /** The Job's (or CronJob's) object name: `jobName`, else `name`. */
+  public readonly jobName: string;
   public readonly namespace: MeshNamespace;
   public readonly serviceAccountName: string;
 
@@ -149,6 +153,7 @@ export class MeshJob extends Construct implements MeshCaller {
     checkInput.meshJob(this, props);
     this.props = props;
     this.name = props.name ?? id;
+    this.jobName = props.jobName ?? this.name;
     this.namespace = props.namespace;
     this.serviceAccountName = props.serviceAccountName ?? this.name;
     validateWith(this, (p) => this.validate(p));
@@ -196,7 +201,7 @@ export class MeshJob extends Construct implements MeshCaller {
     };
     if (props.schedule !== undefined) {
       this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
-        metadata: { name: this.name, namespace: ns, labels },
+        metadata: { name: this.jobName, namespace: ns, labels },
         spec: {
           schedule: props.schedule,
           concurrencyPolicy: props.concurrencyPolicy ?? 'Forbid',
@@ -205,7 +210,7 @@ export class MeshJob extends Construct implements MeshCaller {
       });
     } else {
       this.job = new k8s.KubeJob(this, 'job', {
-        metadata: { name: this.name, namespace: ns, labels },
+        metadata: { name: this.jobName, namespace: ns, labels },
         spec: jobSpec,
       });
     }
@@ -225,7 +230,7 @@ export class MeshJob extends Construct implements MeshCaller {
           // The namespace's fail-closed egress mode, where MeshNamespace carries one (the egress
           // work's `outboundTrafficPolicy`, rendered into every Sidecar of the namespace as
           // Microservice's is); unset, the mesh-wide mode applies.
-          outboundTrafficPolicy: (this.namespace as OutboundPolicySource)._sidecarOutboundTrafficPolicy?.(),
+          outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
         },
       });
     }
@@ -254,12 +259,13 @@ export class MeshJob extends Construct implements MeshCaller {
   private validate(p: Problems): void {
     const props = this.props;
     p.dnsLabel('name', this.name);
+    if (props.jobName !== undefined) p.dnsLabel('jobName', props.jobName);
     // CronJobs name their Jobs "<name>-<minutes since epoch>" (11 more characters), and a Job's
     // name is also its pods' job-name label, at most 63 characters (ValidateCronJobSpec).
-    if (props.schedule !== undefined && this.name.length > 52) {
+    if (props.schedule !== undefined && this.jobName.length > 52) {
       p.add(
-        'name',
-        `"${this.name}" is ${this.name.length} characters long, more than a CronJob's 52`,
+        props.jobName !== undefined ? 'jobName' : 'name',
+        `"${this.jobName}" is ${this.jobName.length} characters long, more than a CronJob's 52`,
         'shorten it',
       );
     }
