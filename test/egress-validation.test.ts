@@ -134,9 +134,14 @@ describe('ExternalService validation', () => {
     assert.deepEqual(errorsOf({ endpoints: ['203.0.113.10'] }), [
       '[test/p] endpoints: is set, but resolution DNS ignores endpoints; use resolution "STATIC", or leave endpoints out',
     ]);
-    assert.deepEqual(errorsOf({ resolution: 'STATIC', endpoints: ['host.example'] }), [
-      '[test/p] endpoints[0]: "host.example" is not an IP address; give an IPv4 or IPv6 address, e.g. "203.0.113.10"',
-    ]);
+    assert.deepEqual(
+      errorsOf({ resolution: 'STATIC', endpoints: ['host.example', '999.1.1.1', '::::', '2001:db8::1'] }),
+      [
+        '[test/p] endpoints[0]: "host.example" is not an IP address; give an IPv4 or IPv6 address, e.g. "203.0.113.10"',
+        '[test/p] endpoints[1]: "999.1.1.1" is not an IP address; give an IPv4 or IPv6 address, e.g. "203.0.113.10"',
+        '[test/p] endpoints[2]: "::::" is not an IP address; give an IPv4 or IPv6 address, e.g. "203.0.113.10"',
+      ],
+    );
   });
 
   it('refuses what an egress gateway cannot do: NONE (a loop), TCP, a port its Service lacks, no selector', () => {

@@ -6,9 +6,12 @@ import type { Problems } from '../validation.js';
 export interface IstioEgressGatewayOptions {
   /**
    * The namespace the egress gateway's pods run in. Its Gateway, its DestinationRule and the
-   * AuthorizationPolicy that admits the callers go there: an AuthorizationPolicy's selector matches
-   * only the pods of its own namespace
-   * (https://istio.io/latest/docs/reference/config/security/authorization-policy/).
+   * AuthorizationPolicy that admits the callers go there, where the policy's selector matches the
+   * gateway's pods. In the mesh root namespace (istio-system) a selector also matches the pods so
+   * labelled in every other namespace
+   * (https://istio.io/latest/docs/reference/config/security/authorization-policy/): give a second
+   * egress gateway elsewhere labels of its own. The first ExternalService through a gateway makes it
+   * deny what no ALLOW policy admits.
    * @default "istio-system"
    */
   readonly namespace?: string;

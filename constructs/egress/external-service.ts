@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ApiObject, Lazy } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import {
@@ -38,7 +39,7 @@ export interface ExternalServiceProps {
    * @default the construct id
    */
   readonly name?: string;
-  /** The host names callers address, e.g. ["api.payments-provider.example"]; "*.example.com" with resolution NONE. */
+  /** The host names callers address, e.g. ["api.payments-provider.example"]; "*.example.com" with resolution NONE or STATIC. */
   readonly hosts: readonly string[];
   /**
    * The service's ports.
@@ -312,9 +313,12 @@ export class ExternalService extends Construct implements CallTarget {
       });
 
       // Only the declared callers leave through the gateway, and only to this host. An ALLOW policy
-      // with no rule (before any caller) allows nothing: the gateway fails closed. The policy is in
-      // the gateway's namespace, the only one whose pods its selector matches
-      // (https://istio.io/latest/docs/reference/config/security/authorization-policy/); the
+      // with no rule (before any caller) allows nothing: the gateway fails closed, and from the first
+      // such policy on, so does everything else that would leave through these gateway pods without
+      // an ALLOW policy of its own. The policy is in the gateway's namespace, where its selector
+      // matches the gateway's pods; in the mesh root namespace (istio-system, the default) the
+      // selector "will additionally match with workloads in all namespaces", i.e. every pod labelled
+      // like the gateway anywhere (https://istio.io/latest/docs/reference/config/security/authorization-policy/); the
       // callers' principals come from the mTLS leg above. Plain HTTP at the gateway is matched by
       // Host; TLS by the SNI of the mTLS leg (the `connection.sni` condition,
       // https://istio.io/latest/docs/reference/config/security/conditions/).
@@ -657,6 +661,7 @@ function validateHost(host: string, field: string, p: Problems): void {
   }
 }
 
+/** An IPv4 or IPv6 address as istiod parses one (no `999.1.1.1`, no `::::`). */
 function isIpAddress(value: string): boolean {
-  return /^(\d{1,3})(\.\d{1,3}){3}$/.test(value) || (value.includes(':') && /^[0-9a-fA-F:.]+$/.test(value));
+  return isIP(value) !== 0;
 }
