@@ -485,7 +485,7 @@ export class Microservice<V extends string = string> extends Construct {
       });
     }
 
-    if (this.isStatefulSet && this.workload.peers) {
+    if (this.hasPeers) {
       // A StatefulSet's pods talk to each other by their own hostnames (replication, leader
       // election). Under the namespace's default deny that is a call like any other: the service
       // admits its own identity, and its Sidecar reaches its own headless Service, else peer traffic
@@ -661,6 +661,14 @@ export class Microservice<V extends string = string> extends Construct {
   /** Whether the versions run as StatefulSets. */
   public get isStatefulSet(): boolean {
     return this.workload.kind === 'StatefulSet';
+  }
+
+  /** Whether the StatefulSet's pods call each other (`Workload.statefulSet({ peers })`). */
+  private get hasPeers(): boolean {
+    const pods =
+      this.props.autoscaling?.maxReplicas ??
+      Math.max(...this.versionNames.map((v) => this.props.versions[v].replicas ?? this.props.replicas ?? 1));
+    return this.workload.peersAt(pods);
   }
 
   /** The headless Service's name, `<name>-headless` (StatefulSet services only have one). */
@@ -848,9 +856,7 @@ export class Microservice<V extends string = string> extends Construct {
                       // A StatefulSet's peers reach each other by pod address, which a service
                       // waypoint does not serve (https://istio.io/latest/docs/ambient/usage/waypoint/),
                       // so ztunnel admits their own identity too.
-                      ...(this.isStatefulSet && this.workload.peers
-                        ? [this.namespace.principal(this.serviceAccountName)]
-                        : []),
+                      ...(this.hasPeers ? [this.namespace.principal(this.serviceAccountName)] : []),
                     ],
                   },
                 },

@@ -429,24 +429,34 @@ describe('StatefulSet services', () => {
   it('admits the peers at ztunnel too behind a waypoint, which serves Service addresses only', () => {
     const { chart } = payments();
     const ns = new MeshNamespace(chart, 'stores', { dataPlane: DataPlane.ambient({ waypoint: true }) });
-    new Microservice(chart, 'ledger', {
-      namespace: ns,
-      image: 'l:1',
-      versions: { v1: {} },
-      workload: Workload.statefulSet(),
-    });
-    const policy = find(synth(chart), 'AuthorizationPolicy', 'ledger-allow-waypoint');
-    assert.deepEqual(policy.spec.rules, [
-      {
-        from: [
-          {
-            source: {
-              principals: ['cluster.local/ns/stores/sa/waypoint', 'cluster.local/ns/stores/sa/ledger'],
-            },
-          },
-        ],
-      },
+    const single = new MeshNamespace(chart, 'single', { dataPlane: DataPlane.ambient({ waypoint: true }) });
+    for (const [namespace, replicas] of [
+      [ns, 3],
+      [single, 1],
+    ] as const) {
+      new Microservice(chart, `ledger-${namespace.name}`, {
+        namespace,
+        name: 'ledger',
+        image: 'l:1',
+        versions: { v1: {} },
+        replicas,
+        workload: Workload.statefulSet(),
+      });
+    }
+    const objs = synth(chart);
+    const principals = (namespace: string) =>
+      objs.find(
+        (o) =>
+          o.kind === 'AuthorizationPolicy' &&
+          o.metadata.name === 'ledger-allow-waypoint' &&
+          o.metadata.namespace === namespace,
+      )?.spec.rules[0].from[0].source.principals;
+    assert.deepEqual(principals('stores'), [
+      'cluster.local/ns/stores/sa/waypoint',
+      'cluster.local/ns/stores/sa/ledger',
     ]);
+    // A single pod has no peer, and with no caller nothing admits anyone (the namespace's default deny).
+    assert.equal(principals('single'), undefined);
   });
 
   it('reaches the pods as `npm run explain` reads the objects: callers and peers through the headless Service', () => {

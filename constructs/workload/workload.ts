@@ -45,7 +45,8 @@ export interface StatefulSetOptions {
   /**
    * Whether the pods call each other by hostname (replication, leader election): the service then
    * admits its own identity, and its Sidecar reaches its own headless Service.
-   * @default true
+   * @default true when a version may run more than one pod (replicas or autoscaling), else false:
+   * a single pod has no peer, and admitting its own identity would only widen its policy
    */
   readonly peers?: boolean;
 }
@@ -76,9 +77,12 @@ export class Workload {
     return this.options.volumeClaims ?? [];
   }
 
-  /** Whether the pods call each other (StatefulSet only). */
-  public get peers(): boolean {
-    return this.kind === 'StatefulSet' && (this.options.peers ?? true);
+  /**
+   * Whether the pods call each other (StatefulSet only), for a service whose versions run at most
+   * `pods` pods each: the `peers` option, else whether there can be more than one.
+   */
+  public peersAt(pods: number): boolean {
+    return this.kind === 'StatefulSet' && (this.options.peers ?? pods > 1);
   }
 
   /** @default "OrderedReady" (StatefulSet only) */
