@@ -5,7 +5,7 @@
  * The mesh trap: a `Resource` metric's utilization is the pods' summed usage over their summed
  * requests, across every container, the injected istio-proxy included. The proxy requests 100m CPU
  * and 128Mi and mostly idles, so it dilutes the app's utilization (an app at 100% of a 50m request
- * next to an idle proxy reads as ~40%) and the HPA scales late or never. Kubernetes' answer is the
+ * next to an idle proxy reads as 50/150, about 33%) and the HPA scales late or never. Kubernetes' answer is the
  * `ContainerResource` metric, which targets one container's usage and request ("Container resource
  * metrics", GA in Kubernetes 1.30:
  * https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#container-resource-metrics).

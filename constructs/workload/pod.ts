@@ -80,7 +80,7 @@ export interface InitContainer {
   readonly envFrom?: readonly EnvFrom[];
   /**
    * Volumes it mounts (the app container's mounts are not shared unless listed here too).
-   * @default only a scratch /tmp
+   * @default only the pod's /tmp scratch directory, shared with the app
    */
   readonly mounts?: readonly Mount[];
   /**
@@ -173,7 +173,8 @@ export function renderPodTemplate(input: PodTemplateInput): k8s.PodTemplateSpec 
     ...mountsOf(input.mounts),
     ...(input.namedMounts ?? []).map(renderMount),
   ];
-  // Init containers get a /tmp of their own (the root filesystem is read-only) and their mounts.
+  // Init containers write to the pod's /tmp emptyDir, shared with the app (the root filesystem is
+  // read-only, and an init container can leave files there for the app), and to their own mounts.
   const initContainers = (input.initContainers ?? []).map((c): k8s.Container => ({
     name: c.name,
     image: c.image ?? input.image,
