@@ -52,11 +52,13 @@ import {
 } from './workload/autoscaling.js';
 import { type EnvFrom, type EnvMap, validateEnv } from './workload/env.js';
 import {
+  DEFAULT_UID,
   type InitContainer,
   type Probes,
   renderPodTemplate,
   type SidecarProxyOptions,
   validatePodTemplate,
+  validateRunAsUser,
 } from './workload/pod.js';
 import type { Scheduling } from './workload/scheduling.js';
 import type { Mount } from './workload/volume.js';
@@ -267,8 +269,6 @@ export interface MicroserviceJwtPolicies {
   readonly requireJwt: AuthorizationPolicy;
 }
 
-const DEFAULT_UID = 10001;
-
 /** Per construct tree, the service that declares each ServiceAccount ("<namespace>/<name>"). */
 const SERVICE_ACCOUNTS = new WeakMap<IConstruct, Map<string, ServiceAccountOwner>>();
 
@@ -295,8 +295,6 @@ export function claimServiceAccount(
   if (!first) accounts.set(`${namespace}/${name}`, { construct: owner, mountsToken });
   return first;
 }
-/** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
-const PROXY_UID = 1337;
 
 /**
  * A microservice in the mesh: a Deployment (or StatefulSet) per version, its Service, ServiceAccount,
@@ -1093,16 +1091,7 @@ export class Microservice<V extends string = string> extends Construct {
     if (props.disruptionBudget) this.validateDisruptionBudget(props.disruptionBudget, p);
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
     validatePorts(this.ports, p);
-    const uid = props.runAsUser ?? DEFAULT_UID;
-    if (uid === PROXY_UID) {
-      p.add(
-        'runAsUser',
-        '1337 is the UID of the Istio proxy, whose traffic bypasses the mesh',
-        'use another non-root UID, e.g. 10001',
-      );
-    } else if (!Number.isInteger(uid) || uid < 1) {
-      p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
-    }
+    validateRunAsUser(props.runAsUser, p);
     p.wholeSeconds('terminationGracePeriod', props.terminationGracePeriod, 0);
     (props.writablePaths ?? []).forEach((path, i) => {
       if (!path.startsWith('/'))

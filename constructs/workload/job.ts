@@ -32,7 +32,13 @@ import type { CallOptions } from '../security.js';
 import { type Problems, validateWith } from '../validation.js';
 import { type Resources, validateResources, validateSidecarResources } from '../values.js';
 import type { EnvFrom, EnvMap } from './env.js';
-import { renderPodTemplate, type SidecarProxyOptions, validatePodTemplate } from './pod.js';
+import {
+  DEFAULT_UID,
+  renderPodTemplate,
+  type SidecarProxyOptions,
+  validatePodTemplate,
+  validateRunAsUser,
+} from './pod.js';
 import type { Scheduling } from './scheduling.js';
 import type { Mount } from './volume.js';
 
@@ -116,8 +122,6 @@ export interface MeshJobProps {
   readonly sidecar?: SidecarProxyOptions;
 }
 
-const DEFAULT_UID = 10001;
-const PROXY_UID = 1337;
 /** Five fields (minute hour day-of-month month day-of-week), or a macro such as @daily. */
 const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
 
@@ -281,16 +285,7 @@ export class MeshJob extends Construct implements MeshCaller {
     }
     if (props.serviceAccountName !== undefined)
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
-    const uid = props.runAsUser ?? DEFAULT_UID;
-    if (uid === PROXY_UID) {
-      p.add(
-        'runAsUser',
-        '1337 is the UID of the Istio proxy, whose traffic bypasses the mesh',
-        'use another non-root UID, e.g. 10001',
-      );
-    } else if (!Number.isInteger(uid) || uid < 1) {
-      p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
-    }
+    validateRunAsUser(props.runAsUser, p);
     validateResources(props.resources, 'resources', p);
     if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
     if (this.namespace.isAmbient && props.sidecar) {

@@ -151,6 +151,25 @@ export function usesNativeSidecar(
 }
 
 /** The pod template: labels, the sidecar's annotations and the restricted pod spec. */
+/** The UID (and GID) workloads run as unless told otherwise: non-root, and not the proxy's. */
+export const DEFAULT_UID = 10001;
+/** Istio's proxy runs as 1337 and its traffic is exempt from interception; an app with it escapes the mesh. */
+const PROXY_UID = 1337;
+
+/** `runAsUser` (default `DEFAULT_UID`): a non-root UID that is not the proxy's. */
+export function validateRunAsUser(runAsUser: number | undefined, p: Problems): void {
+  const uid = runAsUser ?? DEFAULT_UID;
+  if (uid === PROXY_UID) {
+    p.add(
+      'runAsUser',
+      '1337 is the UID of the Istio proxy, whose traffic bypasses the mesh',
+      'use another non-root UID, e.g. 10001',
+    );
+  } else if (!Number.isInteger(uid) || uid < 1) {
+    p.add('runAsUser', `${uid} is not a non-root UID`, 'use a whole number of 1 or more, e.g. 10001');
+  }
+}
+
 export function renderPodTemplate(input: PodTemplateInput): k8s.PodTemplateSpec {
   const uid = input.runAsUser;
   const writable = ['/tmp', ...(input.writablePaths ?? [])];
