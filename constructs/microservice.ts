@@ -907,6 +907,7 @@ export class Microservice<V extends string = string> extends Construct {
       terminationGracePeriod: props.terminationGracePeriod,
       scheduling: props.scheduling,
       replicated: autoscaled ? (props.autoscaling?.maxReplicas ?? 1) > 1 : (replicas ?? 1) > 1,
+      revisionLabel: this.isStatefulSet ? 'controller-revision-hash' : 'pod-template-hash',
       sidecarMode: !this.namespace.isAmbient,
       sidecar: props.sidecar,
     });

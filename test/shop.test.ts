@@ -54,6 +54,8 @@ describe('shop chart', () => {
       maxSkew: 1,
       topologyKey,
       whenUnsatisfiable: 'ScheduleAnyway',
+      // Counted within the rollout's own ReplicaSet, so old pods do not skew where new ones go.
+      matchLabelKeys: ['pod-template-hash'],
     }));
     assert.deepEqual(spread('staging'), expected);
     assert.deepEqual(spread('prod'), expected);

@@ -243,6 +243,7 @@ describe('Microservice scheduling and autoscaling', () => {
         maxSkew: 1,
         topologyKey: 'topology.kubernetes.io/zone',
         whenUnsatisfiable: 'DoNotSchedule',
+        matchLabelKeys: ['pod-template-hash'],
       },
     ]);
   });
@@ -361,6 +362,13 @@ describe('StatefulSet services', () => {
     assert.equal(sts.spec.serviceName, 'ledger-headless');
     assert.equal(sts.spec.replicas, 3);
     assert.equal(sts.spec.podManagementPolicy, 'Parallel');
+    // A StatefulSet's pods carry their revision as controller-revision-hash (no pod-template-hash).
+    assert.deepEqual(
+      sts.spec.template.spec.topologySpreadConstraints.map(
+        (t: { matchLabelKeys: string[] }) => t.matchLabelKeys,
+      ),
+      [['controller-revision-hash'], ['controller-revision-hash']],
+    );
     assert.deepEqual(sts.spec.volumeClaimTemplates, [
       {
         metadata: { name: 'data', labels: { app: 'ledger', version: 'v1' } },

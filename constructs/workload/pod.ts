@@ -118,6 +118,8 @@ export interface PodTemplateInput {
   readonly scheduling?: Scheduling;
   /** Whether the workload runs more than one pod (turns the default topology spread on). */
   readonly replicated: boolean;
+  /** The label its controller gives each revision's pods, which topology spreads count within. */
+  readonly revisionLabel?: 'pod-template-hash' | 'controller-revision-hash';
   /** Whether pods get a sidecar (false in ambient namespaces). */
   readonly sidecarMode: boolean;
   readonly sidecar?: SidecarProxyOptions;
@@ -241,7 +243,13 @@ export function renderPodTemplate(input: PodTemplateInput): k8s.PodTemplateSpec 
       initContainers: initContainers.length > 0 ? initContainers : undefined,
       containers: [appContainer],
       volumes: [...writable.map((_, i) => ({ name: scratchName(i), emptyDir: {} })), ...volumes.render()],
-      ...renderScheduling(input.scheduling, input.podLabels, input.serviceLabels, input.replicated),
+      ...renderScheduling(
+        input.scheduling,
+        input.podLabels,
+        input.serviceLabels,
+        input.replicated,
+        input.revisionLabel,
+      ),
     },
   };
 }

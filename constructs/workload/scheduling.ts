@@ -186,13 +186,14 @@ export class TopologySpread {
     private readonly options: TopologySpreadOptions,
   ) {}
 
-  /** @internal */
-  public _toKube(podLabels: Record<string, string>): k8s.TopologySpreadConstraint {
+  /** @internal `revisionLabel`: the label of a pod's revision, which the spread counts within. */
+  public _toKube(podLabels: Record<string, string>, revisionLabel?: string): k8s.TopologySpreadConstraint {
     return {
       maxSkew: this.options.maxSkew ?? 1,
       topologyKey: this.topologyKey,
       whenUnsatisfiable: this.options.required ? 'DoNotSchedule' : 'ScheduleAnyway',
       labelSelector: { matchLabels: { ...podLabels } },
+      ...(revisionLabel ? { matchLabelKeys: [revisionLabel] } : {}),
     };
   }
 
@@ -240,13 +241,18 @@ export function defaultTopologySpread(): TopologySpread[] {
 /**
  * The scheduling fields of a pod spec. `podLabels` select the pods a spread counts (a version's),
  * `serviceLabels` those anti-affinity keeps apart by default (all versions'); `replicated` is
- * whether the workload runs more than one pod, which turns the default spread on.
+ * whether the workload runs more than one pod, which turns the default spread on. `revisionLabel`
+ * is the label its controller gives each revision's pods (`pod-template-hash` of a Deployment,
+ * `controller-revision-hash` of a StatefulSet): spreads count within it (`matchLabelKeys`), or
+ * during a rollout the old pods skew where the new ones go
+ * (https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/).
  */
 export function renderScheduling(
   s: Scheduling | undefined,
   podLabels: Record<string, string>,
   serviceLabels: Record<string, string>,
   replicated: boolean,
+  revisionLabel?: string,
 ): Pick<k8s.PodSpec, 'nodeSelector' | 'tolerations' | 'affinity' | 'topologySpreadConstraints'> {
   const out: { -readonly [K in keyof k8s.PodSpec]?: k8s.PodSpec[K] } = {};
   if (s?.nodeSelector && Object.keys(s.nodeSelector).length > 0) out.nodeSelector = { ...s.nodeSelector };
@@ -285,7 +291,8 @@ export function renderScheduling(
   if (Object.keys(affinity).length > 0) out.affinity = affinity;
   const spread =
     s?.topologySpread === false ? [] : (s?.topologySpread ?? (replicated ? defaultTopologySpread() : []));
-  if (spread.length > 0) out.topologySpreadConstraints = spread.map((t) => t._toKube(podLabels));
+  if (spread.length > 0)
+    out.topologySpreadConstraints = spread.map((t) => t._toKube(podLabels, revisionLabel));
   return out;
 }
 
