@@ -579,16 +579,20 @@ const SIDECAR_OPTIONS = shape(
   },
   '{ cpuRequest: Cpu.millis(100) }',
 );
+/** What a container takes besides its name and image (an init container's, a MeshJob's). */
+const CONTAINER_FIELDS = {
+  command: STRINGS,
+  args: STRINGS,
+  env: ENV,
+  envFrom: ENV_FROMS,
+  mounts: MOUNTS,
+  resources: RESOURCES,
+};
 const INIT_CONTAINER = shape(
   {
     name: req(string('"migrate"')),
     image: string('"registry.example.com/migrate:1.0.0"'),
-    command: STRINGS,
-    args: STRINGS,
-    env: ENV,
-    envFrom: ENV_FROMS,
-    mounts: MOUNTS,
-    resources: RESOURCES,
+    ...CONTAINER_FIELDS,
   },
   '{ name: "migrate", command: ["migrate", "--up"] }',
 );
@@ -934,12 +938,7 @@ const MESH_JOB_PROPS = shape(
     name: string('"migrate"'),
     jobName: string('"migrate-1-4-2"'),
     image: req(string('"registry.example.com/migrate:1.0.0"')),
-    command: STRINGS,
-    args: STRINGS,
-    env: ENV,
-    envFrom: ENV_FROMS,
-    mounts: MOUNTS,
-    resources: RESOURCES,
+    ...CONTAINER_FIELDS,
     serviceAccountName: string('"migrate"'),
     runAsUser: number('10001'),
     schedule: string('"0 3 * * *"'),
