@@ -317,4 +317,18 @@ describe('MeshNamespace', () => {
       accessLogging: [{ providers: [{ name: 'envoy' }] }],
     });
   });
+
+  it('writes a Telemetry for either of tracing and access logging alone, and none without both', () => {
+    const telemetry = (props: Parameters<typeof shop>[0]) =>
+      synth(shop(props).chart)
+        .filter((o) => o.kind === 'Telemetry')
+        .map((o) => o.spec);
+    assert.deepEqual(telemetry({ accessLogging: { provider: 'otel-logs' } }), [
+      { accessLogging: [{ providers: [{ name: 'otel-logs' }] }] },
+    ]);
+    assert.deepEqual(telemetry({ tracing: { samplingPercentage: 10 } }), [
+      { tracing: [{ providers: [{ name: 'otel-tracing' }], randomSamplingPercentage: 10 }] },
+    ]);
+    assert.deepEqual(telemetry({}), []);
+  });
 });
