@@ -661,3 +661,53 @@ describe('still accepted on purpose', () => {
     assert.equal(find(objs, 'VirtualService', 'reviews').spec.http.length, 2);
   });
 });
+
+describe('authorization paths and JWT rules, at their edges', () => {
+  it('refuses empty method and path lists, paths Istio cannot match, an empty issuer and JWKS ports out of range', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const mk = (name: string) =>
+      new Microservice(chart, name, { namespace: ns, image: `${name}:1`, versions: { v1: {} } });
+    const svc = mk('reviews');
+    mk('a').calls(svc, { methods: [] });
+    mk('b').calls(svc, { paths: [] });
+    // Accepted: whole-segment templates, a prefix, a suffix, "*"; refused: the rest.
+    mk('c').calls(svc, {
+      paths: ['/a/{*}/b', '/a/{**}', 'a/{*}', '/a/{**}/b', '/a/x{*}', '/a*', '*.js', '*', '/a/*/b', 'a'],
+    });
+    for (const jwksUri of [
+      'https://[]/jwks',
+      'https://auth.example.com:1/j',
+      'https://auth.example.com:65535/j',
+      'https://auth.example.com:65536/j',
+    ])
+      svc.requireJwt({ issuer: 'https://auth.example.com/', jwksUri, paths: ['/admin'] });
+    svc.requireJwt({ issuer: '', jwksUri: 'https://auth.example.com/j', paths: ['/admin'] });
+    const path = (p: string) =>
+      `[test/reviews] callers[2] (c).paths: "${p}" is not a path Istio's authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"`;
+    assert.deepEqual(synthErrors(chart), [
+      '[test/reviews] callers[0] (a).methods: is an empty list, which allows nothing; leave methods out to allow any',
+      '[test/reviews] callers[1] (b).paths: is an empty list, which allows nothing; leave paths out to allow any',
+      path('a/{*}'),
+      path('/a/{**}/b'),
+      path('/a/x{*}'),
+      path('/a/*/b'),
+      path('a'),
+      '[test/reviews] jwt[0].jwksUri: "https://[]/jwks" has no host, so istiod cannot fetch the keys and every token is refused; write the URL with its host, e.g. "https://auth.example.com/.well-known/jwks.json"',
+      '[test/reviews] jwt[3].jwksUri: "https://auth.example.com:65536/j" has the port "65536", so istiod cannot fetch the keys and every token is refused; leave the port out, or use one from 1 to 65535',
+      '[test/reviews] jwt[4].issuer: is empty; give the issuer of the tokens',
+    ]);
+  });
+
+  it('renders each method and path once, sorted, whatever order a caller lists them in', () => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const mk = (name: string) =>
+      new Microservice(chart, name, { namespace: ns, image: `${name}:1`, versions: { v1: {} } });
+    const svc = mk('reviews');
+    mk('a').calls(svc, { methods: ['POST', 'GET', 'POST'], paths: ['/b', '/a', '/b'] });
+    assert.deepEqual(find(synth(chart), 'AuthorizationPolicy', 'reviews-allow-callers').spec.rules[0].to, [
+      { operation: { methods: ['GET', 'POST'], paths: ['/a', '/b'] } },
+    ]);
+  });
+});
