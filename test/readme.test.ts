@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -57,20 +57,77 @@ describe('README', () => {
   });
 });
 
-describe('npm run mutation', () => {
+describe('suites in one process (npm test and npm run mutation)', () => {
+  const testDir = join(import.meta.dirname);
+  const suites = readdirSync(testDir)
+    .filter((f) => f.endsWith('.test.js'))
+    .map((f) => f.slice(0, -'.test.js'.length));
+
   it('runs every construct suite: the ones it names first exist, and only the listed ones are left out', async () => {
-    const { FIRST, NOT_IN_MUTATION_SUITE, mutationSuites } = await import('./support/mutation-suite.js');
-    const testDir = join(import.meta.dirname);
-    const suites = readdirSync(testDir)
-      .filter((f) => f.endsWith('.test.js'))
-      .map((f) => f.slice(0, -'.test.js'.length));
+    const { FIRST, OWN_PROCESS, oneProcessSuites } = await import('./support/one-process.js');
     // A renamed suite must not drop out of the run unnoticed.
     assert.deepEqual(
-      [...FIRST, ...NOT_IN_MUTATION_SUITE].filter((n) => !suites.includes(n)),
+      [...FIRST, ...OWN_PROCESS].filter((n) => !suites.includes(n)),
       [],
     );
-    const run = mutationSuites(testDir);
+    const run = oneProcessSuites(testDir);
     assert.deepEqual(run.slice(0, FIRST.length), FIRST);
-    assert.deepEqual(suites.filter((n) => !run.includes(n)).sort(), [...NOT_IN_MUTATION_SUITE].sort());
+    assert.deepEqual(suites.filter((n) => !run.includes(n)).sort(), [...OWN_PROCESS].sort());
+  });
+
+  it('lets npm test run each suite once: the one-process ones together, every other on its own, longest first', async () => {
+    const { LONGEST_FIRST, ONE_PROCESS, suiteFiles } = await import('./support/run-suites.js');
+    const { OWN_PROCESS } = await import('./support/one-process.js');
+    const files = suiteFiles(testDir, join(testDir, '..', '..', 'test'));
+    assert.deepEqual(files.slice(0, LONGEST_FIRST.length), LONGEST_FIRST);
+    assert.equal(files.filter((f) => f === ONE_PROCESS).length, 1);
+    assert.equal(new Set(files).size, files.length);
+    // Of the top-level suites, exactly the own-process ones run as files of their own.
+    assert.deepEqual(
+      files
+        .filter((f) => !f.includes('/'))
+        .map((f) => f.slice(0, -'.test.js'.length))
+        .sort(),
+      [...OWN_PROCESS].sort(),
+    );
+    // Every suite in a folder (services, stacks, tools) runs as a file of its own.
+    assert.ok(files.includes('stacks/dev.test.js') && files.includes('tools/graph.test.js'));
+  });
+
+  it('skips a compiled suite whose source is gone, and refuses a longest-first name that is no suite', async () => {
+    const { suiteFiles } = await import('./support/run-suites.js');
+    const lib = mkdtempSync(join(tmpdir(), 'run-suites-lib-'));
+    const src = mkdtempSync(join(tmpdir(), 'run-suites-src-'));
+    const names = ['package', 'new-app', 'cli-safety', 'stale', 'shop'];
+    for (const dir of ['stacks', 'tools', 'services', 'support']) mkdirSync(join(lib, dir));
+    for (const n of names) writeFileSync(join(lib, `${n}.test.js`), '');
+    for (const f of [
+      'stacks/helm-render',
+      'tools/bench-side-by-side',
+      'tools/diff-cli-refs',
+      'tools/synth-watch',
+      'tools/diff-base-build',
+      'services/payments',
+    ]) {
+      writeFileSync(join(lib, `${f}.test.js`), '');
+    }
+    for (const dir of ['stacks', 'tools', 'services']) mkdirSync(join(src, dir));
+    for (const f of readdirSync(lib, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.test.js') && !f.startsWith('stale'),
+    )) {
+      writeFileSync(join(src, f.replace(/\.js$/, '.ts')), '');
+    }
+    const files = suiteFiles(lib, src);
+    assert.ok(!files.includes('stale.test.js'), 'no source, not run');
+    assert.ok(!files.includes('shop.test.js'), 'in the one-process suite');
+    const { oneProcessSuites } = await import('./support/one-process.js');
+    assert.deepEqual(oneProcessSuites(lib, src), ['shop'], 'stale has no source');
+    rmSync(join(lib, 'package.test.js'));
+    assert.throws(
+      () => suiteFiles(lib, src),
+      new Error(
+        'run-suites: LONGEST_FIRST names package.test.js, which is not a suite; update the list in test/support/run-suites.ts',
+      ),
+    );
   });
 });
