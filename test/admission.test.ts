@@ -28,7 +28,7 @@ import {
   Workload,
 } from '../constructs/index.js';
 import { renderObjects } from '../constructs/render.js';
-import { buildBenchApp } from '../tools/bench.js';
+import { buildBenchApp } from '../tools/bench-app.js';
 import { renderFiles, synthTarget } from '../tools/synth.js';
 import { synthErrors } from './support/synth.js';
 

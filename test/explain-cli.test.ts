@@ -9,8 +9,8 @@ const SCRIPT = fileURLToPath(new URL('../tools/explain.js', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('npm run explain', () => {
-  it('answers one request as JSON with the documented fields', () => {
-    const r = runExplain([
+  it('answers one request as JSON with the documented fields', async () => {
+    const r = await runExplain([
       '--app',
       'bookinfo',
       '--scenario',
@@ -56,8 +56,8 @@ describe('npm run explain', () => {
     assert.equal(e.egressAllowed, true);
   });
 
-  it('prints a few readable lines per request, and every caller without --from', () => {
-    const r = runExplain([
+  it('prints a few readable lines per request, and every caller without --from', async () => {
+    const r = await runExplain([
       '--app',
       'shop',
       '--env',
@@ -93,8 +93,8 @@ describe('npm run explain', () => {
     );
   });
 
-  it('answers every caller as a JSON list without --from', () => {
-    const r = runExplain([
+  it('answers every caller as a JSON list without --from', async () => {
+    const r = await runExplain([
       '--app',
       'bookinfo',
       '--scenario',
@@ -113,8 +113,8 @@ describe('npm run explain', () => {
     assert.deepEqual(all.map((e) => e.caller.name).slice(-2), ['ingress', 'outside']);
   });
 
-  it('takes JWT claims and says who decided', () => {
-    const bare = runExplain([
+  it('takes JWT claims and says who decided', async () => {
+    const bare = await runExplain([
       '--app',
       'shop',
       '--env',
@@ -129,7 +129,7 @@ describe('npm run explain', () => {
       'json',
     ]);
     assert.equal((JSON.parse(bare.stdout) as { decidedBy: string }).decidedBy, 'shop/storefront-require-jwt');
-    const signed = runExplain([
+    const signed = await runExplain([
       '--app',
       'shop',
       '--env',
@@ -148,7 +148,7 @@ describe('npm run explain', () => {
     assert.equal((JSON.parse(signed.stdout) as { allowed: boolean }).allowed, true);
   });
 
-  it('refuses bad input with exit code 2 and a message naming the option and the fix', () => {
+  it('refuses bad input with exit code 2 and a message naming the option and the fix', async () => {
     const cases: [string[], RegExp][] = [
       [['--app', 'shop'], /--to <service \| host> is required/],
       [['--app', 'shop', '--to', 'reviews', '--port', 'x'], /--port x: give a port number from 1 to 65535/],
@@ -160,7 +160,7 @@ describe('npm run explain', () => {
       [['--to', 'reviews'], /--app is required/],
     ];
     for (const [args, message] of cases) {
-      const r = runExplain(args);
+      const r = await runExplain(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);
       assert.equal(r.stdout, '');

@@ -4,7 +4,7 @@ import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
-import { buildBenchApp } from '../tools/bench.js';
+import { buildBenchApp } from '../tools/bench-app.js';
 import { validateObjects } from './support/schema.js';
 
 /** Every object through the fast path and through cdk8s's own toJson(), key order included. */

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { App } from 'cdk8s';
 import { renderObjects } from '../constructs/render.js';
-import { buildBenchApp } from './bench.js';
+import { buildBenchApp } from './bench-app.js';
 import { documentToYaml } from './yaml-writer.js';
 
 const USAGE =

@@ -17,23 +17,12 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  compareSyntheses,
-  type DiffReport,
-  hasChanges,
-  renderMarkdown,
-  renderText,
-} from './mesh/diff-report.js';
-import { GitSynthError, repoRoot, synthesizeRefs } from './mesh/git-synth.js';
-import { type Manifest } from './mesh/manifest.js';
-import {
-  select,
-  VARIANT_OPTIONS,
-  synthesizeInProcess,
-  UsageError,
-  variantKey,
-  variantLabel,
-} from './mesh/variants.js';
+// Only light modules here: the command line is checked before the charts, cdk8s and the report are
+// loaded (diff and main import them), so that --help or a wrong option answers at once (and the
+// tests, which spawn diff many times, do not wait for the charts).
+import type { DiffReport } from './mesh/diff-report.js';
+import type { Manifest } from './mesh/manifest.js';
+import { VARIANT_OPTIONS, UsageError, variantKey, variantLabel } from './mesh/options.js';
 
 const USAGE =
   'usage: npm run diff -- --base <git-ref> [--head <git-ref>] [--app <app>] [--env <env> | --scenario <name>] [--format text|markdown] [--color | --no-color] [--exit-code]';
@@ -49,7 +38,13 @@ export interface DiffOptions {
 }
 
 /** Synthesizes both sides and compares them. */
-export function diff(options: DiffOptions): DiffReport {
+export async function diff(options: DiffOptions): Promise<DiffReport> {
+  const [{ compareSyntheses }, { GitSynthError, repoRoot, synthesizeRefs }, { select, synthesizeInProcess }] =
+    await Promise.all([
+      import('./mesh/diff-report.js'),
+      import('./mesh/git-synth.js'),
+      import('./mesh/variants.js'),
+    ]);
   const selection = select(options);
   const root = repoRoot(options.cwd ?? process.cwd());
   // The working tree first: it is quick, and when it does not synthesize there is nothing to compare.
@@ -79,7 +74,7 @@ export function diff(options: DiffOptions): DiffReport {
   };
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -111,17 +106,19 @@ function main(argv: string[]): number {
   }
   let report: DiffReport;
   try {
-    report = diff({ ...values, base: values.base });
+    report = await diff({ ...values, base: values.base });
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`diff: ${e.message}\n${USAGE}`);
       return 2;
     }
+    const { GitSynthError } = await import('./mesh/git-synth.js');
     // Any other failure (a chart that does not synthesize, a bug) is an error too, never "changes
     // found": with --exit-code, 1 must only ever mean a difference.
     console.error(`diff: ${e instanceof GitSynthError ? e.message : ((e as Error).stack ?? String(e))}`);
     return 2;
   }
+  const { hasChanges, renderMarkdown, renderText } = await import('./mesh/diff-report.js');
   const color = values['no-color']
     ? false
     : (values.color ?? (process.stdout.isTTY === true && !process.env.NO_COLOR));
@@ -130,5 +127,5 @@ function main(argv: string[]): number {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -10,17 +10,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { App } from 'cdk8s';
-import {
-  ExplainError,
-  explainAllCallers,
-  explainRequest,
-  type Explanation,
-  formatAllCallers,
-  formatExplanation,
-  meshIndex,
-} from '../constructs/index.js';
-import { select, UsageError, VARIANT_OPTIONS } from './mesh/variants.js';
+// Only light modules here: the command line is checked before the charts, cdk8s and the explain
+// model are loaded (runExplain imports them), so that --help or a wrong option answers at once (and
+// the tests, which run explain many times, do not wait for the charts).
+import type { Explanation } from '../constructs/index.js';
+import { UsageError, VARIANT_OPTIONS } from './mesh/options.js';
 
 const USAGE = `usage: npm run explain -- --app <app> [--env <env> | --scenario <name>] [--from <service[:version] | ingress | outside>] --to <service | host> [--port N] [--method GET] [--path /p] [--header k=v]... [--jwt-claims '{"iss":"…","sub":"…"}'] [--format text|json]`;
 
@@ -31,7 +25,7 @@ export interface ExplainCliResult {
 }
 
 /** Runs the command line: what it prints and its exit code (2 for usage errors). */
-export function runExplain(argv: readonly string[]): ExplainCliResult {
+export async function runExplain(argv: readonly string[]): Promise<ExplainCliResult> {
   try {
     const { values } = parseArgs({
       args: [...argv],
@@ -84,6 +78,11 @@ export function runExplain(argv: readonly string[]): ExplainCliResult {
       }
       jwtClaims = parsed as Record<string, unknown>;
     }
+    const [
+      { App },
+      { explainAllCallers, explainRequest, formatAllCallers, formatExplanation, meshIndex },
+      { select },
+    ] = await Promise.all([import('cdk8s'), import('../constructs/index.js'), import('./mesh/variants.js')]);
     const selection = select(values, true);
     const definition = selection.app!;
     const app = new App();
@@ -110,6 +109,7 @@ export function runExplain(argv: readonly string[]): ExplainCliResult {
     if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       return { stdout: '', stderr: `explain: ${(e as Error).message}\n${USAGE}\n`, code: 2 };
     }
+    const { ExplainError } = await import('../constructs/index.js');
     if (e instanceof ExplainError) return { stdout: '', stderr: `explain: ${e.message}\n`, code: 2 };
     const message = (e as Error).message ?? String(e);
     return {
@@ -121,7 +121,7 @@ export function runExplain(argv: readonly string[]): ExplainCliResult {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  const r = runExplain(process.argv.slice(2));
+  const r = await runExplain(process.argv.slice(2));
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   process.exitCode = r.code;

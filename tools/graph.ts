@@ -11,17 +11,27 @@ import { lstatSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { APPS } from '../charts/index.js';
+// Only light modules here: the command line and --out are checked before the charts, cdk8s and the
+// renderers are loaded (graphOf and render import them), so that --help, a wrong option or a refused
+// --out answer at once (and the tests, which spawn graph many times, do not wait for the charts).
 import { makeFolders } from './output-folder.js';
-import { toDot, toMermaid, toSvg } from './mesh/graph-render.js';
-import { buildMeshGraph, type MeshGraph } from './mesh/mesh-model.js';
-import { select, VARIANT_OPTIONS, synthesizeInProcess, UsageError, variantLabel } from './mesh/variants.js';
+import type { MeshGraph } from './mesh/mesh-model.js';
+import { VARIANT_OPTIONS, UsageError, variantLabel } from './mesh/options.js';
 
 const USAGE =
   'usage: npm run graph -- --app <app> [--env <env> | --scenario <name>] --out <file.svg|file.mmd|file.dot>';
 
 /** The graph of an app's variant (its default variant when none is given). */
-export function graphOf(options: { app?: string; env?: string; scenario?: string }): MeshGraph {
+export async function graphOf(options: {
+  app?: string;
+  env?: string;
+  scenario?: string;
+}): Promise<MeshGraph> {
+  const [{ APPS }, { select, synthesizeInProcess }, { buildMeshGraph }] = await Promise.all([
+    import('../charts/index.js'),
+    import('./mesh/variants.js'),
+    import('./mesh/mesh-model.js'),
+  ]);
   const selection = select(options, true);
   const app = selection.app ?? APPS.apps[0];
   const variant = selection.variant ?? app.defaultVariant;
@@ -31,6 +41,7 @@ export function graphOf(options: { app?: string; env?: string; scenario?: string
 
 /** The file content for `out`'s extension. */
 export async function render(graph: MeshGraph, out: string): Promise<string> {
+  const { toDot, toMermaid, toSvg } = await import('./mesh/graph-render.js');
   switch (extname(out).toLowerCase()) {
     case '.svg':
       return toSvg(graph);
@@ -109,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
       throw new UsageError(`--out ${values.out}: use a .svg, .mmd or .dot file`);
     }
     checkOutFile(values.out);
-    const graph = graphOf(values);
+    const graph = await graphOf(values);
     const text = await render(graph, values.out);
     const file = writeOut(values.out, text);
     console.log(

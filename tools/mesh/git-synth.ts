@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Manifest, parseManifests } from './manifest.js';
-import { type Selection, variantKey } from './variants.js';
+import { variantKey } from './options.js';
+import type { Selection } from './variants.js';
 
 export class GitSynthError extends Error {}
 

@@ -7,38 +7,17 @@ import { APPS } from '../../charts/index.js';
 import type { MeshAppDefinition } from '../../constructs/index.js';
 import { renderObjects } from '../../constructs/render.js';
 import type { Manifest } from './manifest.js';
+import { UsageError, type Variant, type VariantOptions } from './options.js';
 
-export interface Variant {
-  readonly app: string;
-  /** "env" or "scenario" (or "variant" for an app this checkout does not know). */
-  readonly flag: string;
-  readonly variant: string;
-}
-
-/** "shop/dev": how variants are keyed. */
-export function variantKey(v: { app: string; variant: string }): string {
-  return `${v.app}/${v.variant}`;
-}
-
-/** "shop env=dev", for people. */
-export function variantLabel(v: Variant): string {
-  return `${v.app} ${v.flag}=${v.variant}`;
-}
-
-export class UsageError extends Error {}
-
-export interface VariantOptions {
-  app?: string;
-  env?: string;
-  scenario?: string;
-}
-
-/** The command-line options behind VariantOptions, for parseArgs, in every tool that takes them. */
-export const VARIANT_OPTIONS = {
-  app: { type: 'string' },
-  env: { type: 'string' },
-  scenario: { type: 'string' },
-} as const;
+// The light part, for the tools' existing imports; a tool's command-line front imports options.js.
+export {
+  UsageError,
+  VARIANT_OPTIONS,
+  type Variant,
+  type VariantOptions,
+  variantKey,
+  variantLabel,
+} from './options.js';
 
 /** What was asked for: everything, one app with all its variants, or one app and one variant. */
 export interface Selection {
