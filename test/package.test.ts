@@ -181,24 +181,40 @@ function readmeExample(): string {
  * parsing @pulumi/aws's declarations, so it starts now and runs beside the install below.
  */
 const docsBuild = (async () => {
+  const start = performance.now();
   const typedoc = join(ROOT, 'node_modules/typedoc/bin/typedoc');
   const child = spawn(process.execPath, [typedoc, '--emit', 'none'], { cwd: ROOT, env: childEnv });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
+  console.log(`# typedoc --emit none: ${Math.round(performance.now() - start)} ms`);
   return { code, output };
 })();
+
+// The package, packed once: its file list for the tests of what it holds, its tarball for the
+// install. Built already (npm test compiles first): no prepack build here.
+let work: string;
+let consumer: string;
+let tarball: string;
+let packed: string[];
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'mesh-kit-package-'));
+  consumer = join(work, 'consumer');
+  mkdirSync(join(consumer, 'src'), { recursive: true });
+  const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], {
+    cwd: ROOT,
+  });
+  const [pack] = JSON.parse(out) as { filename: string; files: { path: string }[] }[];
+  tarball = pack.filename;
+  packed = pack.files.map((f) => f.path);
+});
+after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the published package', () => {
   const main = join(ROOT, exportTargets('.').import);
   const pulumiEntry = join(ROOT, exportTargets('./pulumi').import);
-  let packed: string[];
-
-  before(() => {
-    const json = run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
-    packed = (JSON.parse(json) as { files: { path: string }[] }[])[0].files.map((f) => f.path);
-  });
 
   it('is public, with types and import targets for "." and "./pulumi"', () => {
     assert.equal(
@@ -288,10 +304,6 @@ describe('the published package', () => {
 });
 
 describe('installed into a new project from the npm cache', () => {
-  let work: string;
-  let consumer: string;
-  let tarball: string;
-
   const tsconfig = {
     compilerOptions: {
       target: 'ES2023',
@@ -357,23 +369,17 @@ describe('installed into a new project from the npm cache', () => {
 
   // This repository's TypeScript compiles the consumer: it resolves every import from the consumer's
   // folder, and installing the compiler there too would add 23 MB to unpack for nothing.
-  const tsc = (project: string) =>
+  const tsc = (project: string) => {
+    const start = performance.now();
     run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: consumer });
+    console.log(`# tsc -p ${project}: ${Math.round(performance.now() - start)} ms`);
+  };
 
   before(() => {
-    work = mkdtempSync(join(tmpdir(), 'mesh-kit-package-'));
-    consumer = join(work, 'consumer');
-    mkdirSync(join(consumer, 'src'), { recursive: true });
-    // Built already (npm test compiles first): no prepack build here.
-    const out = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', consumer], {
-      cwd: ROOT,
-    });
-    tarball = (JSON.parse(out) as { filename: string }[])[0].filename;
     writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
     const ms = install([PKG.name, 'cdk8s', 'constructs', 'cdk8s-plus-27', '@types/node']);
     console.log(`# npm ci --offline of mesh-kit, cdk8s, constructs, cdk8s-plus-27, @types/node: ${ms} ms`);
   });
-  after(() => rmSync(work, { recursive: true, force: true }));
 
   it("synthesizes the README's two-service app through the public API, type-checked strictly, without Pulumi", () => {
     assert.ok(existsSync(join(consumer, 'node_modules', PKG.name, 'package.json')));
