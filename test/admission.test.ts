@@ -18,8 +18,8 @@ import {
   AdmissionError,
   admissionProblems,
   QUANTITY,
-  SUPPORTED_FUNCTIONS,
 } from '../constructs/admission/index.js';
+import { SUPPORTED_FUNCTIONS } from '../constructs/admission/cel-library.js';
 import {
   MeshAppDefinition,
   MeshNamespace,
