@@ -1,6 +1,6 @@
 import { Duration, Size } from 'cdk8s';
-import { Cpu } from 'cdk8s-plus-27';
-import type { Autoscaling, FaultInjection, Resources } from '../constructs/index.js';
+// mesh-kit's Cpu is cdk8s-plus-27's, without loading the rest of cdk8s-plus-27.
+import { type Autoscaling, Cpu, type FaultInjection, type Resources } from '../constructs/index.js';
 
 /**
  * A fault the mesh injects into one service's routes: the caller's proxy delays or answers the

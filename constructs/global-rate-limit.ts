@@ -1,5 +1,6 @@
 import { type Duration, Lazy, Size, Yaml } from 'cdk8s';
-import { Cpu, k8s } from 'cdk8s-plus-27';
+import { Cpu } from 'cdk8s-plus-27/lib/container.js';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { Construct } from 'constructs';
 import {
   EnvoyFilter,

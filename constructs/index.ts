@@ -20,7 +20,7 @@ export * from './resilience.js';
 export * from './security.js';
 export * from './rate-limit.js';
 export * from './render.js';
-export { Cpu } from 'cdk8s-plus-27';
+export { Cpu } from 'cdk8s-plus-27/lib/container.js';
 export { Duration, Size } from 'cdk8s';
 export * from './ingress.js';
 export * from './global-rate-limit.js';

@@ -11,7 +11,7 @@
  * that add up, a known rate limit unit) stays with the validations, which run at synth time.
  */
 import { Duration, Size } from 'cdk8s';
-import { Cpu } from 'cdk8s-plus-27';
+import { Cpu } from 'cdk8s-plus-27/lib/container.js';
 import { Construct, type IConstruct } from 'constructs';
 import { GlobalRateLimitService, RateLimitAction } from './global-rate-limit.js';
 import { DataPlane, MeshNamespace, MtlsMode } from './mesh-namespace.js';

@@ -1,5 +1,5 @@
 import { ApiObject, type Duration, Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { Construct, type IConstruct } from 'constructs';
 import {
   DestinationRule,

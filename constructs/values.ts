@@ -1,5 +1,6 @@
 import { type Duration, Size, SizeRoundingBehavior } from 'cdk8s';
-import { Cpu, k8s } from 'cdk8s-plus-27';
+import { Cpu } from 'cdk8s-plus-27/lib/container.js';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from './input.js';
 import type { Problems } from './validation.js';
 
@@ -176,12 +177,15 @@ export class Probe {
 
 const INT32_MAX = 2147483647;
 
-/** Removes keys whose value is undefined, so synthesized YAML carries only what was set. */
+/**
+ * The object without its undefined keys, so synthesized YAML carries only what was set. A copy
+ * rather than `delete`: deleting a key turns an object into a slow dictionary for every later
+ * read (rendering, admission and writing each walk it), and callers pass fresh literals.
+ */
 export function prune<T extends Record<string, unknown>>(obj: T): T {
-  for (const key of Object.keys(obj)) {
-    if (obj[key] === undefined) delete obj[key];
-  }
-  return obj;
+  const out: Record<string, unknown> = {};
+  for (const key in obj) if (Object.hasOwn(obj, key) && obj[key] !== undefined) out[key] = obj[key];
+  return out as T;
 }
 
 /**

@@ -14,12 +14,8 @@ import { celCrossCheck, evaluate } from '../constructs/admission/cel.js';
 import type { CelRule, Schema } from '../constructs/admission/schema.js';
 import { formatPath } from '../constructs/admission/path.js';
 import { CEL_PARSED, CRD_KINDS, parseSchema } from '../constructs/admission/generated/schemas.js';
-import {
-  AdmissionError,
-  admissionProblems,
-  QUANTITY,
-  SUPPORTED_FUNCTIONS,
-} from '../constructs/admission/index.js';
+import { AdmissionError, admissionProblems, QUANTITY } from '../constructs/admission/index.js';
+import { SUPPORTED_FUNCTIONS } from '../constructs/admission/cel-library.js';
 import {
   MeshAppDefinition,
   MeshNamespace,

@@ -266,13 +266,15 @@ describe('Node.js version', () => {
   const require = createRequire(import.meta.url);
   const check = require(join(ROOT, 'tools', 'require-node.cjs')) as { problem(v: string): string | null };
 
-  it('stops on Node.js before 22 with a message that says so', () => {
+  it('stops on Node.js before 22.12 with a message that says so', () => {
     assert.equal(
       check.problem('v20.20.2'),
-      'mesh-kit needs Node.js 22 or later (found v20.20.2); install Node.js 24 LTS (https://nodejs.org/) and run the command again',
+      'mesh-kit needs Node.js 22.12 or later (found v20.20.2); install Node.js 24 LTS (https://nodejs.org/) and run the command again',
     );
     assert.match(check.problem('v21.7.3') ?? '', /found v21\.7\.3/);
-    assert.equal(check.problem('v22.0.0'), null);
+    assert.match(check.problem('v22.11.0') ?? '', /found v22\.11\.0/);
+    assert.equal(check.problem('v22.12.0'), null);
+    assert.equal(check.problem('v23.0.0'), null);
     assert.equal(check.problem('v24.11.1'), null);
   });
 
@@ -304,6 +306,6 @@ describe('Node.js version', () => {
       env: { ...process.env, PATH: `${dirname(old)}${delimiter}${process.env.PATH}` },
     });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /mesh-kit needs Node\.js 22 or later \(found v\d+\.\d+\.\d+\)/);
+    assert.match(r.stderr, /mesh-kit needs Node\.js 22\.12 or later \(found v\d+\.\d+\.\d+\)/);
   });
 });

@@ -24,7 +24,7 @@ import { type Expr, ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_
 import { toBinary } from '@bufbuild/protobuf';
 import ts from 'typescript';
 import { parse, parseAllDocuments } from 'yaml';
-import { type AjvError, VALIDATORS } from '../constructs/admission/builtin.js';
+import { type AjvError, validatorOf } from '../constructs/admission/builtin.js';
 import type {
   KubeFieldTree,
   KubeShape,
@@ -226,7 +226,7 @@ function kubeShapes(tree: KubeFieldTree): KubeShapes {
   while (queue.length > 0) {
     const [type, gvk, at] = queue.shift()!;
     if (types[type]) continue;
-    const validate = VALIDATORS[gvk];
+    const validate = validatorOf(gvk)!;
     const probe: Probe = (value, where) => {
       let data = value;
       for (let i = where.length - 1; i >= 0; i--) {

@@ -5,22 +5,8 @@
  * server drops or, with strict field validation, refuses; quantities are checked against the API
  * server's own grammar.
  */
-import { validate as daemonSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1DaemonSet';
-import { validate as deployment } from 'kubernetes-models/_schemas/IoK8sApiAppsV1Deployment';
-import { validate as statefulSet } from 'kubernetes-models/_schemas/IoK8sApiAppsV1StatefulSet';
-import { validate as hpa } from 'kubernetes-models/_schemas/IoK8sApiAutoscalingV2HorizontalPodAutoscaler';
-import { validate as cronJob } from 'kubernetes-models/_schemas/IoK8sApiBatchV1CronJob';
-import { validate as job } from 'kubernetes-models/_schemas/IoK8sApiBatchV1Job';
-import { validate as configMap } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ConfigMap';
-import { validate as namespace } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Namespace';
-import { validate as pod } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Pod';
-import { validate as secret } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Secret';
-import { validate as service } from 'kubernetes-models/_schemas/IoK8sApiCoreV1Service';
-import { validate as serviceAccount } from 'kubernetes-models/_schemas/IoK8sApiCoreV1ServiceAccount';
-import { validate as networkPolicy } from 'kubernetes-models/_schemas/IoK8sApiNetworkingV1NetworkPolicy';
-import { validate as pdb } from 'kubernetes-models/_schemas/IoK8sApiPolicyV1PodDisruptionBudget';
-import { validate as role } from 'kubernetes-models/_schemas/IoK8sApiRbacV1Role';
-import { validate as roleBinding } from 'kubernetes-models/_schemas/IoK8sApiRbacV1RoleBinding';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { KUBE_FIELDS, KUBE_SHAPES } from './generated/schemas.js';
 import type { KubeShape } from './schema.js';
 import { checkLabels, labelsPass } from './api-server.js';
@@ -34,25 +20,50 @@ export interface AjvError {
   message?: string;
 }
 
-/** kubernetes-models' compiled validator of each built-in kind the pass knows. */
-export const VALIDATORS: Readonly<Record<string, Validator>> = {
-  'v1/Namespace': namespace,
-  'v1/Service': service,
-  'v1/ServiceAccount': serviceAccount,
-  'v1/ConfigMap': configMap,
-  'v1/Secret': secret,
-  'v1/Pod': pod,
-  'apps/v1/Deployment': deployment,
-  'apps/v1/StatefulSet': statefulSet,
-  'apps/v1/DaemonSet': daemonSet,
-  'batch/v1/Job': job,
-  'batch/v1/CronJob': cronJob,
-  'autoscaling/v2/HorizontalPodAutoscaler': hpa,
-  'policy/v1/PodDisruptionBudget': pdb,
-  'rbac.authorization.k8s.io/v1/Role': role,
-  'rbac.authorization.k8s.io/v1/RoleBinding': roleBinding,
-  'networking.k8s.io/v1/NetworkPolicy': networkPolicy,
+/**
+ * kubernetes-models' compiled validator of each built-in kind the pass knows, by its module
+ * (kubernetes-models/_schemas/<name>). The fast path below settles the objects a synth makes
+ * without them, and the 16 validators with the schemas they share are 219 modules: each is loaded
+ * the first time an object of its kind needs it (validatorOf).
+ */
+const VALIDATOR_MODULES: Readonly<Record<string, string>> = {
+  'v1/Namespace': 'IoK8sApiCoreV1Namespace',
+  'v1/Service': 'IoK8sApiCoreV1Service',
+  'v1/ServiceAccount': 'IoK8sApiCoreV1ServiceAccount',
+  'v1/ConfigMap': 'IoK8sApiCoreV1ConfigMap',
+  'v1/Secret': 'IoK8sApiCoreV1Secret',
+  'v1/Pod': 'IoK8sApiCoreV1Pod',
+  'apps/v1/Deployment': 'IoK8sApiAppsV1Deployment',
+  'apps/v1/StatefulSet': 'IoK8sApiAppsV1StatefulSet',
+  'apps/v1/DaemonSet': 'IoK8sApiAppsV1DaemonSet',
+  'batch/v1/Job': 'IoK8sApiBatchV1Job',
+  'batch/v1/CronJob': 'IoK8sApiBatchV1CronJob',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'IoK8sApiAutoscalingV2HorizontalPodAutoscaler',
+  'policy/v1/PodDisruptionBudget': 'IoK8sApiPolicyV1PodDisruptionBudget',
+  'rbac.authorization.k8s.io/v1/Role': 'IoK8sApiRbacV1Role',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'IoK8sApiRbacV1RoleBinding',
+  'networking.k8s.io/v1/NetworkPolicy': 'IoK8sApiNetworkingV1NetworkPolicy',
 };
+
+const validators = new Map<string, Validator>();
+const require = createRequire(import.meta.url);
+
+/**
+ * The validator of a built-in kind, loaded on first use. The admission pass is synchronous, so
+ * this is require() of an ES module (Node.js 22.12 or later); kubernetes-models exports its
+ * schemas to import only, so the file is found with import's resolution and required by its path.
+ */
+export function validatorOf(gvk: string): Validator | undefined {
+  let validate = validators.get(gvk);
+  if (!validate) {
+    const name = VALIDATOR_MODULES[gvk];
+    if (name === undefined) return undefined;
+    const file = fileURLToPath(import.meta.resolve(`kubernetes-models/_schemas/${name}`));
+    validate = (require(file) as { validate: Validator }).validate;
+    validators.set(gvk, validate);
+  }
+  return validate;
+}
 
 /** API groups served by the API server itself (not CRDs): a kind of theirs we lack is not a typo. */
 export const BUILT_IN_GROUPS = new Set([
@@ -78,7 +89,7 @@ export const BUILT_IN_GROUPS = new Set([
 
 /** Whether the pass has the schema of this built-in kind. */
 export function hasBuiltInSchema(gvk: string): boolean {
-  return VALIDATORS[gvk] !== undefined;
+  return Object.hasOwn(VALIDATOR_MODULES, gvk);
 }
 
 /**
@@ -90,8 +101,7 @@ export const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numk
 
 /** Validates a built-in object; returns false when the kind has no schema here. */
 export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, report: Report): boolean {
-  const validate = VALIDATORS[gvk];
-  if (!validate) return false;
+  if (!hasBuiltInSchema(gvk)) return false;
   if (!passesFast(gvk, obj)) builtInProblems(gvk, obj, report);
   return true;
 }
@@ -222,7 +232,7 @@ function compileValue(shape: KubeShape): Fast {
  * the field tree, then everything kubernetes-models' validator finds, each problem once.
  */
 export function builtInProblems(gvk: string, obj: Record<string, unknown>, report: Report): void {
-  const validate = VALIDATORS[gvk];
+  const validate = validatorOf(gvk)!;
   const root = KUBE_FIELDS.kinds[gvk];
   const quantityPaths: Path[] = [];
   walkFields(resolve(root), obj, '', report, quantityPaths);

@@ -3,118 +3,35 @@
  * create: `self` is the value at the rule's node, typed by its schema (integers as CEL ints,
  * objects and maps as CEL maps), with the Kubernetes CEL libraries the pinned CRDs' rules use.
  *
- * https://kubernetes.io/docs/reference/using-api/cel/ lists the libraries; the pinned Istio and
- * Gateway API rules call has, size, all, exists, exists_one, filter, contains, startsWith,
- * endsWith, matches, duration, int (CEL's standard library), substring and split (the strings
- * extension, from @bufbuild/cel/ext), and isURL, url and getScheme (Kubernetes' URL library,
- * defined below). test/admission.test.ts parses every pinned rule and checks that each function it
- * calls is one of SUPPORTED_FUNCTIONS, so a CRD update that brings a new function fails a test
- * rather than a synth.
+ * Most rules are evaluated here (the native evaluator below); the CEL library (@bufbuild/cel, in
+ * cel-library.ts with the environment and its Kubernetes libraries) decides whatever the native
+ * evaluator gives up on, and is loaded only then: a run whose rules never need it does not load
+ * it at all.
  */
-import {
-  celEnv,
-  celFunc,
-  celMethod,
-  CelScalar,
-  type CelEnv,
-  type CelInput,
-  isCelError,
-  parse,
-  plan,
-} from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
-import { ParsedExprSchema } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
-import { fromBinary } from '@bufbuild/protobuf';
-import { CEL_NATIVE, CEL_PARSED } from './generated/schemas.js';
+import { createRequire } from 'node:module';
+import type { CelInput, plan } from '@bufbuild/cel';
+import type * as CelLibrary from './cel-library.js';
+import { parseRequestUri, URL_METHODS } from './cel-url.js';
+import { CEL_NATIVE } from './generated/schemas.js';
 import type { CelRule, NativeCel, Schema } from './schema.js';
 
+let celLibrary: typeof CelLibrary | undefined;
+
 /**
- * Go's url.ParseRequestURI, which Kubernetes' isURL and url() use
- * (k8s.io/apiserver/pkg/cel/library/urls.go): an absolute URI, or an absolute path.
+ * The CEL library, loaded on first use. The admission pass is synchronous, so this is require()
+ * of an ES module (Node.js 22.12 or later), which loads its module graph at once.
  */
-function parseRequestUri(s: string): URL | undefined {
-  // An absolute path, "//x" included (a path there, not a host: Go parses it so).
-  if (s.startsWith('/')) {
-    try {
-      return new URL(`http://localhost${s}`);
-    } catch {
-      return undefined;
-    }
-  }
-  if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(s)) return undefined;
-  try {
-    return new URL(s);
-  } catch {
-    return undefined;
-  }
+export function loadCelLibrary(): typeof CelLibrary {
+  return (celLibrary ??= createRequire(import.meta.url)('./cel-library.js') as typeof CelLibrary);
 }
 
-/**
- * Kubernetes' URL library. A URL value is represented by its text (the rules that reach here were
- * type-checked by the API server when the CRD was installed, so url methods only meet url values).
- */
-const URL_METHODS = {
-  getScheme: (s: string) => (s.startsWith('/') ? '' : parseRequestUri(s)!.protocol.replace(/:$/, '')),
-  getHostname: (s: string) => (s.startsWith('/') ? '' : parseRequestUri(s)!.hostname.replace(/^\[|\]$/g, '')),
-  getEscapedPath: (s: string) => parseRequestUri(s)!.pathname,
-};
-const URL_LIBRARY = [
-  celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (s) => parseRequestUri(s) !== undefined),
-  celFunc('url', [CelScalar.STRING], CelScalar.STRING, (s) => {
-    if (parseRequestUri(s) === undefined)
-      throw new Error(`URL parse error during conversion from string: ${s}`);
-    return s;
-  }),
-  celMethod('getScheme', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return URL_METHODS.getScheme(this);
-  }),
-  celMethod('getHostname', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return URL_METHODS.getHostname(this);
-  }),
-  celMethod('getEscapedPath', CelScalar.STRING, [], CelScalar.STRING, function () {
-    return URL_METHODS.getEscapedPath(this);
-  }),
-];
-
-/** Every function the environment defines, by name: what a pinned rule may call. */
-export const SUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
-  // CEL's standard macros and functions.
-  'has',
-  'size',
-  'all',
-  'exists',
-  'exists_one',
-  'filter',
-  'map',
-  'contains',
-  'startsWith',
-  'endsWith',
-  'matches',
-  'duration',
-  'timestamp',
-  'int',
-  'uint',
-  'double',
-  'string',
-  'bool',
-  // The strings extension.
-  ...strings.map((f) => f.name),
-  // Kubernetes' URL library.
-  ...URL_LIBRARY.map((f) => f.name),
-]);
-
-let env: CelEnv | undefined;
 const programs = new Map<string, ReturnType<typeof plan>>();
 
 /** The program of a rule, planned once however many schema nodes carry the rule. */
 function compile(rule: string) {
   let program = programs.get(rule);
   if (!program) {
-    env ??= celEnv({ funcs: [...strings, ...URL_LIBRARY] });
-    // The pinned rules come parsed (tools/gen-schemas.ts); others are parsed here.
-    const stored = CEL_PARSED[rule];
-    const parsed = stored ? fromBinary(ParsedExprSchema, Buffer.from(stored, 'base64')) : parse(rule);
-    program = plan(env, parsed);
+    program = loadCelLibrary().compile(rule);
     programs.set(rule, program);
   }
   return program;
@@ -514,6 +431,8 @@ export function compileRule(r: CelRule, schema: Schema): RuleCheck {
   let program: ReturnType<typeof compile> | undefined;
   const native = nativeRule(r.rule);
   const library = (self: CelInput): string | undefined => {
+    // Loaded outside the try: a library that cannot load is the run's error, not the object's.
+    const { isCelError } = loadCelLibrary();
     try {
       program ??= compile(r.rule);
       const out = program({ self });

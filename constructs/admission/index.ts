@@ -21,7 +21,6 @@ import { formatPath, type Report } from './path.js';
 import { applyDefaults, hasDefaults, validateSchema } from './structural.js';
 
 export { QUANTITY } from './builtin.js';
-export { SUPPORTED_FUNCTIONS } from './cel.js';
 
 export type AdmittedObject = {
   apiVersion: string;

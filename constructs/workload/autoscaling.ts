@@ -13,7 +13,7 @@
  * container; in ambient namespaces pods have no proxy container, and Resource is the same thing.
  */
 import type { Duration } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
 

@@ -15,7 +15,7 @@
  * without it.
  */
 import { ApiObject, type Duration, Lazy } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { Construct } from 'constructs';
 import { Sidecar } from '../../imports/networking.istio.io.js';
 import { checkInput, constructId } from '../input.js';

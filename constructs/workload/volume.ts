@@ -4,7 +4,7 @@
  * persistentVolumeClaim; https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted).
  */
 import type { Size } from 'cdk8s';
-import { k8s } from 'cdk8s-plus-27';
+import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
 import { memoryQuantity } from '../values.js';
