@@ -321,9 +321,12 @@ export function validateWeights(split: readonly WeightedVersion[], field: string
 
 function checkVersion(v: ServiceVersion, ctx: RouteContext, field: string, p: Problems): void {
   if (v.serviceName !== ctx.serviceName || v.host !== ctx.host) {
+    // Same name in another namespace: the names alone would read "reviews", not "reviews".
+    const which = (name: string, host: string) =>
+      v.serviceName === ctx.serviceName ? `"${name}" (${host})` : `"${name}"`;
     p.add(
       field,
-      `version "${v.name}" belongs to service "${v.serviceName}", not "${ctx.serviceName}"`,
+      `version "${v.name}" belongs to service ${which(v.serviceName, v.host)}, not ${which(ctx.serviceName, ctx.host)}`,
       `route to a version of ${ctx.serviceName}`,
     );
   } else if (!v.declared) {

@@ -107,6 +107,14 @@ describe('durations Istio and Envoy refuse', () => {
     assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.millis(1500)) }).chart), [
       "[test/reviews] trafficPolicy.loadBalancer.ttl: 1500ms is not a whole number of seconds, and Envoy keeps only the whole seconds of a cookie's TTL; use Duration.seconds(n) with n ≥ 1",
     ]);
+    // 1ms, the shortest TTL Istio takes, is a session cookie to Envoy: refused the same way.
+    assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.millis(1)) }).chart), [
+      "[test/reviews] trafficPolicy.loadBalancer.ttl: 1ms is not a whole number of seconds, and Envoy keeps only the whole seconds of a cookie's TTL; use Duration.seconds(n) with n ≥ 1",
+    ]);
+    // A TTL wrong by itself is reported once, as such.
+    assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.millis(1.5)) }).chart), [
+      '[test/reviews] trafficPolicy.loadBalancer.ttl: 1.5ms is not a whole number of milliseconds; round it, e.g. Duration.millis(2)',
+    ]);
     // Istio's CRD refuses "0s" (duration(self) >= duration('1ms')), so 0 is no session cookie here.
     assert.deepEqual(synthErrors(reviews({ trafficPolicy: lb(Duration.seconds(0)) }).chart), [
       "[test/reviews] trafficPolicy.loadBalancer.ttl: 0ms is below Istio's minimum of 1ms; use Duration.millis(1) or more",

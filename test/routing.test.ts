@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Testing } from 'cdk8s';
-import { Duration, MeshNamespace, Microservice, ServicePort, StringMatch } from '../constructs/index.js';
-import { all, find, synth } from './support/synth.js';
+import {
+  Duration,
+  MAX_DURATION_MILLIS,
+  MeshNamespace,
+  Microservice,
+  ServicePort,
+  StringMatch,
+} from '../constructs/index.js';
+import { reviews } from './support/fixtures.js';
+import { all, find, synth, synthErrors } from './support/synth.js';
 
 function reviewsApp() {
   const chart = Testing.chart();
@@ -149,6 +157,85 @@ describe('Microservice routing (VirtualService)', () => {
         route: [{ destination: { host, subset: 'v2', port: { number: 8080 } } }],
       },
       { match: [{ port: 8080 }], route: [{ destination: { host, subset: 'v1', port: { number: 8080 } } }] },
+    ]);
+  });
+});
+
+describe('route checks at their edges (survivors of the mutation run over routing.ts)', () => {
+  const R = '[test/reviews]';
+
+  it('compares attempts × perTryTimeout with the timeout down to 1ms and up to the longest duration', () => {
+    const outlast = (perTry: Duration, timeout: Duration) => {
+      const { chart, svc } = reviews();
+      svc.addRoute({ to: svc.version('v1'), timeout, retries: { attempts: 1, perTryTimeout: perTry } });
+      return synthErrors(chart);
+    };
+    const fix = 'make the timeout longer, or lower attempts or perTryTimeout';
+    assert.deepEqual(outlast(Duration.millis(1), Duration.millis(1)), [
+      `${R} routes[0].retries: 1 × perTryTimeout 1ms = 1ms is not less than the route's timeout 1ms, so when tries time out the request ends before its last retry starts; ${fix}`,
+    ]);
+    const max = Duration.millis(MAX_DURATION_MILLIS);
+    const maxText = `${MAX_DURATION_MILLIS}ms`;
+    assert.deepEqual(outlast(max, max), [
+      `${R} routes[0].retries: 1 × perTryTimeout ${maxText} = ${maxText} is not less than the route's timeout ${maxText}, so when tries time out the request ends before its last retry starts; ${fix}`,
+    ]);
+    // A perTryTimeout or timeout that is wrong by itself is reported as such, never compared.
+    assert.deepEqual(outlast(Duration.millis(1.5), Duration.millis(1)), [
+      `${R} routes[0].retries.perTryTimeout: 1.5ms is not a whole number of milliseconds; round it, e.g. Duration.millis(2)`,
+    ]);
+    assert.deepEqual(outlast(Duration.millis(2), Duration.millis(1.5)), [
+      `${R} routes[0].timeout: 1.5ms is not a whole number of milliseconds; round it, e.g. Duration.millis(2)`,
+    ]);
+  });
+
+  it('takes three-digit status codes as retry conditions, nothing longer or shorter', () => {
+    const { chart, svc } = reviews();
+    svc.addRoute({ to: svc.version('v1'), retries: { attempts: 2, retryOn: ['503', '5030', 'x503', '50'] } });
+    const conditions =
+      'use HTTP status codes or 5xx, gateway-error, reset, reset-before-request, connect-failure, envoy-ratelimited, retriable-4xx, refused-stream, retriable-status-codes, retriable-headers, http3-post-connect-failure, cancelled, deadline-exceeded, internal, resource-exhausted, unavailable';
+    assert.deepEqual(synthErrors(chart), [
+      `${R} routes[0].retries.retryOn: "5030" is not a retry condition; ${conditions}`,
+      `${R} routes[0].retries.retryOn: "x503" is not a retry condition; ${conditions}`,
+      `${R} routes[0].retries.retryOn: "50" is not a retry condition; ${conditions}`,
+    ]);
+  });
+
+  it('refuses a header name with a character outside an HTTP token at either end', () => {
+    const { chart, svc } = reviews();
+    svc.addRoute({
+      match: [
+        {
+          headers: {
+            'x-ok': StringMatch.exact('a'),
+            'x-ok@': StringMatch.exact('a'),
+            '@x-ok': StringMatch.exact('a'),
+          },
+        },
+      ],
+      to: svc.version('v2'),
+    });
+    svc.addRoute({ to: svc.version('v1') });
+    assert.deepEqual(synthErrors(chart), [
+      `${R} routes[0].match[0].headers: "x-ok@" is not a lower-case header name; write it as "x-ok@"`,
+      `${R} routes[0].match[0].headers: "@x-ok" is not a lower-case header name; write it as "@x-ok"`,
+    ]);
+  });
+
+  it('refuses a version of a service of the same name in another namespace, naming both hosts', () => {
+    const chart = Testing.chart();
+    const make = (ns: string) =>
+      new Microservice(chart, `reviews-${ns}`, {
+        name: 'reviews',
+        namespace: new MeshNamespace(chart, ns),
+        image: 'reviews:1',
+        ports: [ServicePort.http(9080)],
+        versions: { v1: {}, v2: {} },
+      });
+    const a = make('a');
+    const b = make('b');
+    a.addRoute({ to: b.version('v1') });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/reviews-a] routes[0].to: version "v1" belongs to service "reviews" (reviews.b.svc.cluster.local), not "reviews" (reviews.a.svc.cluster.local); route to a version of reviews',
     ]);
   });
 });
