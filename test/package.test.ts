@@ -441,6 +441,47 @@ export const render = (app: App): Manifest[] => renderObjects(app);
     assert.match(probe.stderr, /ERR_MODULE_NOT_FOUND/);
   });
 
+  it('reports a broken escape hatch and loads the CEL library from the installed package, with its own dependencies', () => {
+    // The admission pass loads a kind's kubernetes-models validator and the CEL library only when
+    // an object needs them (a relative require inside the package, which no import graph shows),
+    // so a sample app never reaches them: this reaches both, as a user's app would.
+    writeFileSync(
+      join(consumer, 'src/lazy.ts'),
+      `import { createRequire } from 'node:module';
+import { App, Chart, JsonPatch } from 'cdk8s';
+import { MeshNamespace, Microservice, ServicePort, renderObjects } from 'mesh-kit';
+
+const app = new App();
+const chart = new Chart(app, 'demo');
+const api = new Microservice(chart, 'api', {
+  namespace: new MeshNamespace(chart, 'demo'),
+  image: 'registry.example.com/api:1.0.0',
+  ports: [ServicePort.http(8080)],
+  versions: { v1: {} },
+});
+api.deployment('v1').addJsonPatch(JsonPatch.replace('/spec/replicas', -1.5));
+let message = 'no error';
+try {
+  renderObjects(app);
+} catch (e) {
+  message = (e as Error).message;
+}
+console.log(message.split('\\n').filter((l) => l.includes('spec.replicas')).join('\\n'));
+// The CEL library's module, loaded as the admission pass loads it: from inside the package.
+const require = createRequire(import.meta.url);
+const entry = require.resolve('mesh-kit');
+const library = createRequire(entry)('./admission/cel-library.js') as Record<string, unknown>;
+console.log(Object.keys(library).length > 0 ? 'cel library loaded' : 'cel library empty');
+`,
+    );
+    tsc('tsconfig.json');
+    const out = run(process.execPath, ['out/lazy.js'], { cwd: consumer });
+    assert.equal(
+      out,
+      '  [Deployment demo/api-v1] spec.replicas: a number where the schema wants an integer; write an integer\ncel library loaded\n',
+    );
+  });
+
   it('runs the Pulumi components from "mesh-kit/pulumi" once the optional peers are there', () => {
     // Installing the six peers the same way works but took 40 s more here (@pulumi/aws alone is
     // 11,000 files), so the consumer links the copies this repository installed: Node and TypeScript

@@ -7,7 +7,7 @@
 // The focused, fast suites come first, so that most mutants fail early (the mutation run stops at
 // the first failing test); every other suite of test/ follows, so a new suite is run without being
 // listed here. Not a *.test file itself, so that the suites it loads do not run twice.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,6 +69,7 @@ export function oneProcessSuites(
 }
 
 const testDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// realpath: run through a symbolic link, comparing argv[1] as given would load no suite at all.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   for (const name of oneProcessSuites(testDir)) await import(join(testDir, `${name}.test.js`));
 }

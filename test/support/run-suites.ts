@@ -12,8 +12,8 @@
 // Only suites whose source is still in test/ run: a suite deleted or renamed there leaves its
 // compiled file in lib/test/, which would otherwise go on running, and failing, locally.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { availableParallelism, constants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { oneProcessSuites } from './one-process.js';
@@ -59,7 +59,9 @@ export function suiteFiles(libTestDir: string, sourceTestDir: string): string[] 
   return [...LONGEST_FIRST, ...files.filter((f) => !LONGEST_FIRST.includes(f)).sort()];
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// realpath: run through a symbolic link, argv[1] is the link's path, and comparing it as given
+// would run nothing and exit 0, a false pass.
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const libTestDir = join(dirname(fileURLToPath(import.meta.url)), '..');
   const sourceTestDir = join(libTestDir, '..', '..', 'test');
   const files = suiteFiles(libTestDir, sourceTestDir).map((f) => join(libTestDir, f));
@@ -75,9 +77,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'mesh-kit-node-compile-cache'),
   };
   const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-  // Ctrl-C reaches the child too (same process group); wait for it to report and exit.
-  process.on('SIGINT', () => {});
+  // Ctrl-C reaches the child too (same process group); a signal sent to this process alone (npm,
+  // CI, `timeout`) is passed on, so no suite is left running. Either way, wait for it to exit.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => child.kill(signal));
+  }
   child.on('exit', (code, signal) => {
-    process.exitCode = code ?? (signal ? 1 : 0);
+    process.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
   });
 }
