@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Testing } from 'cdk8s';
 import { Duration, MeshNamespace, Microservice, ServicePort } from '../constructs/index.js';
-import { find, synth } from './support/synth.js';
+import { find, synth, synthErrors } from './support/synth.js';
 
 const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const LOCAL = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
@@ -84,5 +84,32 @@ describe('Local rate limiting (EnvoyFilter)', () => {
     ]);
     assert.deepEqual(perRoute.token_bucket, { max_tokens: 100, tokens_per_fill: 100, fill_interval: '1s' });
     assert.equal(perRoute.stage, 1, 'the stage of the route actions');
+  });
+});
+
+describe('local rate limit inputs refused (survivors of the mutation run over rate-limit.ts)', () => {
+  const build = (ports: ServicePort[], paths: { prefix: string }[] = []) => {
+    const chart = Testing.chart();
+    const bucket = { maxTokens: 10, tokensPerFill: 10, fillInterval: Duration.seconds(1) };
+    new Microservice(chart, 'storefront', {
+      namespace: new MeshNamespace(chart, 'shop'),
+      image: 'storefront:1',
+      ports,
+      versions: { v1: {} },
+      localRateLimit: { bucket, paths: paths.map((p) => ({ ...p, bucket })) },
+    });
+    return synthErrors(chart);
+  };
+
+  it('refuses a path prefix that does not start at the root', () => {
+    assert.deepEqual(build([ServicePort.http(80)], [{ prefix: 'api' }]), [
+      '[test/storefront/local-rate-limit] paths[0].prefix: "api" does not start with "/"; write the path prefix from the root, e.g. "/api"',
+    ]);
+  });
+
+  it('refuses a service with no HTTP port, where there is no HTTP chain to insert the filter into', () => {
+    assert.deepEqual(build([ServicePort.tcp(5432)]), [
+      '[test/storefront/local-rate-limit] service: storefront has no HTTP port; rate limit an HTTP service',
+    ]);
   });
 });
