@@ -671,12 +671,17 @@ describe('still accepted on purpose', () => {
 });
 
 describe('authorization paths and JWT rules, at their edges', () => {
-  it('refuses empty method and path lists, paths Istio cannot match, an empty issuer and JWKS ports out of range', () => {
+  /** A namespace "shop" with "reviews", and a maker of more services there to call it. */
+  const callersOfReviews = () => {
     const chart = Testing.chart();
     const ns = new MeshNamespace(chart, 'shop', {});
     const mk = (name: string) =>
       new Microservice(chart, name, { namespace: ns, image: `${name}:1`, versions: { v1: {} } });
-    const svc = mk('reviews');
+    return { chart, mk, svc: mk('reviews') };
+  };
+
+  it('refuses empty method and path lists, paths Istio cannot match, an empty issuer and JWKS ports out of range', () => {
+    const { chart, mk, svc } = callersOfReviews();
     mk('a').calls(svc, { methods: [] });
     mk('b').calls(svc, { paths: [] });
     // Accepted: whole-segment templates, a prefix, a suffix, "*"; refused: the rest.
@@ -708,11 +713,7 @@ describe('authorization paths and JWT rules, at their edges', () => {
   });
 
   it('renders each method and path once, sorted, whatever order a caller lists them in', () => {
-    const chart = Testing.chart();
-    const ns = new MeshNamespace(chart, 'shop', {});
-    const mk = (name: string) =>
-      new Microservice(chart, name, { namespace: ns, image: `${name}:1`, versions: { v1: {} } });
-    const svc = mk('reviews');
+    const { chart, mk, svc } = callersOfReviews();
     mk('a').calls(svc, { methods: ['POST', 'GET', 'POST'], paths: ['/b', '/a', '/b'] });
     assert.deepEqual(find(synth(chart), 'AuthorizationPolicy', 'reviews-allow-callers').spec.rules[0].to, [
       { operation: { methods: ['GET', 'POST'], paths: ['/a', '/b'] } },
