@@ -87,6 +87,77 @@ describe('Local rate limiting (EnvoyFilter)', () => {
   });
 });
 
+describe('Local rate limit filter config, field by field', () => {
+  // The whole typed_config, as Istio's "Enabling Rate Limits using Envoy" task writes it: Envoy's
+  // LocalRateLimit needs a stat_prefix, and filter_enabled / filter_enforced left out default to
+  // 0 % of requests (extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto), so a
+  // filter without them limits nothing while looking configured.
+  const enabled = {
+    runtime_key: 'local_rate_limit_enabled',
+    default_value: { numerator: 100, denominator: 'HUNDRED' },
+  };
+  const enforced = {
+    runtime_key: 'local_rate_limit_enforced',
+    default_value: { numerator: 100, denominator: 'HUNDRED' },
+  };
+  const header = [
+    { append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'x-local-rate-limit', value: 'true' } },
+  ];
+
+  it('renders the workload bucket with no descriptors when no path has its own bucket', () => {
+    const ef = storefront({ bucket: { maxTokens: 7, fillInterval: Duration.seconds(2) } });
+    assert.deepEqual(ef.spec.configPatches[0].patch.value.typed_config.value, {
+      stat_prefix: 'http_local_rate_limiter',
+      token_bucket: { max_tokens: 7, tokens_per_fill: 7, fill_interval: '2s' },
+      filter_enabled: enabled,
+      filter_enforced: enforced,
+      response_headers_to_add: header,
+    });
+  });
+
+  it('keeps descriptors out of the listener filter and puts them, with their stage, in the route config', () => {
+    const ef = storefront({
+      bucket: { maxTokens: 50, tokensPerFill: 25, fillInterval: Duration.seconds(1) },
+      paths: [
+        { prefix: '/api', bucket: { maxTokens: 3, fillInterval: Duration.millis(1500) } },
+        { prefix: '/login', bucket: { maxTokens: 2, tokensPerFill: 1, fillInterval: Duration.minutes(1) } },
+      ],
+    });
+    const bucket = { max_tokens: 50, tokens_per_fill: 25, fill_interval: '1s' };
+    assert.deepEqual(ef.spec.configPatches[0].patch.value.typed_config.value, {
+      stat_prefix: 'http_local_rate_limiter',
+      token_bucket: bucket,
+      filter_enabled: enabled,
+      filter_enforced: enforced,
+      response_headers_to_add: header,
+    });
+    assert.deepEqual(ef.spec.configPatches[1].patch.value.typed_per_filter_config, {
+      'envoy.filters.http.local_ratelimit': {
+        '@type': TYPED_STRUCT,
+        type_url: LOCAL,
+        value: {
+          stat_prefix: 'http_local_rate_limiter',
+          token_bucket: bucket,
+          filter_enabled: enabled,
+          filter_enforced: enforced,
+          response_headers_to_add: header,
+          stage: 1,
+          descriptors: [
+            {
+              entries: [{ key: 'path-prefix', value: '/api' }],
+              token_bucket: { max_tokens: 3, tokens_per_fill: 3, fill_interval: '1.5s' },
+            },
+            {
+              entries: [{ key: 'path-prefix', value: '/login' }],
+              token_bucket: { max_tokens: 2, tokens_per_fill: 1, fill_interval: '60s' },
+            },
+          ],
+        },
+      },
+    });
+  });
+});
+
 describe('local rate limit inputs refused (survivors of the mutation run over rate-limit.ts)', () => {
   const build = (ports: ServicePort[], paths: { prefix: string }[] = []) => {
     const chart = Testing.chart();

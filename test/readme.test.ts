@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { validateObjects } from './support/schema.js';
@@ -129,5 +139,77 @@ describe('suites in one process (npm test and npm run mutation)', () => {
         'run-suites: LONGEST_FIRST names package.test.js, which is not a suite; update the list in test/support/run-suites.ts',
       ),
     );
+  });
+
+  it("leaves nothing in the temporary folder: every suite, in one process or alone, writes below the run's own", async () => {
+    // A copy of the runner over a tree of suites that each make a folder in os.tmpdir(), as
+    // cdk8s's Testing.chart() does, and record where it was made.
+    const outer = mkdtempSync(join(tmpdir(), 'run-suites-tmp-'));
+    try {
+      const tree = join(outer, 'tree');
+      const lib = join(tree, 'lib', 'test');
+      const here = dirname(new URL(import.meta.url).pathname);
+      mkdirSync(join(lib, 'support'), { recursive: true });
+      for (const f of ['run-suites.js', 'one-process.js', 'scratch-tmpdir.js'])
+        copyFileSync(join(here, 'support', f), join(lib, 'support', f));
+      writeFileSync(join(tree, 'package.json'), '{ "type": "module" }');
+      const records = join(outer, 'records');
+      mkdirSync(records);
+      const suite = (name: string) =>
+        [
+          "import { mkdtempSync, writeFileSync } from 'node:fs';",
+          "import { tmpdir } from 'node:os';",
+          "import { join } from 'node:path';",
+          "import { test } from 'node:test';",
+          `test('${name}', () => writeFileSync(join(${JSON.stringify(records)}, '${name.replace('/', '-')}'), mkdtempSync(join(tmpdir(), 'cdk8s.outdir.'))));`,
+        ].join('\n');
+      const { LONGEST_FIRST } = await import('./support/run-suites.js');
+      const names = [
+        ...LONGEST_FIRST.filter((f) => !f.startsWith('support/')),
+        'shop.test.js',
+        'routing.test.js',
+      ];
+      for (const f of names) {
+        mkdirSync(dirname(join(lib, f)), { recursive: true });
+        writeFileSync(join(lib, f), suite(f.replace(/\.test\.js$/, '')));
+        mkdirSync(dirname(join(tree, 'test', f)), { recursive: true });
+        writeFileSync(join(tree, 'test', f.replace(/\.js$/, '.ts')), '');
+      }
+      const run = spawnSync(process.execPath, [join(lib, 'support', 'run-suites.js')], {
+        // NODE_TEST_CONTEXT would make the inner `node --test` report to this one instead of running.
+        env: {
+          ...process.env,
+          NODE_TEST_CONTEXT: undefined,
+          TMPDIR: outer,
+          NODE_COMPILE_CACHE: join(outer, 'cache'),
+        },
+        encoding: 'utf8',
+      });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      const made = readdirSync(records).map((f) => readFileSync(join(records, f), 'utf8'));
+      assert.equal(made.length, names.length, 'every suite ran');
+      for (const dir of made) {
+        assert.match(dir, new RegExp(`^${outer}/mesh-kit-test-\\w+/`), "below the run's folder");
+        assert.ok(!existsSync(dir), `${dir} is removed`);
+      }
+      assert.deepEqual(readdirSync(outer).sort(), ['cache', 'records', 'tree'], 'nothing else left');
+      // The mutation run starts the one-process suites by themselves, once per mutant.
+      rmSync(records, { recursive: true });
+      mkdirSync(records);
+      const alone = spawnSync(process.execPath, [join(lib, 'support', 'one-process.js')], {
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, TMPDIR: outer },
+        encoding: 'utf8',
+      });
+      assert.equal(alone.status, 0, alone.stdout + alone.stderr);
+      const inOne = readdirSync(records).map((f) => readFileSync(join(records, f), 'utf8'));
+      assert.deepEqual(readdirSync(records).sort(), ['routing', 'shop']);
+      for (const dir of inOne) {
+        assert.match(dir, new RegExp(`^${outer}/mesh-kit-suites-\\w+/`));
+        assert.ok(!existsSync(dir), `${dir} is removed`);
+      }
+      assert.deepEqual(readdirSync(outer).sort(), ['cache', 'records', 'tree'], 'nothing else left');
+    } finally {
+      rmSync(outer, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,7 @@
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scratchTmpdir, withTmpdir } from './scratch-tmpdir.js';
 
 export const FIRST = [
   'yaml-writer-exact',
@@ -71,5 +72,9 @@ export function oneProcessSuites(
 const testDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 // realpath: run through a symbolic link, comparing argv[1] as given would load no suite at all.
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Run alone (by the mutation run, once per mutant), it cleans up after itself as npm test does.
+  const scratch = scratchTmpdir('mesh-kit-suites-');
+  Object.assign(process.env, withTmpdir({}, scratch.dir));
+  process.on('exit', scratch.remove);
   for (const name of oneProcessSuites(testDir)) await import(join(testDir, `${name}.test.js`));
 }

@@ -17,6 +17,7 @@ import { availableParallelism, constants, tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { oneProcessSuites } from './one-process.js';
+import { scratchTmpdir, withTmpdir } from './scratch-tmpdir.js';
 
 /** The one-process suite's file, relative to lib/test/. */
 export const ONE_PROCESS = 'support/one-process.js';
@@ -72,10 +73,11 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
     ...process.argv.slice(2),
     ...files,
   ];
-  const env = {
-    ...process.env,
-    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'mesh-kit-node-compile-cache'),
-  };
+  // The compile cache outlives the run; everything else the suites put in the temporary folder
+  // goes with it (test/support/scratch-tmpdir.ts).
+  const compileCache = process.env.NODE_COMPILE_CACHE ?? join(tmpdir(), 'mesh-kit-node-compile-cache');
+  const scratch = scratchTmpdir('mesh-kit-test-');
+  const env = withTmpdir({ ...process.env, NODE_COMPILE_CACHE: compileCache }, scratch.dir);
   const child = spawn(process.execPath, args, { stdio: 'inherit', env });
   // Ctrl-C reaches the child too (same process group); a signal sent to this process alone (npm,
   // CI, `timeout`) is passed on, so no suite is left running. Either way, wait for it to exit.
@@ -83,6 +85,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
     process.on(signal, () => child.kill(signal));
   }
   child.on('exit', (code, signal) => {
+    scratch.remove();
     process.exitCode = code ?? 128 + (signal ? constants.signals[signal] : 0);
   });
 }
