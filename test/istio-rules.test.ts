@@ -327,6 +327,25 @@ describe('matches that can never match', () => {
     ]);
   });
 
+  it('leaves control characters in a regex alone: a negated class may name them, as RE2 allows', () => {
+    const { chart, svc } = reviews();
+    svc.addRoute({
+      match: [
+        {
+          // The characters themselves (JavaScript escapes, not RE2's): "any value without one".
+          headers: { 'x-user': StringMatch.regex('[^\x00-\x1f\x7f]+') },
+          queryParams: { q: StringMatch.regex('[^\n]*') },
+          uri: StringMatch.regex('/[^\r\n]*'),
+        },
+      ],
+      to: svc.version('v2'),
+    });
+    svc.addRoute({ to: svc.version('v1') });
+    const [match] = find(synth(chart), 'VirtualService', 'reviews').spec.http[0].match;
+    assert.equal(match.headers['x-user'].regex, '[^\x00-\x1f\x7f]+');
+    assert.equal(match.uri.regex, '/[^\r\n]*');
+  });
+
   it('refuses sourceLabels no workload can carry, and accepts prefixed keys and empty values', () => {
     const { chart, svc } = reviews();
     svc.addRoute({
