@@ -7,12 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App, Chart, Duration } from 'cdk8s';
 import { BookinfoChart, type BookinfoScenario } from '../charts/bookinfo.js';
+import { PaymentsChart } from '../charts/payments.js';
 import { ShopChart } from '../charts/shop.js';
 import {
   DataPlane,
   type Explanation,
   GatewayApiIngress,
   GlobalRateLimitService,
+  MeshJob,
   MeshNamespace,
   Microservice,
   RateLimitAction,
@@ -433,6 +435,80 @@ describe('the shop', () => {
     assert.throws(
       () => explainRequest(dev, { from: 'storefront', to: 'reviews', port: 9999 }),
       /port 9999: service reviews has ports 8080/,
+    );
+  });
+});
+
+describe('jobs as callers: the payments migration and a nightly report', () => {
+  const app = new App();
+  new PaymentsChart(app, 'payments', { environment: 'dev' });
+  const payments = meshIndex(app);
+
+  it('the migration Job may GET /schema and POST /schema/migrate on the ledger, as the ledger admits it', () => {
+    const migrate = explainRequest(payments, {
+      from: 'ledger-migrate',
+      to: 'ledger',
+      method: 'POST',
+      path: '/schema/migrate',
+    });
+    assert.equal(migrate.allowed, true, migrate.reason);
+    assert.deepEqual(migrate.caller, {
+      kind: 'workload',
+      name: 'ledger-migrate',
+      namespace: 'payments',
+      principal: 'cluster.local/ns/payments/sa/ledger-migrate',
+      labels: { app: 'ledger-migrate' },
+      proxy: 'sidecar',
+    });
+    const other = explainRequest(payments, {
+      from: 'ledger-migrate',
+      to: 'ledger',
+      method: 'POST',
+      path: '/entries',
+    });
+    assert.equal(other.allowed, false);
+    assert.match(other.reason, /no ALLOW rule matches/);
+  });
+
+  it('lists the Job among every caller, by the name its identity carries, not its per-image object name', () => {
+    const answers = explainAllCallers(payments, { to: 'ledger', method: 'GET', path: '/schema' });
+    const verdicts = Object.fromEntries(answers.map((e) => [e.request.from, e.allowed]));
+    assert.deepEqual(verdicts, {
+      ledger: false,
+      notifier: false,
+      api: true,
+      'ledger-migrate': true,
+      ingress: false,
+      outside: false,
+    });
+  });
+
+  it('takes a CronJob from its job template, and refuses a version or an unknown name with the callers there are', () => {
+    const chart = new Chart(new App(), 'reports');
+    const ns = new MeshNamespace(chart, 'reports');
+    const api = new Microservice(chart, 'api', {
+      namespace: ns,
+      image: 'api:1',
+      ports: [ServicePort.http(8080)],
+      versions: { v1: {} },
+    });
+    const report = new MeshJob(chart, 'report', { namespace: ns, image: 'report:1', schedule: '0 3 * * *' });
+    report.calls(api, { methods: ['GET'], paths: ['/totals'] });
+    const mesh = meshIndex(chart);
+    const e = explainRequest(mesh, { from: 'report', to: 'api', method: 'GET', path: '/totals' });
+    assert.equal(e.allowed, true, e.reason);
+    assert.equal(e.caller.principal, 'cluster.local/ns/reports/sa/report');
+    assert.equal(
+      explainRequest(mesh, { from: 'report', to: 'api', method: 'DELETE', path: '/totals' }).allowed,
+      false,
+    );
+    assert.throws(
+      () => explainRequest(mesh, { from: 'report:v1', to: 'api' }),
+      new Error('from "report:v1": report is a CronJob, which has no versions; write "report"'),
+    );
+    assert.throws(
+      () => explainRequest(mesh, { from: 'reprot', to: 'api' }),
+      new Error('from "reprot": no such service; use one of api, report, ingress, outside'),
     );
   });
 });

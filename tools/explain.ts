@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import type { Explanation } from '../constructs/index.js';
 import { UsageError, VARIANT_OPTIONS } from './mesh/options.js';
 
-const USAGE = `usage: npm run explain -- --app <app> [--env <env> | --scenario <name>] [--from <service[:version] | ingress | outside>] --to <service | host> [--port N] [--method GET] [--path /p] [--header k=v]... [--jwt-claims '{"iss":"…","sub":"…"}'] [--format text|json]`;
+const USAGE = `usage: npm run explain -- --app <app> [--env <env> | --scenario <name>] [--from <service[:version] | job | ingress | outside>] --to <service | host> [--port N] [--method GET] [--path /p] [--header k=v]... [--jwt-claims '{"iss":"…","sub":"…"}'] [--format text|json]`;
 
 export interface ExplainCliResult {
   readonly stdout: string;

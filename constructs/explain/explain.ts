@@ -254,7 +254,21 @@ export function callersOf(index: MeshIndex): string[] {
     const v = w.labels.version;
     out.push(index.workloadsOf(svc).length === 1 || v === undefined ? svc.name : `${svc.name}:${v}`);
   }
+  // A Job by its app label (the name its identity and logs carry; the Job object's own name may
+  // change with each image), unless a Service takes that name.
+  for (const j of index.jobs) {
+    const name = jobCallerName(j);
+    if (!index.services.some((s) => s.name === name)) out.push(name);
+  }
   return [...new Set(out), 'ingress', 'outside'];
+}
+
+function jobNames(index: MeshIndex): string {
+  return [...new Set(index.jobs.map((j) => `, ${jobCallerName(j)}`))].join('');
+}
+
+function jobCallerName(j: Workload): string {
+  return j.labels.app ?? j.name;
 }
 
 /** Refuses a malformed request (from JavaScript or JSON, where types are not checked) with every problem. */
@@ -382,8 +396,10 @@ class Evaluator {
     const [name, version, extra] = from.split(':');
     if (extra !== undefined || !name)
       throw new ExplainError(
-        `from "${from}": write a service, "<service>:<version>", "ingress" or "outside"`,
+        `from "${from}": write a service, "<service>:<version>", a job, "ingress" or "outside"`,
       );
+    const job = this.job(name, version, from);
+    if (job) return job;
     const svc = this.service(name, undefined, 'from');
     const workloads = this.index.workloadsOf(svc, version === undefined ? {} : { version });
     if (workloads.length === 0) {
@@ -419,6 +435,47 @@ class Evaluator {
     };
   }
 
+  /**
+   * A Job or CronJob caller by its app label or object name ("<name>.<ns>" when several namespaces
+   * have one), when no Service has that name: a Service's name always means the Service.
+   */
+  private job(name: string, version: string | undefined, from: string): Caller | undefined {
+    const m = /^([^.]+)(?:\.([^.]+))?$/.exec(name);
+    if (!m || this.index.services.some((s) => s.name === m[1])) return undefined;
+    const jobs = this.index.jobs.filter(
+      (j) => (jobCallerName(j) === m[1] || j.name === m[1]) && (m[2] === undefined || j.namespace === m[2]),
+    );
+    if (jobs.length === 0) return undefined;
+    const where = [...new Set(jobs.map((j) => j.namespace))];
+    if (where.length > 1) {
+      throw new ExplainError(
+        `from "${from}": jobs of that name are in ${where.join(', ')}; write "<name>.<namespace>"`,
+      );
+    }
+    if (version !== undefined) {
+      throw new ExplainError(
+        `from "${from}": ${m[1]} is a ${jobs[0].object.kind}, which has no versions; write "${m[1]}"`,
+      );
+    }
+    const accounts = [...new Set(jobs.map((j) => j.serviceAccount))];
+    if (accounts.length > 1) {
+      throw new ExplainError(
+        `from "${from}": the jobs of that name run as different service accounts (${accounts.join(', ')}); give each its own app label`,
+      );
+    }
+    const [j] = jobs;
+    const plane = this.index.dataPlane(j.namespace);
+    return {
+      kind: 'workload',
+      name: m[1],
+      namespace: j.namespace,
+      principal: this.index.principal(j.namespace, j.serviceAccount),
+      labels: j.labels,
+      proxy: j.sidecar ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
+      workload: j,
+    };
+  }
+
   /** A Service by name, "<name>.<ns>" or FQDN; the caller's namespace first. */
   private service(to: string, preferNamespace: string | null | undefined, what = 'to'): ServiceInfo {
     const m = /^([^.]+)(?:\.([^.]+)(?:\.svc(?:\.cluster\.local)?)?)?$/.exec(to);
@@ -439,7 +496,7 @@ class Evaluator {
       for (const se of this.index.of(NETWORKING, 'ServiceEntry'))
         names.push(...strings(get(se, 'spec', 'hosts')));
     throw new ExplainError(
-      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? ', ingress, outside' : ''}`,
+      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? jobNames(this.index) + ', ingress, outside' : ''}`,
     );
   }
 

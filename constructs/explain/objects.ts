@@ -82,7 +82,7 @@ export function ref(o: MeshObject): string {
   return `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 }
 
-/** A pod template: a Deployment (StatefulSet, DaemonSet) with its pods' labels and identity. */
+/** A pod template: a Deployment (StatefulSet, DaemonSet, Job, CronJob) with its pods' labels and identity. */
 export interface Workload {
   readonly object: MeshObject;
   readonly name: string;
@@ -106,6 +106,11 @@ export class MeshIndex {
   public readonly objects: readonly MeshObject[];
   public readonly services: readonly ServiceInfo[];
   public readonly workloads: readonly Workload[];
+  /**
+   * Jobs and CronJobs (a migration, a report): callers with no Service in front of them, kept apart
+   * from `workloads`, which are what Services select.
+   */
+  public readonly jobs: readonly Workload[];
   public readonly trustDomain: string;
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
   private readonly byKind = new Map<string, MeshObject[]>();
@@ -135,27 +140,38 @@ export class MeshIndex {
           };
         }),
       }));
+    const workload = (o: MeshObject, template: unknown): Workload => {
+      const namespace = o.metadata.namespace ?? 'default';
+      const labels = labelsOf(get(template, 'metadata', 'labels'));
+      const inject =
+        labelsOf(get(template, 'metadata', 'annotations'))['sidecar.istio.io/inject'] ??
+        labels['sidecar.istio.io/inject'];
+      return {
+        object: o,
+        name: o.metadata.name,
+        namespace,
+        labels,
+        serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
+        sidecar: inject !== 'false' && this.dataPlane(namespace) === 'sidecar',
+      };
+    };
     this.workloads = objects
       .filter(
         (o) =>
           ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind) && groupOf(o.apiVersion) === 'apps',
       )
-      .map((o) => {
-        const namespace = o.metadata.namespace ?? 'default';
-        const template = get(o, 'spec', 'template');
-        const labels = labelsOf(get(template, 'metadata', 'labels'));
-        const inject =
-          labelsOf(get(template, 'metadata', 'annotations'))['sidecar.istio.io/inject'] ??
-          labels['sidecar.istio.io/inject'];
-        return {
-          object: o,
-          name: o.metadata.name,
-          namespace,
-          labels,
-          serviceAccount: str(get(template, 'spec', 'serviceAccountName')) ?? 'default',
-          sidecar: inject !== 'false' && this.dataPlane(namespace) === 'sidecar',
-        };
-      });
+      .map((o) => workload(o, get(o, 'spec', 'template')));
+    // A CronJob's pods are its job template's.
+    this.jobs = objects
+      .filter((o) => ['Job', 'CronJob'].includes(o.kind) && groupOf(o.apiVersion) === 'batch')
+      .map((o) =>
+        workload(
+          o,
+          o.kind === 'CronJob'
+            ? get(o, 'spec', 'jobTemplate', 'spec', 'template')
+            : get(o, 'spec', 'template'),
+        ),
+      );
   }
 
   /** The objects of one API group and kind. */
