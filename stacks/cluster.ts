@@ -3,12 +3,13 @@
  * local kind cluster (kind CLI through @pulumi/command), a managed EKS cluster (@pulumi/eks), or an
  * existing cluster reached through a kubeconfig kept as a Pulumi secret.
  */
-import * as command from '@pulumi/command';
-import * as eks from '@pulumi/eks';
+import type * as command from '@pulumi/command';
+import type * as eks from '@pulumi/eks';
 import * as k8s from '@pulumi/kubernetes';
 import * as pulumi from '@pulumi/pulumi';
 import { Yaml } from 'cdk8s';
 import { PLATFORM } from '../constructs/versions.js';
+import { optionalPeer } from './peers.js';
 
 /** What every cluster component gives the rest of the stack. */
 export interface Cluster extends pulumi.ComponentResource {
@@ -83,7 +84,8 @@ export class KindCluster extends pulumi.ComponentResource implements Cluster {
     super('meshkit:cluster:Kind', name, {}, opts);
     const config = kindConfig(args);
     const q = shellQuote(args.name);
-    this.create = new command.local.Command(
+    const { local } = optionalPeer('@pulumi/command', 'KindCluster');
+    this.create = new local.Command(
       `${name}-create`,
       {
         // kind writes its progress to stderr; stdout carries only the kubeconfig.
@@ -152,7 +154,8 @@ export class EksCluster extends pulumi.ComponentResource implements Cluster {
 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super('meshkit:cluster:Eks', name, {}, opts);
-    this.cluster = new eks.Cluster(
+    const { AuthenticationMode, Cluster } = optionalPeer('@pulumi/eks', 'EksCluster');
+    this.cluster = new Cluster(
       name,
       {
         version: args.kubernetesVersion,
@@ -160,7 +163,7 @@ export class EksCluster extends pulumi.ComponentResource implements Cluster {
         desiredCapacity: args.desiredCapacity,
         minSize: args.minSize,
         maxSize: args.maxSize,
-        authenticationMode: eks.AuthenticationMode.Api,
+        authenticationMode: AuthenticationMode.Api,
         accessEntries: accessEntries(args.adminRoleArns, args.viewerRoleArns),
         tags: args.tags,
       },

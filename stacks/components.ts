@@ -2,8 +2,8 @@
  * The Pulumi components of mesh-kit, published as `mesh-kit/pulumi`: a cluster (kind, EKS or one
  * that exists), Istio from its Helm charts, the add-ons, the images and the app. Kept apart from the
  * constructs (`mesh-kit`) so that a cdk8s-only project never loads Pulumi; this subpath needs the
- * optional peer dependencies @pulumi/pulumi, @pulumi/kubernetes, @pulumi/command, @pulumi/docker,
- * @pulumi/aws and @pulumi/eks.
+ * optional peer dependencies @pulumi/pulumi and @pulumi/kubernetes, and loads @pulumi/command,
+ * @pulumi/docker, @pulumi/aws and @pulumi/eks only in the components that use them (stacks/peers.ts).
  *
  * @module mesh-kit/pulumi
  */

@@ -10,13 +10,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import * as aws from '@pulumi/aws';
-import * as command from '@pulumi/command';
-import * as docker from '@pulumi/docker';
+import type * as aws from '@pulumi/aws';
+import type * as command from '@pulumi/command';
+import type * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import { DockerfileImage, ReferenceImage, type ImageSource } from '../constructs/index.js';
 import { shellQuote } from './cluster.js';
 import { type EnvironmentName, PROJECT } from './environments.js';
+import { optionalPeer } from './peers.js';
 
 export type ImageRegistry =
   /** Local images loaded into the nodes of a kind cluster; `repository` prefixes the image names. */
@@ -181,7 +182,8 @@ export class ServiceImages extends pulumi.ComponentResource {
         if (reg.type === 'kind') {
           repository = `${reg.repository}/${image}`;
         } else if (reg.type === 'ecr') {
-          const repo = new aws.ecr.Repository(
+          const { ecr } = optionalPeer('@pulumi/aws', 'ServiceImages (registry "ecr")');
+          const repo = new ecr.Repository(
             resource,
             {
               name: ecrRepositoryName(args.environment, a.app, key),
@@ -197,7 +199,7 @@ export class ServiceImages extends pulumi.ComponentResource {
             { ...child, ...aliased() },
           );
           (repositories[a.app] ??= {})[key] = repo;
-          const token = aws.ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, child);
+          const token = ecr.getAuthorizationTokenOutput({ registryId: repo.registryId }, child);
           repository = repo.repositoryUrl;
           registry = {
             server: repo.repositoryUrl,
@@ -213,7 +215,8 @@ export class ServiceImages extends pulumi.ComponentResource {
         const contextPath = isAbsolute(source.context)
           ? source.context
           : relative(process.cwd(), resolve(args.root, source.context)) || '.';
-        const built = new docker.Image(
+        const { Image } = optionalPeer('@pulumi/docker', 'ServiceImages (images built from a Dockerfile)');
+        const built = new Image(
           resource,
           {
             imageName: pulumi.interpolate`${repository}:${tag}`,
@@ -234,7 +237,8 @@ export class ServiceImages extends pulumi.ComponentResource {
           // The node's containerd gets the image under the same name; IfNotPresent pods then use
           // it. Loaded again when the image changes (its digest) and when the cluster is replaced
           // (the create command's ID is new), since a new kind node starts without the images.
-          (loads[a.app] ??= {})[key] = new command.local.Command(
+          const { local } = optionalPeer('@pulumi/command', 'ServiceImages (registry "kind")');
+          (loads[a.app] ??= {})[key] = new local.Command(
             `${resource}-load`,
             {
               create: pulumi.interpolate`kind load docker-image ${built.imageName} --name ${pulumi.output(reg.clusterName).apply(shellQuote)}`,
