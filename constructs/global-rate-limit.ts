@@ -463,6 +463,8 @@ export class GlobalRateLimitService extends Construct {
     p.dnsLabel('name', this.name);
     p.dnsLabel('redisName', redisName);
     p.positiveInt('replicas', props.replicas);
+    // Redis is a Microservice, which checks redisImage as its image.
+    if (props.image !== undefined) p.imageReference('image', props.image);
     if (!this.domain) p.add('domain', 'is empty', 'name the rate limit domain, e.g. "shop-ratelimit"');
     if (this.descriptors.length === 0) {
       p.add('descriptors', 'is empty, so nothing is limited', 'add at least one descriptor with a limit');

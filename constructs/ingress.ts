@@ -257,6 +257,9 @@ export class IstioIngress extends Construct {
         'give the labels of the gateway pods, e.g. { istio: "ingressgateway" }',
       );
     }
+    // istiod validates a Gateway's selector as labels (`labels.Instance(gateway.Selector).Validate()`
+    // in validateGateway, pkg/config/validation), and a label no pod can carry selects no gateway.
+    for (const [key, value] of Object.entries(this.selector)) p.label('selector', key, value);
     if (!PRINCIPAL.test(this.gatewayPrincipal)) {
       p.add(
         'gatewayServiceAccount',

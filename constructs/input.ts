@@ -999,7 +999,7 @@ export function constructId(construct: string, scope: unknown, id: unknown): str
  * namespace when that is not the callee's, so "callers[3]" says who it is.
  */
 export function callerLabel(principal: unknown, namespace: string): string {
-  if (typeof principal !== 'string') return '';
+  if (typeof principal !== 'string' || principal === '') return '';
   const m = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
   if (!m) return ` (${principal})`;
   return m[1] === namespace ? ` (${m[2]})` : ` (${m[1]}/${m[2]})`;

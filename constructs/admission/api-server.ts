@@ -264,6 +264,70 @@ function podTemplate(
   return [undefined, ''];
 }
 
+/** The kinds whose `spec.selector` must select their own pod template (apps/v1 validation). */
+const SELECTING = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
+
+/**
+ * Whether a LabelSelector selects `labels`: every matchLabels entry equal, every matchExpression
+ * (In, NotIn, Exists, DoesNotExist) satisfied, as metav1.LabelSelectorAsSelector reads it.
+ */
+function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {
+  const has = (k: string) => Object.hasOwn(labels, k);
+  for (const [k, v] of Object.entries((selector.matchLabels ?? {}) as Record<string, unknown>)) {
+    if (!has(k) || labels[k] !== v) return false;
+  }
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  for (const e of expressions as { key?: string; operator?: string; values?: unknown[] }[]) {
+    const key = String(e?.key);
+    const values = Array.isArray(e?.values) ? e.values : [];
+    const ok =
+      e?.operator === 'In'
+        ? has(key) && values.includes(labels[key])
+        : e?.operator === 'NotIn'
+          ? !has(key) || !values.includes(labels[key])
+          : e?.operator === 'Exists'
+            ? has(key)
+            : e?.operator === 'DoesNotExist'
+              ? !has(key)
+              : false;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * A workload's selector must be non-empty and select its own pod template, or the API server
+ * refuses it ("empty selector is invalid for deployment", "`selector` does not match template
+ * `labels`": ValidateDeploymentSpec, ValidateStatefulSetSpec, ValidateDaemonSetSpec and
+ * ValidateReplicaSetSpec in pkg/apis/apps/validation/validation.go). A JSON patch that edits either
+ * side alone (an `app` label removed from the template) gets here.
+ */
+function checkSelector(spec: Record<string, unknown> | undefined, report: Report): void {
+  const selector = spec?.selector;
+  if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return;
+  const sel = selector as Record<string, unknown>;
+  const empty =
+    Object.keys((sel.matchLabels ?? {}) as object).length === 0 &&
+    !(Array.isArray(sel.matchExpressions) && sel.matchExpressions.length > 0);
+  if (empty) {
+    report(
+      'spec.selector',
+      'is empty, and the API server refuses an empty selector',
+      'select the pods by their app and version labels',
+    );
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const labels = ((spec as any).template?.metadata?.labels ?? {}) as Record<string, unknown>;
+  if (!selects(sel, labels)) {
+    report(
+      'spec.template.metadata.labels',
+      'do not match spec.selector, and the API server refuses a workload whose selector does not select its own pods',
+      'give the pod template every label the selector asks for, or patch both together',
+    );
+  }
+}
+
 /** The API server's name and value rules for one object. */
 export function checkApiServerRules(obj: Record<string, unknown>, report: Report): void {
   const kind = String(obj.kind);
@@ -280,6 +344,7 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const spec = (obj as any).spec;
   if (kind === 'Service' && obj.apiVersion === 'v1') checkLabels(spec?.selector, 'spec.selector', report);
+  if (SELECTING.has(kind)) checkSelector(spec as Record<string, unknown> | undefined, report);
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);

@@ -1,0 +1,251 @@
+/**
+ * Bad inputs found by an adversarial sweep (issue 13) that got through before: each test shows a
+ * whole class refused with its exact message, and the nearest valid input still accepted, so a rule
+ * that refuses too much fails here too.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { App } from 'cdk8s';
+import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
+import type { IConstruct } from 'constructs';
+import {
+  GlobalRateLimitService,
+  IstioIngress,
+  LoadBalancer,
+  MeshJob,
+  MeshNamespace,
+  Microservice,
+  type MicroserviceProps,
+  RateLimitAction,
+  RateLimitUnit,
+  renderObjects,
+  ServicePort,
+  TaintEffect,
+  Toleration,
+  Workload,
+} from '../constructs/index.js';
+import { AdmissionError } from '../constructs/admission/index.js';
+import { synth, synthErrors } from './support/synth.js';
+
+function payments() {
+  const chart = Testing.chart();
+  const ns = new MeshNamespace(chart, 'payments', {});
+  return { chart, ns };
+}
+
+function api(extra: Partial<MicroserviceProps<'v1'>> = {}) {
+  const { chart, ns } = payments();
+  const svc = new Microservice(chart, 'api', {
+    namespace: ns,
+    image: 'registry.example.com/api:1.0.0',
+    versions: { v1: {} },
+    ports: [ServicePort.http(8080)],
+    ...extra,
+  });
+  return { chart, ns, svc };
+}
+
+function job(schedule: string) {
+  const { chart, ns } = payments();
+  new MeshJob(chart, 'export', { namespace: ns, image: 'registry.example.com/export:1.0.0', schedule });
+  return chart;
+}
+
+describe('CronJob schedules, as the API server parses them', () => {
+  it('refuses values outside a field, bad ranges and steps, and anything but five fields', () => {
+    const cases: [string, string][] = [
+      ['60 3 * * *', 'the minute "60" is outside 0-59'],
+      ['0 24 * * *', 'the hour "24" is outside 0-23'],
+      ['0 3 0 * *', 'the day of the month "0" is outside 1-31'],
+      ['0 3 * 13 *', 'the month "13" is outside 1-12'],
+      ['0 3 * * 7', 'the day of the week "7" is outside 0-6'],
+      ['0 3 * * MON-SUNDAY', 'the day of the week "MON-SUNDAY" is not a value or a range'],
+      ['*/0 * * * *', 'the minute "*/0" has a step of 0'],
+      ['30-10 * * * *', 'the minute "30-10" is a range that ends before it starts'],
+      ['a b c d e', 'the minute "a" is not a value or a range'],
+      ['* * * * * *', 'has 6 fields, not 5'],
+      ['', 'has 0 fields, not 5'],
+      ['@fortnightly', 'is not a cron descriptor'],
+    ];
+    for (const [schedule, problem] of cases) {
+      assert.deepEqual(synthErrors(job(schedule)), [
+        `[test/export] schedule: ${JSON.stringify(schedule)} is not a cron schedule: ${problem}; use five fields (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6), e.g. "0 3 * * *", or a macro such as "@daily"`,
+      ]);
+    }
+  });
+
+  it('accepts the edges of every field, names, lists, steps, "?" and every descriptor, @every included', () => {
+    for (const schedule of [
+      '0 0 1 1 0',
+      '59 23 31 12 6',
+      '*/5 0-6 1,15 JAN-MAR MON-FRI',
+      '0 3 ? * sun',
+      '5/15 * * * *',
+      '@daily',
+      '@midnight',
+      '@every 1h30m',
+      '@every 90s',
+    ]) {
+      synth(job(schedule));
+    }
+  });
+});
+
+describe('the API server refuses a workload whose selector does not select its own pods', () => {
+  function patched(...patches: JsonPatch[]) {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop');
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const svc = new Microservice(chart, 'ratings', {
+      namespace: ns,
+      image: 'registry.example.com/ratings:1.0.0',
+      versions: { v1: {} },
+    });
+    ApiObject.of(svc.node.findChild('deployment-v1') as IConstruct).addJsonPatch(...patches);
+    return app;
+  }
+  function problems(app: App): readonly string[] {
+    try {
+      renderObjects(app);
+    } catch (e) {
+      if (e instanceof AdmissionError) return e.problems;
+      throw e;
+    }
+    assert.fail('expected the admission pass to refuse the app');
+  }
+
+  it('refuses a template label removed or changed by a patch, and an empty selector', () => {
+    const mismatch =
+      '[Deployment shop/ratings-v1] spec.template.metadata.labels: do not match spec.selector, and the API server refuses a workload whose selector does not select its own pods; give the pod template every label the selector asks for, or patch both together';
+    assert.deepEqual(problems(patched(JsonPatch.remove('/spec/template/metadata/labels/version'))), [
+      mismatch,
+    ]);
+    assert.deepEqual(problems(patched(JsonPatch.replace('/spec/selector/matchLabels/app', 'reviews'))), [
+      mismatch,
+    ]);
+    assert.deepEqual(problems(patched(JsonPatch.replace('/spec/selector', { matchLabels: {} }))), [
+      '[Deployment shop/ratings-v1] spec.selector: is empty, and the API server refuses an empty selector; select the pods by their app and version labels',
+    ]);
+  });
+
+  it('accepts matchExpressions that select the template, and extra template labels', () => {
+    renderObjects(
+      patched(
+        JsonPatch.add('/spec/template/metadata/labels/tier', 'backend'),
+        JsonPatch.add('/spec/selector/matchExpressions', [
+          { key: 'tier', operator: 'In', values: ['backend', 'api'] },
+          { key: 'canary', operator: 'DoesNotExist' },
+        ]),
+      ),
+    );
+    assert.notDeepEqual(
+      problems(
+        patched(JsonPatch.add('/spec/selector/matchExpressions', [{ key: 'tier', operator: 'Exists' }])),
+      ),
+      [],
+    );
+  });
+});
+
+describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', () => {
+  it('refuses ReadWriteOncePod beside another access mode, and accepts it alone', () => {
+    const claim = { name: 'data', mountPath: '/data', storage: Size.gibibytes(1) };
+    const { chart } = api({
+      workload: Workload.statefulSet({
+        volumeClaims: [{ ...claim, accessModes: ['ReadWriteOncePod', 'ReadWriteOnce'] }],
+      }),
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] workload.volumeClaims[0].accessModes: combines ReadWriteOncePod with other modes, which the API server refuses; use ["ReadWriteOncePod"] alone, or the other modes without it',
+    ]);
+    synth(
+      api({
+        workload: Workload.statefulSet({ volumeClaims: [{ ...claim, accessModes: ['ReadWriteOncePod'] }] }),
+      }).chart,
+    );
+  });
+
+  it('refuses consistent-hash header and cookie names that are not tokens, and accepts upper-case header names', () => {
+    const { chart } = api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByHeader('x user') } });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] trafficPolicy.loadBalancer.header: "x user" is not an HTTP header name (Envoy rejects the route configuration); use letters, digits and "-", e.g. "x-user-id"',
+    ]);
+    const empty = api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByHeader('') } });
+    assert.deepEqual(synthErrors(empty.chart), [
+      '[test/api] trafficPolicy.loadBalancer.header: "" is not an HTTP header name (Envoy rejects the route configuration); use letters, digits and "-", e.g. "x-user-id"',
+    ]);
+    const cookie = (name: string) =>
+      api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByCookie(name, Duration.hours(1)) } })
+        .chart;
+    assert.deepEqual(synthErrors(cookie('')), [
+      '[test/api] trafficPolicy.loadBalancer.cookie: is empty, and istiod refuses a cookie without a name; use letters, digits and "-" or "_", e.g. "session"',
+    ]);
+    assert.deepEqual(synthErrors(cookie('a;b')), [
+      '[test/api] trafficPolicy.loadBalancer.cookie: "a;b" is not a cookie name, so browsers never send it back and requests lose their affinity; use letters, digits and "-" or "_", e.g. "session"',
+    ]);
+    synth(api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByHeader('X-User-Id') } }).chart);
+    synth(cookie('session_id'));
+  });
+
+  it('refuses a caller principal that is empty or no peer identity, and accepts identities and wildcards', () => {
+    const { chart, svc } = api();
+    svc.allowFrom({ principal: '' });
+    svc.allowFrom({ principal: 'storefront' });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] callers[0].principal: is empty, and istiod refuses an empty principal; use the namespace\'s principal(serviceAccount), e.g. "cluster.local/ns/shop/sa/storefront", or calls() from the caller',
+      '[test/api] callers[1] (storefront).principal: "storefront" is not a peer identity, so it matches no caller; use the namespace\'s principal(serviceAccount), e.g. "cluster.local/ns/shop/sa/storefront", or calls() from the caller',
+    ]);
+    const ok = api();
+    ok.svc.allowFrom({ principal: 'cluster.local/ns/shop/sa/storefront' });
+    ok.svc.allowFrom({ principal: '*' });
+    synth(ok.chart);
+  });
+
+  it('refuses an ingress gateway selector no pod can carry', () => {
+    const { chart, ns, svc } = api();
+    new IstioIngress(chart, 'web', {
+      namespace: ns,
+      hosts: ['pay.example.com'],
+      selector: { istio: 'ingress gateway' },
+    }).addRoute({ to: svc });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/web] selector["istio"]: "ingress gateway" is not a label value, so no workload carries it; use at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit',
+    ]);
+  });
+
+  it('refuses a rate limit service image that is no image reference', () => {
+    const { chart, ns, svc } = api();
+    new GlobalRateLimitService(chart, 'ratelimit', {
+      namespace: ns,
+      domain: 'payments',
+      image: 'envoyproxy/Ratelimit latest',
+      descriptors: [{ key: 'remote_address', limit: { requestsPerUnit: 10, unit: RateLimitUnit.MINUTE } }],
+    }).apply(svc, { actions: [RateLimitAction.remoteAddress()] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/ratelimit] image: "envoyproxy/Ratelimit latest" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
+    ]);
+  });
+
+  it('refuses a namespace with the kube- prefix', () => {
+    const chart = Testing.chart();
+    new MeshNamespace(chart, 'system', { name: 'kube-system' });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/system] name: "kube-system" starts with "kube-", which Kubernetes keeps for its own namespaces, and the mesh\'s labels and policies would reach the cluster\'s components there; give the app a namespace of its own, e.g. "shop"',
+    ]);
+  });
+
+  it('refuses versionService for a version the service does not declare', () => {
+    const { svc } = api();
+    assert.throws(() => (svc as Microservice<string>).versionService('v9'), {
+      message: 'test/api: versionService("v9"): no such version; use one of v1',
+    });
+  });
+
+  it('accepts a toleration of every taint (an empty key with Exists), and refuses an empty key with Equal', () => {
+    synth(api({ scheduling: { tolerations: [Toleration.exists('', TaintEffect.NO_SCHEDULE)] } }).chart);
+    const { chart } = api({ scheduling: { tolerations: [Toleration.equal('', 'gpu')] } });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] scheduling.tolerations[0].key: "" is not a label key: it has an empty name part; use e.g. "topology.kubernetes.io/zone"',
+    ]);
+  });
+});
