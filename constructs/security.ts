@@ -100,6 +100,9 @@ function isAuthorizationPath(path: string): boolean {
     );
   }
   const inner = path.slice(1, -1);
+  // A leading "*" makes the rest a literal suffix (StringMatcherWithPrefix in istio/istio
+  // pkg/config/security/authz/matcher), so "*/api/*" would match only paths ending in "/api/*".
+  if (path !== '*' && path.startsWith('*') && path.endsWith('*')) return false;
   return path === '*' || (!inner.includes('*') && (path.startsWith('/') || path.startsWith('*')));
 }
 

@@ -5,13 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { App } from 'cdk8s';
-import { ApiObject, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
+import { ApiObject, App, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import {
+  AppRegistry,
   GlobalRateLimitService,
+  ImageSource,
   IstioIngress,
   LoadBalancer,
+  MeshAppDefinition,
   MeshJob,
   MeshNamespace,
   Microservice,
@@ -246,6 +248,76 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     const { chart } = api({ scheduling: { tolerations: [Toleration.equal('', 'gpu')] } });
     assert.deepEqual(synthErrors(chart), [
       '[test/api] scheduling.tolerations[0].key: "" is not a label key: it has an empty name part; use e.g. "topology.kubernetes.io/zone"',
+    ]);
+  });
+});
+
+describe('JavaScript callers and JSON: typos and wrong types get a message, not a silent default', () => {
+  it('refuses unknown options of an app definition and of a Dockerfile image, with the closest name', () => {
+    const build = () => undefined;
+    assert.throws(
+      () =>
+        MeshAppDefinition.define({
+          name: 'orders',
+          variants: ['dev'],
+          defaultVarient: 'prod',
+          build,
+        } as never),
+      { message: 'app "orders": defaultVarient is not a known option; did you mean defaultVariant?' },
+    );
+    assert.throws(
+      () => MeshAppDefinition.define({ name: 'orders', variants: ['dev'], colour: 'blue', build } as never),
+      {
+        message:
+          'app "orders": colour is not a known option; the options are name, description, variantFlag, variants, defaultVariant, images, build',
+      },
+    );
+    assert.throws(
+      () => MeshAppDefinition.define({ name: 'orders', variants: ['dev'], description: 5, build } as never),
+      { message: 'app "orders": description is not a string; write one line for --help, or leave it out' },
+    );
+    assert.throws(
+      () => ImageSource.fromDockerfile({ context: 'apps/web', dockerFile: 'Dockerfile.prod' } as never),
+      {
+        message: 'ImageSource.fromDockerfile: dockerFile is not a known option; did you mean dockerfile?',
+      },
+    );
+    assert.throws(() => ImageSource.fromDockerfile({ context: 'apps/web', args: 'NODE=22' } as never), {
+      message:
+        'ImageSource.fromDockerfile: args is not a map of build argument names to values; write e.g. { NODE_VERSION: "22" }',
+    });
+    MeshAppDefinition.define({ name: 'orders', variants: ['dev'], description: 'Orders', build });
+    ImageSource.fromDockerfile({ context: 'apps/web', dockerfile: 'Dockerfile.prod', args: { NODE: '22' } });
+  });
+
+  it('refuses a registry given one app instead of a list', () => {
+    const app = MeshAppDefinition.define({ name: 'orders', variants: ['dev'], build: () => undefined });
+    assert.throws(() => new AppRegistry(app as never), {
+      message: 'AppRegistry: apps is not a list; pass a list of apps, e.g. new AppRegistry([SHOP_APP])',
+    });
+    assert.deepEqual(new AppRegistry([app]).apps, [app]);
+  });
+
+  it('refuses a construct created directly in the App, outside any Chart', () => {
+    assert.throws(() => new MeshNamespace(new App() as never, 'shop', {}), {
+      message:
+        'MeshNamespace: scope: expected a construct (a Chart, or a construct in one), got an App outside any Chart; pass the chart, e.g. new Chart(app, "shop")',
+    });
+  });
+});
+
+describe('authorization paths that never match', () => {
+  it('refuses a path with a wildcard at both ends (a literal suffix for Istio), and accepts prefix, suffix and "*"', () => {
+    const { chart, ns, svc } = api();
+    const web = new Microservice(chart, 'web', {
+      namespace: ns,
+      image: 'registry.example.com/web:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    });
+    web.calls(svc, { paths: ['*/api/*', '/api/*', '*.js', '*'] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] callers[0] (web).paths: "*/api/*" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
     ]);
   });
 });
