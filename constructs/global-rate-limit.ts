@@ -675,6 +675,9 @@ function validateDescriptors(descriptors: readonly RateLimitDescriptor[], field:
   descriptors.forEach((d, i) => {
     const f = `${field}[${i}]`;
     if (!d.key) p.add(`${f}.key`, 'is empty', 'give the descriptor key the actions send, e.g. "PATH"');
+    // A value is compared with what an action took from the request (a header, the path), which
+    // never holds a control character: such a descriptor would never apply its limit.
+    if (d.value !== undefined) p.requestText(`${f}.value`, d.value);
     const id = JSON.stringify([d.key, d.value ?? null]);
     const first = seen.get(id);
     if (first !== undefined) {

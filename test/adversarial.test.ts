@@ -12,6 +12,7 @@ import {
   GlobalRateLimitService,
   ImageSource,
   IstioIngress,
+  EnvValue,
   LoadBalancer,
   MeshAppDefinition,
   MeshJob,
@@ -225,6 +226,36 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     }).apply(svc, { actions: [RateLimitAction.remoteAddress()] });
     assert.deepEqual(synthErrors(chart), [
       '[test/ratelimit] image: "envoyproxy/Ratelimit latest" is not a container image reference; write it as [registry/]path[:tag][@sha256:digest] with a lower-case path, e.g. "ghcr.io/acme/shop:1.2.0"',
+    ]);
+  });
+
+  it('refuses a downward API label or annotation key the API server refuses, and accepts prefixed keys', () => {
+    const { chart } = api({ env: { TEAM: EnvValue.fromFieldPath("metadata.labels['team name']") } });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] env["TEAM"].fieldPath: "metadata.labels[\'team name\']" names the key "team name", which is not a label or annotation key: has a name part that is not letters, digits, "-", "_" and ".", starting and ending with a letter or digit; write the key as [prefix/]name, e.g. metadata.labels[\'app.kubernetes.io/name\']',
+    ]);
+    synth(
+      api({
+        env: {
+          NAME: EnvValue.fromFieldPath("metadata.labels['app.kubernetes.io/name']"),
+          REV: EnvValue.fromFieldPath("metadata.annotations['Example.com/Revision']"),
+        },
+      }).chart,
+    );
+  });
+
+  it('refuses a rate limit descriptor value with a control character, which no request carries', () => {
+    const { chart, ns, svc } = api();
+    new GlobalRateLimitService(chart, 'ratelimit', {
+      namespace: ns,
+      domain: 'payments',
+      descriptors: [
+        { key: 'PATH', value: '/pay\n', limit: { requestsPerUnit: 10, unit: RateLimitUnit.MINUTE } },
+        { key: 'PATH', value: '/refund', limit: { requestsPerUnit: 10, unit: RateLimitUnit.MINUTE } },
+      ],
+    }).apply(svc, { actions: [RateLimitAction.requestHeader(':path', 'PATH')] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/ratelimit] descriptors[0].value: "/pay\\n" contains the control character \\x0a, which no request carries, so it never matches; remove the control character',
     ]);
   });
 
