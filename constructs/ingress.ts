@@ -687,7 +687,7 @@ function validateRoutes(routes: readonly IngressRouteOptions[], p: Problems): vo
           'write request paths from the root, e.g. "/api"',
         );
       }
-      if (value !== undefined && key !== 'rewrite') p.requestText(`${f}.${key}`, value);
+      if (value !== undefined && key !== 'rewrite') p.requestPath(`${f}.${key}`, value);
     }
     p.duration(`${f}.timeout`, r.timeout);
   });

@@ -68,7 +68,7 @@ export class LocalRateLimit extends Construct {
             'write the path prefix from the root, e.g. "/api"',
           );
         }
-        p.requestText(`paths[${i}].prefix`, path.prefix);
+        p.requestPath(`paths[${i}].prefix`, path.prefix);
         // Each prefix is a descriptor entry, and Envoy refuses two descriptors with the same
         // entries ("duplicate descriptor in the local rate descriptor", LocalRateLimiterImpl in
         // source/extensions/filters/common/local_ratelimit/local_ratelimit_impl.cc), which rejects

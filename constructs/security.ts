@@ -74,7 +74,7 @@ export function validateCallOptions(o: CallOptions, field: string, p: Problems):
 export function validatePaths(paths: readonly string[], field: string, p: Problems): void {
   for (const path of paths) {
     if (isAuthorizationPath(path)) {
-      p.requestText(field, path);
+      p.requestPath(field, path, '{}');
     } else {
       p.add(
         field,

@@ -23,6 +23,7 @@ import {
   RateLimitUnit,
   renderObjects,
   ServicePort,
+  StringMatch,
   TaintEffect,
   Toleration,
   Workload,
@@ -350,5 +351,42 @@ describe('authorization paths that never match', () => {
     assert.deepEqual(synthErrors(chart), [
       '[test/api] callers[0] (web).paths: "*/api/*" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"',
     ]);
+  });
+});
+
+describe('path matches with characters a request carries percent-encoded never match', () => {
+  it('refuses them in routes, ingress paths and authorization paths, with the encoded form as the fix', () => {
+    const { chart, ns, svc } = api();
+    svc.addRoute({ match: [{ uri: StringMatch.prefix('/café') }], to: svc.version('v1') });
+    svc.addRoute({ to: svc.version('v1') });
+    new IstioIngress(chart, 'web', { namespace: ns, hosts: ['pay.example.com'] }).addRoute({
+      pathPrefix: '/pay now',
+      to: svc,
+    });
+    svc.allowFrom({ principal: 'cluster.local/ns/payments/sa/web', paths: ['/a#b', '/x%zz'] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] routes[0].match[0].uri: "/café" has the character "é", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/caf%C3%A9"',
+      '[test/api] callers[1] (web).paths: "/a#b" has the character "#", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/a%23b"',
+      '[test/api] callers[1] (web).paths: "/x%zz" has a "%" that starts no escape, which no request path carries, so it never matches; write "%25" for a literal "%"',
+      '[test/web] routes[0].pathPrefix: "/pay now" has the character " ", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/pay%20now"',
+    ]);
+  });
+
+  it('accepts escapes, queries, sub-delims and Istio path templates', () => {
+    const { chart, ns, svc } = api();
+    svc.addRoute({
+      match: [{ uri: StringMatch.prefix("/caf%C3%A9;v=1?lang=fr&x=(1)'") }],
+      to: svc.version('v1'),
+    });
+    svc.addRoute({ to: svc.version('v1') });
+    new IstioIngress(chart, 'web', { namespace: ns, hosts: ['pay.example.com'] }).addRoute({
+      pathPrefix: '/pay%20now',
+      to: svc,
+    });
+    svc.allowFrom({
+      principal: 'cluster.local/ns/payments/sa/web',
+      paths: ['/orders/{*}/items', '/static/{**}', '*.js'],
+    });
+    synth(chart);
   });
 });
