@@ -13,6 +13,7 @@ import {
   ImageSource,
   IstioIngress,
   EnvValue,
+  explainRequest,
   LoadBalancer,
   MeshAppDefinition,
   MeshJob,
@@ -388,5 +389,36 @@ describe('path matches with characters a request carries percent-encoded never m
       paths: ['/orders/{*}/items', '/static/{**}', '*.js'],
     });
     synth(chart);
+  });
+});
+
+describe('explain: requests no client can send', () => {
+  it('refuses a path with a space or control character, a header name that is no token, and CR or LF in a value', () => {
+    const { chart, ns, svc } = api();
+    new Microservice(chart, 'web', {
+      namespace: ns,
+      image: 'registry.example.com/web:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    }).calls(svc);
+    assert.throws(
+      () =>
+        explainRequest(chart, {
+          from: 'web',
+          to: 'api',
+          path: '/pay now',
+          headers: { 'end user': 'jason', 'x-id': 'a\r\nb' },
+        }),
+      {
+        message:
+          'explainRequest: path: "/pay now" has a space or control character, which a request carries percent-encoded; write e.g. "%20" for a space; headers["end user"]: is not a header name; use letters, digits and "-", e.g. "end-user"; headers["x-id"]: "a\\r\\nb" has a CR, LF or NUL, which no request carries',
+      },
+    );
+    explainRequest(chart, {
+      from: 'web',
+      to: 'api',
+      path: '/pay%20now',
+      headers: { ':authority': 'api', 'End-User': 'jason' },
+    });
   });
 });
