@@ -7,7 +7,8 @@
 import { isAbsolute } from 'node:path';
 import type { App } from 'cdk8s';
 import type { DataPlane } from './mesh-namespace.js';
-import { closestKey } from './input.js';
+import { Construct } from 'constructs';
+import { closestKey, describe } from './input.js';
 import { isDnsLabel } from './k8s-names.js';
 
 /**
@@ -303,6 +304,12 @@ export class MeshAppDefinition {
 
   /** Adds one variant's chart(s) to `app`; refuses a variant the app does not have. */
   public build(app: App, variant: string = this.defaultVariant, options: AppBuildOptions = {}): void {
+    // The app's own build would fail inside its chart with a bare TypeError on anything else.
+    if (!Construct.isConstruct(app) || app.node.scope !== undefined) {
+      throw new Error(
+        `app "${this.name}": build: expected a cdk8s App (new App()), got ${describe(app)}; pass the App the charts are added to`,
+      );
+    }
     if (!this.variants.includes(variant)) {
       throw new Error(
         `app "${this.name}": unknown ${this.variantFlag} "${variant}"; use one of ${this.variants.join(', ')}`,

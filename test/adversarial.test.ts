@@ -261,6 +261,24 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     ]);
   });
 
+  it('refuses two ports of different protocols on one container port, and accepts two of one protocol', () => {
+    const { chart } = api({
+      ports: [ServicePort.http(8080, { targetPort: 9000 }), ServicePort.grpc(8081, { targetPort: 9000 })],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] ports[1].targetPort: 9000 is also the target of ports[0] (http), and Istio handles one container port with one protocol, so grpc would be served as http; give each protocol its own container port',
+    ]);
+    synth(
+      api({
+        ports: [
+          ServicePort.http(80, { targetPort: 8080 }),
+          ServicePort.http(8080, { name: 'http-alt' }),
+          ServicePort.tcp(5432),
+        ],
+      }).chart,
+    );
+  });
+
   it('refuses a namespace with the kube- prefix', () => {
     const chart = Testing.chart();
     new MeshNamespace(chart, 'system', { name: 'kube-system' });
@@ -321,6 +339,19 @@ describe('JavaScript callers and JSON: typos and wrong types get a message, not 
     });
     MeshAppDefinition.define({ name: 'orders', variants: ['dev'], description: 'Orders', build });
     ImageSource.fromDockerfile({ context: 'apps/web', dockerfile: 'Dockerfile.prod', args: { NODE: '22' } });
+  });
+
+  it('refuses to build an app into something that is not a cdk8s App', () => {
+    const orders = MeshAppDefinition.define({ name: 'orders', variants: ['dev'], build: () => undefined });
+    assert.throws(() => orders.build(undefined as never), {
+      message:
+        'app "orders": build: expected a cdk8s App (new App()), got undefined; pass the App the charts are added to',
+    });
+    assert.throws(() => orders.build(Testing.chart() as never), {
+      message:
+        'app "orders": build: expected a cdk8s App (new App()), got a Chart; pass the App the charts are added to',
+    });
+    orders.build(new App());
   });
 
   it('refuses a registry given one app instead of a list', () => {
