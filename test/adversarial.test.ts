@@ -9,12 +9,14 @@ import { ApiObject, App, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s
 import type { IConstruct } from 'constructs';
 import {
   AppRegistry,
+  DataPlane,
   GlobalRateLimitService,
   ImageSource,
   IstioIngress,
   EnvValue,
   explainRequest,
   LoadBalancer,
+  LocalRateLimit,
   MeshAppDefinition,
   MeshJob,
   MeshNamespace,
@@ -277,6 +279,29 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
         ],
       }).chart,
     );
+  });
+
+  it('refuses a LocalRateLimit construct where its EnvoyFilter limits nothing (ambient) or too much (the mesh root)', () => {
+    const bucket = { maxTokens: 10, fillInterval: Duration.seconds(1) };
+    const chart = Testing.chart();
+    const ambient = new MeshNamespace(chart, 'ambient', { dataPlane: DataPlane.ambient({ waypoint: true }) });
+    const root = new MeshNamespace(chart, 'root', { name: 'istio-system', defaultDeny: false });
+    const props = {
+      image: 'registry.example.com/api:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    };
+    const a = new Microservice(chart, 'api', { namespace: ambient, ...props });
+    const b = new Microservice(chart, 'hub', { namespace: root, ...props });
+    new LocalRateLimit(chart, 'limit-api', { service: a, bucket });
+    new LocalRateLimit(chart, 'limit-hub', { service: b, bucket });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/limit-api] service: namespace "ambient" of api is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies, so nothing would be limited; rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
+      '[test/limit-hub] service: hub is in "istio-system", Istio\'s mesh root namespace, where the rate limit\'s EnvoyFilter would select every workload labelled app=hub in every namespace; run the service in a namespace of its own',
+    ]);
+    const ok = api();
+    new LocalRateLimit(ok.chart, 'limit', { service: ok.svc, bucket });
+    synth(ok.chart);
   });
 
   it('refuses a namespace with the kube- prefix', () => {
