@@ -98,7 +98,7 @@ describe('CronJob schedules, as the API server parses them', () => {
   });
 });
 
-describe('the API server refuses a workload whose selector does not select its own pods', () => {
+describe('the API server refuses what a JSON patch breaks in a workload and its pods', () => {
   function patched(...patches: JsonPatch[]) {
     const app = Testing.app();
     const chart = new Chart(app, 'shop');
@@ -133,6 +133,99 @@ describe('the API server refuses a workload whose selector does not select its o
     assert.deepEqual(problems(patched(JsonPatch.replace('/spec/selector', { matchLabels: {} }))), [
       '[Deployment shop/ratings-v1] spec.selector: is empty, and the API server refuses an empty selector; select the pods by their app and version labels',
     ]);
+  });
+
+  it('refuses container ports, handlers, volumes, subPaths, requests and workload numbers the API server refuses', () => {
+    const c = '/spec/template/spec/containers/0';
+    const cases: [JsonPatch[], string][] = [
+      [
+        [JsonPatch.add(`${c}/ports/-`, { containerPort: 9090, name: 'http' })],
+        'spec.template.spec.containers[0].ports[1].name: "http" is already the name of ports[0]; give each port of the container its own name',
+      ],
+      [
+        [JsonPatch.add(`${c}/ports/-`, { containerPort: 9090, name: 'metrics_port' })],
+        'spec.template.spec.containers[0].ports[1].name: "metrics_port" is not a port name (an IANA service name); use at most 15 lower-case letters, digits and single "-", with at least one letter, e.g. "http-api"',
+      ],
+      [
+        [JsonPatch.add(`${c}/ports/-`, { containerPort: 65536 })],
+        'spec.template.spec.containers[0].ports[1].containerPort: 65536 is not a port number; use a port from 1 to 65535',
+      ],
+      [
+        [
+          JsonPatch.add(`${c}/readinessProbe`, {
+            tcpSocket: { port: 8080 },
+            httpGet: { path: '/', port: 8080 },
+          }),
+        ],
+        'spec.template.spec.containers[0].readinessProbe: sets 2 of exec, httpGet, tcpSocket and grpc, and the API server wants exactly one; keep one way to probe',
+      ],
+      [
+        [JsonPatch.add(`${c}/lifecycle`, { preStop: { sleep: { seconds: -1 } } })],
+        'spec.template.spec.containers[0].lifecycle.preStop.sleep.seconds: -1 is negative; sleep 0 seconds or more',
+      ],
+      [
+        [
+          JsonPatch.add(`${c}/resources/requests/cpu`, '2'),
+          JsonPatch.add(`${c}/resources/limits/cpu`, '1500m'),
+        ],
+        'spec.template.spec.containers[0].resources.requests["cpu"]: 2 is above the limit 1500m, which the API server refuses; request at most the limit, or raise the limit',
+      ],
+      [
+        [JsonPatch.add(`${c}/volumeMounts/-`, { name: 'tmp', mountPath: '/cache', subPath: '../etc' })],
+        'spec.template.spec.containers[0].volumeMounts[1].subPath: "../etc" leaves the volume, which the API server refuses; write a relative path inside the volume, without ".."',
+      ],
+      [
+        [
+          JsonPatch.add('/spec/template/spec/volumes/-', {
+            name: 'both',
+            emptyDir: {},
+            configMap: { name: 'x' },
+          }),
+        ],
+        'spec.template.spec.volumes[1]: has 2 volume sources, and the API server wants exactly one; keep one of emptyDir, secret, configMap, persistentVolumeClaim, ...',
+      ],
+      [
+        [JsonPatch.add('/spec/template/spec/restartPolicy', 'OnFailure')],
+        'spec.template.spec.restartPolicy: "OnFailure" is not allowed for this kind\'s pods; use "Always"',
+      ],
+      [
+        [JsonPatch.add('/spec/template/spec/dnsPolicy', 'None')],
+        'spec.template.spec.dnsConfig: is missing, and dnsPolicy "None" needs it; give dnsConfig nameservers, or another dnsPolicy',
+      ],
+      [
+        [JsonPatch.add('/spec/progressDeadlineSeconds', 30), JsonPatch.add('/spec/minReadySeconds', 30)],
+        'spec.progressDeadlineSeconds: 30 is not above minReadySeconds (30), which the API server refuses; give the rollout more time than minReadySeconds',
+      ],
+      [
+        [JsonPatch.add('/spec/revisionHistoryLimit', -1)],
+        'spec.revisionHistoryLimit: -1 is negative; use 0 or more',
+      ],
+      [
+        [JsonPatch.add('/spec/strategy', { type: 'Recreate', rollingUpdate: { maxSurge: 1 } })],
+        'spec.strategy.rollingUpdate: is set with the Recreate strategy, which the API server refuses; remove rollingUpdate, or use RollingUpdate',
+      ],
+    ];
+    for (const [patches, problem] of cases) {
+      assert.deepEqual(problems(patched(...patches)), [`[Deployment shop/ratings-v1] ${problem}`]);
+    }
+  });
+
+  it('accepts the nearest valid patches: a second named port, equal request and limit, a subPath inside, Recreate alone', () => {
+    const c = '/spec/template/spec/containers/0';
+    renderObjects(
+      patched(
+        JsonPatch.add(`${c}/ports/-`, { containerPort: 9090, name: 'metrics' }),
+        JsonPatch.add(`${c}/resources/requests/cpu`, '1'),
+        JsonPatch.add(`${c}/resources/limits/cpu`, '1000m'),
+        JsonPatch.add(`${c}/volumeMounts/-`, { name: 'tmp', mountPath: '/cache', subPath: 'cache/a..b' }),
+        JsonPatch.add(`${c}/lifecycle`, { preStop: { sleep: { seconds: 0 } } }),
+        JsonPatch.add('/spec/strategy', { type: 'Recreate' }),
+        JsonPatch.add('/spec/template/spec/dnsPolicy', 'None'),
+        JsonPatch.add('/spec/template/spec/dnsConfig', { nameservers: ['10.0.0.10'] }),
+        JsonPatch.add('/spec/progressDeadlineSeconds', 31),
+        JsonPatch.add('/spec/minReadySeconds', 30),
+      ),
+    );
   });
 
   it('accepts matchExpressions that select the template, and extra template labels', () => {
