@@ -92,6 +92,9 @@ export class LocalRateLimit extends Construct {
       // so it would silently limit nothing; in the mesh root namespace its workloadSelector would
       // select app=<name> in every namespace (EnvoyFilter's `workloadSelector`,
       // https://istio.io/latest/docs/reference/config/networking/envoy-filter/).
+      // Microservice's localRateLimit creates this construct inside the service, which reports both.
+      const ownedByService = this.node.scope === svc;
+      if (ownedByService) return;
       if (svc.namespace.isAmbient) {
         p.add(
           'service',

@@ -256,7 +256,8 @@ export class MeshJob extends Construct implements MeshCaller {
       this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
         metadata: { name: this.jobName, namespace: ns, labels },
         spec: {
-          schedule: props.schedule,
+          // Trimmed: the API server's parser reads a descriptor only at the very start (" @daily" fails).
+          schedule: props.schedule.trim(),
           concurrencyPolicy: props.concurrencyPolicy ?? 'Forbid',
           jobTemplate: { metadata: { labels }, spec: jobSpec },
         },
