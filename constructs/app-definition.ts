@@ -7,7 +7,23 @@
 import { isAbsolute } from 'node:path';
 import type { App } from 'cdk8s';
 import type { DataPlane } from './mesh-namespace.js';
+import { Construct } from 'constructs';
+import { closestKey, describe } from './input.js';
 import { isDnsLabel } from './k8s-names.js';
+
+/**
+ * Refuses an option the definition does not know: a JavaScript caller's or a JSON file's typo
+ * (`defaultVarient`, `dockerFile`) would otherwise be dropped and the default silently used.
+ */
+function refuseUnknownOptions(where: string, props: object, known: readonly string[]): void {
+  for (const key of Object.keys(props)) {
+    if (known.includes(key)) continue;
+    const closest = closestKey(key, known);
+    throw new Error(
+      `${where}: ${key} is not a known option; ${closest ? `did you mean ${closest}?` : `the options are ${known.join(', ')}`}`,
+    );
+  }
+}
 
 /** Where a service's image comes from: built from a Dockerfile, or a reference built elsewhere. */
 export abstract class ImageSource {
@@ -65,6 +81,9 @@ export class DockerfileImage extends ImageSource {
   constructor(props: DockerfileImageProps) {
     super();
     const where = 'ImageSource.fromDockerfile';
+    if (typeof props === 'object' && props !== null) {
+      refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
+    }
     if (typeof props?.context !== 'string' || props.context.trim() === '') {
       throw new Error(`${where}: context is empty; give the build context, e.g. "services"`);
     }
@@ -95,6 +114,14 @@ export class DockerfileImage extends ImageSource {
           );
         }
       });
+    }
+    if (
+      props.args !== undefined &&
+      (typeof props.args !== 'object' || props.args === null || Array.isArray(props.args))
+    ) {
+      throw new Error(
+        `${where}: args is not a map of build argument names to values; write e.g. { NODE_VERSION: "22" }`,
+      );
     }
     for (const [name, value] of Object.entries(props.args ?? {})) {
       if (typeof value !== 'string') {
@@ -204,6 +231,18 @@ export class MeshAppDefinition {
         `${where}: name is not a DNS label; use at most 63 lower-case letters, digits and "-", e.g. "orders"`,
       );
     }
+    refuseUnknownOptions(where, props, [
+      'name',
+      'description',
+      'variantFlag',
+      'variants',
+      'defaultVariant',
+      'images',
+      'build',
+    ]);
+    if (props.description !== undefined && typeof props.description !== 'string') {
+      throw new Error(`${where}: description is not a string; write one line for --help, or leave it out`);
+    }
     // The tools offer exactly these two options (tools/mesh/variants.ts).
     if (props.variantFlag !== undefined && props.variantFlag !== 'env' && props.variantFlag !== 'scenario') {
       throw new Error(
@@ -265,6 +304,12 @@ export class MeshAppDefinition {
 
   /** Adds one variant's chart(s) to `app`; refuses a variant the app does not have. */
   public build(app: App, variant: string = this.defaultVariant, options: AppBuildOptions = {}): void {
+    // The app's own build would fail inside its chart with a bare TypeError on anything else.
+    if (!Construct.isConstruct(app) || app.node.scope !== undefined) {
+      throw new Error(
+        `app "${this.name}": build: expected a cdk8s App (new App()), got ${describe(app)}; pass the App the charts are added to`,
+      );
+    }
     if (!this.variants.includes(variant)) {
       throw new Error(
         `app "${this.name}": unknown ${this.variantFlag} "${variant}"; use one of ${this.variants.join(', ')}`,
@@ -279,6 +324,11 @@ export class AppRegistry {
   private readonly byName = new Map<string, MeshAppDefinition>();
 
   constructor(apps: readonly MeshAppDefinition[] = []) {
+    if (!Array.isArray(apps)) {
+      throw new Error(
+        'AppRegistry: apps is not a list; pass a list of apps, e.g. new AppRegistry([SHOP_APP])',
+      );
+    }
     for (const app of apps) this.register(app);
   }
 

@@ -463,6 +463,8 @@ export class GlobalRateLimitService extends Construct {
     p.dnsLabel('name', this.name);
     p.dnsLabel('redisName', redisName);
     p.positiveInt('replicas', props.replicas);
+    // Redis is a Microservice, which checks redisImage as its image.
+    if (props.image !== undefined) p.imageReference('image', props.image);
     if (!this.domain) p.add('domain', 'is empty', 'name the rate limit domain, e.g. "shop-ratelimit"');
     if (this.descriptors.length === 0) {
       p.add('descriptors', 'is empty, so nothing is limited', 'add at least one descriptor with a limit');
@@ -673,6 +675,9 @@ function validateDescriptors(descriptors: readonly RateLimitDescriptor[], field:
   descriptors.forEach((d, i) => {
     const f = `${field}[${i}]`;
     if (!d.key) p.add(`${f}.key`, 'is empty', 'give the descriptor key the actions send, e.g. "PATH"');
+    // A value is compared with what an action took from the request (a header, the path), which
+    // never holds a control character: such a descriptor would never apply its limit.
+    if (d.value !== undefined) p.requestText(`${f}.value`, d.value);
     const id = JSON.stringify([d.key, d.value ?? null]);
     const first = seen.get(id);
     if (first !== undefined) {

@@ -257,6 +257,9 @@ export class IstioIngress extends Construct {
         'give the labels of the gateway pods, e.g. { istio: "ingressgateway" }',
       );
     }
+    // istiod validates a Gateway's selector as labels (`labels.Instance(gateway.Selector).Validate()`
+    // in validateGateway, pkg/config/validation), and a label no pod can carry selects no gateway.
+    for (const [key, value] of Object.entries(this.selector)) p.label('selector', key, value);
     if (!PRINCIPAL.test(this.gatewayPrincipal)) {
       p.add(
         'gatewayServiceAccount',
@@ -684,7 +687,7 @@ function validateRoutes(routes: readonly IngressRouteOptions[], p: Problems): vo
           'write request paths from the root, e.g. "/api"',
         );
       }
-      if (value !== undefined && key !== 'rewrite') p.requestText(`${f}.${key}`, value);
+      if (value !== undefined && key !== 'rewrite') p.requestPath(`${f}.${key}`, value);
     }
     p.duration(`${f}.timeout`, r.timeout);
   });

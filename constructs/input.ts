@@ -10,7 +10,7 @@
  * Only types and prop names are checked here: whether a value is allowed (a port in range, weights
  * that add up, a known rate limit unit) stays with the validations, which run at synth time.
  */
-import { Duration, Size } from 'cdk8s';
+import { Chart, Duration, Size } from 'cdk8s';
 import { Cpu } from 'cdk8s-plus-27/lib/container.js';
 import { Construct, type IConstruct } from 'constructs';
 import { GlobalRateLimitService, RateLimitAction } from './global-rate-limit.js';
@@ -982,10 +982,11 @@ function args(where: string | IConstruct, ...list: [string, Field, unknown][]): 
 /** Checks a construct's scope and id before `super`, which fails on them with a bare TypeError. */
 export function constructId(construct: string, scope: unknown, id: unknown): string {
   const out: Problem[] = [];
-  if (!Construct.isConstruct(scope)) {
+  // Outside a Chart (the App itself), cdk8s's Chart.of fails later with "cannot find a parent chart".
+  if (!Construct.isConstruct(scope) || !scope.node.scopes.some((s) => Chart.isChart(s))) {
     out.push({
       field: 'scope',
-      message: `expected a construct (a Chart, or a construct in one), got ${describe(scope)}`,
+      message: `expected a construct (a Chart, or a construct in one), got ${describe(scope)}${Construct.isConstruct(scope) ? ' outside any Chart' : ''}`,
       fix: 'pass the chart, e.g. new Chart(app, "shop")',
     });
   }
@@ -999,7 +1000,7 @@ export function constructId(construct: string, scope: unknown, id: unknown): str
  * namespace when that is not the callee's, so "callers[3]" says who it is.
  */
 export function callerLabel(principal: unknown, namespace: string): string {
-  if (typeof principal !== 'string') return '';
+  if (typeof principal !== 'string' || principal === '') return '';
   const m = /\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(principal);
   if (!m) return ` (${principal})`;
   return m[1] === namespace ? ` (${m[2]})` : ` (${m[1]}/${m[2]})`;

@@ -193,6 +193,17 @@ export class MeshNamespace extends Construct {
 
     validateWith(this, (p) => {
       p.dnsLabel('name', this.name);
+      if (this.name.startsWith('kube-')) {
+        // Kubernetes keeps the kube- prefix for its own namespaces ("Avoid creating namespaces with
+        // the prefix kube-", https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
+        // Applied over kube-system, the namespace's injection label, mTLS mode and policies would
+        // reach the cluster's own components (coredns, kube-proxy) on their next restart.
+        p.add(
+          'name',
+          `"${this.name}" starts with "kube-", which Kubernetes keeps for its own namespaces, and the mesh's labels and policies would reach the cluster's components there`,
+          'give the app a namespace of its own, e.g. "shop"',
+        );
+      }
       if (props.tracing) p.percent('tracing.samplingPercentage', props.tracing.samplingPercentage);
       p.dnsSubdomain('trustDomain', this.trustDomain);
       for (const host of this.egressHosts) p.sidecarEgressHost('tracing.collector', host);

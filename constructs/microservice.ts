@@ -621,6 +621,9 @@ export class Microservice<V extends string = string> extends Construct {
    */
   public versionService(version: V): string {
     checkInput.strings(this, 'versionService', { version });
+    // A Service selecting a version no pod carries would have no endpoints: every request to it fails.
+    if (!this.versionNames.includes(version))
+      this.declared(version, new Map<string, never>(), 'versionService');
     const existing = this.versionServices.get(version);
     if (existing) return existing.name;
     const svc = new k8s.KubeService(this, `service-${version}`, {
@@ -1189,6 +1192,20 @@ export class Microservice<V extends string = string> extends Construct {
     const tcpPorts = this.ports.filter((port) => !port.isHttp);
     this.allowed.forEach((c, i) => {
       const field = `callers[${i}]${callerLabel(c.principal, this.namespace.name)}`;
+      // istiod refuses an empty principal ("empty value not allowed, found in principals",
+      // CheckEmptyValues in pkg/config/security/security.go). A peer identity is
+      // "<trust domain>/ns/<namespace>/sa/<service account>" (`principals` in
+      // https://istio.io/latest/docs/reference/config/security/authorization-policy/#Source), so a
+      // value with no "/" and no "*" wildcard, such as a bare service account name, matches no caller.
+      if (c.principal === '' || (!c.principal.includes('/') && !c.principal.includes('*'))) {
+        p.add(
+          `${field}.principal`,
+          c.principal === ''
+            ? 'is empty, and istiod refuses an empty principal'
+            : `${JSON.stringify(c.principal)} is not a peer identity, so it matches no caller`,
+          'use the namespace\'s principal(serviceAccount), e.g. "cluster.local/ns/shop/sa/storefront", or calls() from the caller',
+        );
+      }
       validateCallOptions(c, field, p);
       if (c.methods || c.paths) needsL7('authorization by method or path', field);
       if ((c.methods || c.paths) && this.ports.length > 0 && tcpPorts.length === this.ports.length) {

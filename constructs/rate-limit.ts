@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { EnvoyFilter } from '../imports/networking.istio.io.js';
 import type { Microservice } from './microservice.js';
 import { checkInput, constructId } from './input.js';
+import { MESH_ROOT_NAMESPACE } from './mesh-namespace.js';
 import { protobufDuration } from './values.js';
 import { type Problems, validateWith } from './validation.js';
 
@@ -68,7 +69,7 @@ export class LocalRateLimit extends Construct {
             'write the path prefix from the root, e.g. "/api"',
           );
         }
-        p.requestText(`paths[${i}].prefix`, path.prefix);
+        p.requestPath(`paths[${i}].prefix`, path.prefix);
         // Each prefix is a descriptor entry, and Envoy refuses two descriptors with the same
         // entries ("duplicate descriptor in the local rate descriptor", LocalRateLimiterImpl in
         // source/extensions/filters/common/local_ratelimit/local_ratelimit_impl.cc), which rejects
@@ -86,6 +87,27 @@ export class LocalRateLimit extends Construct {
         validateBucket(path.bucket, `paths[${i}].bucket`, p);
       });
       if (!svc.httpPort) p.add('service', `${svc.name} has no HTTP port`, 'rate limit an HTTP service');
+      // As for Microservice's localRateLimit: the limit is an EnvoyFilter on the workload's sidecar,
+      // which an ambient pod does not have (and Istio does not support EnvoyFilter on waypoints),
+      // so it would silently limit nothing; in the mesh root namespace its workloadSelector would
+      // select app=<name> in every namespace (EnvoyFilter's `workloadSelector`,
+      // https://istio.io/latest/docs/reference/config/networking/envoy-filter/).
+      // Microservice's localRateLimit creates this construct inside the service, which reports both.
+      const ownedByService = this.node.scope === svc;
+      if (ownedByService) return;
+      if (svc.namespace.isAmbient) {
+        p.add(
+          'service',
+          `namespace "${svc.namespace.name}" of ${svc.name} is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies, so nothing would be limited`,
+          'rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
+        );
+      } else if (svc.namespace.name === MESH_ROOT_NAMESPACE) {
+        p.add(
+          'service',
+          `${svc.name} is in "${MESH_ROOT_NAMESPACE}", Istio's mesh root namespace, where the rate limit's EnvoyFilter would select every workload labelled app=${svc.name} in every namespace`,
+          'run the service in a namespace of its own',
+        );
+      }
     });
 
     // Istio names the inbound virtual host after the Service port, not the container port.

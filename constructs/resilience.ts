@@ -125,7 +125,34 @@ export interface TrafficPolicy {
   readonly loadBalancer?: LoadBalancer;
 }
 
+/** An RFC 9110 token: what a header name and (RFC 6265) a cookie name are made of. */
+const TOKEN = /^[0-9A-Za-z!#$%&'*+.^_`|~-]+$/;
+
 export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Problems): void {
+  const hash = tp.loadBalancer?._spec.consistentHash;
+  // An empty cookie name is refused by istiod ("name required for HttpCookie", validateLoadBalancer
+  // in pkg/config/validation/validation.go); an empty or non-token header name by Envoy, whose
+  // RouteAction.HashPolicy.Header.header_name is a well-known HTTP_HEADER_NAME (route_components.proto),
+  // so the proxy rejects the whole route configuration. A cookie name outside RFC 6265's token
+  // (";", "=", spaces) can never come back in a Cookie header, so affinity would silently not hold.
+  const header = hash?.httpHeaderName;
+  if (header !== undefined && !TOKEN.test(header)) {
+    p.add(
+      `${field}.loadBalancer.header`,
+      `${JSON.stringify(header)} is not an HTTP header name (Envoy rejects the route configuration)`,
+      'use letters, digits and "-", e.g. "x-user-id"',
+    );
+  }
+  const cookie = hash?.httpCookie?.name;
+  if (cookie !== undefined && !TOKEN.test(cookie)) {
+    p.add(
+      `${field}.loadBalancer.cookie`,
+      cookie === ''
+        ? 'is empty, and istiod refuses a cookie without a name'
+        : `${JSON.stringify(cookie)} is not a cookie name, so browsers never send it back and requests lose their affinity`,
+      'use letters, digits and "-" or "_", e.g. "session"',
+    );
+  }
   const ttl = tp.loadBalancer?._cookieTtl;
   p.duration(`${field}.loadBalancer.ttl`, ttl);
   const ttlMs = ttl?.toMilliseconds({ integral: false });

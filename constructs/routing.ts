@@ -405,7 +405,10 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
   // (QueryParamsMulti::parseQueryString in source/common/router/config_impl.cc), so like methods,
   // paths and header values they never hold a control character.
   for (const [where, match] of [...regexes, [`${field}.method`, m.method] as const]) {
-    if (match && match.kind !== 'regex') p.requestText(where, match.value);
+    if (match && match.kind !== 'regex') {
+      if (match === m.uri) p.requestPath(where, match.value);
+      else p.requestText(where, match.value);
+    }
   }
   if (m.method) checkMethodCase(m.method, `${field}.method`, p);
   for (const [key, value] of Object.entries(m.sourceLabels ?? {}))

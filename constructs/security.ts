@@ -74,7 +74,7 @@ export function validateCallOptions(o: CallOptions, field: string, p: Problems):
 export function validatePaths(paths: readonly string[], field: string, p: Problems): void {
   for (const path of paths) {
     if (isAuthorizationPath(path)) {
-      p.requestText(field, path);
+      p.requestPath(field, path, '{}');
     } else {
       p.add(
         field,
@@ -100,6 +100,9 @@ function isAuthorizationPath(path: string): boolean {
     );
   }
   const inner = path.slice(1, -1);
+  // A leading "*" makes the rest a literal suffix (StringMatcherWithPrefix in istio/istio
+  // pkg/config/security/authz/matcher), so "*/api/*" would match only paths ending in "/api/*".
+  if (path !== '*' && path.startsWith('*') && path.endsWith('*')) return false;
   return path === '*' || (!inner.includes('*') && (path.startsWith('/') || path.startsWith('*')));
 }
 

@@ -172,6 +172,40 @@ export class Problems {
     }
   }
 
+  /**
+   * A path (and query) matched as the request carries it: besides control characters, only what
+   * RFC 3986 allows raw in a path and query (unreserved, sub-delims, ":", "@", "/", "?" and
+   * %-escapes, section 3.3). A client sends anything else percent-encoded, and Envoy matches the
+   * path as received: Istio's default normalization (BASE) decodes no escapes
+   * (https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy),
+   * so "/a b" or "/café" never matches. The Gateway API CRD refuses such a path outright (its
+   * HTTPPathMatch pattern); `extra` allows more characters, e.g. "{}" of Istio's path templates.
+   */
+  public requestPath(field: string, value: string, extra = ''): void {
+    if (CONTROL.test(value)) {
+      this.requestText(field, value);
+      return;
+    }
+    const bad = [...value.replace(/%[0-9A-Fa-f]{2}/g, '')].find(
+      (ch) => !/[-A-Za-z0-9._~!$&'()*+,;=:@/?]/.test(ch) && !extra.includes(ch),
+    );
+    if (bad === undefined) return;
+    const encoded = [...value]
+      .map((ch) =>
+        /[-A-Za-z0-9._~!$&'()*+,;=:@/?%]/.test(ch) || extra.includes(ch) ? ch : encodeURIComponent(ch),
+      )
+      .join('');
+    this.add(
+      field,
+      bad === '%'
+        ? `${JSON.stringify(value)} has a "%" that starts no escape, which no request path carries, so it never matches`
+        : `${JSON.stringify(value)} has the character ${JSON.stringify(bad)}, which a request carries percent-encoded, so it never matches`,
+      bad === '%'
+        ? 'write "%25" for a literal "%"'
+        : `write it as the request carries it, ${JSON.stringify(encoded)}`,
+    );
+  }
+
   /** A label key and value as Kubernetes (and Istio's `labels.Instance.Validate`) accept them. */
   public label(field: string, key: string, value: string): void {
     if (qualifiedNameProblem(key) !== undefined) {

@@ -428,8 +428,26 @@ export function validatePorts(
   p: Problems,
 ): void {
   const seen = new Map<string, number>();
+  const targets = new Map<number, number>();
   ports.forEach((port, i) => {
     port._validate(p, `ports[${i}]`);
+    // Istio configures one inbound listener per container port: ports of a pod's services that
+    // share a targetPort must share its protocol ("the services cannot use the same port number for
+    // different protocols ... it is the targetPort that matters",
+    // https://istio.io/latest/docs/ops/deployment/application-requirements/), or one of them is
+    // handled with the other's protocol.
+    if (port instanceof ServicePort) {
+      const other = targets.get(port.targetPort);
+      const first = other === undefined ? undefined : (ports[other] as ServicePort);
+      // Two ports with one number are reported as such below.
+      if (first !== undefined && first.protocol !== port.protocol && first.port !== port.port) {
+        p.add(
+          `ports[${i}].targetPort`,
+          `${port.targetPort} is also the target of ports[${other}] (${first.protocol}), and Istio handles one container port with one protocol, so ${port.protocol} would be served as ${first.protocol}`,
+          'give each protocol its own container port',
+        );
+      } else if (other === undefined) targets.set(port.targetPort, i);
+    }
     for (const [key, value] of [
       ['name', port.name],
       ['port', String(port.port)],

@@ -185,6 +185,41 @@ describe('npm run graph --out', () => {
     }
   });
 
+  it('never replaces a file it did not write, nor follows a link, but draws again over its own output', () => {
+    const cwd = workspace();
+    writeFileSync(join(cwd, 'architecture.svg'), '<svg><title>drawn by hand</title></svg>');
+    symlinkSync('notes.txt', join(cwd, 'link.svg'));
+    const cases: [string, string][] = [
+      [
+        'architecture.svg',
+        'graph: --out architecture.svg: is a file graph did not write, and writing would replace it; name a new file, or remove it first\n',
+      ],
+      [
+        'link.svg',
+        'graph: --out link.svg: is a symbolic link, and writing would replace the file it points to; name a new file\n',
+      ],
+    ];
+    for (const [out, message] of cases) {
+      const r = run(GRAPH, ['--app', 'shop', '--env', 'dev', '--out', out], cwd);
+      assert.equal(r.status, 2, out);
+      assert.equal(r.stderr, message);
+    }
+    assert.equal(
+      readFileSync(join(cwd, 'architecture.svg'), 'utf8'),
+      '<svg><title>drawn by hand</title></svg>',
+    );
+    assert.equal(readFileSync(join(cwd, 'notes.txt'), 'utf8'), 'my work');
+    for (const out of ['mesh.svg', 'mesh.mmd', 'mesh.dot']) {
+      for (const round of [1, 2]) {
+        const r = run(GRAPH, ['--app', 'shop', '--env', 'dev', '--out', out], cwd);
+        assert.equal(r.status, 0, `${out} round ${round}: ${r.stderr}`);
+      }
+    }
+    writeFileSync(join(cwd, 'empty.dot'), '');
+    assert.equal(run(GRAPH, ['--app', 'shop', '--env', 'dev', '--out', 'empty.dot'], cwd).status, 0);
+    assert.match(readFileSync(join(cwd, 'empty.dot'), 'utf8'), /^digraph mesh \{\n/);
+  });
+
   it('refuses a folder it may not write (when not running as root, who may write anywhere)', (t) => {
     if (process.getuid?.() === 0) return t.skip('root bypasses file permissions');
     const cwd = workspace();
@@ -250,6 +285,43 @@ describe('every command line tool', () => {
       assert.equal(r.status, 0, `${script}: ${r.stderr}`);
       assert.ok(r.stdout.startsWith(usage), `${script} --help printed: ${r.stdout}`);
     }
+  });
+
+  it('refuses an option given twice (parseArgs would keep the last one silently), with exit code 2', () => {
+    const cases: [string, string[], string][] = [
+      [
+        'synth',
+        ['--app', 'shop', '--app', 'bookinfo'],
+        'synth: --app is given more than once; give it once\n',
+      ],
+      [
+        'graph',
+        ['--app', 'shop', '--out', 'a.svg', '--out', 'b.svg'],
+        'graph: --out is given more than once; give it once\n',
+      ],
+      [
+        'diff',
+        ['--base', 'HEAD', '--base', 'HEAD~1'],
+        'diff: --base is given more than once; give it once\n',
+      ],
+      [
+        'explain',
+        ['--app', 'shop', '--to', 'reviews', '--to', 'ratings'],
+        'explain: --to is given more than once; give it once\n',
+      ],
+      [
+        'new-app',
+        ['orders', '--root', 'a', '--root', 'b'],
+        'new-app: --root is given more than once; give it once',
+      ],
+    ];
+    const cwd = workspace();
+    for (const [name, args, message] of cases) {
+      const r = run(tool(name), args, cwd);
+      assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+      assert.ok(r.stderr.startsWith(message), `${name} printed: ${r.stderr}`);
+    }
+    assert.deepEqual(readdirSync(cwd), ['notes.txt']);
   });
 
   it('prints its usage and exits 2 on an unknown option', () => {

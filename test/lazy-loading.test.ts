@@ -76,6 +76,7 @@ describe('admission pass: loading what a run needs', hooks, () => {
       ]);
     `);
     assert.deepEqual(output, [
+      '[Deployment shop/api] spec.selector: is empty, and the API server refuses an empty selector; select the pods by their app and version labels',
       '[Deployment shop/api] spec.replicas: a number where the schema wants an integer; write an integer',
     ]);
     assert.deepEqual(loaded, ['kubernetes-models']);

@@ -573,7 +573,7 @@ describe('MeshJob', () => {
     assert.deepEqual(synthErrors(chart), [
       '[test/migrate] runAsUser: 1337 is the UID of the Istio proxy, whose traffic bypasses the mesh; use another non-root UID, e.g. 10001',
       '[test/migrate] sidecar.nativeSidecar: is false, so the proxy of Job migrate never exits and the Job never completes; leave nativeSidecar unset: the native sidecar stops when the job container exits',
-      '[test/migrate] schedule: "every day" is not a cron schedule; use five fields, e.g. "0 3 * * *", or a macro such as "@daily"',
+      '[test/migrate] schedule: "every day" is not a cron schedule: has 2 fields, not 5; use five fields (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6), e.g. "0 3 * * *", or a macro such as "@daily"',
     ]);
   });
 

@@ -22,7 +22,13 @@ import { parseArgs } from 'node:util';
 // tests, which spawn diff many times, do not wait for the charts).
 import type { DiffReport } from './mesh/diff-report.js';
 import type { Manifest } from './mesh/manifest.js';
-import { VARIANT_OPTIONS, UsageError, variantKey, variantLabel } from './mesh/options.js';
+import {
+  refuseRepeatedOptions,
+  VARIANT_OPTIONS,
+  UsageError,
+  variantKey,
+  variantLabel,
+} from './mesh/options.js';
 
 const USAGE =
   'usage: npm run diff -- --base <git-ref> [--head <git-ref>] [--app <app>] [--env <env> | --scenario <name>] [--format text|markdown] [--color | --no-color] [--exit-code]';
@@ -77,21 +83,25 @@ export async function diff(options: DiffOptions): Promise<DiffReport> {
 async function main(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({
+    const options = {
+      base: { type: 'string' },
+      head: { type: 'string' },
+      ...VARIANT_OPTIONS,
+      format: { type: 'string', default: 'text' },
+      color: { type: 'boolean' },
+      'no-color': { type: 'boolean' },
+      'exit-code': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+    let tokens;
+    ({ values, tokens } = parseArgs({
       args: argv,
-      options: {
-        base: { type: 'string' },
-        head: { type: 'string' },
-        ...VARIANT_OPTIONS,
-        format: { type: 'string', default: 'text' },
-        color: { type: 'boolean' },
-        'no-color': { type: 'boolean' },
-        'exit-code': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options,
       strict: true,
       allowPositionals: false,
+      tokens: true,
     }));
+    refuseRepeatedOptions(tokens, options);
     if (values.help) {
       console.log(USAGE);
       return 0;

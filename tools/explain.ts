@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 // model are loaded (runExplain imports them), so that --help or a wrong option answers at once (and
 // the tests, which run explain many times, do not wait for the charts).
 import type { Explanation } from '../constructs/index.js';
-import { UsageError, VARIANT_OPTIONS } from './mesh/options.js';
+import { refuseRepeatedOptions, UsageError, VARIANT_OPTIONS } from './mesh/options.js';
 
 const USAGE = `usage: npm run explain -- --app <app> [--env <env> | --scenario <name>] [--from <service[:version] | job | ingress | outside>] --to <service | host> [--port N] [--method GET] [--path /p] [--header k=v]... [--jwt-claims '{"iss":"…","sub":"…"}'] [--format text|json]`;
 
@@ -27,22 +27,20 @@ export interface ExplainCliResult {
 /** Runs the command line: what it prints and its exit code (2 for usage errors). */
 export async function runExplain(argv: readonly string[]): Promise<ExplainCliResult> {
   try {
-    const { values } = parseArgs({
-      args: [...argv],
-      options: {
-        ...VARIANT_OPTIONS,
-        from: { type: 'string' },
-        to: { type: 'string' },
-        port: { type: 'string' },
-        method: { type: 'string' },
-        path: { type: 'string' },
-        header: { type: 'string', multiple: true },
-        'jwt-claims': { type: 'string' },
-        format: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    });
+    const options = {
+      ...VARIANT_OPTIONS,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      port: { type: 'string' },
+      method: { type: 'string' },
+      path: { type: 'string' },
+      header: { type: 'string', multiple: true },
+      'jwt-claims': { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+    const { values, tokens } = parseArgs({ args: [...argv], options, strict: true, tokens: true });
+    refuseRepeatedOptions(tokens, options);
     if (values.help) return { stdout: `${USAGE}\n`, stderr: '', code: 0 };
     if (values.to === undefined || values.to.trim() === '')
       throw new UsageError('--to <service | host> is required');

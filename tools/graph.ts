@@ -7,7 +7,7 @@
  * rate limits, mTLS and authorization. SVG through Graphviz compiled to WebAssembly, Mermaid text
  * for Markdown, or the DOT source.
  */
-import { lstatSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 // --out answer at once (and the tests, which spawn graph many times, do not wait for the charts).
 import { makeFolders } from './output-folder.js';
 import type { MeshGraph } from './mesh/mesh-model.js';
-import { VARIANT_OPTIONS, UsageError, variantLabel } from './mesh/options.js';
+import { refuseRepeatedOptions, VARIANT_OPTIONS, UsageError, variantLabel } from './mesh/options.js';
 
 const USAGE =
   'usage: npm run graph -- --app <app> [--env <env> | --scenario <name>] --out <file.svg|file.mmd|file.dot>';
@@ -59,12 +59,38 @@ export async function render(graph: MeshGraph, out: string): Promise<string> {
 /** A file that cannot be written where --out says: named, with the reason, before any work is done. */
 class OutputError extends Error {}
 
-/** Refuses an --out that is a folder or lies below a file, before the graph is built. */
+/**
+ * Whether `text` is what graph writes (Graphviz's SVG or DOT of the "mesh" graph, or the Mermaid
+ * flowchart with its title block), so that a graph can be drawn again over an earlier one while a
+ * file of the user's that happens to have the name (a hand-made notes.svg) is never replaced.
+ */
+function writtenByGraph(text: string): boolean {
+  return (
+    text === '' ||
+    text.startsWith('digraph mesh {\n') ||
+    (text.startsWith('<svg') && text.includes('<title>mesh</title>')) ||
+    (text.startsWith('---\ntitle: ') && text.includes('\nflowchart TB\n'))
+  );
+}
+
+/** Refuses an --out that is a folder, lies below a file or is a file graph did not write. */
 function checkOutFile(out: string): void {
   const file = resolve(out);
   try {
-    if (lstatSync(file).isDirectory()) {
+    const stat = lstatSync(file);
+    if (stat.isDirectory()) {
       throw new OutputError(`--out ${out}: is a folder; name a file in it, e.g. ${join(out, 'mesh.svg')}`);
+    }
+    // writeFileSync follows a link and would replace whatever it points to.
+    if (stat.isSymbolicLink()) {
+      throw new OutputError(
+        `--out ${out}: is a symbolic link, and writing would replace the file it points to; name a new file`,
+      );
+    }
+    if (stat.size > 64 * 1024 * 1024 || !writtenByGraph(readFileSync(file, 'utf8'))) {
+      throw new OutputError(
+        `--out ${out}: is a file graph did not write, and writing would replace it; name a new file, or remove it first`,
+      );
     }
   } catch (e) {
     if (e instanceof OutputError) throw e;
@@ -104,11 +130,13 @@ function writeOut(out: string, text: string): string {
 
 async function main(argv: string[]): Promise<number> {
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: { ...VARIANT_OPTIONS, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-    });
+    const options = {
+      ...VARIANT_OPTIONS,
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+    const { values, tokens } = parseArgs({ args: argv, options, strict: true, tokens: true });
+    refuseRepeatedOptions(tokens, options);
     if (values.help) {
       console.log(USAGE);
       return 0;

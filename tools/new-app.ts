@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { refuseRepeatedOptions } from './mesh/options.js';
 
 /** The folder of package.json this tool belongs to. */
 const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -170,12 +171,15 @@ export async function main(argv: string[]): Promise<number> {
   let name: string;
   let root: string;
   try {
-    const { values, positionals } = parseArgs({
+    const options = { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+    const { values, positionals, tokens } = parseArgs({
       args: argv,
-      options: { root: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
+    refuseRepeatedOptions(tokens, options);
     if (values.help) {
       console.log(USAGE);
       return 0;

@@ -26,6 +26,7 @@ import { ApiObject, App } from 'cdk8s';
 import { admit } from '../constructs/admission/index.js';
 import { type Manifest, charts, orderedApiObjects, toManifest, validateApp } from '../constructs/render.js';
 import { select, VARIANT_OPTIONS } from './mesh/variants.js';
+import { refuseRepeatedOptions } from './mesh/options.js';
 import { toYaml } from './yaml-writer.js';
 import type { ObjectDiff } from './mesh/object-diff.js';
 import type { Manifest as ParsedManifest } from './mesh/manifest.js';
@@ -58,17 +59,17 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+const SYNTH_OPTIONS = {
+  ...VARIANT_OPTIONS,
+  out: { type: 'string' },
+  watch: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    options: {
-      ...VARIANT_OPTIONS,
-      out: { type: 'string' },
-      watch: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
+  const parsed = parseArgs({ args: argv, options: SYNTH_OPTIONS, strict: true, tokens: true });
+  refuseRepeatedOptions(parsed.tokens, SYNTH_OPTIONS);
+  return parsed;
 }
 
 function targets(argv: string[]): Target[] {

@@ -158,6 +158,129 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
   checkAnnotations(meta.annotations, child(path, 'annotations'), report);
 }
 
+/** A container port's name: an IANA service name (validation.go, IsValidPortName). */
+const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+/** A quantity as a number, to compare a request with its limit (resource.Quantity's suffixes). */
+function quantity(q: unknown): number | undefined {
+  if (typeof q === 'number') return q;
+  if (typeof q !== 'string') return undefined;
+  const m = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/.exec(q);
+  if (!m) return undefined;
+  const suffix = m[2] ?? '';
+  const scale: Record<string, number> = {
+    '': 1,
+    n: 1e-9,
+    u: 1e-6,
+    m: 1e-3,
+    k: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+    P: 1e15,
+    E: 1e18,
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    Pi: 2 ** 50,
+    Ei: 2 ** 60,
+  };
+  return Number(m[1]) * (scale[suffix] ?? 10 ** Number(suffix.slice(1)));
+}
+
+/**
+ * How many of `kinds` an object sets: a probe or lifecycle handler, and a volume, take exactly one
+ * ("may not specify more than 1 handler type", "may not specify more than 1 volume type" in core
+ * validation, validateHandler and validateVolumeSource).
+ */
+function countSet(o: Record<string, unknown>, kinds: readonly string[]): number {
+  let n = 0;
+  for (const k of kinds) if (o[k] !== undefined && o[k] !== null) n++;
+  return n;
+}
+
+const PROBE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc'];
+const LIFECYCLE_HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'sleep'];
+
+/**
+ * What core validation checks in one container beyond the schema: ports (validateContainerPorts:
+ * containerPort 1-65535, hostPort 0-65535, IANA names unique in the container), one handler per
+ * probe and lifecycle hook, subPaths inside the volume (validateLocalDescendingPath), and each
+ * request at most its limit (ValidateResourceRequirements).
+ */
+function checkContainer(c: Record<string, unknown>, at: () => string, report: Report): void {
+  const ports = Array.isArray(c.ports) ? (c.ports as Record<string, unknown>[]) : [];
+  const portNames = new Map<string, number>();
+  ports.forEach((port, j) => {
+    const n = port?.containerPort;
+    if (typeof n === 'number' && !(Number.isInteger(n) && n >= 1 && n <= 65535))
+      report(`${at()}.ports[${j}].containerPort`, `${n} is not a port number`, 'use a port from 1 to 65535');
+    const h = port?.hostPort;
+    if (typeof h === 'number' && h !== 0 && !(Number.isInteger(h) && h >= 1 && h <= 65535))
+      report(
+        `${at()}.ports[${j}].hostPort`,
+        `${h} is not a port number`,
+        'use a port from 1 to 65535, or leave it out',
+      );
+    const name = port?.name;
+    if (typeof name !== 'string') return;
+    if (!PORT_NAME.test(name)) {
+      report(
+        `${at()}.ports[${j}].name`,
+        `"${name}" is not a port name (an IANA service name)`,
+        'use at most 15 lower-case letters, digits and single "-", with at least one letter, e.g. "http-api"',
+      );
+    }
+    const other = portNames.get(name);
+    if (other !== undefined)
+      report(
+        `${at()}.ports[${j}].name`,
+        `"${name}" is already the name of ports[${other}]`,
+        'give each port of the container its own name',
+      );
+    else portNames.set(name, j);
+  });
+  for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
+    const p = c[probe];
+    if (p && typeof p === 'object' && countSet(p as Record<string, unknown>, PROBE_HANDLERS) !== 1) {
+      report(
+        `${at()}.${probe}`,
+        `sets ${countSet(p as Record<string, unknown>, PROBE_HANDLERS)} of exec, httpGet, tcpSocket and grpc, and the API server wants exactly one`,
+        'keep one way to probe',
+      );
+    }
+  }
+  const lifecycle = c.lifecycle as Record<string, unknown> | undefined;
+  for (const hook of ['postStart', 'preStop']) {
+    const h = lifecycle?.[hook];
+    if (h && typeof h === 'object' && countSet(h as Record<string, unknown>, LIFECYCLE_HANDLERS) !== 1) {
+      report(
+        `${at()}.lifecycle.${hook}`,
+        `sets ${countSet(h as Record<string, unknown>, LIFECYCLE_HANDLERS)} of exec, httpGet, tcpSocket and sleep, and the API server wants exactly one`,
+        'keep one handler',
+      );
+    }
+    const seconds = (h as { sleep?: { seconds?: unknown } } | undefined)?.sleep?.seconds;
+    if (typeof seconds === 'number' && seconds < 0) {
+      report(`${at()}.lifecycle.${hook}.sleep.seconds`, `${seconds} is negative`, 'sleep 0 seconds or more');
+    }
+  }
+  const resources = c.resources as
+    { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
+  for (const [r, request] of Object.entries(resources?.requests ?? {})) {
+    const want = quantity(request);
+    const limit = quantity(resources?.limits?.[r]);
+    if (want !== undefined && limit !== undefined && want > limit * (1 + 1e-12)) {
+      report(
+        `${at()}.resources.requests[${JSON.stringify(r)}]`,
+        `${String(request)} is above the limit ${String(resources?.limits?.[r])}, which the API server refuses`,
+        `request at most the limit, or raise the limit`,
+      );
+    }
+  }
+}
+
 /**
  * A pod spec: UIDs, container names, volumes and their mounts (core validation, ValidatePodSpec).
  * `claims` are a StatefulSet's volumeClaimTemplates: its controller adds a volume of each name to
@@ -169,14 +292,43 @@ function checkPodSpec(
   path: string,
   report: Report,
   claims: readonly string[] = [],
+  restartPolicies?: readonly string[],
 ): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
+  // A workload's pods restart their containers always, a Job's never or on failure
+  // (ValidatePodTemplateSpecForReplicaSet and friends, ValidateJobSpec).
+  if (
+    restartPolicies &&
+    typeof spec.restartPolicy === 'string' &&
+    !restartPolicies.includes(spec.restartPolicy)
+  ) {
+    report(
+      `${path}.restartPolicy`,
+      `"${spec.restartPolicy}" is not allowed for this kind's pods`,
+      `use ${restartPolicies.map((r) => `"${r}"`).join(' or ')}`,
+    );
+  }
+  if (spec.dnsPolicy === 'None' && (spec.dnsConfig === undefined || spec.dnsConfig === null)) {
+    report(
+      `${path}.dnsConfig`,
+      'is missing, and dnsPolicy "None" needs it',
+      'give dnsConfig nameservers, or another dnsPolicy',
+    );
+  }
   const volumes = new Map<string, number>();
   // A StatefulSet's pods get a volume per volumeClaimTemplate, named after it, which its containers
   // mount (the StatefulSet controller adds them; apps validation leaves the template's mounts to it).
   for (const name of claims) volumes.set(name, -1);
   (Array.isArray(spec.volumes) ? spec.volumes : []).forEach((v: { name?: string }, i: number) => {
+    const sources = v && typeof v === 'object' ? Object.keys(v).filter((k) => k !== 'name').length : 0;
+    if (sources !== 1) {
+      report(
+        `${path}.volumes[${i}]`,
+        `has ${sources} volume sources, and the API server wants exactly one`,
+        'keep one of emptyDir, secret, configMap, persistentVolumeClaim, ...',
+      );
+    }
     const other = volumes.get(v?.name ?? '');
     if (other !== undefined) {
       report(
@@ -206,8 +358,9 @@ function checkPodSpec(
         else names.set(name, `${list}[${i}]`);
       }
       checkIds(c?.securityContext, () => `${at()}.securityContext`, report);
+      if (c && typeof c === 'object') checkContainer(c, at, report);
       const mounts = Array.isArray(c?.volumeMounts)
-        ? (c.volumeMounts as { name?: string; mountPath?: string }[])
+        ? (c.volumeMounts as { name?: string; mountPath?: string; subPath?: string }[])
         : [];
       if (mounts.length === 0) continue;
       const paths = new Map<string, number>();
@@ -221,6 +374,14 @@ function checkPodSpec(
             'mount each path once',
           );
         } else if (m?.mountPath) paths.set(m.mountPath, j);
+        const sub = m?.subPath;
+        if (typeof sub === 'string' && (sub.startsWith('/') || sub.split('/').includes('..'))) {
+          report(
+            `${at()}.volumeMounts[${j}].subPath`,
+            `"${sub}" leaves the volume, which the API server refuses`,
+            'write a relative path inside the volume, without ".."',
+          );
+        }
         if (m?.name && !volumes.has(m.name)) {
           report(
             `${at()}.volumeMounts[${j}].name`,
@@ -264,6 +425,102 @@ function podTemplate(
   return [undefined, ''];
 }
 
+/** The kinds whose `spec.selector` must select their own pod template (apps/v1 validation). */
+const SELECTING = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet']);
+
+/**
+ * Whether a LabelSelector selects `labels`: every matchLabels entry equal, every matchExpression
+ * (In, NotIn, Exists, DoesNotExist) satisfied, as metav1.LabelSelectorAsSelector reads it.
+ */
+function selects(selector: Record<string, unknown>, labels: Record<string, unknown>): boolean {
+  const has = (k: string) => Object.hasOwn(labels, k);
+  for (const [k, v] of Object.entries((selector.matchLabels ?? {}) as Record<string, unknown>)) {
+    if (!has(k) || labels[k] !== v) return false;
+  }
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  for (const e of expressions as { key?: string; operator?: string; values?: unknown[] }[]) {
+    const key = String(e?.key);
+    const values = Array.isArray(e?.values) ? e.values : [];
+    const ok =
+      e?.operator === 'In'
+        ? has(key) && values.includes(labels[key])
+        : e?.operator === 'NotIn'
+          ? !has(key) || !values.includes(labels[key])
+          : e?.operator === 'Exists'
+            ? has(key)
+            : e?.operator === 'DoesNotExist'
+              ? !has(key)
+              : false;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * A workload's selector must be non-empty and select its own pod template, or the API server
+ * refuses it ("empty selector is invalid for deployment", "`selector` does not match template
+ * `labels`": ValidateDeploymentSpec, ValidateStatefulSetSpec, ValidateDaemonSetSpec and
+ * ValidateReplicaSetSpec in pkg/apis/apps/validation/validation.go). A JSON patch that edits either
+ * side alone (an `app` label removed from the template) gets here.
+ */
+function checkSelector(spec: Record<string, unknown> | undefined, report: Report): void {
+  const selector = spec?.selector;
+  if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return;
+  const sel = selector as Record<string, unknown>;
+  const empty =
+    Object.keys((sel.matchLabels ?? {}) as object).length === 0 &&
+    !(Array.isArray(sel.matchExpressions) && sel.matchExpressions.length > 0);
+  if (empty) {
+    report(
+      'spec.selector',
+      'is empty, and the API server refuses an empty selector',
+      'select the pods by their app and version labels',
+    );
+    return;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const labels = ((spec as any).template?.metadata?.labels ?? {}) as Record<string, unknown>;
+  if (!selects(sel, labels)) {
+    report(
+      'spec.template.metadata.labels',
+      'do not match spec.selector, and the API server refuses a workload whose selector does not select its own pods',
+      'give the pod template every label the selector asks for, or patch both together',
+    );
+  }
+}
+
+/**
+ * A workload's own numbers (ValidateDeploymentSpec, ValidateStatefulSetSpec in apps validation):
+ * counts that cannot be negative, a progress deadline after minReadySeconds, and no rollingUpdate
+ * with the Recreate strategy.
+ */
+function checkWorkloadSpec(kind: string, spec: Record<string, unknown>, report: Report): void {
+  for (const field of ['replicas', 'minReadySeconds', 'revisionHistoryLimit']) {
+    const v = spec[field];
+    // A fraction is the schema's to report (an integer field).
+    if (Number.isInteger(v) && (v as number) < 0)
+      report(`spec.${field}`, `${String(v)} is negative`, 'use 0 or more');
+  }
+  if (kind !== 'Deployment') return;
+  const deadline = spec.progressDeadlineSeconds;
+  const minReady = typeof spec.minReadySeconds === 'number' ? spec.minReadySeconds : 0;
+  if (typeof deadline === 'number' && deadline <= minReady) {
+    report(
+      'spec.progressDeadlineSeconds',
+      `${deadline} is not above minReadySeconds (${minReady}), which the API server refuses`,
+      'give the rollout more time than minReadySeconds',
+    );
+  }
+  const strategy = spec.strategy as { type?: string; rollingUpdate?: unknown } | undefined;
+  if (strategy?.type === 'Recreate' && strategy.rollingUpdate !== undefined) {
+    report(
+      'spec.strategy.rollingUpdate',
+      'is set with the Recreate strategy, which the API server refuses',
+      'remove rollingUpdate, or use RollingUpdate',
+    );
+  }
+}
+
 /** The API server's name and value rules for one object. */
 export function checkApiServerRules(obj: Record<string, unknown>, report: Report): void {
   const kind = String(obj.kind);
@@ -280,6 +537,9 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const spec = (obj as any).spec;
   if (kind === 'Service' && obj.apiVersion === 'v1') checkLabels(spec?.selector, 'spec.selector', report);
+  if (SELECTING.has(kind)) checkSelector(spec as Record<string, unknown> | undefined, report);
+  if (SELECTING.has(kind) && spec && typeof spec === 'object')
+    checkWorkloadSpec(kind, spec as Record<string, unknown>, report);
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);
@@ -289,6 +549,14 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
             .map((c) => c?.metadata?.name)
             .filter((n): n is string => typeof n === 'string')
         : [];
-    checkPodSpec(template.spec as Record<string, unknown>, at ? `${at}.spec` : 'spec', report, claims);
+    const restart =
+      kind === 'Job' || kind === 'CronJob' ? ['OnFailure', 'Never'] : kind === 'Pod' ? undefined : ['Always'];
+    checkPodSpec(
+      template.spec as Record<string, unknown>,
+      at ? `${at}.spec` : 'spec',
+      report,
+      claims,
+      restart,
+    );
   }
 }

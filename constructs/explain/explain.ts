@@ -287,12 +287,30 @@ function checkRequest(from: unknown, r: Omit<ExplainRequest, 'from'>): void {
     problems.push(`method: expected an HTTP method such as "GET", got ${text(r.method)}`);
   if (r.path !== undefined && (typeof r.path !== 'string' || !r.path.startsWith('/')))
     problems.push(`path: expected a path starting with "/", e.g. "/ratings/0", got ${text(r.path)}`);
+  // A request line carries no whitespace or control character in its path (RFC 9112 section 3):
+  // such a request does not exist, and explaining it would show matches no client can reach.
+  // eslint-disable-next-line no-control-regex
+  else if (typeof r.path === 'string' && /[\s\x00-\x1f\x7f]/.test(r.path))
+    problems.push(
+      `path: ${text(r.path)} has a space or control character, which a request carries percent-encoded; write e.g. "%20" for a space`,
+    );
   if (r.headers !== undefined) {
     if (typeof r.headers !== 'object' || r.headers === null || Array.isArray(r.headers))
       problems.push('headers: expected an object of header names to values, e.g. { "end-user": "jason" }');
     else
-      for (const [k, v] of Object.entries(r.headers))
+      for (const [k, v] of Object.entries(r.headers)) {
+        // Header names are RFC 9110 tokens (or an HTTP/2 pseudo-header such as ":authority"), and
+        // values carry no CR, LF or NUL; Envoy's codecs refuse a request with either.
+        if (!/^:?[0-9A-Za-z!#$%&'*+.^_`|~-]+$/.test(k))
+          problems.push(
+            `headers[${JSON.stringify(k)}]: is not a header name; use letters, digits and "-", e.g. "end-user"`,
+          );
         if (typeof v !== 'string') problems.push(`headers["${k}"]: expected a string, got ${text(v)}`);
+        else if (/[\r\n\0]/.test(v))
+          problems.push(
+            `headers[${JSON.stringify(k)}]: ${text(v)} has a CR, LF or NUL, which no request carries`,
+          );
+      }
   }
   if (
     r.jwtClaims !== undefined &&

@@ -6,6 +6,7 @@
  */
 import type { k8s } from 'cdk8s-plus-27';
 import { checkInput } from '../input.js';
+import { qualifiedNameProblem } from '../k8s-names.js';
 import type { Problems } from '../validation.js';
 
 /** Options of a value read from a Secret or ConfigMap. */
@@ -46,7 +47,7 @@ const FIELD_PATHS = [
   'status.podIP',
   'status.podIPs',
 ];
-const FIELD_PATH_KEYED = /^metadata\.(labels|annotations)\['[^']+'\]$/;
+const FIELD_PATH_KEYED = /^metadata\.(labels|annotations)\['([^']+)'\]$/;
 /** ConfigMap and Secret keys (IsConfigMapKey): letters, digits, "-", "_" and ".", at most 253. */
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
@@ -115,6 +116,20 @@ export class EnvValue {
         `"${s.path}" is not a pod field the downward API offers to environment variables`,
         `use one of ${FIELD_PATHS.join(', ')}, or metadata.labels['<key>']`,
       );
+    } else if (s.kind === 'field') {
+      // The API server checks the key in brackets as a label or annotation key (ValidateQualifiedName
+      // in validateDownwardAPIFieldPath, pkg/apis/core/validation/validation.go; annotation keys
+      // lower-cased first) and refuses the pod otherwise.
+      const m = FIELD_PATH_KEYED.exec(s.path);
+      const key = m?.[1] === 'annotations' ? m[2].toLowerCase() : m?.[2];
+      const problem = key === undefined ? undefined : qualifiedNameProblem(key);
+      if (problem !== undefined) {
+        p.add(
+          `${field}.fieldPath`,
+          `"${s.path}" names the key "${m![2]}", which is not a label or annotation key: ${problem}`,
+          "write the key as [prefix/]name, e.g. metadata.labels['app.kubernetes.io/name']",
+        );
+      }
     }
   }
 

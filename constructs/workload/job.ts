@@ -122,8 +122,57 @@ export interface MeshJobProps {
   readonly sidecar?: SidecarProxyOptions;
 }
 
-/** Five fields (minute hour day-of-month month day-of-week), or a macro such as @daily. */
-const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|(\S+\s+){4}\S+)$/;
+/**
+ * The API server parses a CronJob's schedule with robfig/cron's standard parser (`cron.ParseStandard`
+ * in ValidateCronJobSpec, pkg/apis/batch/validation/validation.go) and refuses what it cannot parse:
+ * five fields (minute hour day-of-month month day-of-week), each a list of `*`, `?`, a value or a
+ * range, optionally with a positive `/step`, within the field's bounds (robfig/cron v3 parser.go:
+ * minutes 0-59, hours 0-23, days 1-31, months 1-12 or JAN-DEC, weekdays 0-6 or SUN-SAT), or a
+ * descriptor: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly, `@every <duration>`.
+ * Returns what is wrong, or undefined.
+ */
+function cronScheduleProblem(schedule: string): string | undefined {
+  const spec = schedule.trim();
+  if (spec.startsWith('@')) {
+    if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(spec)) return undefined;
+    if (/^@every\s+((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(spec)) return undefined;
+    return 'is not a cron descriptor';
+  }
+  const fields = spec.split(/\s+/);
+  if (fields.length !== 5) return `has ${spec === '' ? 0 : fields.length} fields, not 5`;
+  const months = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+  const days = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+  const bounds: [string, number, number, readonly string[]][] = [
+    ['minute', 0, 59, []],
+    ['hour', 0, 23, []],
+    ['day of the month', 1, 31, []],
+    ['month', 1, 12, months],
+    ['day of the week', 0, 6, days],
+  ];
+  for (let f = 0; f < 5; f++) {
+    const [what, min, max, names] = bounds[f];
+    const value = (v: string): number | undefined => {
+      if (/^\d+$/.test(v)) return Number(v);
+      const i = names.indexOf(v.toLowerCase());
+      return i < 0 ? undefined : i + min;
+    };
+    for (const expr of fields[f].split(',')) {
+      const [range, step, extra] = expr.split('/');
+      const bad = `the ${what} "${fields[f]}"`;
+      if (extra !== undefined || (step !== undefined && !/^\d+$/.test(step))) return `${bad} has a bad step`;
+      if (step !== undefined && Number(step) === 0) return `${bad} has a step of 0`;
+      if (range === '*' || range === '?') continue;
+      const [low, high, more] = range.split('-');
+      const start = value(low);
+      const end = high === undefined ? start : value(high);
+      if (more !== undefined || start === undefined || end === undefined)
+        return `${bad} is not a value or a range`;
+      if (start < min || end > max) return `${bad} is outside ${min}-${max}`;
+      if (start > end) return `${bad} is a range that ends before it starts`;
+    }
+  }
+  return undefined;
+}
 
 /**
  * A Job (or, with `schedule`, a CronJob) in the mesh: its ServiceAccount (its identity), a Sidecar
@@ -207,7 +256,8 @@ export class MeshJob extends Construct implements MeshCaller {
       this.cronJob = new k8s.KubeCronJob(this, 'cron-job', {
         metadata: { name: this.jobName, namespace: ns, labels },
         spec: {
-          schedule: props.schedule,
+          // Trimmed: the API server's parser reads a descriptor only at the very start (" @daily" fails).
+          schedule: props.schedule.trim(),
           concurrencyPolicy: props.concurrencyPolicy ?? 'Forbid',
           jobTemplate: { metadata: { labels }, spec: jobSpec },
         },
@@ -308,11 +358,12 @@ export class MeshJob extends Construct implements MeshCaller {
       },
       p,
     );
-    if (props.schedule !== undefined && !CRON.test(props.schedule.trim())) {
+    const cronProblem = props.schedule === undefined ? undefined : cronScheduleProblem(props.schedule);
+    if (cronProblem !== undefined) {
       p.add(
         'schedule',
-        `${JSON.stringify(props.schedule)} is not a cron schedule`,
-        'use five fields, e.g. "0 3 * * *", or a macro such as "@daily"',
+        `${JSON.stringify(props.schedule)} is not a cron schedule: ${cronProblem}`,
+        'use five fields (minute 0-59, hour 0-23, day 1-31, month 1-12, weekday 0-6), e.g. "0 3 * * *", or a macro such as "@daily"',
       );
     }
     if (props.schedule === undefined && props.concurrencyPolicy !== undefined) {

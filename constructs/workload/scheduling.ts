@@ -18,7 +18,7 @@ export enum TaintEffect {
 
 /** Lets pods onto nodes tainted with a key (and value). */
 export class Toleration {
-  /** Tolerates every taint with `key`, whatever its value. */
+  /** Tolerates every taint with `key`, whatever its value; with the key `""`, every taint at all. */
   public static exists(key: string, effect?: TaintEffect): Toleration {
     checkInput.workloadValue('Toleration.exists', { key, effect });
     return new Toleration(key, 'Exists', undefined, effect);
@@ -49,7 +49,10 @@ export class Toleration {
 
   /** @internal */
   public _validate(p: Problems, field: string): void {
-    validateLabelKey(p, `${field}.key`, this.key);
+    // An empty key with Exists tolerates every taint, which the API server accepts ("If the key is
+    // empty, operator must be Exists; this combination means to match all values and all keys",
+    // https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling).
+    if (this.key !== '' || this.operator !== 'Exists') validateLabelKey(p, `${field}.key`, this.key);
     if (this.value !== undefined && !isLabelValue(this.value)) {
       p.add(
         `${field}.value`,
@@ -96,7 +99,10 @@ export class NodeLabelQuery {
 
   /** @internal */
   public _validate(p: Problems, field: string): void {
-    validateLabelKey(p, `${field}.key`, this.key);
+    // An empty key with Exists tolerates every taint, which the API server accepts ("If the key is
+    // empty, operator must be Exists; this combination means to match all values and all keys",
+    // https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling).
+    if (this.key !== '' || this.operator !== 'Exists') validateLabelKey(p, `${field}.key`, this.key);
     if (this.values && this.values.length === 0) {
       p.add(
         `${field}.values`,

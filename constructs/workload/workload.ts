@@ -114,6 +114,20 @@ export class Workload {
           'leave it out for ["ReadWriteOnce"]',
         );
       }
+      // The API server refuses ReadWriteOncePod beside any other mode ("may not use ReadWriteOncePod
+      // with other access modes", ValidatePersistentVolumeClaimSpec in pkg/apis/core/validation;
+      // https://kubernetes.io/docs/concepts/storage/persistent-volumes/#access-modes).
+      if (
+        c.accessModes !== undefined &&
+        c.accessModes.length > 1 &&
+        c.accessModes.includes('ReadWriteOncePod')
+      ) {
+        p.add(
+          `${f}.accessModes`,
+          'combines ReadWriteOncePod with other modes, which the API server refuses',
+          'use ["ReadWriteOncePod"] alone, or the other modes without it',
+        );
+      }
     });
   }
 }

@@ -37,3 +37,22 @@ export const VARIANT_OPTIONS = {
   env: { type: 'string' },
   scenario: { type: 'string' },
 } as const;
+
+/**
+ * parseArgs keeps only the last of a repeated option, silently: `--to reviews --to ratings` would
+ * explain ratings and `--out a.svg --out b.svg` write b.svg alone. A tool passes `tokens: true` and
+ * hands the tokens here, which refuses a string option (one that is not `multiple`) given twice.
+ */
+export function refuseRepeatedOptions(
+  tokens: readonly { kind: string; name?: string }[] | undefined,
+  options: Readonly<Record<string, { readonly type: string; readonly multiple?: boolean }>>,
+): void {
+  const seen = new Set<string>();
+  for (const t of tokens ?? []) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    const option = options[t.name];
+    if (option?.type !== 'string' || option.multiple) continue;
+    if (seen.has(t.name)) throw new UsageError(`--${t.name} is given more than once; give it once`);
+    seen.add(t.name);
+  }
+}
