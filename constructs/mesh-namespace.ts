@@ -163,6 +163,9 @@ const DATA_PLANE_LABELS = ['istio-injection', 'istio.io/rev', 'istio.io/dataplan
 /** The name of the waypoint Gateway a MeshNamespace deploys, as `istioctl waypoint apply` names it. */
 export const WAYPOINT_NAME = 'waypoint';
 
+/** The namespaces Kubernetes creates and runs its own components in. */
+const KUBERNETES_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
+
 /**
  * A namespace in the mesh: its data-plane mode, namespace-wide mTLS, a default-deny authorization
  * baseline, tracing and access logging, and (in ambient mode) its waypoint proxy.
@@ -193,14 +196,15 @@ export class MeshNamespace extends Construct {
 
     validateWith(this, (p) => {
       p.dnsLabel('name', this.name);
-      if (this.name.startsWith('kube-')) {
-        // Kubernetes keeps the kube- prefix for its own namespaces ("Avoid creating namespaces with
-        // the prefix kube-", https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/).
-        // Applied over kube-system, the namespace's injection label, mTLS mode and policies would
-        // reach the cluster's own components (coredns, kube-proxy) on their next restart.
+      if (KUBERNETES_NAMESPACES.has(this.name)) {
+        // Kubernetes' own namespaces (https://kubernetes.io/docs/concepts/overview/working-with-objects/namespaces/#initial-namespaces),
+        // which Istio's injector also leaves alone (the istiod chart's mutatingwebhook.yaml excludes
+        // them by name): the namespace's injection label, mTLS mode and default deny would reach the
+        // cluster's own components (coredns, kube-proxy) on their next restart. Other kube-* names
+        // are only discouraged, and the API server takes them.
         p.add(
           'name',
-          `"${this.name}" starts with "kube-", which Kubernetes keeps for its own namespaces, and the mesh's labels and policies would reach the cluster's components there`,
+          `"${this.name}" is a namespace of Kubernetes' own, and the mesh's labels and policies would reach the cluster's components there`,
           'give the app a namespace of its own, e.g. "shop"',
         );
       }

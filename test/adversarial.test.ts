@@ -400,12 +400,20 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     synth(ok.chart);
   });
 
-  it('refuses a namespace with the kube- prefix', () => {
+  it("refuses Kubernetes' own namespaces, and takes other kube- names, which the API server accepts", () => {
     const chart = Testing.chart();
-    new MeshNamespace(chart, 'system', { name: 'kube-system' });
-    assert.deepEqual(synthErrors(chart), [
-      '[test/system] name: "kube-system" starts with "kube-", which Kubernetes keeps for its own namespaces, and the mesh\'s labels and policies would reach the cluster\'s components there; give the app a namespace of its own, e.g. "shop"',
-    ]);
+    for (const name of ['kube-system', 'kube-public', 'kube-node-lease'])
+      new MeshNamespace(chart, name, { name });
+    assert.deepEqual(
+      synthErrors(chart),
+      ['kube-system', 'kube-public', 'kube-node-lease'].map(
+        (name) =>
+          `[test/${name}] name: "${name}" is a namespace of Kubernetes' own, and the mesh's labels and policies would reach the cluster's components there; give the app a namespace of its own, e.g. "shop"`,
+      ),
+    );
+    const ok = Testing.chart();
+    new MeshNamespace(ok, 'logging', { name: 'kube-logging' });
+    synth(ok);
   });
 
   it('refuses versionService for a version the service does not declare', () => {
