@@ -22,6 +22,7 @@ import {
 } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { admit } from './admission/index.js';
+import { MANIFESTS } from './json-mappers/index.js';
 
 export type Manifest = {
   apiVersion: string;
@@ -101,14 +102,17 @@ export function toManifest(o: ApiObject): Manifest {
   const metadata = metadataJson(o);
   // Metadata beyond the usual fields (owner references, other attributes) goes through the
   // generated mapper as cdk8s does, which keeps only ObjectMeta's fields.
-  if (generated && !usualMetadata(o)) {
-    return ctor.manifest!(resolveAndSanitize({ ...data, metadata }));
+  // The kinds the constructs create have a linear manifest() (constructs/json-mappers/, generated
+  // from cdk8s's own mappers by tools/gen-json-mappers.ts); other generated classes keep theirs.
+  const manifest = generated ? (MANIFESTS.get(ctor) ?? ctor.manifest!) : undefined;
+  if (manifest && !usualMetadata(o)) {
+    return manifest(resolveAndSanitize({ ...data, metadata })) as Manifest;
   }
   const resolved = resolveAndSanitize(data) as Record<string, unknown>;
   // ObjectMeta's generated mapper is the identity on the usual sanitized metadata (its fields keep
   // their names and are declared in alphabetical order), so metadata skips it and goes back in
   // place: after apiVersion and kind, before the rest, where both toJson() paths put it.
-  const body = generated ? ctor.manifest!(resolved) : resolved;
+  const body = manifest ? (manifest(resolved) as Manifest) : resolved;
   const result: Record<string, unknown> = { apiVersion: body.apiVersion, kind: body.kind };
   if (metadata !== undefined) result.metadata = metadata;
   for (const k of Object.keys(body)) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];

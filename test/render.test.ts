@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
+import { MANIFESTS } from '../constructs/json-mappers/index.js';
 import { buildBenchApp } from '../tools/bench-app.js';
+import { readSource, SOURCES } from '../tools/gen-json-mappers.js';
+import { SampleBuilder } from './support/json-samples.js';
 import { validateObjects } from './support/schema.js';
 
 /** Every object through the fast path and through cdk8s's own toJson(), key order included. */
@@ -135,6 +139,54 @@ describe('fast rendering', () => {
       data: { z: '1' },
     });
   });
+
+  // The kinds the constructs create render through generated linear mappers
+  // (constructs/json-mappers/): objects of each, with every field of every nested type set or
+  // some left out, unknown fields added through raw props, and usual or unusual metadata.
+  for (const source of SOURCES) {
+    it(`renders every kind of ${source.name} through its generated mapper exactly as cdk8s does`, async () => {
+      const model = readSource(fileURLToPath(new URL('../../', import.meta.url)), source);
+      const module = (await import(
+        source.specifier.startsWith('.')
+          ? new URL(source.specifier, new URL('../constructs/json-mappers/', import.meta.url)).href
+          : source.specifier
+      )) as Record<string, new (scope: Chart, id: string, props: unknown) => ApiObject>;
+      const reached = new Set<string>();
+      for (const [seed, fill] of [
+        [11, 1],
+        [12, 0.6],
+        [13, 0.3],
+      ] as const) {
+        const app = new App();
+        const chart = new Chart(app, 'kinds');
+        const samples = new SampleBuilder(model, { seed, fill, exotic: false });
+        for (const { kind } of model.kinds) {
+          assert.ok(MANIFESTS.has(module[kind]), `${kind} renders through a generated mapper`);
+          const { metadata, ...props } = samples.props(kind);
+          // The usual metadata (name, namespace, labels, annotations), and an unusual one (owner
+          // references and every other ObjectMeta field) that goes through the mapper too.
+          new module[kind](chart, `${kind}-usual`, {
+            ...props,
+            metadata: { name: 'usual', namespace: 'ns', labels: { b: '1', a: '2' }, annotations: { x: 'y' } },
+          });
+          new module[kind](chart, `${kind}-unusual`, {
+            ...props,
+            metadata: {
+              ...(typeof metadata === 'object' && !Array.isArray(metadata) ? metadata : {}),
+              name: 'unusual',
+              ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 's', uid: '1', extra: 1 }],
+            },
+          });
+        }
+        assert.equal(assertSameAsCdk8s(app), model.kinds.length * 2);
+        for (const t of samples.reached) reached.add(t);
+      }
+      assert.deepEqual(
+        model.mappers.map((m) => m.type).filter((t) => !reached.has(t)),
+        [],
+      );
+    });
+  }
 
   it('validates the whole app first, with every problem listed', () => {
     const app = new App();
