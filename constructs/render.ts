@@ -99,13 +99,14 @@ export function toManifest(o: ApiObject): Manifest {
   const plain = proto === ApiObject.prototype;
   if ((!generated && !plain) || !fastPathApplies(o)) return patchedJson(o, plain);
   const { metadata: _ignored, ...data } = (o as unknown as { props: Record<string, unknown> }).props;
-  const metadata = metadataJson(o);
-  // Metadata beyond the usual fields (owner references, other attributes) goes through the
-  // generated mapper as cdk8s does, which keeps only ObjectMeta's fields.
+  const usual = usualMetadata(o);
+  const metadata = metadataJson(o, usual);
   // The kinds the constructs create have a linear manifest() (constructs/json-mappers/, generated
   // from cdk8s's own mappers by tools/gen-json-mappers.ts); other generated classes keep theirs.
   const manifest = generated ? (MANIFESTS.get(ctor) ?? ctor.manifest!) : undefined;
-  if (manifest && !usualMetadata(o)) {
+  // Metadata beyond the usual fields (owner references, other attributes) goes through the
+  // generated mapper as cdk8s does, which keeps only ObjectMeta's fields.
+  if (manifest && !usual) {
     return manifest(resolveAndSanitize({ ...data, metadata })) as Manifest;
   }
   const resolved = resolveAndSanitize(data) as Record<string, unknown>;
@@ -115,7 +116,8 @@ export function toManifest(o: ApiObject): Manifest {
   const body = manifest ? (manifest(resolved) as Manifest) : resolved;
   const result: Record<string, unknown> = { apiVersion: body.apiVersion, kind: body.kind };
   if (metadata !== undefined) result.metadata = metadata;
-  for (const k of Object.keys(body)) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
+  // for-in: body is a fresh plain object (no inherited keys), and this allocates no key list.
+  for (const k in body) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
   return result as Manifest;
 }
 
@@ -145,20 +147,22 @@ function patchedJson(o: ApiObject, plain: boolean): Manifest {
 
 const DEFAULT_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];
 
-/** Whether an app renders as plain data: cdk8s's default resolvers, and key sorting on. */
-const defaultRendering = new WeakMap<App, boolean>();
+/**
+ * Whether a chart's app renders as plain data: cdk8s's default resolvers, and key sorting on.
+ * Kept per chart (each object knows its chart), so that no object walks up to its app.
+ */
+const defaultRendering = new WeakMap<Chart, boolean>();
 
 function fastPathApplies(o: ApiObject): boolean {
   if ((o as unknown as { patches: unknown[] }).patches.length > 0) return false;
-  const app = App.of(o);
-  let simple = defaultRendering.get(app);
+  let simple = defaultRendering.get(o.chart);
   if (simple === undefined) {
-    const resolvers = app.resolvers;
+    const resolvers = App.of(o.chart).resolvers;
     simple =
       !process.env.CDK8S_DISABLE_SORT &&
       resolvers.length === DEFAULT_RESOLVERS.length &&
       resolvers.every((r, i) => r instanceof DEFAULT_RESOLVERS[i]);
-    defaultRendering.set(app, simple);
+    defaultRendering.set(o.chart, simple);
   }
   return simple;
 }
@@ -226,9 +230,9 @@ type MetadataDefinition = {
  * ApiObjectMetadataDefinition.toJson(): like the above, and empty arrays and mappings dropped.
  * The common shape (no extra attributes, no owner references) is built directly, in key order.
  */
-function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
+function metadataJson(o: ApiObject, usual: boolean): Record<string, unknown> | undefined {
   const m = o.metadata as unknown as MetadataDefinition;
-  if (!usualMetadata(o)) {
+  if (!usual) {
     return dropEmpty(
       resolveAndSanitize({
         ...m._additionalAttributes,
@@ -270,13 +274,30 @@ function usualMetadata(o: ApiObject): boolean {
   return true;
 }
 
+/**
+ * Empty arrays and mappings dropped, at every depth, from a sanitized value (a fresh tree, so a
+ * mapping with nothing to drop, such as most label sets, is returned as it is instead of copied).
+ */
 function dropEmpty(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(dropEmpty);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
+  const value = v as Record<string, unknown>;
+  const keys = Object.keys(value);
+  let out: Record<string, unknown> | undefined;
+  let kept = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const x = value[keys[i]];
     const r = dropEmpty(x);
-    if (r !== undefined && r !== null) out[k] = r;
+    const dropped = r === undefined || r === null;
+    if ((dropped || r !== x) && out === undefined) {
+      // The first change: copy what came before it (all kept, unchanged), then go on copying.
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]] = value[keys[j]];
+    }
+    if (dropped) continue;
+    kept++;
+    if (out !== undefined) out[keys[i]] = r;
   }
-  return Object.keys(out).length === 0 ? undefined : out;
+  if (kept === 0) return undefined;
+  return out ?? value;
 }
