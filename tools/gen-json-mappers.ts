@@ -185,8 +185,20 @@ const targetOf = (shape: FieldForm): string | undefined =>
       ? shape.value.type
       : undefined;
 
-/** Parses one source module and keeps the mappers reachable from its kinds. */
+const models = new Map<string, SourceModel>();
+
+/** Parses one source module and keeps the mappers reachable from its kinds (once per process). */
 export function readSource(root: string, source: Source): SourceModel {
+  const id = `${resolve(root)}\0${source.file}`;
+  let model = models.get(id);
+  if (!model) {
+    model = parseSource(root, source);
+    models.set(id, model);
+  }
+  return model;
+}
+
+function parseSource(root: string, source: Source): SourceModel {
   const path = join(root, source.file);
   const file = ts.createSourceFile(
     path,

@@ -1,30 +1,34 @@
 /**
  * constructs/json-mappers/ is generated from cdk8s's own toJson_* mappers (tools/gen-json-mappers.ts):
  * it must be what the generator writes from the pinned inputs today, cover every kind the sample
- * apps and the bench app create, and give exactly manifest()'s JSON for any props: the same keys
- * in the same order, the same values, unknown fields dropped.
+ * apps and the bench app create, give exactly manifest()'s JSON for any props (the same keys in
+ * the same order, the same values, unknown fields dropped), and render every kind through
+ * constructs/render.ts exactly as cdk8s's toJson() does, through every generated mapper.
+ * A suite of its own (test/tools/): parsing cdk8s's sources takes the TypeScript compiler and a
+ * second of CPU, which the one-process suites (and the mutation run) need not pay.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ApiObject, App } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
-import { APPS } from '../charts/index.js';
-import { MANIFESTS } from '../constructs/json-mappers/index.js';
-import { buildBenchApp } from '../tools/bench-app.js';
-import { generate, OUT_DIR, readSource, SOURCES } from '../tools/gen-json-mappers.js';
-import { SampleBuilder } from './support/json-samples.js';
+import { APPS } from '../../charts/index.js';
+import { MANIFESTS } from '../../constructs/json-mappers/index.js';
+import { charts, orderedApiObjects, toManifest } from '../../constructs/render.js';
+import { buildBenchApp } from '../../tools/bench-app.js';
+import { generate, OUT_DIR, readSource, SOURCES } from '../../tools/gen-json-mappers.js';
+import { SampleBuilder } from '../support/json-samples.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 type GeneratedClass = { manifest(props?: unknown): unknown; GVK: { apiVersion: string; kind: string } };
 
 /** The class of each kind, from the module the generated file imports it from. */
 async function classesOf(specifier: string): Promise<Record<string, GeneratedClass>> {
   const resolved = specifier.startsWith('.')
-    ? new URL(specifier, new URL('../constructs/json-mappers/', import.meta.url)).href
+    ? new URL(specifier, new URL('../../constructs/json-mappers/', import.meta.url)).href
     : specifier;
   return (await import(resolved)) as Record<string, GeneratedClass>;
 }
@@ -33,6 +37,22 @@ async function classesOf(specifier: string): Promise<Record<string, GeneratedCla
 function assertSame(actual: unknown, expected: unknown, what: string): void {
   assert.equal(JSON.stringify(actual), JSON.stringify(expected), what);
   assert.deepStrictEqual(actual, expected, what);
+}
+
+/** Every object through constructs/render.ts and through cdk8s's own toJson(), key order included. */
+function assertSameAsCdk8s(app: App): number {
+  let count = 0;
+  for (const chart of charts(app)) {
+    for (const o of orderedApiObjects(chart)) {
+      assert.equal(
+        JSON.stringify(toManifest(o)),
+        JSON.stringify(o.toJson()),
+        `${o.node.path} renders as cdk8s does`,
+      );
+      count++;
+    }
+  }
+  return count;
 }
 
 describe('generated JSON mappers', () => {
@@ -144,4 +164,52 @@ describe('generated JSON mappers', () => {
       },
     });
   });
+
+  // The kinds the constructs create render through generated linear mappers
+  // (constructs/json-mappers/): objects of each, with every field of every nested type set or
+  // some left out, unknown fields added through raw props, and usual or unusual metadata.
+  for (const source of SOURCES) {
+    it(`renders every kind of ${source.name} through its generated mapper exactly as cdk8s does`, async () => {
+      const model = readSource(ROOT, source);
+      const module = (await import(
+        source.specifier.startsWith('.')
+          ? new URL(source.specifier, new URL('../../constructs/json-mappers/', import.meta.url)).href
+          : source.specifier
+      )) as Record<string, new (scope: Chart, id: string, props: unknown) => ApiObject>;
+      const reached = new Set<string>();
+      for (const [seed, fill] of [
+        [11, 1],
+        [12, 0.6],
+        [13, 0.3],
+      ] as const) {
+        const app = new App();
+        const chart = new Chart(app, 'kinds');
+        const samples = new SampleBuilder(model, { seed, fill, exotic: false });
+        for (const { kind } of model.kinds) {
+          assert.ok(MANIFESTS.has(module[kind]), `${kind} renders through a generated mapper`);
+          const { metadata, ...props } = samples.props(kind);
+          // The usual metadata (name, namespace, labels, annotations), and an unusual one (owner
+          // references and every other ObjectMeta field) that goes through the mapper too.
+          new module[kind](chart, `${kind}-usual`, {
+            ...props,
+            metadata: { name: 'usual', namespace: 'ns', labels: { b: '1', a: '2' }, annotations: { x: 'y' } },
+          });
+          new module[kind](chart, `${kind}-unusual`, {
+            ...props,
+            metadata: {
+              ...(typeof metadata === 'object' && !Array.isArray(metadata) ? metadata : {}),
+              name: 'unusual',
+              ownerReferences: [{ apiVersion: 'v1', kind: 'Secret', name: 's', uid: '1', extra: 1 }],
+            },
+          });
+        }
+        assert.equal(assertSameAsCdk8s(app), model.kinds.length * 2);
+        for (const t of samples.reached) reached.add(t);
+      }
+      assert.deepEqual(
+        model.mappers.map((m) => m.type).filter((t) => !reached.has(t)),
+        [],
+      );
+    });
+  }
 });
