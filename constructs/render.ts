@@ -33,7 +33,12 @@ export type Manifest = {
 
 /** Validates the app as cdk8s does: every problem of every construct at once, with its path. */
 export function validateApp(app: App): void {
-  const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
+  // A loop, not flatMap: tens of thousands of constructs, nearly all without a problem, need no
+  // array each.
+  const errors: string[] = [];
+  for (const c of app.node.findAll()) {
+    for (const e of c.node.validate()) errors.push(`[${c.node.path}] ${e}`);
+  }
   if (errors.length > 0)
     throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
 }
