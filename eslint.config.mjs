@@ -1,6 +1,6 @@
 // One flat config for the whole repository. Generated code (imports/,
-// constructs/admission/generated/) and build output are linted by nobody: they are regenerated,
-// not edited.
+// constructs/admission/generated/, constructs/json-mappers/) and build output are linted by
+// nobody: they are regenerated, not edited.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -10,6 +10,7 @@ export default tseslint.config(
       'lib/**',
       'imports/**',
       'constructs/admission/generated/**',
+      'constructs/json-mappers/**',
       'dist/**',
       'docs/api/**',
       'node_modules/**',

@@ -22,6 +22,7 @@ import {
 } from 'cdk8s';
 import type { IConstruct } from 'constructs';
 import { admit } from './admission/index.js';
+import { MANIFESTS } from './json-mappers/index.js';
 
 export type Manifest = {
   apiVersion: string;
@@ -32,7 +33,12 @@ export type Manifest = {
 
 /** Validates the app as cdk8s does: every problem of every construct at once, with its path. */
 export function validateApp(app: App): void {
-  const errors = app.node.findAll().flatMap((c) => c.node.validate().map((e) => `[${c.node.path}] ${e}`));
+  // A loop, not flatMap: tens of thousands of constructs, nearly all without a problem, need no
+  // array each.
+  const errors: string[] = [];
+  for (const c of app.node.findAll()) {
+    for (const e of c.node.validate()) errors.push(`[${c.node.path}] ${e}`);
+  }
   if (errors.length > 0)
     throw new Error(`Validation failed with the following errors:\n  ${errors.join('\n  ')}`);
 }
@@ -98,20 +104,25 @@ export function toManifest(o: ApiObject): Manifest {
   const plain = proto === ApiObject.prototype;
   if ((!generated && !plain) || !fastPathApplies(o)) return patchedJson(o, plain);
   const { metadata: _ignored, ...data } = (o as unknown as { props: Record<string, unknown> }).props;
-  const metadata = metadataJson(o);
+  const usual = usualMetadata(o);
+  const metadata = metadataJson(o, usual);
+  // The kinds the constructs create have a linear manifest() (constructs/json-mappers/, generated
+  // from cdk8s's own mappers by tools/gen-json-mappers.ts); other generated classes keep theirs.
+  const manifest = generated ? (MANIFESTS.get(ctor) ?? ctor.manifest!) : undefined;
   // Metadata beyond the usual fields (owner references, other attributes) goes through the
   // generated mapper as cdk8s does, which keeps only ObjectMeta's fields.
-  if (generated && !usualMetadata(o)) {
-    return ctor.manifest!(resolveAndSanitize({ ...data, metadata }));
+  if (manifest && !usual) {
+    return manifest(resolveAndSanitize({ ...data, metadata })) as Manifest;
   }
   const resolved = resolveAndSanitize(data) as Record<string, unknown>;
   // ObjectMeta's generated mapper is the identity on the usual sanitized metadata (its fields keep
   // their names and are declared in alphabetical order), so metadata skips it and goes back in
   // place: after apiVersion and kind, before the rest, where both toJson() paths put it.
-  const body = generated ? ctor.manifest!(resolved) : resolved;
+  const body = manifest ? (manifest(resolved) as Manifest) : resolved;
   const result: Record<string, unknown> = { apiVersion: body.apiVersion, kind: body.kind };
   if (metadata !== undefined) result.metadata = metadata;
-  for (const k of Object.keys(body)) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
+  // for-in: body is a fresh plain object (no inherited keys), and this allocates no key list.
+  for (const k in body) if (k !== 'apiVersion' && k !== 'kind') result[k] = body[k];
   return result as Manifest;
 }
 
@@ -141,20 +152,22 @@ function patchedJson(o: ApiObject, plain: boolean): Manifest {
 
 const DEFAULT_RESOLVERS = [LazyResolver, ImplicitTokenResolver, NumberStringUnionResolver];
 
-/** Whether an app renders as plain data: cdk8s's default resolvers, and key sorting on. */
-const defaultRendering = new WeakMap<App, boolean>();
+/**
+ * Whether a chart's app renders as plain data: cdk8s's default resolvers, and key sorting on.
+ * Kept per chart (each object knows its chart), so that no object walks up to its app.
+ */
+const defaultRendering = new WeakMap<Chart, boolean>();
 
 function fastPathApplies(o: ApiObject): boolean {
   if ((o as unknown as { patches: unknown[] }).patches.length > 0) return false;
-  const app = App.of(o);
-  let simple = defaultRendering.get(app);
+  let simple = defaultRendering.get(o.chart);
   if (simple === undefined) {
-    const resolvers = app.resolvers;
+    const resolvers = App.of(o.chart).resolvers;
     simple =
       !process.env.CDK8S_DISABLE_SORT &&
       resolvers.length === DEFAULT_RESOLVERS.length &&
       resolvers.every((r, i) => r instanceof DEFAULT_RESOLVERS[i]);
-    defaultRendering.set(app, simple);
+    defaultRendering.set(o.chart, simple);
   }
   return simple;
 }
@@ -222,9 +235,9 @@ type MetadataDefinition = {
  * ApiObjectMetadataDefinition.toJson(): like the above, and empty arrays and mappings dropped.
  * The common shape (no extra attributes, no owner references) is built directly, in key order.
  */
-function metadataJson(o: ApiObject): Record<string, unknown> | undefined {
+function metadataJson(o: ApiObject, usual: boolean): Record<string, unknown> | undefined {
   const m = o.metadata as unknown as MetadataDefinition;
-  if (!usualMetadata(o)) {
+  if (!usual) {
     return dropEmpty(
       resolveAndSanitize({
         ...m._additionalAttributes,
@@ -266,13 +279,30 @@ function usualMetadata(o: ApiObject): boolean {
   return true;
 }
 
+/**
+ * Empty arrays and mappings dropped, at every depth, from a sanitized value (a fresh tree, so a
+ * mapping with nothing to drop, such as most label sets, is returned as it is instead of copied).
+ */
 function dropEmpty(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.length === 0 ? undefined : v.map(dropEmpty);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
+  const value = v as Record<string, unknown>;
+  const keys = Object.keys(value);
+  let out: Record<string, unknown> | undefined;
+  let kept = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const x = value[keys[i]];
     const r = dropEmpty(x);
-    if (r !== undefined && r !== null) out[k] = r;
+    const dropped = r === undefined || r === null;
+    if ((dropped || r !== x) && out === undefined) {
+      // The first change: copy what came before it (all kept, unchanged), then go on copying.
+      out = {};
+      for (let j = 0; j < i; j++) out[keys[j]] = value[keys[j]];
+    }
+    if (dropped) continue;
+    kept++;
+    if (out !== undefined) out[keys[i]] = r;
   }
-  return Object.keys(out).length === 0 ? undefined : out;
+  if (kept === 0) return undefined;
+  return out ?? value;
 }

@@ -4,7 +4,9 @@ import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { APPS } from '../charts/index.js';
 import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
+import { MANIFESTS } from '../constructs/json-mappers/index.js';
 import { buildBenchApp } from '../tools/bench-app.js';
+import { ReferenceGrant } from '../imports/gateway.networking.k8s.io.js';
 import { validateObjects } from './support/schema.js';
 
 /** Every object through the fast path and through cdk8s's own toJson(), key order included. */
@@ -133,6 +135,83 @@ describe('fast rendering', () => {
       kind: 'ConfigMap',
       metadata: { name: 'b' },
       data: { z: '1' },
+    });
+  });
+
+  it('renders the kinds of the generated mappers exactly as cdk8s does: IntOrString, maps, renames, unknown fields', () => {
+    // test/tools/gen-json-mappers.test.ts renders every kind with every field of every nested type;
+    // these are the forms a mapper handles, through kinds no sample app creates among others.
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    const service = new k8s.KubeService(chart, 'service', {
+      metadata: { name: 'web', labels: { z: '1', a: '2' } },
+      spec: {
+        selector: { app: 'web', version: 'v1' },
+        ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') }],
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIp: { timeoutSeconds: 60 } },
+        // Raw props: a field under its JSON name (clusterIp in TypeScript) and a field the schema
+        // does not have, both dropped by the mapper as by cdk8s.
+        ...({ clusterIP: '10.0.0.1', unknownField: { a: 1 } } as object),
+      },
+    });
+    const pod = {
+      containers: [
+        {
+          name: 'app',
+          image: 'registry.example.com/app:1',
+          resources: {
+            limits: { memory: k8s.Quantity.fromString('256Mi'), cpu: k8s.Quantity.fromNumber(1) },
+          },
+          ports: [{ containerPort: 8080, name: 'http' }],
+          livenessProbe: { httpGet: { path: '/healthz', port: k8s.IntOrString.fromNumber(8080) } },
+        },
+      ],
+      hostIpc: false,
+      nodeSelector: { 'kubernetes.io/os': 'linux' },
+      restartPolicy: 'OnFailure',
+    };
+    new k8s.KubeCronJob(chart, 'cron', {
+      metadata: { name: 'nightly' },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: { spec: { template: { metadata: { labels: { app: 'nightly' } }, spec: pod } } },
+      },
+    });
+    new k8s.KubeStatefulSet(chart, 'db', {
+      metadata: { name: 'db' },
+      spec: {
+        serviceName: 'db-headless',
+        selector: { matchLabels: { app: 'db' } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { ...pod, restartPolicy: 'Always' } },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: k8s.Quantity.fromString('1Gi') } },
+            },
+          },
+        ],
+      },
+    });
+    new ReferenceGrant(chart, 'grant', {
+      metadata: { name: 'from-gateway', namespace: 'shop' },
+      spec: {
+        from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'ingress' }],
+        to: [{ group: '', kind: 'Service' }],
+      },
+    });
+    for (const o of [service, ...chart.node.children]) {
+      assert.ok(MANIFESTS.has(Object.getPrototypeOf(o).constructor), `${o.node.path} has a generated mapper`);
+    }
+    assert.equal(assertSameAsCdk8s(app), 4);
+    const [json] = renderObjects(app);
+    assert.deepEqual(json.spec, {
+      ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+      selector: { app: 'web', version: 'v1' },
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
     });
   });
 

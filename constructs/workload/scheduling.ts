@@ -239,9 +239,15 @@ export interface Scheduling {
   readonly topologySpread?: readonly TopologySpread[] | false;
 }
 
-/** The default spread of a workload with more than one pod. */
+let defaultSpread: readonly TopologySpread[] | undefined;
+
+/**
+ * The default spread of a workload with more than one pod. TopologySpread is immutable, so the two
+ * are made (and their constant options checked) once, not once per version.
+ */
 export function defaultTopologySpread(): TopologySpread[] {
-  return [TopologySpread.acrossZones(), TopologySpread.acrossNodes()];
+  defaultSpread ??= [TopologySpread.acrossZones(), TopologySpread.acrossNodes()];
+  return [...defaultSpread];
 }
 
 /**
