@@ -241,6 +241,11 @@ describe('npm run bench options', () => {
       assert.deepEqual(parseBenchArgs(argv, limit), { error });
     for (const bad of ['-1', '0', 'abc', '1.5', '0x10', ''])
       expect(['--services', bad], `--services must be a whole number of 1 or more, not "${bad}"`);
+    expect(['--services', '5', '--services', '6'], '--services is given more than once; give it once');
+    expect(
+      ['--namespaces-of=5', '--namespaces-of', '6'],
+      '--namespaces-of is given more than once; give it once',
+    );
     expect(
       ['--services', '1e9'],
       "--services 1e9 is more than 32000, the most that fit in this process's heap (about 128 KiB per service, about 4000 MB in all); raise the heap with NODE_OPTIONS=--max-old-space-size=<MB> for more",

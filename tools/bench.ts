@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
+import { refuseRepeatedOptions } from './mesh/options.js';
 
 const USAGE =
   'usage: npm run bench -- [--services N] [--namespaces-of K]   (defaults: 1000 services, 100 per namespace)\n' +
@@ -56,15 +57,14 @@ export function parseBenchArgs(
 ): { services: number; perNamespace: number } | { help: true } | { error: string } {
   let values;
   try {
-    ({ values } = parseArgs({
-      args: joinNegativeValues(argv),
-      options: {
-        services: { type: 'string', default: '1000' },
-        'namespaces-of': { type: 'string', default: '100' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
+    const options = {
+      services: { type: 'string', default: '1000' },
+      'namespaces-of': { type: 'string', default: '100' },
+      help: { type: 'boolean', short: 'h' },
+    } as const;
+    let tokens;
+    ({ values, tokens } = parseArgs({ args: joinNegativeValues(argv), options, strict: true, tokens: true }));
+    refuseRepeatedOptions(tokens, options);
   } catch (e) {
     return { error: (e as Error).message };
   }
