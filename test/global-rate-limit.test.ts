@@ -633,6 +633,66 @@ describe('GlobalRateLimit validation', () => {
       ],
     ],
     [
+      'actions with an empty descriptor key or value (survivors of the mutation run)',
+      () =>
+        chartWith((rl, t) =>
+          rl.apply(t, {
+            actions: [
+              RateLimitAction.requestHeader(':path', ''),
+              RateLimitAction.genericKey(''),
+              RateLimitAction.genericKey('all', ''),
+            ],
+          }),
+        ),
+      [
+        '[test/reviews/global-rate-limit] actions[0].descriptorKey: is empty; give the descriptor key it fills, e.g. "PATH"',
+        '[test/reviews/global-rate-limit] actions[1].value: is empty; give the fixed value of the entry, e.g. "all"',
+        '[test/reviews/global-rate-limit] actions[2].descriptorKey: is empty; leave it out to use "generic_key"',
+      ],
+    ],
+    [
+      'a service with no descriptors, which limits nothing',
+      () => shop({ descriptors: [] }).chart,
+      [
+        '[test/ratelimit] descriptors: is empty, so nothing is limited; add at least one descriptor with a limit',
+      ],
+    ],
+    [
+      'a target with per-path local rate limits, whose route actions make Envoy skip the global ones',
+      () => {
+        const { chart, ns, ratelimit } = shop();
+        const bucket = { maxTokens: 10, fillInterval: Duration.seconds(1) };
+        const api = new Microservice(chart, 'api', {
+          namespace: ns,
+          image: 'api:1',
+          ports: [ServicePort.http(8080)],
+          versions: { v1: {} },
+          localRateLimit: { bucket, paths: [{ prefix: '/search', bucket }] },
+        });
+        ratelimit.apply(api, { actions: [PATH] });
+        return chart;
+      },
+      [
+        '[test/api/global-rate-limit] target: api has per-path local rate limits, whose route-level actions make Envoy skip these virtual-host actions; drop localRateLimit.paths, or express the path limits as descriptors of the global rate limit',
+      ],
+    ],
+    [
+      'a Redis name that is no label, reported for the prop and for the Redis service',
+      () => shop({ redisName: 'Redis_1' }).chart,
+      [
+        '[test/ratelimit] redisName: "Redis_1" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+        '[test/ratelimit/redis] name: "Redis_1" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      ],
+    ],
+    [
+      'a rate limit service named like another service of its namespace',
+      () => shop({ name: 'reviews' }).chart,
+      [
+        '[test/ratelimit] name: service reviews.shop.svc.cluster.local is also declared by test/reviews; give each service a unique name in its namespace',
+        '[test/reviews] name: service reviews.shop.svc.cluster.local is also declared by test/ratelimit; give each service a unique name in its namespace',
+      ],
+    ],
+    [
       'a name that is not an RFC 1123 label and fractional replicas',
       () => shop({ name: 'Rate_Limit', replicas: 1.5 }).chart,
       [
