@@ -15,7 +15,7 @@ import {
 import { MESH_ROOT_NAMESPACE, type MeshNamespace, MtlsMode, WAYPOINT_NAME } from './mesh-namespace.js';
 import { callerLabel, checkInput, constructId } from './input.js';
 import { MeshRegistry } from './registry.js';
-import { LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
+import { LOCAL_RATE_LIMIT_ID, LocalRateLimit, type LocalRateLimitOptions } from './rate-limit.js';
 import { renderTrafficPolicy, type TrafficPolicy, validateTrafficPolicy } from './resilience.js';
 import {
   type HttpRoute,
@@ -495,7 +495,7 @@ export class Microservice<V extends string = string> extends Construct {
     }
 
     if (props.localRateLimit) {
-      new LocalRateLimit(this, 'local-rate-limit', { service: this, ...props.localRateLimit });
+      new LocalRateLimit(this, LOCAL_RATE_LIMIT_ID, { service: this, ...props.localRateLimit });
     }
 
     for (const child of this.node.children) {

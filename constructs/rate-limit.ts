@@ -45,6 +45,8 @@ const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const LOCAL_RATELIMIT_TYPE =
   'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 const FILTER = 'envoy.filters.http.local_ratelimit';
+/** The id of the LocalRateLimit that Microservice's `localRateLimit` prop creates in the service. */
+export const LOCAL_RATE_LIMIT_ID = 'local-rate-limit';
 /** The rate limit stage of per-path local limits (Envoy allows 0 to 10; global limits use 0). */
 const LOCAL_STAGE = 1;
 
@@ -93,7 +95,7 @@ export class LocalRateLimit extends Construct {
       // select app=<name> in every namespace (EnvoyFilter's `workloadSelector`,
       // https://istio.io/latest/docs/reference/config/networking/envoy-filter/).
       // Microservice's localRateLimit creates this construct inside the service, which reports both.
-      const ownedByService = this.node.scope === svc;
+      const ownedByService = svc.node.tryFindChild(LOCAL_RATE_LIMIT_ID) === this;
       if (ownedByService) return;
       if (svc.namespace.isAmbient) {
         p.add(

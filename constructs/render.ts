@@ -193,13 +193,18 @@ function resolveAndSanitize(v: unknown): unknown {
     throw new Error(`can't render non-simple object of type '${value.constructor?.name}'`);
   }
   const out: Record<string, unknown> = {};
+  // An own "__proto__" key (props parsed from JSON or YAML) would set the prototype of `out` on
+  // assignment, and its fields would then be read as the object's own; cdk8s's output loses it
+  // (JsonPatch.apply clones through JSON), so it is dropped here too.
   if (Object.getPrototypeOf(value) === Object.prototype && inSortedOrder(value)) {
     for (const key in value) {
+      if (key === '__proto__') continue;
       const r = resolveAndSanitize(value[key]);
       if (r !== undefined && r !== null) out[key] = r;
     }
   } else {
     for (const key of Object.keys(value).sort()) {
+      if (key === '__proto__') continue;
       const r = resolveAndSanitize(value[key]);
       if (r !== undefined && r !== null) out[key] = r;
     }

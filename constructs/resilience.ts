@@ -127,6 +127,8 @@ export interface TrafficPolicy {
 
 /** An RFC 9110 token: what a header name and (RFC 6265) a cookie name are made of. */
 const TOKEN = /^[0-9A-Za-z!#$%&'*+.^_`|~-]+$/;
+/** Envoy's HTTP_HEADER_NAME (validate.proto's well-known rule): a token, or a pseudo-header such as ":authority". */
+const HEADER_NAME = /^:?[0-9A-Za-z!#$%&'*+.^_`|~-]+$/;
 
 export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Problems): void {
   const hash = tp.loadBalancer?._spec.consistentHash;
@@ -136,7 +138,7 @@ export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Probl
   // so the proxy rejects the whole route configuration. A cookie name outside RFC 6265's token
   // (";", "=", spaces) can never come back in a Cookie header, so affinity would silently not hold.
   const header = hash?.httpHeaderName;
-  if (header !== undefined && !TOKEN.test(header)) {
+  if (header !== undefined && !HEADER_NAME.test(header)) {
     p.add(
       `${field}.loadBalancer.header`,
       `${JSON.stringify(header)} is not an HTTP header name (Envoy rejects the route configuration)`,

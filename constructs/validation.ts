@@ -173,28 +173,25 @@ export class Problems {
   }
 
   /**
-   * A path (and query) matched as the request carries it: besides control characters, only what
-   * RFC 3986 allows raw in a path and query (unreserved, sub-delims, ":", "@", "/", "?" and
-   * %-escapes, section 3.3). A client sends anything else percent-encoded, and Envoy matches the
-   * path as received: Istio's default normalization (BASE) decodes no escapes
+   * A path (and query) matched as the request carries it. Clients percent-encode what the URL
+   * standard's path percent-encode set names (https://url.spec.whatwg.org/#path-percent-encode-set:
+   * controls, space, `"`, `#`, `<`, `>`, `` ` ``, `{`, `}` and every non-ASCII character; "?" starts
+   * the query, which a prefix may cover), and Envoy matches the path as received: Istio's default
+   * normalization (BASE) decodes no such escape
    * (https://istio.io/latest/docs/ops/best-practices/security/#understand-path-normalization-in-authorization-policy),
-   * so "/a b" or "/café" never matches. The Gateway API CRD refuses such a path outright (its
-   * HTTPPathMatch pattern); `extra` allows more characters, e.g. "{}" of Istio's path templates.
+   * so "/a b" or "/café" never matches. Characters sent raw ("[", "]", "|", "^") are fine here; the
+   * Gateway API CRD's stricter HTTPPathMatch pattern is the admission pass's to check. `extra`
+   * allows more characters, e.g. "{}" of Istio's path templates.
    */
   public requestPath(field: string, value: string, extra = ''): void {
     if (CONTROL.test(value)) {
       this.requestText(field, value);
       return;
     }
-    const bad = [...value.replace(/%[0-9A-Fa-f]{2}/g, '')].find(
-      (ch) => !/[-A-Za-z0-9._~!$&'()*+,;=:@/?]/.test(ch) && !extra.includes(ch),
-    );
+    const encodedByClients = (ch: string) => PATH_ENCODED.test(ch) && !extra.includes(ch);
+    const bad = [...value.replace(/%[0-9A-Fa-f]{2}/g, '')].find((ch) => ch === '%' || encodedByClients(ch));
     if (bad === undefined) return;
-    const encoded = [...value]
-      .map((ch) =>
-        /[-A-Za-z0-9._~!$&'()*+,;=:@/?%]/.test(ch) || extra.includes(ch) ? ch : encodeURIComponent(ch),
-      )
-      .join('');
+    const encoded = [...value].map((ch) => (encodedByClients(ch) ? encodeURIComponent(ch) : ch)).join('');
     this.add(
       field,
       bad === '%'
@@ -349,6 +346,8 @@ export class Problems {
 
 // eslint-disable-next-line no-control-regex -- control characters are what this finds
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** What clients send percent-encoded in a path (besides controls): the URL standard's path percent-encode set. */
+const PATH_ENCODED = /[\t "#<>`{}\u0080-\u{10ffff}]/u;
 const UINT32_MAX = 4294967295;
 
 /**

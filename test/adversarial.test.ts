@@ -28,6 +28,7 @@ import {
   ServicePort,
   StringMatch,
   TaintEffect,
+  NodeLabelQuery,
   Toleration,
   Workload,
 } from '../constructs/index.js';
@@ -287,6 +288,8 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
       '[test/api] trafficPolicy.loadBalancer.cookie: "a;b" is not a cookie name, so browsers never send it back and requests lose their affinity; use letters, digits and "-" or "_", e.g. "session"',
     ]);
     synth(api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByHeader('X-User-Id') } }).chart);
+    // Envoy's HTTP_HEADER_NAME takes pseudo-headers: hashing on the host is ":authority".
+    synth(api({ trafficPolicy: { loadBalancer: LoadBalancer.consistentHashByHeader(':authority') } }).chart);
     synth(cookie('session_id'));
   });
 
@@ -391,7 +394,10 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     const b = new Microservice(chart, 'hub', { namespace: root, ...props });
     new LocalRateLimit(chart, 'limit-api', { service: a, bucket });
     new LocalRateLimit(chart, 'limit-hub', { service: b, bucket });
+    // Created inside the service, but not by its localRateLimit prop: checked all the same.
+    new LocalRateLimit(a, 'my-limit', { service: a, bucket });
     assert.deepEqual(synthErrors(chart), [
+      '[test/api/my-limit] service: namespace "ambient" of api is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies, so nothing would be limited; rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
       '[test/limit-api] service: namespace "ambient" of api is ambient, and Istio does not support the EnvoyFilter that local rate limiting needs on waypoint proxies, so nothing would be limited; rate-limit at the ingress gateway, or use DataPlane.sidecar() for the namespace',
       '[test/limit-hub] service: hub is in "istio-system", Istio\'s mesh root namespace, where the rate limit\'s EnvoyFilter would select every workload labelled app=hub in every namespace; run the service in a namespace of its own',
     ]);
@@ -423,11 +429,18 @@ describe('values Kubernetes, istiod or Envoy refuse in the newer constructs', ()
     });
   });
 
-  it('accepts a toleration of every taint (an empty key with Exists), and refuses an empty key with Equal', () => {
+  it('accepts a toleration of every taint (an empty key with Exists), and refuses an empty key with Equal or in a node affinity', () => {
     synth(api({ scheduling: { tolerations: [Toleration.exists('', TaintEffect.NO_SCHEDULE)] } }).chart);
-    const { chart } = api({ scheduling: { tolerations: [Toleration.equal('', 'gpu')] } });
+    const { chart } = api({
+      scheduling: {
+        tolerations: [Toleration.equal('', 'gpu')],
+        // A node selector requirement has no such form: its key is always a label key.
+        nodeAffinity: { required: [NodeLabelQuery.exists('')] },
+      },
+    });
     assert.deepEqual(synthErrors(chart), [
       '[test/api] scheduling.tolerations[0].key: "" is not a label key: it has an empty name part; use e.g. "topology.kubernetes.io/zone"',
+      '[test/api] scheduling.nodeAffinity.required[0].key: "" is not a label key: it has an empty name part; use e.g. "topology.kubernetes.io/zone"',
     ]);
   });
 });
@@ -524,16 +537,21 @@ describe('path matches with characters a request carries percent-encoded never m
       pathPrefix: '/pay now',
       to: svc,
     });
-    svc.allowFrom({ principal: 'cluster.local/ns/payments/sa/web', paths: ['/a#b', '/x%zz'] });
+    svc.allowFrom({
+      principal: 'cluster.local/ns/payments/sa/web',
+      paths: ['/a#b', '/x%zz', '/a`b', '/a\tb'],
+    });
     assert.deepEqual(synthErrors(chart), [
       '[test/api] routes[0].match[0].uri: "/café" has the character "é", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/caf%C3%A9"',
       '[test/api] callers[1] (web).paths: "/a#b" has the character "#", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/a%23b"',
       '[test/api] callers[1] (web).paths: "/x%zz" has a "%" that starts no escape, which no request path carries, so it never matches; write "%25" for a literal "%"',
+      '[test/api] callers[1] (web).paths: "/a`b" has the character "`", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/a%60b"',
+      '[test/api] callers[1] (web).paths: "/a\\tb" has the character "\\t", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/a%09b"',
       '[test/web] routes[0].pathPrefix: "/pay now" has the character " ", which a request carries percent-encoded, so it never matches; write it as the request carries it, "/pay%20now"',
     ]);
   });
 
-  it('accepts escapes, queries, sub-delims and Istio path templates', () => {
+  it('accepts escapes, queries, sub-delims, what clients send raw ([ ] | ^) and Istio path templates', () => {
     const { chart, ns, svc } = api();
     svc.addRoute({
       match: [{ uri: StringMatch.prefix("/caf%C3%A9;v=1?lang=fr&x=(1)'") }],
@@ -546,7 +564,7 @@ describe('path matches with characters a request carries percent-encoded never m
     });
     svc.allowFrom({
       principal: 'cluster.local/ns/payments/sa/web',
-      paths: ['/orders/{*}/items', '/static/{**}', '*.js'],
+      paths: ['/orders/{*}/items', '/static/{**}', '*.js', '/items[0]', '/a|b', '/x^y'],
     });
     synth(chart);
   });

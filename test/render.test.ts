@@ -215,6 +215,31 @@ describe('fast rendering', () => {
     });
   });
 
+  it('drops an own "__proto__" key of props parsed from JSON, as cdk8s does, instead of reading its fields', () => {
+    const app = new App();
+    const chart = new Chart(app, 'c');
+    new ApiObject(
+      chart,
+      'plain',
+      JSON.parse(
+        '{"apiVersion":"v1","kind":"X","metadata":{"name":"a"},"__proto__":{"evil":1},"spec":{"b":1,"__proto__":{"c":2}}}',
+      ),
+    );
+    new k8s.KubeConfigMap(
+      chart,
+      'map',
+      JSON.parse('{"metadata":{"name":"b"},"__proto__":{"data":{"x":"1"}}}'),
+    );
+    assertSameAsCdk8s(app);
+    assert.deepEqual(
+      orderedApiObjects(chart).map((o) => JSON.stringify(toManifest(o))),
+      [
+        '{"apiVersion":"v1","kind":"X","metadata":{"name":"a"},"spec":{"b":1}}',
+        '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"b"}}',
+      ],
+    );
+  });
+
   it('validates the whole app first, with every problem listed', () => {
     const app = new App();
     buildBenchApp(app, 3);

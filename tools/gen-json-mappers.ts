@@ -19,7 +19,7 @@
  * from KINDS are written, so the module loads little. The source text is parsed with the
  * TypeScript compiler, and every field must be one of the few forms cdk8s generates: anything else
  * stops the generator with the function and field named, rather than guess. Running it again on
- * the same inputs writes the same bytes (test/json-mappers.test.ts holds the files to that, so a
+ * the same inputs writes the same bytes (test/tools/gen-json-mappers.test.ts holds the files to that, so a
  * dependency bump or a new import cannot leave them stale).
  */
 import { readFileSync, mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
@@ -52,7 +52,7 @@ const crdImport = (file: string) => () =>
 /**
  * Every generated class the constructs instantiate directly (a subclass of one, such as the
  * RequestAuthentication of constructs/microservice.ts, renders through its own toJson()).
- * test/json-mappers.test.ts checks that every sample app's and the bench app's kinds are here.
+ * test/tools/gen-json-mappers.test.ts checks that every sample app's and the bench app's kinds are here.
  */
 export const SOURCES: readonly Source[] = [
   {

@@ -64,7 +64,9 @@ class OutputError extends Error {}
  * flowchart with its title block), so that a graph can be drawn again over an earlier one while a
  * file of the user's that happens to have the name (a hand-made notes.svg) is never replaced.
  */
-function writtenByGraph(text: string): boolean {
+function writtenByGraph(raw: string): boolean {
+  // A checkout with Windows line endings (git's autocrlf) holds the same file with CRLF.
+  const text = raw.replace(/\r\n/g, '\n');
   return (
     text === '' ||
     text.startsWith('digraph mesh {\n') ||

@@ -33,7 +33,12 @@ export function pruneStale(root, { dryRun = false } = {}) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const root = resolve(process.argv[2] ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
+  const arg = process.argv[2];
+  if (arg?.startsWith('-') || process.argv.length > 3) {
+    console.error('usage: node tools/prune-stale.mjs [root]   (default: the repository)');
+    process.exit(2);
+  }
+  const root = resolve(arg ?? join(dirname(fileURLToPath(import.meta.url)), '..'));
   const removed = pruneStale(root);
   if (removed.length > 0)
     console.log(`prune-stale: removed ${removed.length} stale compiled file(s): ${removed.join(', ')}`);

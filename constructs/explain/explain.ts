@@ -459,7 +459,11 @@ class Evaluator {
    */
   private job(name: string, version: string | undefined, from: string): Caller | undefined {
     const m = /^([^.]+)(?:\.([^.]+))?$/.exec(name);
-    if (!m || this.index.services.some((s) => s.name === m[1])) return undefined;
+    if (
+      !m ||
+      this.index.services.some((s) => s.name === m[1] && (m[2] === undefined || s.namespace === m[2]))
+    )
+      return undefined;
     const jobs = this.index.jobs.filter(
       (j) => (jobCallerName(j) === m[1] || j.name === m[1]) && (m[2] === undefined || j.namespace === m[2]),
     );
@@ -481,16 +485,20 @@ class Evaluator {
         `from "${from}": the jobs of that name run as different service accounts (${accounts.join(', ')}); give each its own app label`,
       );
     }
+    // As for a service's versions: only the labels every job of the name carries are certain.
     const [j] = jobs;
+    const labels: Record<string, string> = { ...j.labels };
+    for (const other of jobs.slice(1))
+      for (const k of Object.keys(labels)) if (other.labels[k] !== labels[k]) delete labels[k];
     const plane = this.index.dataPlane(j.namespace);
     return {
       kind: 'workload',
       name: m[1],
       namespace: j.namespace,
       principal: this.index.principal(j.namespace, j.serviceAccount),
-      labels: j.labels,
-      proxy: j.sidecar ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
-      workload: j,
+      labels,
+      proxy: jobs.every((x) => x.sidecar) ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
+      workload: jobs.length === 1 ? j : { ...j, labels },
     };
   }
 

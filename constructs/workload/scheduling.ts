@@ -99,10 +99,9 @@ export class NodeLabelQuery {
 
   /** @internal */
   public _validate(p: Problems, field: string): void {
-    // An empty key with Exists tolerates every taint, which the API server accepts ("If the key is
-    // empty, operator must be Exists; this combination means to match all values and all keys",
-    // https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/#scheduling).
-    if (this.key !== '' || this.operator !== 'Exists') validateLabelKey(p, `${field}.key`, this.key);
+    // Unlike a toleration's, a node selector requirement's key must be a label key
+    // (validateNodeSelectorRequirement in the API server's pod validation): no empty key.
+    validateLabelKey(p, `${field}.key`, this.key);
     if (this.values && this.values.length === 0) {
       p.add(
         `${field}.values`,

@@ -2,7 +2,7 @@
  * Props objects for the generated classes, built from the model tools/gen-json-mappers.ts reads
  * out of cdk8s's own mappers: each field in the form its mapper expects (nested types, arrays,
  * maps, IntOrString, dates), some left out, plus fields no mapper knows (a misspelling, the JSON
- * name of a renamed field) that must be dropped. test/json-mappers.test.ts maps them through the
+ * name of a renamed field) that must be dropped. test/tools/gen-json-mappers.test.ts maps them through the
  * generated functions and through cdk8s's manifest(), and test/render.test.ts renders objects
  * built from them; `reached` records every mapper a sample went through.
  */
