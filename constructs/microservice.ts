@@ -470,17 +470,7 @@ export class Microservice<V extends string = string> extends Construct {
     }
 
     if (!this.namespace.isAmbient) {
-      // Scopes the proxy's outbound config to what the service calls: least privilege for egress
-      // inside the mesh, and much smaller Envoy config in large meshes.
-      this.sidecar = new Sidecar(this, 'sidecar', {
-        metadata: { name: this.name, namespace: ns, labels },
-        spec: {
-          workloadSelector: { labels },
-          egress: [{ hosts: Lazy.any({ produce: () => this.egressHosts() }) }],
-          // Fail closed when the namespace says so (REGISTRY_ONLY); unset, the mesh-wide mode applies.
-          outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
-        },
-      });
+      this.sidecar = scopedSidecar(this, labels, () => this.egressHosts());
     }
 
     if (this.hasPeers) {
@@ -1304,6 +1294,28 @@ class JwksUriRequestAuthentication extends RequestAuthentication {
 function intOrString(v: number | string | undefined): k8s.IntOrString | undefined {
   if (v === undefined) return undefined;
   return typeof v === 'number' ? k8s.IntOrString.fromNumber(v) : k8s.IntOrString.fromString(v);
+}
+
+/**
+ * @internal The Sidecar of a caller (a Microservice, a MeshJob) in a sidecar namespace: it scopes
+ * the proxy's outbound config to what the caller calls (least privilege for egress inside the mesh,
+ * and much smaller Envoy config in large meshes), with the hosts known only once the app is built.
+ */
+export function scopedSidecar(
+  caller: MeshCaller,
+  labels: Record<string, string>,
+  hosts: () => string[],
+): Sidecar {
+  return new Sidecar(caller, 'sidecar', {
+    metadata: { name: caller.name, namespace: caller.namespace.name, labels },
+    spec: {
+      workloadSelector: { labels },
+      egress: [{ hosts: Lazy.any({ produce: hosts }) }],
+      // Fail closed when the namespace says so (REGISTRY_ONLY, the egress work's
+      // `outboundTrafficPolicy`); unset, the mesh-wide mode applies.
+      outboundTrafficPolicy: caller.namespace._sidecarOutboundTrafficPolicy(),
+    },
+  });
 }
 
 /**

@@ -14,10 +14,10 @@
  * MeshJob sets it on every pod of a sidecar namespace; ambient pods have no sidecar and complete
  * without it.
  */
-import { ApiObject, type Duration, Lazy } from 'cdk8s';
+import { ApiObject, type Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { Construct } from 'constructs';
-import { Sidecar } from '../../imports/networking.istio.io.js';
+import type { Sidecar } from '../../imports/networking.istio.io.js';
 import { checkInput, constructId } from '../input.js';
 import type { MeshNamespace } from '../mesh-namespace.js';
 import {
@@ -25,6 +25,7 @@ import {
   claimServiceAccount,
   type MeshCaller,
   Microservice,
+  scopedSidecar,
   sidecarEgressHosts,
 } from '../microservice.js';
 import { MeshRegistry } from '../registry.js';
@@ -270,23 +271,9 @@ export class MeshJob extends Construct implements MeshCaller {
     }
 
     if (sidecarMode) {
-      this.sidecar = new Sidecar(this, 'sidecar', {
-        metadata: { name: this.name, namespace: ns, labels },
-        spec: {
-          workloadSelector: { labels },
-          egress: [
-            {
-              hosts: Lazy.any({
-                produce: () => sidecarEgressHosts(this, [], this.dependencies, this.targets, undefined),
-              }),
-            },
-          ],
-          // The namespace's fail-closed egress mode, where MeshNamespace carries one (the egress
-          // work's `outboundTrafficPolicy`, rendered into every Sidecar of the namespace as
-          // Microservice's is); unset, the mesh-wide mode applies.
-          outboundTrafficPolicy: this.namespace._sidecarOutboundTrafficPolicy(),
-        },
-      });
+      this.sidecar = scopedSidecar(this, labels, () =>
+        sidecarEgressHosts(this, [], this.dependencies, this.targets, undefined),
+      );
     }
 
     for (const child of this.node.children) {
