@@ -3,27 +3,12 @@ import { describe, it } from 'node:test';
 import { App, Chart, JsonPatch, Lazy, ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { APPS } from '../charts/index.js';
-import { charts, orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
+import { orderedApiObjects, renderObjects, toManifest } from '../constructs/index.js';
 import { MANIFESTS } from '../constructs/json-mappers/index.js';
 import { buildBenchApp } from '../tools/bench-app.js';
 import { ReferenceGrant } from '../imports/gateway.networking.k8s.io.js';
 import { validateObjects } from './support/schema.js';
-
-/** Every object through the fast path and through cdk8s's own toJson(), key order included. */
-function assertSameAsCdk8s(app: App): number {
-  let count = 0;
-  for (const chart of charts(app)) {
-    for (const o of orderedApiObjects(chart)) {
-      assert.equal(
-        JSON.stringify(toManifest(o)),
-        JSON.stringify(o.toJson()),
-        `${o.node.path} renders as cdk8s does`,
-      );
-      count++;
-    }
-  }
-  return count;
-}
+import { assertSameAsCdk8s } from './support/same-as-cdk8s.js';
 
 describe('fast rendering', () => {
   for (const sample of APPS.apps) {

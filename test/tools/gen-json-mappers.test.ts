@@ -16,10 +16,10 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { APPS } from '../../charts/index.js';
 import { MANIFESTS } from '../../constructs/json-mappers/index.js';
-import { charts, orderedApiObjects, toManifest } from '../../constructs/render.js';
 import { buildBenchApp } from '../../tools/bench-app.js';
 import { generate, OUT_DIR, readSource, SOURCES } from '../../tools/gen-json-mappers.js';
 import { SampleBuilder } from '../support/json-samples.js';
+import { assertSameAsCdk8s } from '../support/same-as-cdk8s.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -37,22 +37,6 @@ async function classesOf(specifier: string): Promise<Record<string, GeneratedCla
 function assertSame(actual: unknown, expected: unknown, what: string): void {
   assert.equal(JSON.stringify(actual), JSON.stringify(expected), what);
   assert.deepStrictEqual(actual, expected, what);
-}
-
-/** Every object through constructs/render.ts and through cdk8s's own toJson(), key order included. */
-function assertSameAsCdk8s(app: App): number {
-  let count = 0;
-  for (const chart of charts(app)) {
-    for (const o of orderedApiObjects(chart)) {
-      assert.equal(
-        JSON.stringify(toManifest(o)),
-        JSON.stringify(o.toJson()),
-        `${o.node.path} renders as cdk8s does`,
-      );
-      count++;
-    }
-  }
-  return count;
 }
 
 describe('generated JSON mappers', () => {
