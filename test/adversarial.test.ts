@@ -74,6 +74,10 @@ describe('CronJob schedules, as the API server parses them', () => {
       ['* * * * * *', 'has 6 fields, not 5'],
       ['', 'has 0 fields, not 5'],
       ['@fortnightly', 'is not a cron descriptor'],
+      // robfig/cron takes "@every " and hands the rest to Go's time.ParseDuration.
+      ['@every  5m', 'is not a cron descriptor'],
+      ['@every 5', 'is not a cron descriptor'],
+      ['@every 1d', 'is not a cron descriptor'],
     ];
     for (const [schedule, problem] of cases) {
       assert.deepEqual(synthErrors(job(schedule)), [
@@ -93,6 +97,10 @@ describe('CronJob schedules, as the API server parses them', () => {
       '@midnight',
       '@every 1h30m',
       '@every 90s',
+      '@every 0',
+      '@every 1.5h',
+      '@every 500\u00b5s',
+      '@every 500\u03bcs',
     ]) {
       synth(job(schedule));
     }

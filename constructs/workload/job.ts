@@ -136,7 +136,10 @@ function cronScheduleProblem(schedule: string): string | undefined {
   const spec = schedule.trim();
   if (spec.startsWith('@')) {
     if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(spec)) return undefined;
-    if (/^@every\s+((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(spec)) return undefined;
+    // "@every " and then Go's time.ParseDuration of the rest (parseDescriptor in robfig/cron v3's
+    // parser.go): one space, an optional sign, "0" or numbers with units (µs in either spelling).
+    if (/^@every [-+]?(0|((\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$/.test(spec))
+      return undefined;
     return 'is not a cron descriptor';
   }
   const fields = spec.split(/\s+/);
