@@ -96,6 +96,30 @@ describe('ExternalService validation', () => {
     ]);
   });
 
+  it("refuses every protocol prefix Istio reads from a port name but the port's own, and takes names without one", () => {
+    // Istio's protocol selection by port name (https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/):
+    // "<protocol>[-<suffix>]". Each of its prefixes, on a TCP port (so "tcp" is its own).
+    const prefixes = ['http', 'https', 'http2', 'grpc', 'grpc-web', 'tls', 'mongo', 'mysql', 'redis', 'udp'];
+    assert.deepEqual(
+      errorsOf({ ports: prefixes.map((prefix, i) => ExternalPort.tcp(5000 + i, { name: `${prefix}-db` })) }),
+      prefixes.map(
+        (prefix, i) =>
+          `[test/p] ports[${i}].name: "${prefix}-db" names the protocol "${prefix.split('-')[0]}", but the port is TCP; name it "tcp-${5000 + i}", or use the factory of the protocol it speaks`,
+      ),
+    );
+    assert.deepEqual(
+      errorsOf({
+        ports: [
+          ExternalPort.tcp(5432, { name: 'tcp-postgres' }),
+          ExternalPort.tcp(5433, { name: 'postgres' }),
+          ExternalPort.http(8080, { name: 'http-api' }),
+          ExternalPort.https(8443, { name: 'https-api' }),
+        ],
+      }),
+      [],
+    );
+  });
+
   it('originates TLS only to one DNS host, on a port of its own, with a DNS SNI and an absolute CA path', () => {
     assert.deepEqual(
       errorsOf({ hosts: ['*.example.com'], resolution: 'NONE', tls: ExternalTls.originate() }),

@@ -8,20 +8,11 @@ export enum ExternalProtocol {
   TCP = 'TCP',
 }
 
-/** The port-name prefixes Istio reads a protocol from (protocol selection); a name must not claim another's. */
-const PROTOCOL_PREFIXES = [
-  'http',
-  'https',
-  'http2',
-  'grpc',
-  'grpc-web',
-  'tcp',
-  'tls',
-  'mongo',
-  'mysql',
-  'redis',
-  'udp',
-];
+/**
+ * The port-name prefixes Istio reads a protocol from (protocol selection); a name must not claim
+ * another's. A name is read up to its first "-", so "grpc-web" is claimed as "grpc".
+ */
+const PROTOCOL_PREFIXES = ['http', 'https', 'http2', 'grpc', 'tcp', 'tls', 'mongo', 'mysql', 'redis', 'udp'];
 
 export interface ExternalPortOptions {
   /**
