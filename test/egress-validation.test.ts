@@ -120,6 +120,32 @@ describe('ExternalService validation', () => {
     );
   });
 
+  it("refuses an egress gateway's names, labels and ports the API server or Istio refuse (survivors of the mutation run)", () => {
+    const errors = errorsOf({
+      ports: [ExternalPort.http()],
+      egressGateway: EgressGateway.istio({
+        namespace: 'Egress_NS',
+        serviceName: 'Egress.Gateway',
+        selector: { 'bad key!': 'egress' },
+        ports: [0, 70000],
+      }),
+    });
+    assert.deepEqual(errors, [
+      '[test/p] egressGateway.namespace: "Egress_NS" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      '[test/p] egressGateway.serviceName: "Egress.Gateway" is not a valid RFC 1123 label; use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit',
+      '[test/p] egressGateway.selector: "bad key!" is not a label key, so no workload carries it; use [prefix/]name with a name of at most 63 letters, digits, "-", "_" and "."',
+      '[test/p] egressGateway.ports[0]: 0 is not a valid port; use a whole number from 1 to 65535',
+      '[test/p] egressGateway.ports[1]: 70000 is not a valid port; use a whole number from 1 to 65535',
+      "[test/p] egressGateway: sidecars reach the gateway on port 80, which its Service does not expose (it exposes 0, 70000); expose 80 on the gateway's Service and list it in EgressGateway.istio({ ports })",
+    ]);
+    assert.deepEqual(
+      errorsOf({ ports: [ExternalPort.http()], egressGateway: EgressGateway.istio({ ports: [] }) }),
+      [
+        '[test/p] egressGateway.ports: is empty, so no sidecar can reach the gateway; leave ports out for [80, 443]',
+      ],
+    );
+  });
+
   it('originates TLS only to one DNS host, on a port of its own, with a DNS SNI and an absolute CA path', () => {
     assert.deepEqual(
       errorsOf({ hosts: ['*.example.com'], resolution: 'NONE', tls: ExternalTls.originate() }),

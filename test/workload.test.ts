@@ -269,6 +269,69 @@ describe('Microservice scheduling and autoscaling', () => {
     assert.equal(find(objs, 'Deployment', 'b-v1').spec.template.spec.topologySpreadConstraints, undefined);
   });
 
+  it('scales on CPU at 80 % only when nothing else is named, and renders each stabilization window alone (survivors of the mutation run)', () => {
+    const hpaOf = (autoscaling: ConstructorParameters<typeof Microservice>[2]['autoscaling']) => {
+      const { chart, ns } = payments();
+      new Microservice(chart, 'api', { namespace: ns, image: 'api:1', versions: { v1: {} }, autoscaling });
+      return find(synth(chart), 'HorizontalPodAutoscaler', 'api-v1').spec;
+    };
+    const names = (spec: { metrics: { type: string; containerResource?: { name: string } }[] }) =>
+      spec.metrics.map((m) => m.containerResource?.name ?? m.type);
+    assert.deepEqual(names(hpaOf({ minReplicas: 2, maxReplicas: 4 })), ['cpu']);
+    assert.deepEqual(names(hpaOf({ minReplicas: 2, maxReplicas: 4, memoryUtilization: 70 })), ['memory']);
+    assert.deepEqual(
+      names(hpaOf({ minReplicas: 2, maxReplicas: 4, metrics: [ScalingMetric.pods('rps', '500m')] })),
+      ['Pods'],
+    );
+    assert.deepEqual(
+      names(hpaOf({ minReplicas: 2, maxReplicas: 4, cpuUtilization: 60, memoryUtilization: 70 })),
+      ['cpu', 'memory'],
+    );
+    const up = hpaOf({
+      minReplicas: 2,
+      maxReplicas: 4,
+      behavior: { scaleUpStabilization: Duration.seconds(30) },
+    });
+    assert.deepEqual(up.behavior, { scaleUp: { stabilizationWindowSeconds: 30 } });
+    assert.equal(hpaOf({ minReplicas: 2, maxReplicas: 4, behavior: {} }).behavior, undefined);
+  });
+
+  it('takes metric targets as positive quantities, written as the API server reads them (survivors of the mutation run)', () => {
+    const { chart, ns } = payments();
+    const good = ['500m', '1.5', '2e3', '.5', '+3', '1Ki', '10', '0.5k'];
+    const bad = ['0', '0.0m', '-1', '1 k', 'abc', '1e', '1.5.5', '', '0Mi', '1KB', '5 '];
+    new Microservice(chart, 'api', {
+      namespace: ns,
+      image: 'api:1',
+      versions: { v1: {} },
+      autoscaling: {
+        minReplicas: 2,
+        maxReplicas: 4,
+        metrics: [...good, ...bad].map((v) => ScalingMetric.external('queue_depth', v)),
+        behavior: { scaleUpStabilization: Duration.hours(2) },
+      },
+    });
+    assert.deepEqual(synthErrors(chart), [
+      ...bad.map(
+        (v, i) =>
+          `[test/api] autoscaling.metrics[${good.length + i}].target: ${JSON.stringify(v)} is not a positive quantity; use e.g. 100 or "500m"`,
+      ),
+      "[test/api] autoscaling.behavior.scaleUpStabilization: 7200s is above the API server's maximum of 3600s for this field; use Duration.seconds(n) with n ≤ 3600",
+    ]);
+    const ok = payments();
+    new Microservice(ok.chart, 'api', {
+      namespace: ok.ns,
+      image: 'api:1',
+      versions: { v1: {} },
+      autoscaling: { minReplicas: 2, maxReplicas: 4, metrics: good.map((v) => ScalingMetric.pods('rps', v)) },
+    });
+    const hpa = find(synth(ok.chart), 'HorizontalPodAutoscaler', 'api-v1');
+    assert.deepEqual(
+      hpa.spec.metrics.map((m: { pods: { target: { averageValue: string } } }) => m.pods.target.averageValue),
+      good,
+    );
+  });
+
   it("scales on the app container's memory and on custom and external metrics, with a scale-down window", () => {
     const { chart, ns } = payments();
     new Microservice(chart, 'api', {

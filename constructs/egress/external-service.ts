@@ -576,7 +576,8 @@ export class ExternalService extends Construct implements CallTarget {
           'call TCP services straight from the sidecar (no egressGateway)',
         );
       }
-      for (const leg of this.gatewayLegs()) {
+      // With no ports at all, the gateway's own check says so once.
+      for (const leg of gw.ports.length === 0 ? [] : this.gatewayLegs()) {
         if (!gw.ports.includes(leg.port)) {
           p.add(
             'egressGateway',
