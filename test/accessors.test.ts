@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ApiObject, type App, Chart, JsonPatch, Testing } from 'cdk8s';
-import { AdmissionError } from '../constructs/admission/index.js';
 import {
   DataPlane,
   Duration,
@@ -10,7 +9,7 @@ import {
   renderObjects,
   StringMatch,
 } from '../constructs/index.js';
-import type { Manifest } from './support/synth.js';
+import { admissionProblems, type Manifest } from './support/synth.js';
 
 /**
  * web → api (v1, v2) in namespace "shop": api autoscaled, with a disruption budget, a JWT rule and
@@ -63,17 +62,6 @@ function rendered(objects: readonly Manifest[], o: ApiObject): Manifest {
 
 /** The objects synth would write (validated and admitted). */
 const render = (app: App) => renderObjects(app) as Manifest[];
-
-/** The admission problems of rendering the app; fails when it renders. */
-function admissionProblems(app: App): readonly string[] {
-  try {
-    renderObjects(app);
-  } catch (e) {
-    if (e instanceof AdmissionError) return e.problems;
-    throw e;
-  }
-  assert.fail('expected the admission pass to refuse the app');
-}
 
 describe('Microservice accessors', () => {
   it('return the objects that are synthesized, by kind and name', () => {

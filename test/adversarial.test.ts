@@ -32,8 +32,7 @@ import {
   Toleration,
   Workload,
 } from '../constructs/index.js';
-import { AdmissionError } from '../constructs/admission/index.js';
-import { synth, synthErrors } from './support/synth.js';
+import { admissionProblems, synth, synthErrors } from './support/synth.js';
 
 function payments() {
   const chart = Testing.chart();
@@ -123,26 +122,17 @@ describe('the API server refuses what a JSON patch breaks in a workload and its 
     ApiObject.of(svc.node.findChild('deployment-v1') as IConstruct).addJsonPatch(...patches);
     return app;
   }
-  function problems(app: App): readonly string[] {
-    try {
-      renderObjects(app);
-    } catch (e) {
-      if (e instanceof AdmissionError) return e.problems;
-      throw e;
-    }
-    assert.fail('expected the admission pass to refuse the app');
-  }
-
   it('refuses a template label removed or changed by a patch, and an empty selector', () => {
     const mismatch =
       '[Deployment shop/ratings-v1] spec.template.metadata.labels: do not match spec.selector, and the API server refuses a workload whose selector does not select its own pods; give the pod template every label the selector asks for, or patch both together';
-    assert.deepEqual(problems(patched(JsonPatch.remove('/spec/template/metadata/labels/version'))), [
+    assert.deepEqual(admissionProblems(patched(JsonPatch.remove('/spec/template/metadata/labels/version'))), [
       mismatch,
     ]);
-    assert.deepEqual(problems(patched(JsonPatch.replace('/spec/selector/matchLabels/app', 'reviews'))), [
-      mismatch,
-    ]);
-    assert.deepEqual(problems(patched(JsonPatch.replace('/spec/selector', { matchLabels: {} }))), [
+    assert.deepEqual(
+      admissionProblems(patched(JsonPatch.replace('/spec/selector/matchLabels/app', 'reviews'))),
+      [mismatch],
+    );
+    assert.deepEqual(admissionProblems(patched(JsonPatch.replace('/spec/selector', { matchLabels: {} }))), [
       '[Deployment shop/ratings-v1] spec.selector: is empty, and the API server refuses an empty selector; select the pods by their app and version labels',
     ]);
   });
@@ -218,7 +208,7 @@ describe('the API server refuses what a JSON patch breaks in a workload and its 
       ],
     ];
     for (const [patches, problem] of cases) {
-      assert.deepEqual(problems(patched(...patches)), [`[Deployment shop/ratings-v1] ${problem}`]);
+      assert.deepEqual(admissionProblems(patched(...patches)), [`[Deployment shop/ratings-v1] ${problem}`]);
     }
   });
 
@@ -251,7 +241,7 @@ describe('the API server refuses what a JSON patch breaks in a workload and its 
       ),
     );
     assert.notDeepEqual(
-      problems(
+      admissionProblems(
         patched(JsonPatch.add('/spec/selector/matchExpressions', [{ key: 'tier', operator: 'Exists' }])),
       ),
       [],

@@ -1,4 +1,7 @@
-import { type Chart, Testing } from 'cdk8s';
+import assert from 'node:assert/strict';
+import { type App, type Chart, Testing } from 'cdk8s';
+import { AdmissionError } from '../../constructs/admission/index.js';
+import { renderObjects } from '../../constructs/render.js';
 import { validateObjects } from './schema.js';
 
 export type Manifest = {
@@ -46,4 +49,15 @@ export function synthErrors(chart: Chart): string[] {
     return lines.slice(1).map((l) => l.trim());
   }
   throw new Error('expected the synth to fail, but it succeeded');
+}
+
+/** The admission problems of rendering the app; fails when it renders. */
+export function admissionProblems(app: App): readonly string[] {
+  try {
+    renderObjects(app);
+  } catch (e) {
+    if (e instanceof AdmissionError) return e.problems;
+    throw e;
+  }
+  assert.fail('expected the admission pass to refuse the app');
 }
