@@ -7,6 +7,7 @@
 // one copy of the object per field. Regenerate after a dependency bump or `npm run import`.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { KubeNamespace, KubeService, KubeServiceAccount, KubeConfigMap, KubeDeployment, KubeStatefulSet, KubeJob, KubeCronJob, KubeHorizontalPodAutoscalerV2, KubePodDisruptionBudget } from 'cdk8s-plus-27/lib/imports/k8s.js';
+import { mapOf } from './map-of.js';
 
 /** Each kind's class → the same as its static manifest(props), which constructs/render.ts calls. */
 export const MANIFESTS: readonly (readonly [unknown, (props: any) => any])[] = [
@@ -21,23 +22,6 @@ export const MANIFESTS: readonly (readonly [unknown, (props: any) => any])[] = [
   [KubeHorizontalPodAutoscalerV2, (props: any = {}) => ({ ...KubeHorizontalPodAutoscalerV2.GVK, ...toJson_KubeHorizontalPodAutoscalerV2Props(props) })],
   [KubePodDisruptionBudget, (props: any = {}) => ({ ...KubePodDisruptionBudget.GVK, ...toJson_KubePodDisruptionBudgetProps(props) })],
 ];
-
-/**
- * `Object.entries(m).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: f(i[1]) }), {})`
- * in one pass: the entries whose value is not undefined, mapped, in the same order (a key
- * "__proto__" included as an own field, as the computed key of the literal defines it).
- */
-function mapOf(m: any, f?: (x: any) => unknown): Record<string, unknown> {
-  const r: Record<string, unknown> = {};
-  for (const k of Object.keys(m)) {
-    const x = m[k];
-    if (x === undefined) continue;
-    const v = f === undefined ? x : f(x);
-    if (k === '__proto__') Object.defineProperty(r, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else r[k] = v;
-  }
-  return r;
-}
 
 export function toJson_KubeDeploymentProps(obj: any): Record<string, unknown> | undefined {
   if (obj === undefined) return undefined;

@@ -6,6 +6,7 @@
 // one copy of the object per field. Regenerate after a dependency bump or `npm run import`.
 /* eslint-disable @typescript-eslint/no-explicit-any */
 import { DestinationRule, VirtualService, Sidecar, EnvoyFilter, ServiceEntry, Gateway } from '../../imports/networking.istio.io.js';
+import { mapOf } from './map-of.js';
 
 /** Each kind's class → the same as its static manifest(props), which constructs/render.ts calls. */
 export const MANIFESTS: readonly (readonly [unknown, (props: any) => any])[] = [
@@ -16,23 +17,6 @@ export const MANIFESTS: readonly (readonly [unknown, (props: any) => any])[] = [
   [ServiceEntry, (props: any) => ({ ...ServiceEntry.GVK, ...toJson_ServiceEntryProps(props) })],
   [Gateway, (props: any = {}) => ({ ...Gateway.GVK, ...toJson_GatewayProps(props) })],
 ];
-
-/**
- * `Object.entries(m).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: f(i[1]) }), {})`
- * in one pass: the entries whose value is not undefined, mapped, in the same order (a key
- * "__proto__" included as an own field, as the computed key of the literal defines it).
- */
-function mapOf(m: any, f?: (x: any) => unknown): Record<string, unknown> {
-  const r: Record<string, unknown> = {};
-  for (const k of Object.keys(m)) {
-    const x = m[k];
-    if (x === undefined) continue;
-    const v = f === undefined ? x : f(x);
-    if (k === '__proto__') Object.defineProperty(r, k, { value: v, writable: true, enumerable: true, configurable: true });
-    else r[k] = v;
-  }
-  return r;
-}
 
 export function toJson_DestinationRuleProps(obj: any): Record<string, unknown> | undefined {
   if (obj === undefined) return undefined;
