@@ -437,19 +437,28 @@ class Evaluator {
         `from "${from}": its versions run as different service accounts (${accounts.join(', ')}); name a version, e.g. "${name}:${workloads[0].labels.version ?? ''}"`,
       );
     }
-    // Without a version, only the labels every version carries are certain (sourceLabels).
-    const labels: Record<string, string> = { ...workloads[0].labels };
+    return this.workloadCaller(version === undefined ? name : `${name}:${version}`, workloads);
+  }
+
+  /**
+   * The caller made of `workloads` (one identity, one namespace): a service's versions, or the jobs
+   * of one name. Where there are several, only the labels every one carries are certain
+   * (sourceLabels), and only a sidecar on every one makes the caller a sidecar.
+   */
+  private workloadCaller(name: string, workloads: readonly Workload[]): Caller {
+    const [first] = workloads;
+    const labels: Record<string, string> = { ...first.labels };
     for (const w of workloads.slice(1))
       for (const k of Object.keys(labels)) if (w.labels[k] !== labels[k]) delete labels[k];
-    const plane = this.index.dataPlane(svc.namespace);
+    const plane = this.index.dataPlane(first.namespace);
     return {
       kind: 'workload',
-      name: version === undefined ? name : `${name}:${version}`,
-      namespace: svc.namespace,
-      principal: this.index.principal(svc.namespace, accounts[0]),
+      name,
+      namespace: first.namespace,
+      principal: this.index.principal(first.namespace, first.serviceAccount),
       labels,
       proxy: workloads.every((w) => w.sidecar) ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
-      workload: workloads.length === 1 ? workloads[0] : { ...workloads[0], labels },
+      workload: workloads.length === 1 ? first : { ...first, labels },
     };
   }
 
@@ -485,21 +494,7 @@ class Evaluator {
         `from "${from}": the jobs of that name run as different service accounts (${accounts.join(', ')}); give each its own app label`,
       );
     }
-    // As for a service's versions: only the labels every job of the name carries are certain.
-    const [j] = jobs;
-    const labels: Record<string, string> = { ...j.labels };
-    for (const other of jobs.slice(1))
-      for (const k of Object.keys(labels)) if (other.labels[k] !== labels[k]) delete labels[k];
-    const plane = this.index.dataPlane(j.namespace);
-    return {
-      kind: 'workload',
-      name: m[1],
-      namespace: j.namespace,
-      principal: this.index.principal(j.namespace, j.serviceAccount),
-      labels,
-      proxy: jobs.every((x) => x.sidecar) ? 'sidecar' : plane === 'ambient' ? 'ambient' : 'none',
-      workload: jobs.length === 1 ? j : { ...j, labels },
-    };
+    return this.workloadCaller(m[1], jobs);
   }
 
   /** A Service by name, "<name>.<ns>" or FQDN; the caller's namespace first. */
