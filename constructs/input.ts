@@ -25,6 +25,9 @@ import { EnvFrom, EnvValue } from './workload/env.js';
 import { NodeLabelQuery, TaintEffect, Toleration, TopologySpread } from './workload/scheduling.js';
 import { Volume } from './workload/volume.js';
 import { Workload } from './workload/workload.js';
+import { article, describe } from './describe-value.js';
+
+export { describe };
 
 /**
  * One type of input. This module and the constructs import each other, so nothing here touches
@@ -81,43 +84,6 @@ function check(
 function checkField(spec: Field, value: unknown, field: string, out: Problem[]): void {
   if ('required' in spec) check(spec.required, value, field, out, 'required');
   else check(spec, value, field, out, 'optional');
-}
-
-/** The value in words, for "got ...": never the bare value, so `"8080"` and `8080` read differently. */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'undefined':
-      return 'undefined';
-    case 'string':
-      return `the string ${quote(value)}`;
-    case 'number':
-      return Number.isNaN(value) ? 'NaN' : `the number ${value}`;
-    case 'boolean':
-      return `the boolean ${value}`;
-    case 'bigint':
-      return `the bigint ${value}n`;
-    case 'symbol':
-      return 'a symbol';
-    case 'function':
-      return /^class\b/.test(Function.prototype.toString.call(value))
-        ? `the class ${(value as { name: string }).name}`
-        : 'a function';
-  }
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) return 'a plain object';
-  const name = (proto as { constructor?: { name?: string } }).constructor?.name;
-  return name ? `${article(name)} ${name}` : 'an object';
-}
-
-function quote(s: string): string {
-  const json = JSON.stringify(s);
-  return json.length > 60 ? `${json.slice(0, 56)}..."` : json;
-}
-
-function article(noun: string): string {
-  return /^[aeiou]/i.test(noun) ? 'an' : 'a';
 }
 
 function number(example: string): InputType {

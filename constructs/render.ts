@@ -20,8 +20,9 @@ import {
   JsonPatch,
   NumberStringUnionResolver,
 } from 'cdk8s';
-import type { IConstruct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { admit } from './admission/index.js';
+import { describe } from './describe-value.js';
 import { MANIFESTS } from './json-mappers/index.js';
 
 export type Manifest = {
@@ -31,8 +32,37 @@ export type Manifest = {
   [k: string]: unknown;
 };
 
+/**
+ * A JavaScript caller can hand these functions anything: name what was expected instead of failing
+ * on a property of undefined.
+ */
+function expectApp(fn: string, app: unknown): asserts app is App {
+  // The root of a construct tree, not `instanceof App`: a second copy of cdk8s makes another class.
+  if (!Construct.isConstruct(app) || app.node.scope !== undefined) {
+    const fix = Construct.isConstruct(app)
+      ? 'pass the App it belongs to (its `.node.root`)'
+      : 'pass the `new App()` the charts were added to';
+    throw new Error(
+      `${fn}: expected the cdk8s App the charts were built in, got ${describeArg(app)}; ${fix}`,
+    );
+  }
+}
+
+/** A construct by its path (a Chart handed where its App belongs), anything else as input.ts says it. */
+function describeArg(v: unknown): string {
+  if (!Construct.isConstruct(v)) return describe(v);
+  return v.node.scope ? `the ${v.constructor.name} "${v.node.path}"` : `the root ${v.constructor.name}`;
+}
+
+function expectChart(fn: string, chart: unknown): asserts chart is Chart {
+  if (!Chart.isChart(chart)) {
+    throw new Error(`${fn}: expected a cdk8s Chart, got ${describeArg(chart)}; pass one of the App's charts`);
+  }
+}
+
 /** Validates the app as cdk8s does: every problem of every construct at once, with its path. */
 export function validateApp(app: App): void {
+  expectApp('validateApp', app);
   // A loop, not flatMap: tens of thousands of constructs, nearly all without a problem, need no
   // array each.
   const errors: string[] = [];
@@ -48,6 +78,7 @@ export function validateApp(app: App): void {
  * the order they were defined.
  */
 export function orderedApiObjects(chart: Chart): ApiObject[] {
+  expectChart('orderedApiObjects', chart);
   const isApiObject = (c: IConstruct): c is ApiObject => ApiObject.isApiObject(c);
   // Many objects depend on the same few constructs (a namespace, a service): look each up once.
   const objectsOf = new Map<IConstruct, ApiObject[]>();
@@ -77,6 +108,7 @@ export function orderedApiObjects(chart: Chart): ApiObject[] {
  * admission pass (constructs/admission/): what the API server would refuse throws here.
  */
 export function renderObjects(app: App): Manifest[] {
+  expectApp('renderObjects', app);
   validateApp(app);
   return admit(
     charts(app).flatMap((chart) => orderedApiObjects(chart).map((o) => toManifest(o))),
@@ -85,6 +117,7 @@ export function renderObjects(app: App): Manifest[] {
 
 /** The app's charts, in the order they were added. */
 export function charts(app: App): Chart[] {
+  expectApp('charts', app);
   return app.node.children.filter((c): c is Chart => Chart.isChart(c));
 }
 

@@ -18,6 +18,10 @@ import {
   ServicePort,
   Size,
   StringMatch,
+  charts,
+  orderedApiObjects,
+  renderObjects,
+  validateApp,
 } from '../constructs/index.js';
 import { closestKey, describe as describeValue } from '../constructs/input.js';
 import { synth, synthErrors } from './support/synth.js';
@@ -644,6 +648,43 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
       });
       svc.addRoute({ to: svc.version('v1'), timeout: undefined });
       assert.ok(synth(chart).length > 0);
+    });
+  });
+
+  describe('rendering', () => {
+    it('names the App that renderObjects, validateApp and charts expect, and the Chart for orderedApiObjects', () => {
+      const app = Testing.app();
+      const chart = new Chart(app, 'payments');
+      refuses(
+        () => renderObjects(js(undefined)),
+        [
+          'renderObjects: expected the cdk8s App the charts were built in, got undefined; pass the `new App()` the charts were added to',
+        ],
+      );
+      refuses(
+        () => renderObjects(js(chart)),
+        [
+          'renderObjects: expected the cdk8s App the charts were built in, got the Chart "payments"; pass the App it belongs to (its `.node.root`)',
+        ],
+      );
+      refuses(
+        () => validateApp(js({ node: {} })),
+        [
+          'validateApp: expected the cdk8s App the charts were built in, got a plain object; pass the `new App()` the charts were added to',
+        ],
+      );
+      refuses(
+        () => charts(js('app')),
+        [
+          'charts: expected the cdk8s App the charts were built in, got the string "app"; pass the `new App()` the charts were added to',
+        ],
+      );
+      refuses(
+        () => orderedApiObjects(js(app)),
+        ["orderedApiObjects: expected a cdk8s Chart, got the root App; pass one of the App's charts"],
+      );
+      assert.deepEqual(renderObjects(app), []);
+      assert.deepEqual(charts(app), [chart]);
     });
   });
 

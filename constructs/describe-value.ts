@@ -1,0 +1,39 @@
+// How an error message names a value a caller passed. A module of its own so that render.ts can
+// say it without loading every construct (input.ts imports them all).
+
+/** The value in words, for "got ...": never the bare value, so `"8080"` and `8080` read differently. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'string':
+      return `the string ${quote(value)}`;
+    case 'number':
+      return Number.isNaN(value) ? 'NaN' : `the number ${value}`;
+    case 'boolean':
+      return `the boolean ${value}`;
+    case 'bigint':
+      return `the bigint ${value}n`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return /^class\b/.test(Function.prototype.toString.call(value))
+        ? `the class ${(value as { name: string }).name}`
+        : 'a function';
+  }
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Object.prototype || proto === null) return 'a plain object';
+  const name = (proto as { constructor?: { name?: string } }).constructor?.name;
+  return name ? `${article(name)} ${name}` : 'an object';
+}
+
+export function quote(s: string): string {
+  const json = JSON.stringify(s);
+  return json.length > 60 ? `${json.slice(0, 56)}..."` : json;
+}
+
+export function article(noun: string): string {
+  return /^[aeiou]/i.test(noun) ? 'an' : 'a';
+}
