@@ -6,6 +6,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -151,6 +152,33 @@ describe('npm run synth never replaces what it did not write', () => {
       /--out dist\/bookinfo\/reviews-v3: is a folder that synth did not create \(it has no \.mesh-kit-synth file\), and replacing it would delete todo\.txt;/,
     );
     assert.deepEqual(readdirSync(join(cwd, 'dist', 'bookinfo')), ['reviews-v3'], 'no other variant written');
+  });
+
+  it('names a path outside the working directory as given, not as ../..', () => {
+    const cwd = workspace();
+    refused(
+      run(SYNTH, [...ONE, '--out', '/'], cwd),
+      '--out /: contains the current directory, which synth would replace with manifests; name a new folder (synth creates it), e.g. --out dist/manifests',
+    );
+  });
+
+  it('says where a folder cannot be created, with exit code 2 and no stack trace', () => {
+    const r = run(SYNTH, [...ONE, '--out', '/proc/mesh-kit-out'], workspace());
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(
+      r.stderr,
+      /^synth bookinfo scenario=all-v1: nothing written\.\n--out \/proc\/mesh-kit-out: a folder cannot be created there \(ENOENT: no such file or directory, mkdir '\/proc\/mesh-kit-out\.tmp-\d+-[0-9a-f]{8}'\); name a folder you can write\n$/,
+    );
+  });
+
+  it('gives the output folder the mode a new folder gets (not the 0700 of a temporary one)', () => {
+    const cwd = workspace();
+    const r = run(SYNTH, [...ONE, '--out', 'out'], cwd);
+    assert.equal(r.status, 0, r.stderr);
+    // A folder made the ordinary way, under the same umask (the child inherits ours).
+    mkdirSync(join(cwd, 'plain'));
+    assert.equal(statSync(join(cwd, 'out')).mode & 0o777, statSync(join(cwd, 'plain')).mode & 0o777);
   });
 });
 

@@ -27,6 +27,11 @@ export interface OutputCheck {
    * marked its folders (only `<NN>-<group>.k8s.yaml` files, no marker) is taken as synth's own.
    */
   readonly isDefault: boolean;
+  /**
+   * `--out` as the user wrote it, for messages.
+   * @default `out` relative to `cwd` when inside it, else absolute
+   */
+  readonly given?: string;
 }
 
 /**
@@ -35,7 +40,7 @@ export interface OutputCheck {
  */
 export function checkOutputFolder(c: OutputCheck): void {
   const out = resolve(c.out);
-  const shown = relative(c.cwd, out) || '.';
+  const shown = shownOut(out, c.cwd, c.given);
   const refuse = (why: string, fix: string): never => {
     throw new OutputFolderError(`--out ${shown}: ${why}; ${fix}`);
   };
@@ -75,6 +80,17 @@ export function checkOutputFolder(c: OutputCheck): void {
       'move them elsewhere, or name a new folder',
     );
   }
+}
+
+/**
+ * `--out` as a message shows it: as the user wrote it, else relative to the working directory when
+ * inside it, else absolute (`/` must not read as `../..`).
+ */
+export function shownOut(out: string, cwd: string, given?: string): string {
+  if (given !== undefined) return given;
+  const abs = resolve(out);
+  if (abs === resolve(cwd)) return '.';
+  return isInside(abs, cwd) ? relative(cwd, abs) : abs;
 }
 
 /** An output folder's parent must be (or become) a folder: not a file, not below one. */

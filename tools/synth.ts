@@ -7,10 +7,11 @@
  * every save under charts/, constructs/, imports/ and tools/, and says what changed.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   type FSWatcher,
-  mkdtempSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -32,7 +33,13 @@ import type { ObjectDiff } from './mesh/object-diff.js';
 import type { Manifest as ParsedManifest } from './mesh/manifest.js';
 import { APPS } from '../charts/index.js';
 import type { MeshAppDefinition } from '../constructs/index.js';
-import { checkOutputFolder, makeFolders, OUTPUT_MARKER, OutputFolderError } from './output-folder.js';
+import {
+  checkOutputFolder,
+  makeFolders,
+  OUTPUT_MARKER,
+  OutputFolderError,
+  shownOut,
+} from './output-folder.js';
 
 export interface Target {
   readonly app: MeshAppDefinition;
@@ -40,6 +47,11 @@ export interface Target {
   readonly out: string;
   /** Whether `out` is the default dist/<app>/<variant> rather than one given with --out. */
   readonly isDefault?: boolean;
+  /**
+   * `--out` as the user wrote it, for messages.
+   * @default `out` relative to the working directory when inside it, else absolute
+   */
+  readonly given?: string;
 }
 
 /** The folder of package.json: never an output folder. */
@@ -89,6 +101,7 @@ function targets(argv: string[]): Target[] {
       variant: v.variant,
       out: resolve(values.out ?? join('dist', v.app, v.variant)),
       isDefault: values.out === undefined,
+      given: values.out,
     }));
   } catch (e) {
     usage((e as Error).message);
@@ -144,6 +157,7 @@ export function checkTarget(t: Target): void {
     cwd: process.cwd(),
     projectRoot: PROJECT_ROOT,
     isDefault: t.isDefault ?? false,
+    given: t.given,
   });
 }
 
@@ -153,8 +167,17 @@ export function checkTarget(t: Target): void {
  */
 export function synthTarget(t: Target): string[] {
   checkTarget(t);
-  makeFolders(dirname(t.out));
-  const staging = mkdtempSync(`${t.out}.tmp-`);
+  // mkdir, not mkdtemp: mkdtemp makes the folder 0700, and the rename below would hand that mode
+  // to the output, which a GitOps agent or a CI step running as another user could not read.
+  const staging = `${t.out}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    makeFolders(dirname(t.out));
+    mkdirSync(staging);
+  } catch (e) {
+    throw new OutputFolderError(
+      `--out ${shownOut(t.out, process.cwd(), t.given)}: a folder cannot be created there (${(e as Error).message}); name a folder you can write`,
+    );
+  }
   try {
     const app = new App({ outdir: staging });
     t.app.build(app, t.variant);
@@ -215,16 +238,25 @@ function main(): void {
     return;
   }
   let failed = 0;
+  let refusedLater = 0;
   for (const t of all) {
     try {
       for (const file of synthTarget(t)) console.log(`wrote ${relative(process.cwd(), file)}`);
     } catch (e) {
+      if (e instanceof OutputFolderError) {
+        refusedLater++;
+        console.error(
+          `synth ${t.app.name} ${t.app.variantFlag}=${t.variant}: nothing written.\n${e.message}`,
+        );
+        continue;
+      }
       failed++;
       console.error(
         `synth ${t.app.name} ${t.app.variantFlag}=${t.variant} failed; ${relative(process.cwd(), t.out)} left as it was.\n${(e as Error).message}`,
       );
     }
   }
+  if (refusedLater > 0) process.exit(2);
   if (failed > 0) process.exit(1);
 }
 
