@@ -5,6 +5,7 @@
 import * as pulumi from '@pulumi/pulumi';
 import { APPS } from '../charts/apps.js';
 import type { AppRegistry, MeshAppDefinition } from '../constructs/index.js';
+import { closestKey } from '../constructs/input.js';
 import { PLATFORM } from '../constructs/versions.js';
 import { type AppGateway, appGateways, appManifests, egressGatewayHosts, type KubeObject } from './app.js';
 import { ISTIO_NAMESPACE } from './istio.js';
@@ -166,6 +167,26 @@ export class StackConfigError extends Error {
 type Json = Record<string, unknown>;
 
 const key = (k: string) => `${PROJECT}:${k}`;
+
+/** Every setting readStackConfig reads (README's "Stack configuration" documents each). */
+const STACK_SETTINGS = [
+  'environment',
+  'cluster',
+  'apps',
+  'addons',
+  'dataPlane',
+  'registry',
+  'registryPassword',
+  'kubeconfig',
+  'outboundTrafficPolicy',
+  'egressGateway',
+  'gatewayReplicas',
+  'imagePlatform',
+  'tracingSamplingPercentage',
+  'tls',
+  'tlsCertificate',
+  'tlsKey',
+];
 
 /**
  * Reads and checks the configuration of the current stack (or of `config`, for tests). Throws a
@@ -613,6 +634,23 @@ export function readStackConfig(
       if (certificate !== undefined && key !== undefined)
         tls = { mode, credentialName: credential.name, namespace: credential.namespace, certificate, key };
     }
+  }
+
+  // Pulumi stores any key it is given; a misspelt setting would be ignored here and the stack
+  // deployed without it (`mesh-kit:gatewayReplica: 3` would leave the gateway at one replica).
+  for (const full of Object.keys(pulumi.runtime.allConfig())) {
+    if (!full.startsWith(`${config.name}:`)) continue;
+    const k = full.slice(config.name.length + 1);
+    if (STACK_SETTINGS.includes(k)) continue;
+    const near = closestKey(k, STACK_SETTINGS);
+    problem(
+      k,
+      near
+        ? `is not a setting of this project; did you mean ${key(near)}?`
+        : 'is not a setting of this project',
+      `remove it with \`pulumi config rm ${k}\`` +
+        (near ? ` and set ${near} instead` : ` (the settings: ${STACK_SETTINGS.join(', ')})`),
+    );
   }
 
   if (

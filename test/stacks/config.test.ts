@@ -146,6 +146,17 @@ describe('stack configuration', () => {
     assert.equal(found.length, 6);
   });
 
+  it('refuses a setting the project does not read, naming the one it resembles', () => {
+    const values = { ...fileValues('dev'), gatewayReplica: '3', colour: 'red' };
+    assert.deepEqual(problems(values, 'dev'), [
+      'mesh-kit:gatewayReplica: is not a setting of this project; did you mean mesh-kit:gatewayReplicas?; remove it with `pulumi config rm gatewayReplica` and set gatewayReplicas instead',
+      'mesh-kit:colour: is not a setting of this project; remove it with `pulumi config rm colour` (the settings: environment, cluster, apps, addons, dataPlane, registry, registryPassword, kubeconfig, outboundTrafficPolicy, egressGateway, gatewayReplicas, imagePlatform, tracingSamplingPercentage, tls, tlsCertificate, tlsKey)',
+    ]);
+    // Another namespace's keys (a provider's) are not the project's to judge.
+    pulumi.runtime.setAllConfig({ ...stackConfigFile('dev'), 'kubernetes:context': 'kind-meshkit' });
+    assert.equal(config.readStackConfig(new pulumi.Config('mesh-kit'), 'dev').environment, 'dev');
+  });
+
   it('reads the EKS admin and viewer roles, and refuses what is not a list of IAM role ARNs', () => {
     const eks = (extra: Record<string, unknown>) => ({
       environment: 'staging',
