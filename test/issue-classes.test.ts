@@ -1,0 +1,259 @@
+/**
+ * Issue 13, class by class: each rule applied in every place its class reaches, not only the one
+ * its first example named (the audit is /work/audit-13.md at the time of writing). Each place is
+ * built as a TypeScript caller writes it and, where types would stop a mistake, as a JavaScript
+ * caller (JSON props) would.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Testing } from 'cdk8s';
+import {
+  Duration,
+  explainRequest,
+  GatewayApiIngress,
+  GlobalRateLimitService,
+  IstioIngress,
+  MeshNamespace,
+  Microservice,
+  RateLimitAction,
+  RateLimitUnit,
+  ServicePort,
+  StringMatch,
+} from '../constructs/index.js';
+import { type Manifest } from '../tools/mesh/manifest.js';
+import { diffManifests } from '../tools/mesh/object-diff.js';
+import { findRisks } from '../tools/mesh/risks.js';
+import { reviews } from './support/fixtures.js';
+import { synth, synthErrors } from './support/synth.js';
+import { NET, obj } from './tools/support.js';
+
+const GW = 'gateway.networking.k8s.io/v1';
+
+describe('issue 13 classes: header names and values, wherever they reach Envoy', () => {
+  it('refuses a match header name that is no token with its own message, not as an upper-case name', () => {
+    const { chart, svc } = reviews();
+    // A JavaScript caller's props, as loaded from JSON.
+    const headers = JSON.parse('{"x\\r\\nid": {}, "end user": {}, "X-Id": {}}') as Record<string, unknown>;
+    for (const k of Object.keys(headers)) headers[k] = StringMatch.exact('a');
+    svc.addRoute({ match: [{ headers: headers as never }], to: svc.version('v1') });
+    svc.addRoute({ to: svc.version('v2') });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/reviews] routes[0].match[0].headers: "x\\r\\nid" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"',
+      '[test/reviews] routes[0].match[0].headers: "end user" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"',
+      '[test/reviews] routes[0].match[0].headers: "X-Id" is not a lower-case header name; write it as "x-id"',
+    ]);
+  });
+
+  it('refuses query parameter names Envoy rejects (empty, over 1024 bytes) or no request carries (a control character)', () => {
+    const { chart, svc } = reviews();
+    const one = StringMatch.exact('1');
+    svc.addRoute({ match: [{ queryParams: { '': one } }], to: svc.version('v1') });
+    svc.addRoute({ match: [{ queryParams: { ['é'.repeat(513)]: one } }], to: svc.version('v1') });
+    svc.addRoute({ match: [{ queryParams: { 'a\u0001b': one } }], to: svc.version('v1') });
+    svc.addRoute({ to: svc.version('v2') });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/reviews] routes[0].match[0].queryParams: has a parameter with an empty name, and Envoy rejects the route configuration; name the parameter, e.g. "version"',
+      "[test/reviews] routes[1].match[0].queryParams: a parameter name is 1026 bytes long, above Envoy's limit of 1024, and Envoy rejects the route configuration; shorten the parameter name",
+      '[test/reviews] routes[2].match[0].queryParams: "a\\u0001b" contains the control character \\x01, which no request carries, so it never matches; remove the control character',
+    ]);
+  });
+
+  it('accepts a query parameter name of exactly 1024 bytes, and a tab-free token', () => {
+    const { chart, svc } = reviews();
+    const name = `${'é'.repeat(511)}ab`;
+    svc.addRoute({ match: [{ queryParams: { [name]: StringMatch.exact('1') } }], to: svc.version('v1') });
+    svc.addRoute({ to: svc.version('v2') });
+    const vs = synth(chart).find((o) => o.kind === 'VirtualService')!;
+    assert.deepEqual(Object.keys(vs.spec.http[0].match[0].queryParams), [name]);
+  });
+
+  it('refuses a global rate limit header name Envoy rejects or no request carries; accepts upper case and pseudo-headers', () => {
+    const build = (headerName: string) => {
+      const { chart, svc } = reviews();
+      const limits = new GlobalRateLimitService(chart, 'ratelimit', {
+        namespace: new MeshNamespace(chart, 'limits'),
+        domain: 'shop',
+        descriptors: [{ key: 'USER', limit: { requestsPerUnit: 10, unit: RateLimitUnit.MINUTE } }],
+      });
+      limits.apply(svc, { actions: [RateLimitAction.requestHeader(headerName, 'USER')] });
+      return chart;
+    };
+    assert.deepEqual(synthErrors(build('x-user\r\nid')), [
+      '[test/reviews/global-rate-limit] actions[0].headerName: "x-user\\r\\nid" is not an HTTP header name, so no request carries it and nothing is limited; use letters, digits and "-", or a pseudo-header such as ":path"',
+    ]);
+    assert.deepEqual(synthErrors(build('x user')), [
+      '[test/reviews/global-rate-limit] actions[0].headerName: "x user" is not an HTTP header name, so no request carries it and nothing is limited; use letters, digits and "-", or a pseudo-header such as ":path"',
+    ]);
+    for (const ok of ['X-User-Id', ':path', ':authority']) {
+      const filter = synth(build(ok)).find((o) => o.metadata.name === 'reviews-global-ratelimit-actions')!;
+      const actions = filter.spec.configPatches[0].patch.value.rate_limits[0].actions;
+      assert.deepEqual(actions, [{ request_headers: { header_name: ok, descriptor_key: 'USER' } }]);
+    }
+  });
+
+  it('refuses a control character in an explained header value, as a route match does; accepts a tab', () => {
+    const { chart, ns, svc } = reviews();
+    new Microservice(chart, 'web', {
+      namespace: ns,
+      image: 'web:1',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    }).calls(svc);
+    assert.throws(
+      () => explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\u0001b' } }),
+      {
+        message:
+          'explainRequest: headers["x-id"]: "a\\u0001b" has a control character, which no request carries',
+      },
+    );
+    assert.throws(
+      () => explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\u007f' } }),
+      {
+        message:
+          'explainRequest: headers["x-id"]: "a\\u007f" has a control character, which no request carries',
+      },
+    );
+    explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\tb' } });
+  });
+});
+
+describe('issue 13 classes: what Envoy refuses in an ingress rewrite, for both ingress kinds', () => {
+  const ingress = (kind: 'istio' | 'gateway-api', rewrite: string) => {
+    const chart = Testing.chart();
+    const ns = new MeshNamespace(chart, 'shop');
+    const web = new Microservice(chart, 'web', {
+      namespace: ns,
+      image: 'web:1',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    });
+    const props = { namespace: ns, hosts: ['shop.example.com'] };
+    const edge =
+      kind === 'istio' ? new IstioIngress(chart, 'edge', props) : new GatewayApiIngress(chart, 'edge', props);
+    edge.addRoute({ to: web, pathPrefix: '/api', rewrite, timeout: Duration.seconds(5) });
+    return chart;
+  };
+
+  for (const kind of ['istio', 'gateway-api'] as const) {
+    it(`${kind}: refuses CR, LF, another control character or a space in rewrite; accepts it percent-encoded`, () => {
+      assert.deepEqual(synthErrors(ingress(kind, '/v1\r\nx-admin: 1')), [
+        '[test/edge] routes[0].rewrite: "/v1\\r\\nx-admin: 1" has the character \\x0d, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/v1%0D%0Ax-admin:%201"',
+      ]);
+      assert.deepEqual(synthErrors(ingress(kind, '/v1/a b')), [
+        '[test/edge] routes[0].rewrite: "/v1/a b" has the character \\x20, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/v1/a%20b"',
+      ]);
+      assert.deepEqual(synthErrors(ingress(kind, '/v1\u007f')), [
+        '[test/edge] routes[0].rewrite: "/v1\\u007f" has the character \\x7f, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/v1%7F"',
+      ]);
+      const objects = synth(ingress(kind, '/v1/a%20b'));
+      const rewritten = JSON.stringify(objects);
+      assert.ok(rewritten.includes('"/v1/a%20b"'), rewritten);
+    });
+  }
+});
+
+/** The risks of the change, with `context` as every object of the head. */
+function risks(base: Manifest | undefined, head: Manifest | undefined, context: Manifest[] = []): string[] {
+  return findRisks(diffManifests(base ? [base] : [], head ? [head] : []), context).map(
+    (r) => `${r.rule}: ${r.message}`,
+  );
+}
+
+describe('issue 13 class 5: risky changes, every way they can be written', () => {
+  it('egress-widened: a Sidecar whose egress is removed or emptied gets */* from istiod', () => {
+    const sidecar = (spec: Record<string, unknown>) =>
+      obj(NET, 'Sidecar', 'reviews', { workloadSelector: { labels: { app: 'reviews' } }, ...spec });
+    const base = sidecar({ egress: [{ hosts: ['./ratings.shop.svc.cluster.local', 'istio-system/*'] }] });
+    const expected = [
+      'egress-widened: egress removed (was ./ratings.shop.svc.cluster.local, istio-system/*): istiod gives a Sidecar without egress the hosts */*, so its proxies now get every service of the mesh',
+    ];
+    assert.deepEqual(risks(base, sidecar({})), expected);
+    assert.deepEqual(risks(base, sidecar({ egress: [] })), expected);
+    // Egress given where there was none: narrower than the */* istiod gave.
+    assert.deepEqual(risks(sidecar({}), base), []);
+  });
+
+  it('timeout-raised and retries-raised: a mesh VirtualService removed takes its timeouts and retries with it', () => {
+    const vs = (route: Record<string, unknown>, gateways?: string[]) =>
+      obj(NET, 'VirtualService', 'ratings', {
+        hosts: ['ratings'],
+        ...(gateways && { gateways }),
+        http: [{ name: 'all', ...route, route: [{ destination: { host: 'ratings' } }] }],
+      });
+    assert.deepEqual(risks(vs({ timeout: '3s', retries: { attempts: 0 } }), undefined), [
+      'route-moved: VirtualService for ratings removed: its routing (ratings) no longer applies',
+      'timeout-raised: route "all": timeout 3s removed with the VirtualService: requests wait without limit',
+      'retries-raised: route "all": retries.attempts 0 → 2 (Istio\'s default, the VirtualService removed)',
+    ]);
+    assert.deepEqual(risks(vs({ timeout: '3s' }, ['mesh']), undefined).slice(1), [
+      'timeout-raised: route "all": timeout 3s removed with the VirtualService: requests wait without limit',
+    ]);
+    // Retries at Istio's default already, and no timeout: nothing more than the routing removed.
+    assert.deepEqual(risks(vs({ retries: { attempts: 2 } }), undefined).slice(1), []);
+    assert.deepEqual(risks(vs({ retries: { attempts: 3, retryOn: 'gateway-error' } }), undefined).slice(1), [
+      'retries-raised: route "all": retries.retryOn gateway-error → connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes (Istio\'s default, the VirtualService removed): also retries on connect-failure, refused-stream, unavailable, cancelled',
+    ]);
+    // Bound to a gateway, its hosts get 404 without it, not a request that waits.
+    assert.deepEqual(
+      risks(vs({ timeout: '3s', retries: { attempts: 0 } }, ['shop/edge']), undefined).filter(
+        (r) => !r.startsWith('route-moved'),
+      ),
+      [],
+    );
+  });
+
+  it('tls-dropped: a Gateway API redirect that keeps its filter but covers fewer hosts or listeners', () => {
+    const redirect = { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } };
+    const route = (hostnames: string[], sections: string[]) =>
+      obj(GW, 'HTTPRoute', 'edge-https-redirect', {
+        parentRefs: sections.map((sectionName) => ({ name: 'edge', sectionName })),
+        hostnames,
+        rules: [{ filters: [redirect] }],
+      });
+    const listener = (name: string, hostname: string) => ({ name, port: 80, protocol: 'HTTP', hostname });
+    const gateway = (...listeners: unknown[]) =>
+      obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
+    const both = ['shop.example.com', 'api.example.com'];
+    const head = gateway(listener('http-1', 'shop.example.com'), listener('http-2', 'api.example.com'));
+    const base = route(both, ['http-1', 'http-2']);
+    const narrowed = route(['shop.example.com'], ['http-1', 'http-2']);
+    assert.deepEqual(risks(base, narrowed, [head, narrowed]), [
+      'tls-dropped: no longer redirects api.example.com to HTTPS (hostnames shop.example.com): plain-text requests go to the other routes of the listener',
+    ]);
+    const detached = route(both, ['http-1']);
+    assert.deepEqual(risks(base, detached, [head, detached]), [
+      'tls-dropped: no longer redirects shop.example.com, api.example.com to HTTPS on gateway shop/edge listener http-2: plain-text requests go to the other routes of the listener',
+    ]);
+    // A host removed from the ingress altogether: its listener went too, nothing is left to redirect.
+    const shopOnly = gateway(listener('http', 'shop.example.com'));
+    const renamed = route(['shop.example.com'], ['http']);
+    assert.deepEqual(risks(base, renamed, [shopOnly, renamed]), []);
+  });
+
+  it('tls-dropped, hosts-widened: quiet when GatewayApiIngress gains a host (listeners renumbered)', () => {
+    const build = (hosts: string[]) => {
+      const chart = Testing.chart();
+      const ns = new MeshNamespace(chart, 'shop');
+      const web = new Microservice(chart, 'web', {
+        namespace: ns,
+        image: 'web:1',
+        versions: { v1: {} },
+        ports: [ServicePort.http(8080)],
+      });
+      new GatewayApiIngress(chart, 'edge', {
+        namespace: ns,
+        hosts,
+        tls: { credentialName: 'shop-tls' },
+      }).addRoute({
+        to: web,
+      });
+      return synth(chart) as Manifest[];
+    };
+    const base = build(['shop.example.com']);
+    const head = build(['shop.example.com', 'api.example.com']);
+    const found = findRisks(diffManifests(base, head), head).filter((r) =>
+      ['tls-dropped', 'hosts-widened', 'egress-widened', 'timeout-raised'].includes(r.rule),
+    );
+    assert.deepEqual(found, []);
+  });
+});
