@@ -173,6 +173,65 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
     assert.deepEqual(risks(sidecar({}), base), []);
   });
 
+  it('egress-widened: a listener added, or a port listener turned into the catch-all, with wildcards it had not', () => {
+    const sidecar = (egress: unknown[]) =>
+      obj(NET, 'Sidecar', 'reviews', { workloadSelector: { labels: { app: 'reviews' } }, egress });
+    const ratings = { hosts: ['./ratings.shop.svc.cluster.local'] };
+    const port80 = { number: 80, protocol: 'HTTP', name: 'http' };
+    assert.deepEqual(risks(sidecar([ratings]), sidecar([ratings, { port: port80, hosts: ['*/*'] }])), [
+      'egress-widened: egress[port 80] added with hosts */* (the Sidecar had ./ratings.shop.svc.cluster.local): its proxies now get every service that matches',
+    ]);
+    assert.deepEqual(risks(sidecar([{ ...ratings, port: port80 }]), sidecar([{ hosts: ['shop/*'] }])), [
+      'egress-widened: egress added with hosts shop/* (the Sidecar had ./ratings.shop.svc.cluster.local): its proxies now get every service that matches',
+    ]);
+    // A narrower listener beside the catch-all, or a named host: no wildcard beyond what it had.
+    const all = { hosts: ['*/*'] };
+    assert.deepEqual(
+      risks(sidecar([all]), sidecar([all, { port: port80, hosts: ['./a.shop.svc.cluster.local'] }])),
+      [],
+    );
+    assert.deepEqual(
+      risks(sidecar([ratings]), sidecar([ratings, { port: port80, hosts: ['./a.shop.svc.cluster.local'] }])),
+      [],
+    );
+  });
+
+  it('hosts-widened: a gateway server or listener added or renamed with a wildcard over the hosts it served', () => {
+    const https = (name: string, hosts: string[]) => ({
+      port: { number: 443, name, protocol: 'HTTPS' },
+      hosts,
+      tls: { mode: 'SIMPLE', credentialName: 'shop-tls' },
+    });
+    const istio = (...servers: unknown[]) =>
+      obj(NET, 'Gateway', 'edge', { selector: { istio: 'ingressgateway' }, servers });
+    const shop = https('https', ['shop.example.com']);
+    assert.deepEqual(risks(istio(shop), istio(https('https-2', ['*.example.com']))), [
+      'hosts-widened: port 443 (HTTPS) added with hosts *.example.com (the gateway served shop.example.com): it now takes requests for any host that *.example.com matches',
+    ]);
+    assert.deepEqual(risks(istio(shop), istio(shop, https('https-any', ['*']))), [
+      'hosts-widened: port 443 (HTTPS) added with hosts * (the gateway served shop.example.com): it now takes requests for every host',
+    ]);
+    // Another host of its own is no widening.
+    assert.deepEqual(risks(istio(shop), istio(shop, https('https-api', ['api.example.com']))), []);
+    const listener = (name: string, hostname?: string) => ({
+      name,
+      port: 443,
+      protocol: 'HTTPS',
+      ...(hostname && { hostname }),
+    });
+    const kube = (...listeners: unknown[]) =>
+      obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
+    assert.deepEqual(
+      risks(
+        kube(listener('https', 'shop.example.com')),
+        kube(listener('https', 'shop.example.com'), listener('any')),
+      ),
+      [
+        'hosts-widened: listener any (port 443, HTTPS) added with hostname * (the gateway served shop.example.com): it now takes requests for every host',
+      ],
+    );
+  });
+
   it('timeout-raised and retries-raised: a mesh VirtualService removed takes its timeouts and retries with it', () => {
     const vs = (route: Record<string, unknown>, gateways?: string[]) =>
       obj(NET, 'VirtualService', 'ratings', {

@@ -1377,6 +1377,17 @@ function hostsWidened(base: Manifest | undefined, head: Manifest | undefined): s
       const shown = (x: Entrance) => (x.hostField === 'hostname' && x.hosts[0] === '*' ? [] : x.hosts);
       if (wider.length > 0) say(`${now.label} ${now.hostField}`, shown(e), shown(now), wider);
     }
+    // A server or listener added (or renamed) with a wildcard over the hosts the gateway served.
+    const keys = new Set(entrances(base).map((e) => e.key));
+    const served = entrances(base).flatMap((e) => e.hosts);
+    for (const now of after.values()) {
+      if (keys.has(now.key)) continue;
+      const wider = widenedHosts(served, now.hosts, base.metadata.namespace ?? '');
+      if (wider.length > 0)
+        out.push(
+          `${now.label} added with ${now.hostField} ${wider.join(', ')} (the gateway served ${served.join(', ')}): it now takes requests for ${wider.includes('*') ? 'every host' : `any host that ${wider.join(' or ')} matches`}`,
+        );
+    }
     return out;
   }
   if (isVirtualService(base)) {
@@ -1625,6 +1636,21 @@ function sidecarEgressWidened(
     if (wider.length > 0)
       out.push(
         `${where} hosts + ${wider.join(', ')} (was ${before.join(', ')}): its proxies now get every service that matches`,
+      );
+  }
+  // A listener added (or a port listener turned into the catch-all) with wildcards no listener had.
+  // A Sidecar without egress had istiod's "*/*".
+  const had = before.length === 0 ? ['*/*'] : [...listeners(base).values()].flat();
+  for (const [where, now] of after) {
+    if (listeners(base).has(where)) continue;
+    const wider = now.filter((h) => {
+      const [ns, dns] = splitHost(h, namespace);
+      const wildcard = ns === '*' || dns === '*' || dns.startsWith('*.');
+      return wildcard && !had.some((b) => hostCovers(b, h, namespace));
+    });
+    if (wider.length > 0)
+      out.push(
+        `${where} added with hosts ${wider.join(', ')} (the Sidecar had ${had.join(', ')}): its proxies now get every service that matches`,
       );
   }
   return out;
