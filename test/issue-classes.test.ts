@@ -15,6 +15,7 @@ import {
   IstioIngress,
   MeshNamespace,
   Microservice,
+  Probe,
   RateLimitAction,
   RateLimitUnit,
   ServicePort,
@@ -114,6 +115,59 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
       },
     );
     explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\tb' } });
+  });
+});
+
+describe('issue 13 classes: every counter within its protobuf integer type', () => {
+  const INT32 = 2147483647;
+  const UINT32 = 4294967295;
+  const counters = (n: number, errors: number) =>
+    reviews({
+      trafficPolicy: {
+        connectionPool: {
+          maxConnections: n,
+          http1MaxPendingRequests: n,
+          http2MaxRequests: n,
+          maxRequestsPerConnection: n,
+          maxRetries: n,
+        },
+        outlierDetection: { consecutive5xxErrors: errors, consecutiveGatewayErrors: errors },
+      },
+      probes: { readiness: Probe.tcp(9080, { failureThreshold: n }) },
+    }).chart;
+
+  it('refuses connection pool counters and probe thresholds above int32, outlier error counts above uint32', () => {
+    const pool = (key: string) =>
+      `[test/reviews] trafficPolicy.connectionPool.${key}: 2147483648 is above Istio's connection pool's maximum of 2147483647 (int32); use 2147483647 or less`;
+    const outlier = (key: string) =>
+      `[test/reviews] trafficPolicy.outlierDetection.${key}: 4294967296 is above Istio's outlier detection's maximum of 4294967295 (uint32); use 4294967295 or less`;
+    assert.deepEqual(synthErrors(counters(INT32 + 1, UINT32 + 1)), [
+      "[test/reviews] probes.readiness.failureThreshold: 2147483648 is above the Probe API's maximum of 2147483647 (int32); use 2147483647 or less",
+      pool('maxConnections'),
+      pool('http1MaxPendingRequests'),
+      pool('http2MaxRequests'),
+      pool('maxRequestsPerConnection'),
+      pool('maxRetries'),
+      outlier('consecutive5xxErrors'),
+      outlier('consecutiveGatewayErrors'),
+    ]);
+  });
+
+  it('accepts the largest of each, which the CRD and API schemas take too', () => {
+    // synth() runs the admission pass over the objects as well.
+    const objects = synth(counters(INT32, UINT32));
+    const rule = objects.find((o) => o.kind === 'DestinationRule')!.spec.trafficPolicy;
+    assert.deepEqual(rule.connectionPool, {
+      tcp: { maxConnections: INT32 },
+      http: {
+        http1MaxPendingRequests: INT32,
+        http2MaxRequests: INT32,
+        maxRequestsPerConnection: INT32,
+        maxRetries: INT32,
+      },
+    });
+    assert.equal(rule.outlierDetection.consecutive5xxErrors, UINT32);
+    assert.equal(rule.outlierDetection.consecutiveGatewayErrors, UINT32);
   });
 });
 
