@@ -118,6 +118,48 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
   });
 });
 
+describe('issue 13 classes: an empty prefix or path, in every place a path is matched', () => {
+  it('refuses it in a route uri, a local rate limit path, authorization and JWT paths and both ingress kinds', () => {
+    const one = { maxTokens: 1, fillInterval: Duration.seconds(1) };
+    const { chart, ns, svc } = reviews({
+      localRateLimit: { bucket: one, paths: [{ prefix: '', bucket: one }] },
+    });
+    svc.addRoute({ match: [{ uri: StringMatch.prefix('') }], to: svc.version('v1') });
+    svc.addRoute({ to: svc.version('v2') });
+    svc.allowFrom({ principal: 'cluster.local/ns/a/sa/b', paths: [''] });
+    svc.requireJwt({
+      issuer: 'https://issuer.example.com',
+      jwksUri: 'https://issuer.example.com/jwks',
+      paths: [''],
+    });
+    const web = new Microservice(chart, 'web', {
+      namespace: ns,
+      image: 'web:1',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080)],
+    });
+    new IstioIngress(chart, 'edge', { namespace: ns, hosts: ['shop.example.com'] }).addRoute({
+      to: web,
+      pathPrefix: '',
+    });
+    new GatewayApiIngress(chart, 'api', { namespace: ns, hosts: ['api.example.com'] }).addRoute({
+      to: web,
+      exactPath: '',
+    });
+    const authz =
+      '"" is not a path Istio\'s authorization can match; use an exact path "/a/b", a prefix "/a/*", a suffix "*.js", or whole-segment templates "/a/{*}/b", "/a/{**}"';
+    const root = 'does not start with "/"; write request paths from the root, e.g. "/api"';
+    assert.deepEqual(synthErrors(chart), [
+      `[test/reviews] routes[0].match[0].uri: prefix "" ${root}`,
+      `[test/reviews] callers[0] (a/b).paths: ${authz}`,
+      `[test/reviews] jwt[0].paths: ${authz}`,
+      '[test/reviews/local-rate-limit] paths[0].prefix: "" does not start with "/"; write the path prefix from the root, e.g. "/api"',
+      `[test/edge] routes[0].pathPrefix: "" ${root}`,
+      `[test/api] routes[0].exactPath: "" ${root}`,
+    ]);
+  });
+});
+
 describe('issue 13 classes: every counter within its protobuf integer type', () => {
   const INT32 = 2147483647;
   const UINT32 = 4294967295;
@@ -313,6 +355,52 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
       ),
       [],
     );
+  });
+
+  it('tls-dropped: an HTTPS server or listener turned plain HTTP in place, or serving other hosts, for both kinds', () => {
+    const istio = (...servers: unknown[]) =>
+      obj(NET, 'Gateway', 'edge', { selector: { istio: 'ingressgateway' }, servers });
+    const http = { port: { number: 80, name: 'http', protocol: 'HTTP' }, hosts: ['shop.example.com'] };
+    const https = (protocol: string, hosts = ['shop.example.com']) => ({
+      port: { number: 443, name: 'https', protocol },
+      hosts,
+      ...(protocol === 'HTTPS' && { tls: { mode: 'SIMPLE', credentialName: 'shop-tls' } }),
+    });
+    assert.deepEqual(risks(istio(http, https('HTTPS')), istio(http, https('HTTP'))), [
+      'tls-dropped: shop.example.com: port 443 (HTTPS) removed, served over plain HTTP only (port 80 (HTTP), port 443 (HTTP))',
+    ]);
+    assert.deepEqual(risks(istio(http, https('HTTPS')), istio(http, https('HTTPS', ['api.example.com']))), [
+      'tls-dropped: shop.example.com: port 443 (HTTPS) removed, served over plain HTTP only (port 80 (HTTP))',
+    ]);
+    const listener = (name: string, port: number, protocol: string, hostname: string) => ({
+      name,
+      port,
+      protocol,
+      hostname,
+    });
+    const kube = (...listeners: unknown[]) =>
+      obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
+    const plain = listener('http', 80, 'HTTP', 'shop.example.com');
+    assert.deepEqual(
+      risks(
+        kube(plain, listener('https', 443, 'HTTPS', 'shop.example.com')),
+        kube(plain, listener('https', 443, 'HTTP', 'shop.example.com')),
+      ),
+      [
+        'tls-dropped: shop.example.com: listener https (port 443, HTTPS) removed, served over plain HTTP only (listener http (port 80, HTTP), listener https (port 443, HTTP))',
+      ],
+    );
+    assert.deepEqual(
+      risks(
+        kube(plain, listener('https', 443, 'HTTPS', 'shop.example.com')),
+        kube(plain, listener('https', 443, 'HTTPS', 'api.example.com')),
+      ),
+      [
+        'tls-dropped: shop.example.com: listener https (port 443, HTTPS) removed, served over plain HTTP only (listener http (port 80, HTTP))',
+      ],
+    );
+    // The whole Gateway removed serves nothing, in plain text or not.
+    assert.deepEqual(risks(istio(http, https('HTTPS')), undefined), []);
   });
 
   it('tls-dropped: a Gateway API redirect that keeps its filter but covers fewer hosts or listeners', () => {
