@@ -137,6 +137,17 @@ export class RateLimitAction {
   public _validate(p: Problems, field: string): void {
     if (this.kind === 'request_headers') {
       if (!this.headerName) p.add(`${field}.headerName`, 'is empty', 'name the request header, e.g. ":path"');
+      else if (!HEADER_NAME.test(this.headerName)) {
+        // Envoy's RateLimit.Action.RequestHeaders.header_name is a well-known HTTP_HEADER_NAME
+        // (route_components.proto), so CR, LF or NUL reject the route configuration; any other
+        // non-token name (a space, a colon inside) is carried by no request, which then gets no
+        // descriptor and is never limited. Upper case is fine: Envoy looks the name up lower-cased.
+        p.add(
+          `${field}.headerName`,
+          `${JSON.stringify(this.headerName)} is not an HTTP header name, so no request carries it and nothing is limited`,
+          'use letters, digits and "-", or a pseudo-header such as ":path"',
+        );
+      }
       if (!this.descriptorKey) {
         p.add(`${field}.descriptorKey`, 'is empty', 'give the descriptor key it fills, e.g. "PATH"');
       }
@@ -220,6 +231,9 @@ export interface GlobalRateLimitProps extends GlobalRateLimitOptions {
   /** The service whose inbound requests are limited (its sidecars ask the rate limit service). */
   readonly target: Microservice<string>;
 }
+
+/** An RFC 9110 token, or a pseudo-header such as ":path" (Envoy's HTTP_HEADER_NAME for a request's headers). */
+const HEADER_NAME = /^:?[0-9A-Za-z!#$%&'*+.^_`|~-]+$/;
 
 /** The rate limit service's ports, as Envoy's reference implementation serves them. */
 export const RATELIMIT_PORTS = { http: 8080, grpc: 8081, debug: 6070 } as const;

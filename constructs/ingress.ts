@@ -631,6 +631,9 @@ function registeredService(scope: IConstruct, v: ServiceVersion): Microservice |
 /** Gateway API hostnames: DNS names, optionally with one leading "*." label. */
 const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const IPV4 = /^[0-9]+(\.[0-9]+){3}$/;
+/** What a request line cannot carry in its path: controls, DEL and the space. */
+// eslint-disable-next-line no-control-regex -- control characters are what this finds
+const REQUEST_LINE_BREAKER = /[\x00-\x20\x7f]/;
 const PRINCIPAL = /^[^/\s]+\/ns\/[^/\s]+\/sa\/[^/\s]+$/;
 
 /**
@@ -688,6 +691,19 @@ function validateRoutes(routes: readonly IngressRouteOptions[], p: Problems): vo
         );
       }
       if (value !== undefined && key !== 'rewrite') p.requestPath(`${f}.${key}`, value);
+      // The rewritten path goes out in the request line to the service: Envoy refuses CR, LF and
+      // NUL there (RouteAction.prefix_rewrite is a well-known HTTP_HEADER_VALUE,
+      // route_components.proto), rejecting the gateway's routes, and a space or another control
+      // character makes a request line the service refuses (RFC 9112 section 3).
+      const raw = key === 'rewrite' && value !== undefined ? REQUEST_LINE_BREAKER.exec(value) : null;
+      if (raw) {
+        const code = `\\x${raw[0].charCodeAt(0).toString(16).padStart(2, '0')}`;
+        p.add(
+          `${f}.rewrite`,
+          `${JSON.stringify(value).replace(/\x7f/g, '\\u007f')} has the character ${code}, which cannot go into the request line the gateway sends`,
+          `percent-encode it, e.g. ${JSON.stringify(encodeURI(value!))}`,
+        );
+      }
     }
     p.duration(`${f}.timeout`, r.timeout);
   });

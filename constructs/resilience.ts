@@ -176,12 +176,25 @@ export function validateTrafficPolicy(tp: TrafficPolicy, field: string, p: Probl
     p.positiveInt(`${f}.http2MaxRequests`, cp.http2MaxRequests);
     p.positiveInt(`${f}.maxRequestsPerConnection`, cp.maxRequestsPerConnection);
     p.nonNegativeInt(`${f}.maxRetries`, cp.maxRetries);
+    // ConnectionPoolSettings' counters are int32 (networking/v1alpha3/destination_rule.proto); the
+    // CRD schema refuses larger numbers at apply time.
+    for (const key of [
+      'maxConnections',
+      'http1MaxPendingRequests',
+      'http2MaxRequests',
+      'maxRequestsPerConnection',
+      'maxRetries',
+    ] as const)
+      p.int32(`${f}.${key}`, cp[key], "Istio's connection pool");
   }
   const od = tp.outlierDetection;
   if (od) {
     const f = `${field}.outlierDetection`;
     p.nonNegativeInt(`${f}.consecutive5xxErrors`, od.consecutive5xxErrors);
     p.nonNegativeInt(`${f}.consecutiveGatewayErrors`, od.consecutiveGatewayErrors);
+    // OutlierDetection's error counts are google.protobuf.UInt32Value (destination_rule.proto).
+    p.uint32(`${f}.consecutive5xxErrors`, od.consecutive5xxErrors, "Istio's outlier detection");
+    p.uint32(`${f}.consecutiveGatewayErrors`, od.consecutiveGatewayErrors, "Istio's outlier detection");
     p.duration(`${f}.interval`, od.interval);
     p.duration(`${f}.baseEjectionTime`, od.baseEjectionTime);
     p.wholePercent(`${f}.maxEjectionPercent`, od.maxEjectionPercent);

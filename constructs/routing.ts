@@ -339,6 +339,8 @@ function checkVersion(v: ServiceVersion, ctx: RouteContext, field: string, p: Pr
 }
 
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Envoy's QueryParameterMatcher.name: `max_bytes: 1024`. */
+const MAX_QUERY_PARAM_NAME_BYTES = 1024;
 
 function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Problems): void {
   const conditions = [m.headers, m.uri, m.queryParams, m.method, m.sourceLabels].filter(
@@ -354,12 +356,42 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
   for (const name of Object.keys(m.headers ?? {})) {
     if (name === '') {
       p.add(`${field}.headers`, 'has a header with an empty name', 'name the header, e.g. "end-user"');
+    } else if (!HEADER_NAME.test(name.toLowerCase())) {
+      // Not an RFC 9110 token (a space, a control character, a colon): no request carries such a
+      // header, and Envoy's HeaderMatcher.name (HTTP_HEADER_NAME) refuses CR, LF and NUL outright.
+      p.add(
+        `${field}.headers`,
+        `${JSON.stringify(name)} is not an HTTP header name, so it never matches`,
+        'use letters, digits and "-", e.g. "end-user"',
+      );
     } else if (!HEADER_NAME.test(name)) {
       p.add(
         `${field}.headers`,
         `"${name}" is not a lower-case header name`,
         `write it as "${name.toLowerCase()}"`,
       );
+    }
+  }
+  for (const name of Object.keys(m.queryParams ?? {})) {
+    // Envoy's QueryParameterMatcher.name has min_len 1 and max_bytes 1024
+    // (envoyproxy/envoy api/envoy/config/route/v3/route_components.proto): a route with an empty or
+    // longer name is rejected with its whole route configuration. Query parameters are matched as
+    // the request line carries them, so a name with a control character never matches.
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (name === '') {
+      p.add(
+        `${field}.queryParams`,
+        'has a parameter with an empty name, and Envoy rejects the route configuration',
+        'name the parameter, e.g. "version"',
+      );
+    } else if (bytes > MAX_QUERY_PARAM_NAME_BYTES) {
+      p.add(
+        `${field}.queryParams`,
+        `a parameter name is ${bytes} bytes long, above Envoy's limit of ${MAX_QUERY_PARAM_NAME_BYTES}, and Envoy rejects the route configuration`,
+        'shorten the parameter name',
+      );
+    } else {
+      p.requestText(`${field}.queryParams`, name);
     }
   }
   const regexes: [string, StringMatch | undefined][] = [

@@ -155,6 +155,17 @@ export class Problems {
     }
   }
 
+  /** A protobuf int32 field (Istio's counters, Kubernetes' probe thresholds): larger numbers do not fit. */
+  public int32(field: string, value: number | undefined, where: string): void {
+    if (value !== undefined && Number.isInteger(value) && value > INT32_MAX) {
+      this.add(
+        field,
+        `${value} is above ${where}'s maximum of ${INT32_MAX} (int32)`,
+        `use ${INT32_MAX} or less`,
+      );
+    }
+  }
+
   /**
    * A value matched against a request's method, path or header: CR, LF, NUL and the other control
    * characters (all but HTAB) cannot occur there, as RFC 9110 field values and RFC 3986 paths
@@ -349,6 +360,7 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** What clients send percent-encoded in a path (besides controls): the URL standard's path percent-encode set. */
 const PATH_ENCODED = /[\t "#<>`{}\u0080-\u{10ffff}]/u;
 const UINT32_MAX = 4294967295;
+const INT32_MAX = 2147483647;
 
 /**
  * The longest duration, in whole milliseconds, that reaches Envoy intact: 2^63-1 nanoseconds.

@@ -168,6 +168,7 @@ export class Probe {
   public _validate(problems: Problems, field: string): void {
     problems.port(`${field}.port`, this.port);
     problems.positiveInt(`${field}.failureThreshold`, this.options.failureThreshold);
+    problems.int32(`${field}.failureThreshold`, this.options.failureThreshold, 'the Probe API');
     // initialDelaySeconds, periodSeconds and timeoutSeconds are int32 in the Probe API.
     problems.wholeSeconds(`${field}.initialDelay`, this.options.initialDelay, 0, INT32_MAX);
     problems.wholeSeconds(`${field}.period`, this.options.period, 1, INT32_MAX);

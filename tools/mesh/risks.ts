@@ -1271,7 +1271,26 @@ function redirectsToHttps(rule: unknown): boolean {
   );
 }
 
-function httpRouteRedirectDropped(base: Manifest | undefined, head: Manifest | undefined): string[] {
+/**
+ * Whether the head still has a listener of Gateway `gateway` ("ns/name") named `section` (any,
+ * when undefined) that takes `host` (any, when undefined). Without the head's objects (a caller that
+ * passes none) it is assumed to.
+ */
+function listenerRemains(context: Context, gateway: string, section?: string, host?: string): boolean {
+  if (context.head.length === 0) return true;
+  const g = context.head.find(
+    (m) => isKubeGateway(m) && `${m.metadata.namespace ?? '?'}/${m.metadata.name}` === gateway,
+  );
+  return entrances(g).some(
+    (e) => (section === undefined || e.key === section) && (host === undefined || takes(e, host)),
+  );
+}
+
+function httpRouteRedirectDropped(
+  base: Manifest | undefined,
+  head: Manifest | undefined,
+  context: Context,
+): string[] {
   if (!base) return [];
   const rules = (m: Manifest | undefined) => arr(get(m, 'spec', 'rules'));
   const before = rules(base);
@@ -1281,13 +1300,54 @@ function httpRouteRedirectDropped(base: Manifest | undefined, head: Manifest | u
   const after = rules(head);
   const keys = routeKeys(before);
   const afterKeys = routeKeys(after);
-  return before.flatMap((r, i) => {
+  const out = before.flatMap((r, i) => {
     if (!redirectsToHttps(r)) return [];
     const now = after[afterKeys.indexOf(keys[i])];
     return now !== undefined && redirectsToHttps(now)
       ? []
       : [`rule ${keys[i]} no longer redirects ${hosts} to HTTPS${now === undefined ? ' (removed)' : ''}`];
   });
+  if (out.length > 0 || !after.some(redirectsToHttps)) return out;
+  // The redirect still exists, but for fewer hosts or on fewer listeners: the requests it no longer
+  // takes go to whatever else the plain-text listener serves.
+  const names = (m: Manifest) => strings(get(m, 'spec', 'hostnames'));
+  const afterNames = names(head);
+  const lostHosts =
+    afterNames.length === 0
+      ? []
+      : names(base).length === 0
+        ? ['every host']
+        : names(base).filter(
+            (h) =>
+              !afterNames.some((p) => hostCovers(p, h)) &&
+              // A host no listener serves any more gets no plain-text requests to redirect.
+              routeGateways(head).some((g) => listenerRemains(context, g, undefined, h)),
+          );
+  if (lostHosts.length > 0)
+    out.push(
+      `no longer redirects ${lostHosts.join(', ')} to HTTPS (hostnames ${afterNames.join(', ')}): plain-text requests go to the other routes of the listener`,
+    );
+  const refs = (m: Manifest) =>
+    arr(get(m, 'spec', 'parentRefs')).map((r) => ({
+      gateway: `${str(get(r, 'namespace')) ?? m.metadata.namespace ?? '?'}/${str(get(r, 'name')) ?? '?'}`,
+      section: str(get(r, 'sectionName')),
+      port: num(get(r, 'port')),
+    }));
+  const afterRefs = refs(head);
+  for (const ref of refs(base)) {
+    const kept = afterRefs.some(
+      (a) =>
+        a.gateway === ref.gateway &&
+        (a.section === undefined || a.section === ref.section) &&
+        (a.port === undefined || a.port === ref.port),
+    );
+    // A listener removed with the route's attachment (the hosts renumbered) takes no requests.
+    if (!kept && listenerRemains(context, ref.gateway, ref.section))
+      out.push(
+        `no longer redirects ${hosts} to HTTPS on gateway ${ref.gateway}${ref.section ? ` listener ${ref.section}` : ''}${ref.port !== undefined ? ` port ${ref.port}` : ''}: plain-text requests go to the other routes of the listener`,
+      );
+  }
+  return out;
 }
 
 /** The gateways an HTTPRoute is bound to: parentRefs of kind Gateway (the default kind). */
@@ -1316,6 +1376,17 @@ function hostsWidened(base: Manifest | undefined, head: Manifest | undefined): s
       const wider = widenedHosts(e.hosts, now.hosts, base.metadata.namespace ?? '');
       const shown = (x: Entrance) => (x.hostField === 'hostname' && x.hosts[0] === '*' ? [] : x.hosts);
       if (wider.length > 0) say(`${now.label} ${now.hostField}`, shown(e), shown(now), wider);
+    }
+    // A server or listener added (or renamed) with a wildcard over the hosts the gateway served.
+    const keys = new Set(entrances(base).map((e) => e.key));
+    const served = entrances(base).flatMap((e) => e.hosts);
+    for (const now of after.values()) {
+      if (keys.has(now.key)) continue;
+      const wider = widenedHosts(served, now.hosts, base.metadata.namespace ?? '');
+      if (wider.length > 0)
+        out.push(
+          `${now.label} added with ${now.hostField} ${wider.join(', ')} (the gateway served ${served.join(', ')}): it now takes requests for ${wider.includes('*') ? 'every host' : `any host that ${wider.join(' or ')} matches`}`,
+        );
     }
     return out;
   }
@@ -1374,6 +1445,20 @@ function sameRoutes(base: Manifest, head: Manifest, field: string): [string, unk
  * none for Istio).
  */
 function timeoutRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
+  if (base && !head && removedMeshRouting(base)) {
+    // Without its VirtualService a host gets Istio's default route, which has no timeout.
+    const routes = arr(get(base, 'spec', 'http'));
+    const keys = routeKeys(routes);
+    return routes.flatMap((r, i) => {
+      const was = get(r, 'timeout');
+      const x = durationOf(was);
+      return x === undefined || x === 0
+        ? []
+        : [
+            `route ${keys[i]}: timeout ${String(was)} removed with the VirtualService: requests wait without limit`,
+          ];
+    });
+  }
   if (!base || !head) return [];
   const istio = isVirtualService(base);
   const fields = istio ? ['timeout'] : ['timeouts.request', 'timeouts.backendRequest'];
@@ -1444,14 +1529,30 @@ function retryCovers(a: string, b: string): boolean {
   return false;
 }
 
+/**
+ * A VirtualService of the mesh (not bound to a gateway) removed: its hosts keep being served, by
+ * Istio's default route (no timeout, the default retries), where a gateway's hosts would get 404.
+ */
+function removedMeshRouting(base: Manifest): boolean {
+  return isVirtualService(base) && gatewaysOf(base).every((g) => g === 'mesh');
+}
+
 /** More attempts, a longer (or no) per-try timeout, or more conditions: more load on a failing backend. */
 function retriesRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  if (!base || !head) return [];
+  if (!base || (!head && !removedMeshRouting(base))) return [];
   const out: string[] = [];
-  for (const [key, a, b] of sameRoutes(base, head, 'http')) {
+  const routes = head
+    ? sameRoutes(base, head, 'http')
+    : routeKeys(arr(get(base, 'spec', 'http'))).map((key, i): [string, unknown, unknown] => [
+        key,
+        arr(get(base, 'spec', 'http'))[i],
+        {},
+      ]);
+  for (const [key, a, b] of routes) {
     const x = retriesOf(a);
     const y = retriesOf(b);
-    const now = (r: Retries, v: string) => (r.isDefault ? `${v} (Istio's default)` : v);
+    const now = (r: Retries, v: string) =>
+      r.isDefault ? `${v} (Istio's default${head ? '' : ', the VirtualService removed'})` : v;
     const where = `route ${key}: retries`;
     if (y.attempts > x.attempts) out.push(`${where}.attempts ${x.attempts} → ${now(y, String(y.attempts))}`);
     if (x.attempts === 0 || y.attempts === 0) continue;
@@ -1506,6 +1607,15 @@ function sidecarEgressWidened(
       `Sidecar for ${targetOf(base)} removed: ${fallback ? `Sidecar ${fallback.metadata.namespace}/${fallback.metadata.name} applies instead` : 'their proxies get every service of the mesh'}`,
     ];
   }
+  const before = arr(get(base, 'spec', 'egress'));
+  if (before.length > 0 && arr(get(head, 'spec', 'egress')).length === 0) {
+    // istiod gives a Sidecar without egress one listener with hosts "*/*" (convertToSidecarScope in
+    // istio/istio pilot/pkg/model/sidecar.go: "If egress not set, setup a default listener").
+    const hosts = before.flatMap((l) => strings(get(l, 'hosts')));
+    return [
+      `egress removed (was ${hosts.join(', ')}): istiod gives a Sidecar without egress the hosts */*, so its proxies now get every service of the mesh`,
+    ];
+  }
   const listeners = (m: Manifest) =>
     new Map(
       arr(get(m, 'spec', 'egress')).map((l) => {
@@ -1526,6 +1636,21 @@ function sidecarEgressWidened(
     if (wider.length > 0)
       out.push(
         `${where} hosts + ${wider.join(', ')} (was ${before.join(', ')}): its proxies now get every service that matches`,
+      );
+  }
+  // A listener added (or a port listener turned into the catch-all) with wildcards no listener had.
+  // A Sidecar without egress had istiod's "*/*".
+  const had = before.length === 0 ? ['*/*'] : [...listeners(base).values()].flat();
+  for (const [where, now] of after) {
+    if (listeners(base).has(where)) continue;
+    const wider = now.filter((h) => {
+      const [ns, dns] = splitHost(h, namespace);
+      const wildcard = ns === '*' || dns === '*' || dns.startsWith('*.');
+      return wildcard && !had.some((b) => hostCovers(b, h, namespace));
+    });
+    if (wider.length > 0)
+      out.push(
+        `${where} added with hosts ${wider.join(', ')} (the Sidecar had ${had.join(', ')}): its proxies now get every service that matches`,
       );
   }
   return out;
