@@ -338,7 +338,29 @@ function checkVersion(v: ServiceVersion, ctx: RouteContext, field: string, p: Pr
   }
 }
 
+/** An RFC 9110 token in lower case: "The header keys must be lowercase" (HTTPMatchRequest.headers). */
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/**
+ * The pseudo-headers istiod accepts as match header names besides tokens (`pseudoHeaders` in
+ * istio/istio pkg/config/validation/validation.go, ValidateHTTPHeaderNameOrJwtClaimRoute).
+ */
+const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
+const JWT_CLAIM = '@request.auth.claims';
+
+/**
+ * istiod's JWT claim form of a match header name (`ToRoutingClaim` in istio/istio pkg/jwt): the
+ * prefix in any case, then "." and at least one character, or "[" ... "]" around at least one.
+ * The claim is matched in the JWT's payload, not in a header, so its case is the claim's own
+ * (https://istio.io/latest/docs/tasks/security/authentication/jwt-route/).
+ */
+function isJwtClaimRoute(name: string): boolean {
+  if (name.slice(0, JWT_CLAIM.length).toLowerCase() !== JWT_CLAIM) return false;
+  const rest = name.slice(JWT_CLAIM.length);
+  return (
+    (rest.startsWith('.') && rest.length > 1) ||
+    (rest.startsWith('[') && rest.endsWith(']') && rest.length > 2)
+  );
+}
 /** Envoy's QueryParameterMatcher.name: `max_bytes: 1024`. */
 const MAX_QUERY_PARAM_NAME_BYTES = 1024;
 
@@ -356,13 +378,17 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
   for (const name of Object.keys(m.headers ?? {})) {
     if (name === '') {
       p.add(`${field}.headers`, 'has a header with an empty name', 'name the header, e.g. "end-user"');
+    } else if (PSEUDO_HEADERS.has(name) || isJwtClaimRoute(name)) {
+      continue;
     } else if (!HEADER_NAME.test(name.toLowerCase())) {
-      // Not an RFC 9110 token (a space, a control character, a colon): no request carries such a
-      // header, and Envoy's HeaderMatcher.name (HTTP_HEADER_NAME) refuses CR, LF and NUL outright.
+      // Neither an RFC 9110 token, one of istiod's pseudo-headers nor its JWT claim form (a space,
+      // a control character, another colon name, "@request.auth.claims." with no claim): istiod's
+      // webhook refuses the VirtualService ("header name ... is not a valid header name",
+      // ValidateHTTPHeaderNameOrJwtClaimRoute in pkg/config/validation/validation.go).
       p.add(
         `${field}.headers`,
-        `${JSON.stringify(name)} is not an HTTP header name, so it never matches`,
-        'use letters, digits and "-", e.g. "end-user"',
+        `${JSON.stringify(name)} is not an HTTP header name, and istiod refuses the VirtualService`,
+        'use letters, digits and "-" (e.g. "end-user"), a pseudo-header such as ":path", or a JWT claim as "@request.auth.claims.<claim>"',
       );
     } else if (!HEADER_NAME.test(name)) {
       p.add(
@@ -389,6 +415,14 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
         `${field}.queryParams`,
         `a parameter name is ${bytes} bytes long, above Envoy's limit of ${MAX_QUERY_PARAM_NAME_BYTES}, and Envoy rejects the route configuration`,
         'shorten the parameter name',
+      );
+    } else if (/[ \t]/.test(name)) {
+      // A raw space or tab cannot be in a request line (RFC 9112 section 3), the same rule as an
+      // ingress rewrite: clients send it percent-encoded, and Envoy matches the name as sent.
+      p.add(
+        `${field}.queryParams`,
+        `${JSON.stringify(name)} has a space or tab, which a request line carries only percent-encoded, so it never matches`,
+        `write the name as requests carry it, e.g. ${JSON.stringify(name.replace(/ /g, '%20').replace(/\t/g, '%09'))}`,
       );
     } else {
       p.requestText(`${field}.queryParams`, name);

@@ -10,6 +10,9 @@ import {
   StringMatch,
 } from '../constructs/index.js';
 import { reviews } from './support/fixtures.js';
+
+const HEADER_FIX =
+  'use letters, digits and "-" (e.g. "end-user"), a pseudo-header such as ":path", or a JWT claim as "@request.auth.claims.<claim>"';
 import { all, find, synth, synthErrors } from './support/synth.js';
 
 function reviewsApp() {
@@ -217,8 +220,59 @@ describe('route checks at their edges (survivors of the mutation run over routin
     svc.addRoute({ to: svc.version('v1') });
     assert.deepEqual(synthErrors(chart), [
       // Not "write it as ..." with the same name: the fix never repeats the bad value.
-      `${R} routes[0].match[0].headers: "x-ok@" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"`,
-      `${R} routes[0].match[0].headers: "@x-ok" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"`,
+      `${R} routes[0].match[0].headers: "x-ok@" is not an HTTP header name, and istiod refuses the VirtualService; ${HEADER_FIX}`,
+      `${R} routes[0].match[0].headers: "@x-ok" is not an HTTP header name, and istiod refuses the VirtualService; ${HEADER_FIX}`,
+    ]);
+  });
+
+  // istiod's ValidateHTTPHeaderNameOrJwtClaimRoute (istio/istio pkg/config/validation/validation.go)
+  // takes its five pseudo-headers and the JWT claim form of pkg/jwt ToRoutingClaim before tokens.
+  it('accepts the pseudo-headers and the JWT claim forms istiod accepts, emitted as written', () => {
+    const names = [
+      ':method',
+      ':scheme',
+      ':authority',
+      ':path',
+      ':status',
+      '@request.auth.claims.groups',
+      '@request.auth.claims.key1.KEY2',
+      '@request.auth.claims[key1][key.2]',
+      '@Request.Auth.Claims.sub',
+    ];
+    const { chart, svc } = reviews();
+    for (const name of names)
+      svc.addRoute({ match: [{ headers: { [name]: StringMatch.exact('a') } }], to: svc.version('v2') });
+    svc.addRoute({ to: svc.version('v1') });
+    const vs = find(synth(chart), 'VirtualService', 'reviews');
+    const emitted = (vs.spec.http as { match?: { headers: object }[] }[])
+      .filter((r) => r.match)
+      .map((r) => Object.keys(r.match![0].headers)[0]);
+    assert.deepEqual(emitted, names);
+  });
+
+  it('refuses what istiod refuses around them: a claim form with no claim, other colon names, upper case', () => {
+    const names = [
+      '@request.auth.claims',
+      '@request.auth.claims.',
+      '@request.auth.claims[]',
+      '@request.auth.claims[a',
+      '@request.auth.claims-abc',
+      ':PATH',
+      ':protocol',
+      '::path',
+    ];
+    const { chart, svc } = reviews();
+    for (const name of names)
+      svc.addRoute({ match: [{ headers: { [name]: StringMatch.exact('a') } }], to: svc.version('v2') });
+    svc.addRoute({ match: [{ headers: { 'X-User': StringMatch.exact('a') } }], to: svc.version('v2') });
+    svc.addRoute({ to: svc.version('v1') });
+    assert.deepEqual(synthErrors(chart), [
+      ...names.map(
+        (n, i) =>
+          `${R} routes[${i}].match[0].headers: ${JSON.stringify(n)} is not an HTTP header name, and istiod refuses the VirtualService; ${HEADER_FIX}`,
+      ),
+      // "The header keys must be lowercase" (HTTPMatchRequest.headers).
+      `${R} routes[8].match[0].headers: "X-User" is not a lower-case header name; write it as "x-user"`,
     ]);
   });
 
