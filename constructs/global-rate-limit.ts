@@ -138,13 +138,17 @@ export class RateLimitAction {
     if (this.kind === 'request_headers') {
       if (!this.headerName) p.add(`${field}.headerName`, 'is empty', 'name the request header, e.g. ":path"');
       else if (!HEADER_NAME.test(this.headerName)) {
-        // Envoy's RateLimit.Action.RequestHeaders.header_name is a well-known HTTP_HEADER_NAME
-        // (route_components.proto), so CR, LF or NUL reject the route configuration; any other
-        // non-token name (a space, a colon inside) is carried by no request, which then gets no
-        // descriptor and is never limited. Upper case is fine: Envoy looks the name up lower-cased.
+        // Envoy's RateLimit.Action.RequestHeaders.header_name is a well-known HTTP_HEADER_NAME with
+        // `strict: false` (envoyproxy/envoy api/envoy/config/route/v3/route_components.proto): CR, LF
+        // or NUL reject the whole route configuration. Any other non-token name (a space, a colon
+        // inside, "::path") is accepted but carried by no request; Envoy then appends no descriptor
+        // and skips the rate limit service, so nothing is limited. Upper case is fine: Envoy looks
+        // the name up lower-cased.
         p.add(
           `${field}.headerName`,
-          `${JSON.stringify(this.headerName)} is not an HTTP header name, so no request carries it and nothing is limited`,
+          /[\r\n\0]/.test(this.headerName)
+            ? `${JSON.stringify(this.headerName)} has a CR, LF or NUL, and Envoy rejects the route configuration`
+            : `${JSON.stringify(this.headerName)} is not an HTTP header name, so no request carries it and nothing is limited`,
           'use letters, digits and "-", or a pseudo-header such as ":path"',
         );
       }

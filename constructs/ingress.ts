@@ -637,6 +637,18 @@ const REQUEST_LINE_BREAKER = /[\x00-\x20\x7f]/;
 const PRINCIPAL = /^[^/\s]+\/ns\/[^/\s]+\/sa\/[^/\s]+$/;
 
 /**
+ * `path` with only what a request line cannot carry percent-encoded (RFC 3986 section 2.1): the
+ * existing escapes and every other character stay as written, and no input makes it throw, where
+ * encodeURI would encode "%" again and throws on a lone surrogate.
+ */
+function encodeRequestLineBreakers(path: string): string {
+  return path.replace(
+    new RegExp(REQUEST_LINE_BREAKER.source, 'g'),
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
+/**
  * `anyHost`: Istio's Gateway and VirtualService take "*" for every host (as Bookinfo's gateway
  * does); a Gateway API listener says that by leaving its hostname out, so there "*" is refused.
  */
@@ -701,7 +713,7 @@ function validateRoutes(routes: readonly IngressRouteOptions[], p: Problems): vo
         p.add(
           `${f}.rewrite`,
           `${JSON.stringify(value).replace(/\x7f/g, '\\u007f')} has the character ${code}, which cannot go into the request line the gateway sends`,
-          `percent-encode it, e.g. ${JSON.stringify(encodeURI(value!))}`,
+          `percent-encode it, e.g. ${JSON.stringify(encodeRequestLineBreakers(value!))}`,
         );
       }
     }
