@@ -29,6 +29,8 @@ import { synth, synthErrors } from './support/synth.js';
 import { NET, obj } from './tools/support.js';
 
 const GW = 'gateway.networking.k8s.io/v1';
+const HEADER_FIX =
+  'use letters, digits and "-" (e.g. "end-user"), a pseudo-header such as ":path", or a JWT claim as "@request.auth.claims.<claim>"';
 
 describe('issue 13 classes: header names and values, wherever they reach Envoy', () => {
   it('refuses a match header name that is no token with its own message, not as an upper-case name', () => {
@@ -39,8 +41,8 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
     svc.addRoute({ match: [{ headers: headers as never }], to: svc.version('v1') });
     svc.addRoute({ to: svc.version('v2') });
     assert.deepEqual(synthErrors(chart), [
-      '[test/reviews] routes[0].match[0].headers: "x\\r\\nid" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"',
-      '[test/reviews] routes[0].match[0].headers: "end user" is not an HTTP header name, so it never matches; use letters, digits and "-", e.g. "end-user"',
+      `[test/reviews] routes[0].match[0].headers: "x\\r\\nid" is not an HTTP header name, and istiod refuses the VirtualService; ${HEADER_FIX}`,
+      `[test/reviews] routes[0].match[0].headers: "end user" is not an HTTP header name, and istiod refuses the VirtualService; ${HEADER_FIX}`,
       '[test/reviews] routes[0].match[0].headers: "X-Id" is not a lower-case header name; write it as "x-id"',
     ]);
   });
@@ -51,21 +53,33 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
     svc.addRoute({ match: [{ queryParams: { '': one } }], to: svc.version('v1') });
     svc.addRoute({ match: [{ queryParams: { ['é'.repeat(513)]: one } }], to: svc.version('v1') });
     svc.addRoute({ match: [{ queryParams: { 'a\u0001b': one } }], to: svc.version('v1') });
+    // A raw space or tab, which the ingress rewrite refuses too (RFC 9112: not in a request line).
+    svc.addRoute({ match: [{ queryParams: { 'a b': one } }], to: svc.version('v1') });
+    svc.addRoute({ match: [{ queryParams: { '\ta': one } }], to: svc.version('v1') });
     svc.addRoute({ to: svc.version('v2') });
     assert.deepEqual(synthErrors(chart), [
       '[test/reviews] routes[0].match[0].queryParams: has a parameter with an empty name, and Envoy rejects the route configuration; name the parameter, e.g. "version"',
       "[test/reviews] routes[1].match[0].queryParams: a parameter name is 1026 bytes long, above Envoy's limit of 1024, and Envoy rejects the route configuration; shorten the parameter name",
       '[test/reviews] routes[2].match[0].queryParams: "a\\u0001b" contains the control character \\x01, which no request carries, so it never matches; remove the control character',
+      '[test/reviews] routes[3].match[0].queryParams: "a b" has a space or tab, which a request line carries only percent-encoded, so it never matches; write the name as requests carry it, e.g. "a%20b"',
+      '[test/reviews] routes[4].match[0].queryParams: "\\ta" has a space or tab, which a request line carries only percent-encoded, so it never matches; write the name as requests carry it, e.g. "%09a"',
     ]);
   });
 
-  it('accepts a query parameter name of exactly 1024 bytes, and a tab-free token', () => {
+  it('accepts a query parameter name of exactly 1024 bytes, and a space or tab percent-encoded', () => {
     const { chart, svc } = reviews();
     const name = `${'é'.repeat(511)}ab`;
     svc.addRoute({ match: [{ queryParams: { [name]: StringMatch.exact('1') } }], to: svc.version('v1') });
+    svc.addRoute({ match: [{ queryParams: { 'a%20b': StringMatch.exact('1') } }], to: svc.version('v1') });
+    svc.addRoute({ match: [{ queryParams: { 'a%09b': StringMatch.exact('1') } }], to: svc.version('v1') });
     svc.addRoute({ to: svc.version('v2') });
     const vs = synth(chart).find((o) => o.kind === 'VirtualService')!;
-    assert.deepEqual(Object.keys(vs.spec.http[0].match[0].queryParams), [name]);
+    assert.deepEqual(
+      vs.spec.http
+        .slice(0, 3)
+        .map((r: { match: { queryParams: object }[] }) => Object.keys(r.match[0].queryParams)),
+      [[name], ['a%20b'], ['a%09b']],
+    );
   });
 
   it('refuses a global rate limit header name Envoy rejects or no request carries; accepts upper case and pseudo-headers', () => {
@@ -79,12 +93,26 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
       limits.apply(svc, { actions: [RateLimitAction.requestHeader(headerName, 'USER')] });
       return chart;
     };
-    assert.deepEqual(synthErrors(build('x-user\r\nid')), [
-      '[test/reviews/global-rate-limit] actions[0].headerName: "x-user\\r\\nid" is not an HTTP header name, so no request carries it and nothing is limited; use letters, digits and "-", or a pseudo-header such as ":path"',
-    ]);
-    assert.deepEqual(synthErrors(build('x user')), [
-      '[test/reviews/global-rate-limit] actions[0].headerName: "x user" is not an HTTP header name, so no request carries it and nothing is limited; use letters, digits and "-", or a pseudo-header such as ":path"',
-    ]);
+    const fix = 'use letters, digits and "-", or a pseudo-header such as ":path"';
+    // CR, LF or NUL: Envoy's HTTP_HEADER_NAME (strict: false) rejects the route configuration.
+    for (const [name, shown] of [
+      ['x-user\r\nid', 'x-user\\r\\nid'],
+      ['x\ny', 'x\\ny'],
+      ['x\u0000y', 'x\\u0000y'],
+    ])
+      assert.deepEqual(synthErrors(build(name)), [
+        `[test/reviews/global-rate-limit] actions[0].headerName: "${shown}" has a CR, LF or NUL, and Envoy rejects the route configuration; ${fix}`,
+      ]);
+    // Anything else that is no token (one colon only, then a token): Envoy takes it, no request has it.
+    for (const [name, shown] of [
+      ['x user', 'x user'],
+      ['::path', '::path'],
+      [':', ':'],
+      ['x\ty', 'x\\ty'],
+    ])
+      assert.deepEqual(synthErrors(build(name)), [
+        `[test/reviews/global-rate-limit] actions[0].headerName: "${shown}" is not an HTTP header name, so no request carries it and nothing is limited; ${fix}`,
+      ]);
     for (const ok of ['X-User-Id', ':path', ':authority']) {
       const filter = synth(build(ok)).find((o) => o.metadata.name === 'reviews-global-ratelimit-actions')!;
       const actions = filter.spec.configPatches[0].patch.value.rate_limits[0].actions;
@@ -114,7 +142,20 @@ describe('issue 13 classes: header names and values, wherever they reach Envoy',
           'explainRequest: headers["x-id"]: "a\\u007f" has a control character, which no request carries',
       },
     );
-    explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\tb' } });
+    // The edges of the refused range (\x01-\x08, \x0b, \x0c, \x0e-\x1f): HTAB (\x09) is a field value's.
+    for (const [c, shown] of [
+      ['\u0008', '\\b'],
+      ['\u000b', '\\u000b'],
+      ['\u001f', '\\u001f'],
+    ])
+      assert.throws(
+        () => explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': `a${c}` } }),
+        {
+          message: `explainRequest: headers["x-id"]: "a${shown}" has a control character, which no request carries`,
+        },
+      );
+    const tab = explainRequest(chart, { from: 'web', to: 'reviews', headers: { 'x-id': 'a\tb' } });
+    assert.equal(tab.request.headers['x-id'], 'a\tb');
   });
 });
 
@@ -241,6 +282,24 @@ describe('issue 13 classes: what Envoy refuses in an ingress rewrite, for both i
       assert.deepEqual(synthErrors(ingress(kind, '/v1\u007f')), [
         '[test/edge] routes[0].rewrite: "/v1\\u007f" has the character \\x7f, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/v1%7F"',
       ]);
+      // The edges of the refused range: NUL, a lone LF, the tab, and the space above them.
+      for (const [raw, shown, code, encoded] of [
+        ['/v1\u0000', '/v1\\u0000', '00', '/v1%00'],
+        ['/v1\nx', '/v1\\nx', '0a', '/v1%0Ax'],
+        ['/v1\tx', '/v1\\tx', '09', '/v1%09x'],
+      ])
+        assert.deepEqual(synthErrors(ingress(kind, raw)), [
+          `[test/edge] routes[0].rewrite: "${shown}" has the character \\x${code}, which cannot go into the request line the gateway sends; percent-encode it, e.g. "${encoded}"`,
+        ]);
+      // Only the offending characters are encoded: existing escapes stay, a lone surrogate cannot throw.
+      assert.deepEqual(synthErrors(ingress(kind, '/a b%2Fc')), [
+        '[test/edge] routes[0].rewrite: "/a b%2Fc" has the character \\x20, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/a%20b%2Fc"',
+      ]);
+      assert.deepEqual(synthErrors(ingress(kind, '/a b\uD800')), [
+        '[test/edge] routes[0].rewrite: "/a b\\ud800" has the character \\x20, which cannot go into the request line the gateway sends; percent-encode it, e.g. "/a%20b\\ud800"',
+      ]);
+      // "!" (0x21) is the first character past the space: carried as written.
+      assert.ok(JSON.stringify(synth(ingress(kind, '/v1/!'))).includes('"/v1/!"'));
       const objects = synth(ingress(kind, '/v1/a%20b'));
       const rewritten = JSON.stringify(objects);
       assert.ok(rewritten.includes('"/v1/a%20b"'), rewritten);
@@ -267,6 +326,23 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
     assert.deepEqual(risks(base, sidecar({ egress: [] })), expected);
     // Egress given where there was none: narrower than the */* istiod gave.
     assert.deepEqual(risks(sidecar({}), base), []);
+    // An egress that took */* on every port already: istiod's default is the same.
+    assert.deepEqual(risks(sidecar({ egress: [{ hosts: ['*/*'] }] }), sidecar({})), []);
+    assert.deepEqual(risks(sidecar({ egress: [{ hosts: ['./*', '*/*'] }] }), sidecar({ egress: [] })), []);
+    // Not when a port listener took less, or no listener took every port, or "~/*" took nothing.
+    const pg = {
+      port: { number: 5432, protocol: 'TCP', name: 'pg' },
+      hosts: ['./db.shop.svc.cluster.local'],
+    };
+    assert.deepEqual(risks(sidecar({ egress: [{ hosts: ['*/*'] }, pg] }), sidecar({})), [
+      'egress-widened: egress removed (was */*, ./db.shop.svc.cluster.local): istiod gives a Sidecar without egress the hosts */*, so its proxies now get every service of the mesh',
+    ]);
+    assert.deepEqual(risks(sidecar({ egress: [{ ...pg, hosts: ['*/*'] }] }), sidecar({})), [
+      'egress-widened: egress removed (was */*): istiod gives a Sidecar without egress the hosts */*, so its proxies now get every service of the mesh',
+    ]);
+    assert.deepEqual(risks(sidecar({ egress: [{ hosts: ['~/*'] }] }), sidecar({})), [
+      'egress-widened: egress removed (was ~/*): istiod gives a Sidecar without egress the hosts */*, so its proxies now get every service of the mesh',
+    ]);
   });
 
   it('egress-widened: a listener added, or a port listener turned into the catch-all, with wildcards it had not', () => {
@@ -302,13 +378,32 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
       obj(NET, 'Gateway', 'edge', { selector: { istio: 'ingressgateway' }, servers });
     const shop = https('https', ['shop.example.com']);
     assert.deepEqual(risks(istio(shop), istio(https('https-2', ['*.example.com']))), [
-      'hosts-widened: port 443 (HTTPS) added with hosts *.example.com (the gateway served shop.example.com): it now takes requests for any host that *.example.com matches',
+      'hosts-widened: port 443 (HTTPS) added with hosts *.example.com (port 443 served shop.example.com): it now takes requests for any host that *.example.com matches',
     ]);
     assert.deepEqual(risks(istio(shop), istio(shop, https('https-any', ['*']))), [
-      'hosts-widened: port 443 (HTTPS) added with hosts * (the gateway served shop.example.com): it now takes requests for every host',
+      'hosts-widened: port 443 (HTTPS) added with hosts * (port 443 served shop.example.com): it now takes requests for every host',
     ]);
     // Another host of its own is no widening.
     assert.deepEqual(risks(istio(shop), istio(shop, https('https-api', ['api.example.com']))), []);
+    // Hosts are compared per port: port 80's "*" that only redirects says nothing of port 443.
+    const redirectAll = {
+      port: { number: 80, name: 'http', protocol: 'HTTP' },
+      hosts: ['*'],
+      tls: { httpsRedirect: true },
+    };
+    assert.deepEqual(risks(istio(redirectAll, shop), istio(redirectAll, shop, https('https-any', ['*']))), [
+      'hosts-widened: port 443 (HTTPS) added with hosts * (port 443 served shop.example.com): it now takes requests for every host',
+    ]);
+    // A port new to the gateway: over the hosts served the same way (TLS here), not port 80's.
+    const alt = {
+      ...https('https-alt', ['*']),
+      port: { number: 8443, name: 'https-alt', protocol: 'HTTPS' },
+    };
+    assert.deepEqual(risks(istio(redirectAll, shop), istio(redirectAll, shop, alt)), [
+      "hosts-widened: port 8443 (HTTPS) added with hosts * (the gateway's TLS ports served shop.example.com): it now takes requests for every host",
+    ]);
+    const plainAlt = { port: { number: 8080, name: 'http-alt', protocol: 'HTTP' }, hosts: ['*'] };
+    assert.deepEqual(risks(istio(redirectAll, shop), istio(redirectAll, shop, plainAlt)), []);
     const listener = (name: string, hostname?: string) => ({
       name,
       port: 443,
@@ -323,38 +418,72 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
         kube(listener('https', 'shop.example.com'), listener('any')),
       ),
       [
-        'hosts-widened: listener any (port 443, HTTPS) added with hostname * (the gateway served shop.example.com): it now takes requests for every host',
+        'hosts-widened: listener any (port 443, HTTPS) added with hostname * (port 443 served shop.example.com): it now takes requests for every host',
       ],
     );
   });
 
   it('timeout-raised and retries-raised: a mesh VirtualService removed takes its timeouts and retries with it', () => {
-    const vs = (route: Record<string, unknown>, gateways?: string[]) =>
-      obj(NET, 'VirtualService', 'ratings', {
+    const vs = (route: Record<string, unknown>, gateways?: string[], name = 'ratings') =>
+      obj(NET, 'VirtualService', name, {
         hosts: ['ratings'],
         ...(gateways && { gateways }),
         http: [{ name: 'all', ...route, route: [{ destination: { host: 'ratings' } }] }],
       });
-    assert.deepEqual(risks(vs({ timeout: '3s', retries: { attempts: 0 } }), undefined), [
+    // The Service stays in the head: Istio's default route serves it.
+    const service = obj('v1', 'Service', 'ratings', {
+      selector: { app: 'ratings' },
+      ports: [{ port: 9080 }],
+    });
+    const removed = (base: Manifest, head: Manifest[] = [service]) => risks(base, undefined, head).slice(1);
+    assert.deepEqual(risks(vs({ timeout: '3s', retries: { attempts: 0 } }), undefined, [service]), [
       'route-moved: VirtualService for ratings removed: its routing (ratings) no longer applies',
       'timeout-raised: route "all": timeout 3s removed with the VirtualService: requests wait without limit',
       'retries-raised: route "all": retries.attempts 0 → 2 (Istio\'s default, the VirtualService removed)',
     ]);
-    assert.deepEqual(risks(vs({ timeout: '3s' }, ['mesh']), undefined).slice(1), [
+    assert.deepEqual(removed(vs({ timeout: '3s' }, ['mesh'])), [
       'timeout-raised: route "all": timeout 3s removed with the VirtualService: requests wait without limit',
     ]);
-    // Retries at Istio's default already, and no timeout: nothing more than the routing removed.
-    assert.deepEqual(risks(vs({ retries: { attempts: 2 } }), undefined).slice(1), []);
-    assert.deepEqual(risks(vs({ retries: { attempts: 3, retryOn: 'gateway-error' } }), undefined).slice(1), [
+    // Bound to a gateway and the mesh: the mesh's requests get the default route.
+    assert.deepEqual(removed(vs({ timeout: '3s', retries: { attempts: 0 } }, ['mesh', 'shop/edge'])), [
+      'timeout-raised: route "all": timeout 3s removed with the VirtualService: requests wait without limit',
+      'retries-raised: route "all": retries.attempts 0 → 2 (Istio\'s default, the VirtualService removed)',
+    ]);
+    // Retries at Istio's default already, and no timeout or a disabled one: nothing more than the routing.
+    assert.deepEqual(removed(vs({ retries: { attempts: 2 } })), []);
+    assert.deepEqual(removed(vs({ timeout: '0s' })), []);
+    assert.deepEqual(removed(vs({ retries: { attempts: 3, retryOn: 'gateway-error' } })), [
       'retries-raised: route "all": retries.retryOn gateway-error → connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes (Istio\'s default, the VirtualService removed): also retries on connect-failure, refused-stream, unavailable, cancelled',
     ]);
-    // Bound to a gateway, its hosts get 404 without it, not a request that waits.
-    assert.deepEqual(
-      risks(vs({ timeout: '3s', retries: { attempts: 0 } }, ['shop/edge']), undefined).filter(
-        (r) => !r.startsWith('route-moved'),
-      ),
-      [],
-    );
+    // Bound to a gateway only, its hosts get 404 without it, not a request that waits.
+    assert.deepEqual(removed(vs({ timeout: '3s', retries: { attempts: 0 } }, ['shop/edge'])), []);
+  });
+
+  it('timeout-raised and retries-raised: quiet when the VirtualService went with its service, or another one routes the host', () => {
+    const vs = (name: string) =>
+      obj(NET, 'VirtualService', name, {
+        hosts: ['ratings'],
+        http: [
+          {
+            name: 'all',
+            timeout: '3s',
+            retries: { attempts: 0 },
+            route: [{ destination: { host: 'ratings' } }],
+          },
+        ],
+      });
+    const service = (name: string) =>
+      obj('v1', 'Service', name, { selector: { app: name }, ports: [{ port: 9080 }] });
+    const quiet = (head: Manifest[]) =>
+      risks(vs('ratings'), undefined, head).filter((r) => /^(timeout|retries)-raised/.test(r));
+    // The whole service deleted (an empty head, as the diff gives a removed app), or renamed.
+    assert.deepEqual(quiet([]), []);
+    assert.deepEqual(quiet([service('ratings-v2')]), []);
+    // The same host routed by a VirtualService of another name.
+    assert.deepEqual(quiet([service('ratings'), vs('ratings-routes')]), []);
+    // A Service of the same name in another namespace is another host.
+    assert.equal(quiet([obj('v1', 'Service', 'ratings', { ports: [{ port: 9080 }] }, 'data')]).length, 0);
+    assert.equal(quiet([service('ratings')]).length, 2);
   });
 
   it('tls-dropped: an HTTPS server or listener turned plain HTTP in place, or serving other hosts, for both kinds', () => {
@@ -412,10 +541,22 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
         rules: [{ filters: [redirect] }],
       });
     const listener = (name: string, hostname: string) => ({ name, port: 80, protocol: 'HTTP', hostname });
+    const secure = (hostname: string) => ({
+      name: `https-${hostname.split('.')[0]}`,
+      port: 443,
+      protocol: 'HTTPS',
+      hostname,
+      tls: { certificateRefs: [{ name: 'shop-tls' }] },
+    });
     const gateway = (...listeners: unknown[]) =>
       obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
     const both = ['shop.example.com', 'api.example.com'];
-    const head = gateway(listener('http-1', 'shop.example.com'), listener('http-2', 'api.example.com'));
+    const head = gateway(
+      listener('http-1', 'shop.example.com'),
+      listener('http-2', 'api.example.com'),
+      secure('shop.example.com'),
+      secure('api.example.com'),
+    );
     const base = route(both, ['http-1', 'http-2']);
     const narrowed = route(['shop.example.com'], ['http-1', 'http-2']);
     assert.deepEqual(risks(base, narrowed, [head, narrowed]), [
@@ -426,9 +567,108 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
       'tls-dropped: no longer redirects shop.example.com, api.example.com to HTTPS on gateway shop/edge listener http-2: plain-text requests go to the other routes of the listener',
     ]);
     // A host removed from the ingress altogether: its listener went too, nothing is left to redirect.
-    const shopOnly = gateway(listener('http', 'shop.example.com'));
+    const shopOnly = gateway(listener('http', 'shop.example.com'), secure('shop.example.com'));
     const renamed = route(['shop.example.com'], ['http']);
     assert.deepEqual(risks(base, renamed, [shopOnly, renamed]), []);
+  });
+
+  it('tls-dropped: a redirect narrowed to the plain-text listeners it served is quiet, compared as listeners of the head', () => {
+    const redirect = { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } };
+    const route = (parentRefs: unknown[], hostnames?: string[]) =>
+      obj(GW, 'HTTPRoute', 'edge-redirect', {
+        parentRefs,
+        ...(hostnames && { hostnames }),
+        rules: [{ filters: [redirect] }],
+      });
+    const gateway = obj(GW, 'Gateway', 'edge', {
+      gatewayClassName: 'istio',
+      listeners: [
+        { name: 'http', port: 80, protocol: 'HTTP', hostname: 'shop.example.com' },
+        { name: 'http-alt', port: 8080, protocol: 'HTTP', hostname: 'shop.example.com' },
+        {
+          name: 'https',
+          port: 443,
+          protocol: 'HTTPS',
+          hostname: 'shop.example.com',
+          tls: { certificateRefs: [{ name: 'shop-tls' }] },
+        },
+      ],
+    });
+    const shop = ['shop.example.com'];
+    const whole = route([{ name: 'edge' }], shop);
+    const change = (base: Manifest, head: Manifest) => risks(base, head, [gateway, head]);
+    // From the whole Gateway to each of its plain-text listeners, by name or by port: the same listeners.
+    const bySections = route(
+      [
+        { name: 'edge', sectionName: 'http' },
+        { name: 'edge', sectionName: 'http-alt' },
+      ],
+      shop,
+    );
+    assert.deepEqual(change(whole, bySections), []);
+    const byPorts = route(
+      [
+        { name: 'edge', port: 80 },
+        { name: 'edge', port: 8080 },
+      ],
+      shop,
+    );
+    assert.deepEqual(change(whole, byPorts), []);
+    // One port fewer: the listener on it serves plain text again.
+    const port80 = route([{ name: 'edge', port: 80 }], shop);
+    assert.deepEqual(change(byPorts, port80), [
+      'tls-dropped: no longer redirects shop.example.com to HTTPS on gateway shop/edge listener http-alt: plain-text requests go to the other routes of the listener',
+    ]);
+    assert.deepEqual(change(whole, route([{ name: 'edge', sectionName: 'http' }], shop)), [
+      'tls-dropped: no longer redirects shop.example.com to HTTPS on gateway shop/edge listener http-alt: plain-text requests go to the other routes of the listener',
+    ]);
+    // No hostnames (every host of its listeners) to the only host its listeners take: the same hosts.
+    assert.deepEqual(change(route([{ name: 'edge' }]), route([{ name: 'edge' }], shop)), []);
+    // Hostnames narrowed below what a listener takes: flagged.
+    const wide = obj(GW, 'Gateway', 'edge', {
+      gatewayClassName: 'istio',
+      listeners: [
+        { name: 'http', port: 80, protocol: 'HTTP' },
+        { name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'shop-tls' }] } },
+      ],
+    });
+    const narrowed = route([{ name: 'edge' }], shop);
+    assert.deepEqual(risks(route([{ name: 'edge' }]), narrowed, [wide, narrowed]), [
+      'tls-dropped: no longer redirects every host to HTTPS (hostnames shop.example.com): plain-text requests go to the other routes of the listener',
+    ]);
+  });
+
+  it('tls-dropped: a host dropped from a hand-written Gateway everywhere is reported once, on the Gateway', () => {
+    const redirect = { type: 'RequestRedirect', requestRedirect: { scheme: 'https', statusCode: 301 } };
+    const listener = (name: string, port: number, protocol: string, hostname?: string) => ({
+      name,
+      port,
+      protocol,
+      ...(hostname && { hostname }),
+      ...(protocol === 'HTTPS' && { tls: { certificateRefs: [{ name: 'c' }] } }),
+    });
+    const gateway = (...listeners: unknown[]) =>
+      obj(GW, 'Gateway', 'edge', { gatewayClassName: 'istio', listeners });
+    const redirectRoute = (hostnames: string[]) =>
+      obj(GW, 'HTTPRoute', 'edge-redirect', {
+        parentRefs: [{ name: 'edge', sectionName: 'http' }],
+        hostnames,
+        rules: [{ filters: [redirect] }],
+      });
+    const both = ['shop.example.com', 'api.example.com'];
+    const http = listener('http', 80, 'HTTP');
+    const shop = listener('https-shop', 443, 'HTTPS', 'shop.example.com');
+    const base = [
+      gateway(http, shop, listener('https-api', 443, 'HTTPS', 'api.example.com')),
+      redirectRoute(both),
+    ];
+    const head = [gateway(http, shop), redirectRoute(['shop.example.com'])];
+    assert.deepEqual(
+      findRisks(diffManifests(base, head), head).map((r) => `${r.rule}: ${r.object}: ${r.message}`),
+      [
+        'tls-dropped: Gateway shop/edge: api.example.com: listener https-api (port 443, HTTPS) removed, served over plain HTTP only (listener http (port 80, HTTP))',
+      ],
+    );
   });
 
   it('tls-dropped, hosts-widened: quiet when GatewayApiIngress gains a host (listeners renumbered)', () => {

@@ -1175,6 +1175,8 @@ interface Entrance {
   readonly key: string;
   /** "port 443 (HTTPS)", "listener https (port 443, HTTPS)". */
   readonly label: string;
+  /** Its port number. */
+  readonly port?: number;
   /** HTTPS or TLS. */
   readonly secure: boolean;
   /** Plain-text HTTP (HTTP, HTTP2, GRPC). */
@@ -1204,6 +1206,7 @@ function entrances(m: Manifest | undefined): Entrance[] {
       return {
         key: str(get(s, 'port', 'name')) ?? number,
         label: `port ${number} (${protocol})`,
+        port: num(get(s, 'port', 'number')),
         secure: SECURE.has(protocol),
         plain: PLAIN_HTTP.has(protocol),
         redirect: get(s, 'tls', 'httpsRedirect') === true,
@@ -1218,6 +1221,7 @@ function entrances(m: Manifest | undefined): Entrance[] {
     return {
       key: name,
       label: `listener ${name} (port ${String(get(l, 'port') ?? '?')}, ${protocol})`,
+      port: num(get(l, 'port')),
       secure: SECURE.has(protocol),
       plain: PLAIN_HTTP.has(protocol),
       redirect: false,
@@ -1271,21 +1275,6 @@ function redirectsToHttps(rule: unknown): boolean {
   );
 }
 
-/**
- * Whether the head still has a listener of Gateway `gateway` ("ns/name") named `section` (any,
- * when undefined) that takes `host` (any, when undefined). Without the head's objects (a caller that
- * passes none) it is assumed to.
- */
-function listenerRemains(context: Context, gateway: string, section?: string, host?: string): boolean {
-  if (context.head.length === 0) return true;
-  const g = context.head.find(
-    (m) => isKubeGateway(m) && `${m.metadata.namespace ?? '?'}/${m.metadata.name}` === gateway,
-  );
-  return entrances(g).some(
-    (e) => (section === undefined || e.key === section) && (host === undefined || takes(e, host)),
-  );
-}
-
 function httpRouteRedirectDropped(
   base: Manifest | undefined,
   head: Manifest | undefined,
@@ -1309,45 +1298,85 @@ function httpRouteRedirectDropped(
   });
   if (out.length > 0 || !after.some(redirectsToHttps)) return out;
   // The redirect still exists, but for fewer hosts or on fewer listeners: the requests it no longer
-  // takes go to whatever else the plain-text listener serves.
+  // takes go to whatever else the plain-text listener serves. Compared on the head's Gateways: the
+  // plain-text listeners each version's parentRefs attach to, and the hosts those listeners take.
+  const known = context.head.length > 0;
+  const before_ = attachedListeners(base, context);
+  const after_ = attachedListeners(head, context);
   const names = (m: Manifest) => strings(get(m, 'spec', 'hostnames'));
   const afterNames = names(head);
+  // Without hostnames a route takes every host of its listeners (Gateway API HTTPRouteSpec.hostnames).
+  const beforeHosts =
+    names(base).length > 0
+      ? names(base)
+      : known
+        ? [...new Set(after_.flatMap((a) => a.listener.hosts))]
+        : ['*'];
   const lostHosts =
     afterNames.length === 0
       ? []
-      : names(base).length === 0
-        ? ['every host']
-        : names(base).filter(
-            (h) =>
-              !afterNames.some((p) => hostCovers(p, h)) &&
-              // A host no listener serves any more gets no plain-text requests to redirect.
-              routeGateways(head).some((g) => listenerRemains(context, g, undefined, h)),
-          );
+      : beforeHosts.filter(
+          (h) =>
+            !afterNames.some((p) => hostCovers(p, h)) &&
+            // A host no plain-text listener takes any more gets no request to redirect; one no
+            // HTTPS listener takes has nowhere to go, which tls-dropped reports on the Gateway.
+            (!known ||
+              (after_.some((a) => takes(a.listener, h)) &&
+                secureListeners(head, context).some((e) => takes(e, h)))),
+        );
   if (lostHosts.length > 0)
     out.push(
-      `no longer redirects ${lostHosts.join(', ')} to HTTPS (hostnames ${afterNames.join(', ')}): plain-text requests go to the other routes of the listener`,
+      `no longer redirects ${lostHosts.map((h) => (h === '*' ? 'every host' : h)).join(', ')} to HTTPS (hostnames ${afterNames.join(', ')}): plain-text requests go to the other routes of the listener`,
     );
-  const refs = (m: Manifest) =>
-    arr(get(m, 'spec', 'parentRefs')).map((r) => ({
-      gateway: `${str(get(r, 'namespace')) ?? m.metadata.namespace ?? '?'}/${str(get(r, 'name')) ?? '?'}`,
-      section: str(get(r, 'sectionName')),
-      port: num(get(r, 'port')),
-    }));
-  const afterRefs = refs(head);
-  for (const ref of refs(base)) {
-    const kept = afterRefs.some(
-      (a) =>
-        a.gateway === ref.gateway &&
-        (a.section === undefined || a.section === ref.section) &&
-        (a.port === undefined || a.port === ref.port),
-    );
-    // A listener removed with the route's attachment (the hosts renumbered) takes no requests.
-    if (!kept && listenerRemains(context, ref.gateway, ref.section))
+  if (!known) return out;
+  const routeHosts = names(base).length > 0 ? names(base) : ['*'];
+  for (const b of before_) {
+    if (after_.some((a) => a.gateway === b.gateway && a.listener.key === b.listener.key)) continue;
+    // A listener whose hostname the route's hostnames miss never took the route.
+    const shared = routeHosts.some((h) => b.listener.hosts.some((l) => hostCovers(l, h) || hostCovers(h, l)));
+    if (shared)
       out.push(
-        `no longer redirects ${hosts} to HTTPS on gateway ${ref.gateway}${ref.section ? ` listener ${ref.section}` : ''}${ref.port !== undefined ? ` port ${ref.port}` : ''}: plain-text requests go to the other routes of the listener`,
+        `no longer redirects ${hosts} to HTTPS on gateway ${b.gateway} listener ${b.listener.key}: plain-text requests go to the other routes of the listener`,
       );
   }
   return out;
+}
+
+/**
+ * The plain-text listeners of the head's Gateways that the parentRefs of `route` attach to: a ref's
+ * sectionName picks a listener by name, its port by port, neither every listener
+ * (https://gateway-api.sigs.k8s.io/reference/spec/#parentreference).
+ */
+function attachedListeners(route: Manifest, context: Context): { gateway: string; listener: Entrance }[] {
+  return arr(get(route, 'spec', 'parentRefs'))
+    .filter((r) => (str(get(r, 'kind')) ?? 'Gateway') === 'Gateway')
+    .flatMap((r) => {
+      const gateway = `${str(get(r, 'namespace')) ?? route.metadata.namespace ?? '?'}/${str(get(r, 'name')) ?? '?'}`;
+      const section = str(get(r, 'sectionName'));
+      const port = num(get(r, 'port'));
+      return headGateway(context, gateway)
+        .filter(
+          (e) =>
+            e.plain &&
+            (section === undefined || e.key === section) &&
+            (port === undefined || e.port === port),
+        )
+        .map((listener) => ({ gateway, listener }));
+    });
+}
+
+/** The listeners of Gateway API Gateway `gateway` ("ns/name") in the head. */
+function headGateway(context: Context, gateway: string): Entrance[] {
+  return entrances(
+    context.head.find(
+      (m) => isKubeGateway(m) && `${m.metadata.namespace ?? '?'}/${m.metadata.name}` === gateway,
+    ),
+  );
+}
+
+/** The HTTPS listeners of the head's Gateways that `route` is bound to. */
+function secureListeners(route: Manifest, context: Context): Entrance[] {
+  return routeGateways(route).flatMap((g) => headGateway(context, g).filter((e) => e.secure));
 }
 
 /** The gateways an HTTPRoute is bound to: parentRefs of kind Gateway (the default kind). */
@@ -1377,15 +1406,23 @@ function hostsWidened(base: Manifest | undefined, head: Manifest | undefined): s
       const shown = (x: Entrance) => (x.hostField === 'hostname' && x.hosts[0] === '*' ? [] : x.hosts);
       if (wider.length > 0) say(`${now.label} ${now.hostField}`, shown(e), shown(now), wider);
     }
-    // A server or listener added (or renamed) with a wildcard over the hosts the gateway served.
+    // A server or listener added (or renamed) with a wildcard over the hosts the gateway served on
+    // its port: a "*" on port 80 that only redirects says nothing of what port 443 takes. On a port
+    // new to the gateway, over the hosts served in the same way (TLS or not).
     const keys = new Set(entrances(base).map((e) => e.key));
-    const served = entrances(base).flatMap((e) => e.hosts);
     for (const now of after.values()) {
       if (keys.has(now.key)) continue;
+      const samePort = entrances(base).filter((e) => e.port === now.port);
+      const alike = samePort.length > 0 ? samePort : entrances(base).filter((e) => e.secure === now.secure);
+      const served = [...new Set(alike.flatMap((e) => e.hosts))];
       const wider = widenedHosts(served, now.hosts, base.metadata.namespace ?? '');
+      const where =
+        samePort.length > 0
+          ? `port ${String(now.port)}`
+          : `the gateway's ${now.secure ? 'TLS' : 'plain-text'} ports`;
       if (wider.length > 0)
         out.push(
-          `${now.label} added with ${now.hostField} ${wider.join(', ')} (the gateway served ${served.join(', ')}): it now takes requests for ${wider.includes('*') ? 'every host' : `any host that ${wider.join(' or ')} matches`}`,
+          `${now.label} added with ${now.hostField} ${wider.join(', ')} (${where} served ${served.join(', ')}): it now takes requests for ${wider.includes('*') ? 'every host' : `any host that ${wider.join(' or ')} matches`}`,
         );
     }
     return out;
@@ -1444,8 +1481,8 @@ function sameRoutes(base: Manifest, head: Manifest, field: string): [string, unk
  * the implementation's default applies (https://gateway-api.sigs.k8s.io/reference/spec/#httproutetimeouts;
  * none for Istio).
  */
-function timeoutRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  if (base && !head && removedMeshRouting(base)) {
+function timeoutRaised(base: Manifest | undefined, head: Manifest | undefined, context: Context): string[] {
+  if (base && !head && removedMeshRouting(base, context)) {
     // Without its VirtualService a host gets Istio's default route, which has no timeout.
     const routes = arr(get(base, 'spec', 'http'));
     const keys = routeKeys(routes);
@@ -1530,16 +1567,40 @@ function retryCovers(a: string, b: string): boolean {
 }
 
 /**
- * A VirtualService of the mesh (not bound to a gateway) removed: its hosts keep being served, by
- * Istio's default route (no timeout, the default retries), where a gateway's hosts would get 404.
+ * A VirtualService of the mesh removed (bound to the sidecars, maybe to gateways as well): the hosts
+ * it routed in the mesh keep being served, by Istio's default route (no timeout, the default
+ * retries), where a gateway's hosts would get 404. Not when no host of it is left to serve that way:
+ * its Service was deleted or renamed with it, or another mesh VirtualService routes it in the head.
  */
-function removedMeshRouting(base: Manifest): boolean {
-  return isVirtualService(base) && gatewaysOf(base).every((g) => g === 'mesh');
+function removedMeshRouting(base: Manifest, context: Context): boolean {
+  if (!isVirtualService(base) || !gatewaysOf(base).includes('mesh')) return false;
+  const namespace = base.metadata.namespace ?? '';
+  return strings(get(base, 'spec', 'hosts')).some((h) => defaultRouted(fullHost(h, namespace), context));
+}
+
+/**
+ * Whether the head serves `host` (in full) by Istio's default route: a Service or ServiceEntry
+ * defines it and no mesh VirtualService routes it. An empty head (a whole app removed) serves none.
+ */
+function defaultRouted(host: string, context: Context): boolean {
+  const defined = context.head.some(
+    (m) =>
+      (is(m, '', 'Service') &&
+        `${m.metadata.name}.${m.metadata.namespace ?? ''}.svc.cluster.local` === host) ||
+      (is(m, ISTIO_NETWORKING, 'ServiceEntry') && strings(get(m, 'spec', 'hosts')).includes(host)),
+  );
+  const routed = context.head.some(
+    (m) =>
+      isVirtualService(m) &&
+      gatewaysOf(m).includes('mesh') &&
+      strings(get(m, 'spec', 'hosts')).some((h) => fullHost(h, m.metadata.namespace ?? '') === host),
+  );
+  return defined && !routed;
 }
 
 /** More attempts, a longer (or no) per-try timeout, or more conditions: more load on a failing backend. */
-function retriesRaised(base: Manifest | undefined, head: Manifest | undefined): string[] {
-  if (!base || (!head && !removedMeshRouting(base))) return [];
+function retriesRaised(base: Manifest | undefined, head: Manifest | undefined, context: Context): string[] {
+  if (!base || (!head && !removedMeshRouting(base, context))) return [];
   const out: string[] = [];
   const routes = head
     ? sameRoutes(base, head, 'http')
@@ -1608,7 +1669,12 @@ function sidecarEgressWidened(
     ];
   }
   const before = arr(get(base, 'spec', 'egress'));
-  if (before.length > 0 && arr(get(head, 'spec', 'egress')).length === 0) {
+  // Every listener of the old egress already took "*/*", and one took every port: istiod's default
+  // is the same, nothing is widened.
+  const everything = (l: unknown) => strings(get(l, 'hosts')).some((h) => hostCovers(h, '*/*', namespace));
+  const wasEverything =
+    before.every(everything) && before.some((l) => get(l, 'port', 'number') === undefined);
+  if (before.length > 0 && arr(get(head, 'spec', 'egress')).length === 0 && !wasEverything) {
     // istiod gives a Sidecar without egress one listener with hosts "*/*" (convertToSidecarScope in
     // istio/istio pilot/pkg/model/sidecar.go: "If egress not set, setup a default listener").
     const hosts = before.flatMap((l) => strings(get(l, 'hosts')));
