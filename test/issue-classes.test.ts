@@ -622,6 +622,16 @@ describe('issue 13 class 5: risky changes, every way they can be written', () =>
     assert.deepEqual(change(whole, route([{ name: 'edge', sectionName: 'http' }], shop)), [
       'tls-dropped: no longer redirects shop.example.com to HTTPS on gateway shop/edge listener http-alt: plain-text requests go to the other routes of the listener',
     ]);
+    // A listener whose hostname the route's hostnames miss never took the route: nothing is lost there.
+    const two = obj(GW, 'Gateway', 'edge', {
+      gatewayClassName: 'istio',
+      listeners: [
+        { name: 'http-shop', port: 80, protocol: 'HTTP', hostname: 'shop.example.com' },
+        { name: 'http-api', port: 80, protocol: 'HTTP', hostname: 'api.example.com' },
+      ],
+    });
+    const shopSection = route([{ name: 'edge', sectionName: 'http-shop' }], shop);
+    assert.deepEqual(risks(whole, shopSection, [two, shopSection]), []);
     // No hostnames (every host of its listeners) to the only host its listeners take: the same hosts.
     assert.deepEqual(change(route([{ name: 'edge' }]), route([{ name: 'edge' }], shop)), []);
     // Hostnames narrowed below what a listener takes: flagged.

@@ -255,7 +255,7 @@ describe('route checks at their edges (survivors of the mutation run over routin
       '@request.auth.claims',
       '@request.auth.claims.',
       '@request.auth.claims[]',
-      '@request.auth.claims[a',
+      '@request.auth.claims[ab',
       '@request.auth.claims-abc',
       ':PATH',
       ':protocol',
