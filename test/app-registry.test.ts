@@ -48,10 +48,16 @@ describe('MeshAppDefinition.define', () => {
     refused({ name: 'Orders' }, `app "Orders": ${fix}`);
     refused({ name: 'orders_v2' }, `app "orders_v2": ${fix}`);
     refused({ name: 'x'.repeat(64) }, `app "${'x'.repeat(64)}": ${fix}`);
-    refused({ name: undefined }, `app "undefined": ${fix}`);
+    // Missing, it says so (never `app "undefined"`): test/input-checks.test.ts has the other types.
+    refused(
+      { name: undefined },
+      'MeshAppDefinition.define: name: is required but missing; give a DNS label, e.g. "orders"',
+    );
     assert.throws(
       () => MeshAppDefinition.define(undefined as unknown as MeshAppProps),
-      new Error(`app "undefined": ${fix}`),
+      new Error(
+        'MeshAppDefinition.define: props: is required but missing; pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }',
+      ),
     );
   });
 
@@ -231,15 +237,7 @@ describe('ImageSource', () => {
       assert.equal(image.kind, 'reference');
       assert.equal(image.reference, ok);
     }
-    for (const bad of [
-      '',
-      'Nginx',
-      'nginx:',
-      'nginx:1 2',
-      'nginx@sha256:abc',
-      'https://docker.io/nginx',
-      undefined,
-    ]) {
+    for (const bad of ['', 'Nginx', 'nginx:', 'nginx:1 2', 'nginx@sha256:abc', 'https://docker.io/nginx']) {
       assert.throws(
         () => ImageSource.fromReference(bad as string),
         new Error(
@@ -248,6 +246,13 @@ describe('ImageSource', () => {
         String(bad),
       );
     }
+    // Missing, it says so, never `"undefined" is not an image reference`.
+    assert.throws(
+      () => ImageSource.fromReference(undefined as unknown as string),
+      new Error(
+        'ImageSource.fromReference: reference: is required but missing; pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"',
+      ),
+    );
   });
 });
 
