@@ -28,7 +28,7 @@ function refuseUnknownOptions(where: string, props: object, known: readonly stri
 
 /** A value in a message: a string as written, anything else in words (never `"5"` for the number 5). */
 function named(value: unknown): string {
-  return typeof value === 'string' ? `"${value}"` : describe(value);
+  return typeof value === 'string' ? JSON.stringify(value) : describe(value);
 }
 
 /** Where a service's image comes from: built from a Dockerfile, or a reference built elsewhere. */
@@ -87,16 +87,26 @@ export class DockerfileImage extends ImageSource {
   constructor(props: DockerfileImageProps) {
     super();
     const where = 'ImageSource.fromDockerfile';
-    if (typeof props === 'object' && props !== null) {
-      refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+      throw new Error(
+        `${where}: props: ${wrongArgument(props, 'an object')}; pass e.g. { context: "services" }`,
+      );
     }
-    if (typeof props?.context !== 'string' || props.context.trim() === '') {
+    refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
+    if (typeof props.context !== 'string') {
+      throw new Error(
+        `${where}: context: ${wrongArgument(props.context, 'a string')}; give the build context, e.g. "services"`,
+      );
+    }
+    if (props.context.trim() === '') {
       throw new Error(`${where}: context is empty; give the build context, e.g. "services"`);
     }
-    if (
-      props.dockerfile !== undefined &&
-      (typeof props.dockerfile !== 'string' || props.dockerfile.trim() === '')
-    ) {
+    if (props.dockerfile !== undefined && typeof props.dockerfile !== 'string') {
+      throw new Error(
+        `${where}: dockerfile: expected a string, got ${describe(props.dockerfile)}; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
+      );
+    }
+    if (props.dockerfile !== undefined && props.dockerfile.trim() === '') {
       throw new Error(
         `${where}: dockerfile is empty; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
       );
@@ -116,7 +126,7 @@ export class DockerfileImage extends ImageSource {
           input.split(/[\\/]/).includes('..')
         ) {
           throw new Error(
-            `${where}: inputs[${i}] ${JSON.stringify(input)} is not a path inside the context; write it relative to the context, without ".."`,
+            `${where}: inputs[${i}] ${named(input)} is not a path inside the context; write it relative to the context, without ".."`,
           );
         }
       });
@@ -132,14 +142,17 @@ export class DockerfileImage extends ImageSource {
     for (const [name, value] of Object.entries(props.args ?? {})) {
       if (typeof value !== 'string') {
         throw new Error(
-          `${where}: args.${name} is not a string; build arguments are strings, e.g. "${String(value)}"`,
+          `${where}: args.${name} is not a string; build arguments are strings, e.g. "${typeof value === 'number' || typeof value === 'boolean' ? value : '22'}"`,
         );
       }
     }
     // BuildKit's stage names: a letter, then letters, digits, "-", "_" and ".".
-    if (props.target !== undefined && !/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(String(props.target))) {
+    if (
+      props.target !== undefined &&
+      (typeof props.target !== 'string' || !/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(props.target))
+    ) {
       throw new Error(
-        `${where}: target ${JSON.stringify(props.target)} is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
+        `${where}: target ${named(props.target)} is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
       );
     }
     this.context = props.context;
@@ -270,6 +283,11 @@ export class MeshAppDefinition {
         `${where}: variantFlag ${named(props.variantFlag)} is neither "env" nor "scenario"; use one of them, or leave it out for "env"`,
       );
     }
+    if (props.variants === undefined) {
+      throw new Error(
+        `${where}: variants: is required but missing; list the variants it synthesizes in, e.g. ["dev", "prod"]`,
+      );
+    }
     if (!Array.isArray(props.variants) || props.variants.length === 0) {
       throw new Error(
         `${where}: variants is empty; list the variants it synthesizes in, e.g. ["dev", "prod"]`,
@@ -311,7 +329,7 @@ export class MeshAppDefinition {
     }
     if (typeof props.build !== 'function') {
       throw new Error(
-        `${where}: build is not a function; give (app, variant, options) => new YourChart(app, ...)`,
+        `${where}: build: ${wrongArgument(props.build, 'a function')}; give (app, variant, options) => new YourChart(app, ...)`,
       );
     }
     this.name = props.name;

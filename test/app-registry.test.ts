@@ -105,7 +105,11 @@ describe('MeshAppDefinition.define', () => {
   it('refuses a build that is not a function', () => {
     refused(
       { build: undefined },
-      'app "orders": build is not a function; give (app, variant, options) => new YourChart(app, ...)',
+      'app "orders": build: is required but missing; give (app, variant, options) => new YourChart(app, ...)',
+    );
+    refused(
+      { build: 'orders' },
+      'app "orders": build: expected a function, got the string "orders"; give (app, variant, options) => new YourChart(app, ...)',
     );
   });
 
@@ -183,7 +187,9 @@ describe('ImageSource', () => {
   it('fromDockerfile refuses a missing context, an empty Dockerfile, inputs outside the context, bad args and targets', () => {
     const where = 'ImageSource.fromDockerfile';
     const context = `${where}: context is empty; give the build context, e.g. "services"`;
-    dockerfile(undefined, context);
+    // Missing, it says so; test/input-checks.test.ts has the other types.
+    dockerfile(undefined, `${where}: props: is required but missing; pass e.g. { context: "services" }`);
+    dockerfile({}, `${where}: context: is required but missing; give the build context, e.g. "services"`);
     dockerfile({ context: '' }, context);
     dockerfile({ context: '  ' }, context);
     dockerfile(
