@@ -1,11 +1,11 @@
 /** The explanation as a few readable lines, for `npm run explain`. */
 import type { Explanation } from './explain.js';
-import { expectArgument, isRecord } from './objects.js';
+import { expectArgument, isRecord, refuseArgument } from './objects.js';
 
 /** Refuses what explainRequest did not return: a JavaScript caller's answer of another shape. */
 function expectExplanation(fn: string, arg: string, e: unknown): void {
-  expectArgument(
-    isRecord(e) && isRecord(e.request) && isRecord(e.request.headers) && isRecord(e.caller),
+  if (isRecord(e) && isRecord(e.request) && isRecord(e.request.headers) && isRecord(e.caller)) return;
+  refuseArgument(
     fn,
     arg,
     e,

@@ -32,13 +32,26 @@ export function expectArgument(
   expected: string,
   fix: string,
 ): void {
-  if (!ok) throw new Error(`${fn}: ${arg}: ${wrongArgument(value, expected)}; ${fix}`);
+  if (!ok) refuseArgument(fn, arg, value, expected, fix);
+}
+
+/** The same, for the checks on hot paths, which build the names only once the check has failed. */
+export function refuseArgument(
+  fn: string,
+  arg: string,
+  value: unknown,
+  expected: string,
+  fix: string,
+): never {
+  throw new Error(`${fn}: ${arg}: ${wrongArgument(value, expected)}; ${fix}`);
 }
 
 /** A Service as `serviceOfHost` and `services` give it, for the methods that take one. */
 function expectService(method: string, svc: unknown): void {
-  expectArgument(
-    isRecord(svc) && isRecord(svc.object) && isRecord(svc.selector) && typeof svc.namespace === 'string',
+  // workloadsOf runs for every Service and workload pair: the message is built only for a report.
+  if (isRecord(svc) && isRecord(svc.object) && isRecord(svc.selector) && typeof svc.namespace === 'string')
+    return;
+  refuseArgument(
     `MeshIndex.${method}`,
     'svc',
     svc,
@@ -179,14 +192,14 @@ export class MeshIndex {
     this.trustDomain = trustDomain;
     for (const [i, o] of objects.entries()) {
       // Checked in the loop that reads them anyway: one test per object, no second pass.
-      expectArgument(
-        isRecord(o) && isRecord(o.metadata),
-        'MeshIndex',
-        `objects[${i}]`,
-        o,
-        'a Kubernetes object with metadata',
-        'pass rendered objects, e.g. renderObjects(app), or objects read from YAML',
-      );
+      if (!isRecord(o) || !isRecord(o.metadata))
+        refuseArgument(
+          'MeshIndex',
+          `objects[${i}]`,
+          o,
+          'a Kubernetes object with metadata',
+          'pass rendered objects, e.g. renderObjects(app), or objects read from YAML',
+        );
       if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '')
         this.namespaceLabels.set(o.metadata.name, labelsOf(o.metadata.labels));
     }
@@ -244,7 +257,8 @@ export class MeshIndex {
 
   /** The objects of one API group and kind. */
   public of(group: string, kind: string): MeshObject[] {
-    expectStrings('of', { group, kind });
+    // Asked many times per request: the object of arguments is made only for a report.
+    if (typeof group !== 'string' || typeof kind !== 'string') expectStrings('of', { group, kind });
     // Asked for every request many times over: each kind's list is built once (the objects never change).
     const key = `${group}/${kind}`;
     let found = this.byKind.get(key);
@@ -262,7 +276,7 @@ export class MeshIndex {
    * https://istio.io/latest/docs/ambient/usage/add-workloads/).
    */
   public dataPlane(namespace: string): 'sidecar' | 'ambient' | 'none' {
-    expectStrings('dataPlane', { namespace });
+    if (typeof namespace !== 'string') expectStrings('dataPlane', { namespace });
     const labels = this.namespaceLabels.get(namespace) ?? {};
     if (labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined) return 'sidecar';
     if (labels['istio.io/dataplane-mode'] === 'ambient') return 'ambient';
@@ -294,14 +308,14 @@ export class MeshIndex {
   /** The workloads a Service selects, optionally narrowed by more labels (a subset's). */
   public workloadsOf(svc: ServiceInfo, extra: Record<string, string> = {}): Workload[] {
     expectService('workloadsOf', svc);
-    expectArgument(
-      isRecord(extra),
-      'MeshIndex.workloadsOf',
-      'extra',
-      extra,
-      'an object of labels',
-      'pass e.g. { version: "v2" }, or leave it out',
-    );
+    if (!isRecord(extra))
+      refuseArgument(
+        'MeshIndex.workloadsOf',
+        'extra',
+        extra,
+        'an object of labels',
+        'pass e.g. { version: "v2" }, or leave it out',
+      );
     if (Object.keys(svc.selector).length === 0) return [];
     return this.workloads.filter(
       (w) => w.namespace === svc.namespace && selects(svc.selector, w.labels) && selects(extra, w.labels),
@@ -310,14 +324,15 @@ export class MeshIndex {
 
   /** The Service of a fully qualified host "<name>.<ns>.svc.cluster.local". */
   public serviceOfHost(host: string): ServiceInfo | undefined {
-    expectStrings('serviceOfHost', { host });
+    if (typeof host !== 'string') expectStrings('serviceOfHost', { host });
     const m = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/.exec(host);
     return m ? this.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
   }
 
   /** The SPIFFE identity (without "spiffe://") Istio gives a service account. */
   public principal(namespace: string, serviceAccount: string): string {
-    expectStrings('principal', { namespace, serviceAccount });
+    if (typeof namespace !== 'string' || typeof serviceAccount !== 'string')
+      expectStrings('principal', { namespace, serviceAccount });
     return `${this.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
   }
 }
