@@ -22,6 +22,7 @@ import {
   charts,
   callersOf,
   explainAllCallers,
+  ExplainError,
   explainRequest,
   formatAllCallers,
   formatExplanation,
@@ -1001,5 +1002,78 @@ describe('input checks: public functions and methods answer JavaScript callers w
         ],
       );
     });
+  });
+
+  it('every one of these, given each wrong type, throws a plain Error that names no value the caller never wrote', () => {
+    const { app } = shop();
+    const index = meshIndex(app);
+    const answer = explainRequest(index, { from: 'web', to: 'api' });
+    const orders = MeshAppDefinition.define({ name: 'orders', variants: ['dev'], build: () => {} });
+    const calls: Record<string, (bad: unknown) => unknown> = {
+      'Microservice.deployment': (b) => payments().api.deployment(js(b)),
+      'Microservice.statefulSet': (b) => payments().api.statefulSet(js(b)),
+      'Microservice.autoscaler': (b) => payments().api.autoscaler(js(b)),
+      'Microservice.versionServiceObject': (b) => payments().api.versionServiceObject(js(b)),
+      'explainRequest(source)': (b) => explainRequest(js(b), { from: 'web', to: 'api' }),
+      'explainRequest(request)': (b) => explainRequest(index, js(b)),
+      'explainRequest(options)': (b) => explainRequest(app, { from: 'web', to: 'api' }, js(b ?? null)),
+      'explainAllCallers(request)': (b) => explainAllCallers(index, js(b)),
+      meshIndex: (b) => meshIndex(js(b)),
+      callersOf: (b) => callersOf(js(b)),
+      formatExplanation: (b) => formatExplanation(js(b)),
+      formatAllCallers: (b) => formatAllCallers(js(b)),
+      'formatAllCallers([answer, bad])': (b) => formatAllCallers(js([answer, b])),
+      MeshIndex: (b) => new MeshIndex(js(b)),
+      'MeshIndex(trustDomain)': (b) => new MeshIndex([], js(b ?? null)),
+      'MeshIndex.of': (b) => index.of('networking.istio.io', js(b)),
+      'MeshIndex.dataPlane': (b) => index.dataPlane(js(b)),
+      'MeshIndex.waypointOf': (b) => index.waypointOf(js(b)),
+      'MeshIndex.ingressUsesWaypoint': (b) => index.ingressUsesWaypoint(js(b)),
+      'MeshIndex.workloadsOf': (b) => index.workloadsOf(js(b)),
+      'MeshIndex.serviceOfHost': (b) => index.serviceOfHost(js(b)),
+      'MeshIndex.principal': (b) => index.principal('shop', js(b)),
+      'ImageSource.fromReference': (b) => ImageSource.fromReference(js(b)),
+      'ImageSource.fromDockerfile': (b) => ImageSource.fromDockerfile(js(b)),
+      'MeshAppDefinition.define': (b) => MeshAppDefinition.define(js(b)),
+      'MeshAppDefinition.build(variant)': (b) => orders.build(Testing.app(), js(b ?? null)),
+      'AppRegistry.get': (b) => new AppRegistry([orders]).get(js(b)),
+      'AppRegistry.find': (b) => new AppRegistry([orders]).find(js(b)),
+    };
+    // The wrong types that are right here: an empty list is a mesh of no objects (it answers "no such
+    // service"), an empty list of answers formats to nothing, and explain's options are all optional.
+    const accepted = new Set([
+      'explainRequest(source) an empty array',
+      'meshIndex an empty array',
+      'MeshIndex an empty array',
+      'formatAllCallers an empty array',
+      'explainRequest(options) a plain object',
+    ]);
+    for (const [name, call] of Object.entries(calls)) {
+      for (const bad of [undefined, null, 5, NaN, true, {}, [], { x: 1 }, () => 1]) {
+        const what = `${name} ${describeValue(bad)}`;
+        let error: unknown;
+        try {
+          call(bad);
+        } catch (e) {
+          error = e;
+        }
+        if (accepted.has(what)) {
+          if (error !== undefined) assert.ok(error instanceof ExplainError, `${what}: ${String(error)}`);
+          continue;
+        }
+        // A plain Error, or explain's own ExplainError for a request it cannot answer: never a TypeError.
+        assert.ok(
+          error instanceof Error && [Error, ExplainError].includes(error.constructor as typeof Error),
+          `${what}: expected an Error with a message, got ${String(error)}`,
+        );
+        // Neither a value in quotes it never was ("undefined", "5", "[object Object]") nor a bare undefined.
+        const printed = error.message.replace(/got undefined/g, '');
+        assert.doesNotMatch(
+          printed,
+          /"undefined"|"null"|"NaN"|"5"|"true"|\[object Object\]|=> 1|\bundefined\b/,
+          what,
+        );
+      }
+    }
   });
 });

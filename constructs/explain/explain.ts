@@ -574,8 +574,10 @@ class Evaluator {
     if (what === 'to')
       for (const se of this.index.of(NETWORKING, 'ServiceEntry'))
         names.push(...strings(get(se, 'spec', 'hosts')));
+    // With no Service (an empty list of objects), the callers start at "ingress", not at ", ingress".
+    const known = `${[...new Set(names)].join(', ')}${what === 'from' ? jobNames(this.index) + ', ingress, outside' : ''}`;
     throw new ExplainError(
-      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? jobNames(this.index) + ', ingress, outside' : ''}`,
+      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${known.replace(/^, /, '')}`,
     );
   }
 
