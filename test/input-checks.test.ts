@@ -813,6 +813,20 @@ describe('input checks: public functions and methods answer JavaScript callers w
       assert.throws(() => explainRequest(app, js({ from: 'web', to: 'api', port: {} })), {
         message: 'explainRequest: port: expected a port number from 1 to 65535, got a plain object',
       });
+      // A misspelt field or option is refused, not dropped (the answer would be for another request).
+      assert.throws(() => explainRequest(app, js({ from: 'web', to: 'api', header: { 'x-id': '1' } })), {
+        message: 'explainRequest: header: is not a known field; did you mean headers?',
+      });
+      refuses(
+        () => explainAllCallers(app, { to: 'api' }, js({ trustdomain: 'example.org' })),
+        ['explainAllCallers: options.trustdomain: is not a known option; did you mean trustDomain?'],
+      );
+      refuses(
+        () => meshIndex(app, js({ now: '2026-01-01' })),
+        [
+          'meshIndex: options.now: expected a number of milliseconds since the epoch, got the string "2026-01-01"; pass e.g. Date.parse("2026-01-01T00:00:00Z"), or leave it out for the current time',
+        ],
+      );
     });
 
     it('refuses to format what explainRequest did not return', () => {
@@ -1058,7 +1072,8 @@ describe('input checks: public functions and methods answer JavaScript callers w
           error = e;
         }
         if (accepted.has(what)) {
-          if (error !== undefined) assert.ok(error instanceof ExplainError, `${what}: ${String(error)}`);
+          if (error !== undefined)
+            assert.ok([Error, ExplainError].includes((error as Error).constructor as typeof Error), what);
           continue;
         }
         // A plain Error, or explain's own ExplainError for a request it cannot answer: never a TypeError.

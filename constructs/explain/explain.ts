@@ -6,6 +6,7 @@
 import { App, Chart } from 'cdk8s';
 import { renderObjects } from '../render.js';
 import { describe } from '../describe-value.js';
+import { closestKey } from '../input.js';
 import { hostMatches, normalizePath } from './match.js';
 import {
   arr,
@@ -19,6 +20,7 @@ import {
   type MeshObject,
   NETWORKING,
   ref,
+  refuseArgument,
   SECURITY,
   type ServiceInfo,
   selects,
@@ -217,6 +219,30 @@ function indexOf(fn: string, source: MeshSource, options: ExplainOptions): MeshI
     'an object',
     'pass e.g. { trustDomain: "cluster.local" }, or leave it out',
   );
+  // A misspelt option (trustdomain) would be dropped and the default used, explaining other principals.
+  for (const key of Object.keys(options)) {
+    if (OPTIONS.includes(key)) continue;
+    const closest = closestKey(key, OPTIONS);
+    throw new Error(
+      `${fn}: options.${key}: is not a known option; ${closest ? `did you mean ${closest}?` : `the options are ${OPTIONS.join(', ')}`}`,
+    );
+  }
+  if (options.trustDomain !== undefined && typeof options.trustDomain !== 'string')
+    refuseArgument(
+      fn,
+      'options.trustDomain',
+      options.trustDomain,
+      'a string',
+      'pass e.g. "cluster.local", or leave it out',
+    );
+  if (options.now !== undefined && !Number.isFinite(options.now))
+    refuseArgument(
+      fn,
+      'options.now',
+      options.now,
+      'a number of milliseconds since the epoch',
+      'pass e.g. Date.parse("2026-01-01T00:00:00Z"), or leave it out for the current time',
+    );
   if (source instanceof MeshIndex) return source;
   if (Array.isArray(source)) return new MeshIndex(source as readonly MeshObject[], options.trustDomain);
   expectArgument(
@@ -314,9 +340,20 @@ function jobCallerName(j: Workload): string {
   return j.labels.app ?? j.name;
 }
 
+const OPTIONS = ['trustDomain', 'now'];
+const REQUEST_FIELDS = ['from', 'to', 'port', 'method', 'path', 'headers', 'jwtClaims'];
+
 /** Refuses a malformed request (from JavaScript or JSON, where types are not checked) with every problem. */
 function checkRequest(from: unknown, r: Omit<ExplainRequest, 'from'>): void {
   const problems: string[] = [];
+  // A misspelt field (header, jwtclaims) would be dropped: the answer would be for another request.
+  for (const key of Object.keys(r)) {
+    if (REQUEST_FIELDS.includes(key)) continue;
+    const closest = closestKey(key, REQUEST_FIELDS);
+    problems.push(
+      `${key}: is not a known field; ${closest ? `did you mean ${closest}?` : `the fields are ${REQUEST_FIELDS.join(', ')}`}`,
+    );
+  }
   // A string as written, a number as "number 7", anything else in words (never "object [object Object]").
   const text = (v: unknown) =>
     typeof v === 'string'
