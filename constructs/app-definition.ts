@@ -9,6 +9,7 @@ import type { App } from 'cdk8s';
 import type { DataPlane } from './mesh-namespace.js';
 import { Construct } from 'constructs';
 import { closestKey, describe } from './input.js';
+import { wrongArgument } from './describe-value.js';
 import { isDnsLabel } from './k8s-names.js';
 
 /**
@@ -23,6 +24,11 @@ function refuseUnknownOptions(where: string, props: object, known: readonly stri
       `${where}: ${key} is not a known option; ${closest ? `did you mean ${closest}?` : `the options are ${known.join(', ')}`}`,
     );
   }
+}
+
+/** A value in a message: a string as written, anything else in words (never `"5"` for the number 5). */
+function named(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : describe(value);
 }
 
 /** Where a service's image comes from: built from a Dockerfile, or a reference built elsewhere. */
@@ -81,16 +87,26 @@ export class DockerfileImage extends ImageSource {
   constructor(props: DockerfileImageProps) {
     super();
     const where = 'ImageSource.fromDockerfile';
-    if (typeof props === 'object' && props !== null) {
-      refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+      throw new Error(
+        `${where}: props: ${wrongArgument(props, 'an object')}; pass e.g. { context: "services" }`,
+      );
     }
-    if (typeof props?.context !== 'string' || props.context.trim() === '') {
+    refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
+    if (typeof props.context !== 'string') {
+      throw new Error(
+        `${where}: context: ${wrongArgument(props.context, 'a string')}; give the build context, e.g. "services"`,
+      );
+    }
+    if (props.context.trim() === '') {
       throw new Error(`${where}: context is empty; give the build context, e.g. "services"`);
     }
-    if (
-      props.dockerfile !== undefined &&
-      (typeof props.dockerfile !== 'string' || props.dockerfile.trim() === '')
-    ) {
+    if (props.dockerfile !== undefined && typeof props.dockerfile !== 'string') {
+      throw new Error(
+        `${where}: dockerfile: expected a string, got ${describe(props.dockerfile)}; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
+      );
+    }
+    if (props.dockerfile !== undefined && props.dockerfile.trim() === '') {
       throw new Error(
         `${where}: dockerfile is empty; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
       );
@@ -110,7 +126,7 @@ export class DockerfileImage extends ImageSource {
           input.split(/[\\/]/).includes('..')
         ) {
           throw new Error(
-            `${where}: inputs[${i}] ${JSON.stringify(input)} is not a path inside the context; write it relative to the context, without ".."`,
+            `${where}: inputs[${i}] ${named(input)} is not a path inside the context; write it relative to the context, without ".."`,
           );
         }
       });
@@ -126,14 +142,17 @@ export class DockerfileImage extends ImageSource {
     for (const [name, value] of Object.entries(props.args ?? {})) {
       if (typeof value !== 'string') {
         throw new Error(
-          `${where}: args.${name} is not a string; build arguments are strings, e.g. "${String(value)}"`,
+          `${where}: args.${name} is not a string; build arguments are strings, e.g. "${typeof value === 'number' || typeof value === 'boolean' ? value : '22'}"`,
         );
       }
     }
     // BuildKit's stage names: a letter, then letters, digits, "-", "_" and ".".
-    if (props.target !== undefined && !/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(String(props.target))) {
+    if (
+      props.target !== undefined &&
+      (typeof props.target !== 'string' || !/^[a-zA-Z][a-zA-Z0-9_.-]*$/.test(props.target))
+    ) {
       throw new Error(
-        `${where}: target ${JSON.stringify(props.target)} is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
+        `${where}: target ${named(props.target)} is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
       );
     }
     this.context = props.context;
@@ -156,7 +175,12 @@ export class ReferenceImage extends ImageSource {
 
   constructor(public readonly reference: string) {
     super();
-    if (typeof reference !== 'string' || !IMAGE_REFERENCE.test(reference)) {
+    if (typeof reference !== 'string') {
+      throw new Error(
+        `ImageSource.fromReference: reference: ${wrongArgument(reference, 'a string')}; pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"`,
+      );
+    }
+    if (!IMAGE_REFERENCE.test(reference)) {
       throw new Error(
         `ImageSource.fromReference: "${String(reference)}" is not an image reference; write [registry/]name[:tag][@sha256:digest], e.g. docker.io/istio/examples-bookinfo-ratings-v1:1.20.3`,
       );
@@ -225,8 +249,18 @@ export class MeshAppDefinition {
   private readonly builder: MeshAppProps['build'];
 
   private constructor(props: MeshAppProps) {
-    const where = `app "${String(props?.name)}"`;
-    if (typeof props?.name !== 'string' || !isDnsLabel(props.name)) {
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+      throw new Error(
+        `MeshAppDefinition.define: props: ${wrongArgument(props, 'an object')}; pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }`,
+      );
+    }
+    if (typeof props.name !== 'string') {
+      throw new Error(
+        `MeshAppDefinition.define: name: ${wrongArgument(props.name, 'a string')}; give a DNS label, e.g. "orders"`,
+      );
+    }
+    const where = `app "${props.name}"`;
+    if (!isDnsLabel(props.name)) {
       throw new Error(
         `${where}: name is not a DNS label; use at most 63 lower-case letters, digits and "-", e.g. "orders"`,
       );
@@ -246,7 +280,12 @@ export class MeshAppDefinition {
     // The tools offer exactly these two options (tools/mesh/variants.ts).
     if (props.variantFlag !== undefined && props.variantFlag !== 'env' && props.variantFlag !== 'scenario') {
       throw new Error(
-        `${where}: variantFlag "${String(props.variantFlag)}" is neither "env" nor "scenario"; use one of them, or leave it out for "env"`,
+        `${where}: variantFlag ${named(props.variantFlag)} is neither "env" nor "scenario"; use one of them, or leave it out for "env"`,
+      );
+    }
+    if (props.variants === undefined) {
+      throw new Error(
+        `${where}: variants: is required but missing; list the variants it synthesizes in, e.g. ["dev", "prod"]`,
       );
     }
     if (!Array.isArray(props.variants) || props.variants.length === 0) {
@@ -258,7 +297,7 @@ export class MeshAppDefinition {
     for (const v of props.variants) {
       if (typeof v !== 'string' || !isDnsLabel(v)) {
         throw new Error(
-          `${where}: variant "${String(v)}" is not a DNS label; use lower-case letters, digits and "-"`,
+          `${where}: variant ${named(v)} is not a DNS label; use lower-case letters, digits and "-"`,
         );
       }
       if (seen.has(v)) throw new Error(`${where}: variant "${v}" is listed twice; list each variant once`);
@@ -267,7 +306,7 @@ export class MeshAppDefinition {
     const defaultVariant = props.defaultVariant ?? props.variants[0]!;
     if (!seen.has(defaultVariant)) {
       throw new Error(
-        `${where}: defaultVariant "${defaultVariant}" is not one of its variants; use one of ${props.variants.join(', ')}`,
+        `${where}: defaultVariant ${named(defaultVariant)} is not one of its variants; use one of ${props.variants.join(', ')}`,
       );
     }
     if (
@@ -290,7 +329,7 @@ export class MeshAppDefinition {
     }
     if (typeof props.build !== 'function') {
       throw new Error(
-        `${where}: build is not a function; give (app, variant, options) => new YourChart(app, ...)`,
+        `${where}: build: ${wrongArgument(props.build, 'a function')}; give (app, variant, options) => new YourChart(app, ...)`,
       );
     }
     this.name = props.name;
@@ -304,6 +343,11 @@ export class MeshAppDefinition {
 
   /** Adds one variant's chart(s) to `app`; refuses a variant the app does not have. */
   public build(app: App, variant: string = this.defaultVariant, options: AppBuildOptions = {}): void {
+    if (typeof variant !== 'string') {
+      throw new Error(
+        `app "${this.name}": build: variant: expected a string, got ${describe(variant)}; pass one of ${this.variants.join(', ')}, or leave it out for ${this.defaultVariant}`,
+      );
+    }
     // The app's own build would fail inside its chart with a bare TypeError on anything else.
     if (!Construct.isConstruct(app) || app.node.scope !== undefined) {
       throw new Error(
@@ -316,6 +360,15 @@ export class MeshAppDefinition {
       );
     }
     this.builder(app, variant, options);
+  }
+}
+
+/** Refuses an app name that is not a string: a lookup by anything else finds nothing, for no reason the caller sees. */
+function appName(method: string, name: unknown): void {
+  if (typeof name !== 'string') {
+    throw new Error(
+      `AppRegistry.${method}: name: ${wrongArgument(name, 'a string')}; pass an app's name, e.g. "shop"`,
+    );
   }
 }
 
@@ -349,11 +402,13 @@ export class AppRegistry {
   }
 
   public find(name: string): MeshAppDefinition | undefined {
+    appName('find', name);
     return this.byName.get(name);
   }
 
   /** The app of that name, or an error listing the registered ones. */
   public get(name: string): MeshAppDefinition {
+    appName('get', name);
     const app = this.byName.get(name);
     if (!app) {
       throw new Error(

@@ -37,3 +37,11 @@ export function quote(s: string): string {
 export function article(noun: string): string {
   return /^[aeiou]/i.test(noun) ? 'an' : 'a';
 }
+
+/**
+ * What is wrong with a required argument, worded as input.ts words props: "is required but missing"
+ * for undefined (never `"undefined" is not ...`), else "expected <what>, got <the value in words>".
+ */
+export function wrongArgument(value: unknown, expected: string): string {
+  return value === undefined ? 'is required but missing' : `expected ${expected}, got ${describe(value)}`;
+}

@@ -631,6 +631,7 @@ export class Microservice<V extends string = string> extends Construct {
 
   /** The Deployment `<name>-<version>` of a declared version (not for a StatefulSet service). */
   public deployment(version: V): k8s.KubeDeployment {
+    checkInput.strings(this, 'deployment', { version });
     if (this.isStatefulSet) {
       throw new Error(
         `${this.node.path}: deployment("${String(version)}"): ${this.name} runs as StatefulSets (Workload.statefulSet()); use statefulSet("${String(version)}")`,
@@ -641,6 +642,7 @@ export class Microservice<V extends string = string> extends Construct {
 
   /** The StatefulSet `<name>-<version>` of a declared version of a StatefulSet service. */
   public statefulSet(version: V): k8s.KubeStatefulSet {
+    checkInput.strings(this, 'statefulSet', { version });
     if (!this.isStatefulSet) {
       throw new Error(
         `${this.node.path}: statefulSet("${String(version)}"): ${this.name} runs as Deployments; use deployment("${String(version)}"), or workload: Workload.statefulSet()`,
@@ -672,6 +674,7 @@ export class Microservice<V extends string = string> extends Construct {
    * `autoscaling` prop.
    */
   public autoscaler(version: V): k8s.KubeHorizontalPodAutoscalerV2 | undefined {
+    checkInput.strings(this, 'autoscaler', { version });
     this.declared(version, this.workloadObjects, 'autoscaler');
     return this.autoscalers.get(version);
   }
@@ -681,6 +684,7 @@ export class Microservice<V extends string = string> extends Construct {
    * calls it for weighted routes); undefined until then.
    */
   public versionServiceObject(version: V): k8s.KubeService | undefined {
+    checkInput.strings(this, 'versionServiceObject', { version });
     this.declared(version, this.workloadObjects, 'versionServiceObject');
     return this.versionServices.get(version);
   }

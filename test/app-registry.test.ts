@@ -48,10 +48,16 @@ describe('MeshAppDefinition.define', () => {
     refused({ name: 'Orders' }, `app "Orders": ${fix}`);
     refused({ name: 'orders_v2' }, `app "orders_v2": ${fix}`);
     refused({ name: 'x'.repeat(64) }, `app "${'x'.repeat(64)}": ${fix}`);
-    refused({ name: undefined }, `app "undefined": ${fix}`);
+    // Missing, it says so (never `app "undefined"`): test/input-checks.test.ts has the other types.
+    refused(
+      { name: undefined },
+      'MeshAppDefinition.define: name: is required but missing; give a DNS label, e.g. "orders"',
+    );
     assert.throws(
       () => MeshAppDefinition.define(undefined as unknown as MeshAppProps),
-      new Error(`app "undefined": ${fix}`),
+      new Error(
+        'MeshAppDefinition.define: props: is required but missing; pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }',
+      ),
     );
   });
 
@@ -99,7 +105,11 @@ describe('MeshAppDefinition.define', () => {
   it('refuses a build that is not a function', () => {
     refused(
       { build: undefined },
-      'app "orders": build is not a function; give (app, variant, options) => new YourChart(app, ...)',
+      'app "orders": build: is required but missing; give (app, variant, options) => new YourChart(app, ...)',
+    );
+    refused(
+      { build: 'orders' },
+      'app "orders": build: expected a function, got the string "orders"; give (app, variant, options) => new YourChart(app, ...)',
     );
   });
 
@@ -177,7 +187,9 @@ describe('ImageSource', () => {
   it('fromDockerfile refuses a missing context, an empty Dockerfile, inputs outside the context, bad args and targets', () => {
     const where = 'ImageSource.fromDockerfile';
     const context = `${where}: context is empty; give the build context, e.g. "services"`;
-    dockerfile(undefined, context);
+    // Missing, it says so; test/input-checks.test.ts has the other types.
+    dockerfile(undefined, `${where}: props: is required but missing; pass e.g. { context: "services" }`);
+    dockerfile({}, `${where}: context: is required but missing; give the build context, e.g. "services"`);
     dockerfile({ context: '' }, context);
     dockerfile({ context: '  ' }, context);
     dockerfile(
@@ -231,15 +243,7 @@ describe('ImageSource', () => {
       assert.equal(image.kind, 'reference');
       assert.equal(image.reference, ok);
     }
-    for (const bad of [
-      '',
-      'Nginx',
-      'nginx:',
-      'nginx:1 2',
-      'nginx@sha256:abc',
-      'https://docker.io/nginx',
-      undefined,
-    ]) {
+    for (const bad of ['', 'Nginx', 'nginx:', 'nginx:1 2', 'nginx@sha256:abc', 'https://docker.io/nginx']) {
       assert.throws(
         () => ImageSource.fromReference(bad as string),
         new Error(
@@ -248,6 +252,13 @@ describe('ImageSource', () => {
         String(bad),
       );
     }
+    // Missing, it says so, never `"undefined" is not an image reference`.
+    assert.throws(
+      () => ImageSource.fromReference(undefined as unknown as string),
+      new Error(
+        'ImageSource.fromReference: reference: is required but missing; pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"',
+      ),
+    );
   });
 });
 

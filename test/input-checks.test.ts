@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Chart, Testing } from 'cdk8s';
 import {
+  AppRegistry,
   DataPlane,
   Duration,
   GatewayApiIngress,
@@ -19,7 +20,18 @@ import {
   Size,
   StringMatch,
   charts,
+  callersOf,
+  explainAllCallers,
+  ExplainError,
+  explainRequest,
+  formatAllCallers,
+  formatExplanation,
+  ImageSource,
+  MeshAppDefinition,
+  MeshIndex,
+  meshIndex,
   orderedApiObjects,
+  ReferenceImage,
   renderObjects,
   validateApp,
 } from '../constructs/index.js';
@@ -717,5 +729,366 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
       assert.equal(closestKey('retr', keys), 'retries');
       assert.equal(closestKey('colour', keys), undefined);
     });
+  });
+});
+
+describe('input checks: public functions and methods answer JavaScript callers with a message', () => {
+  /** An app "shop" where web calls api (v1, v2): something for explainRequest to answer. */
+  function shop() {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop');
+    const ns = new MeshNamespace(chart, 'shop');
+    const api = new Microservice(chart, 'api', orders(ns, { image: 'api:1', versions: { v1: {}, v2: {} } }));
+    new Microservice(chart, 'web', orders(ns, { image: 'web:1' })).calls(api);
+    return { app, chart, api };
+  }
+
+  describe("Microservice's version accessors", () => {
+    it('say a version is missing or of another type, never deployment("undefined")', () => {
+      const { api } = payments();
+      refuses(
+        () => api.deployment(js(undefined)),
+        ['[payments/api] deployment(version): is required but missing; pass a string, e.g. "v1"'],
+      );
+      refuses(
+        () => api.statefulSet(js(2)),
+        [
+          '[payments/api] statefulSet(version): expected a string, got the number 2; pass a string, e.g. "v1"',
+        ],
+      );
+      refuses(
+        () => api.autoscaler(js(null)),
+        ['[payments/api] autoscaler(version): expected a string, got null; pass a string, e.g. "v1"'],
+      );
+      refuses(
+        () => api.versionServiceObject(js({})),
+        [
+          '[payments/api] versionServiceObject(version): expected a string, got a plain object; pass a string, e.g. "v1"',
+        ],
+      );
+      // A string still gets the list of declared versions.
+      refuses(
+        () => api.deployment(js('v3')),
+        ['payments/api: deployment("v3"): no such version; use one of v1, v2'],
+      );
+    });
+  });
+
+  describe('explain', () => {
+    it('names the function, the argument and what it takes, before rendering anything', () => {
+      const { app } = shop();
+      refuses(
+        () => explainRequest(app, js(undefined)),
+        ['explainRequest: request: is required but missing; pass e.g. { from: "reviews", to: "ratings" }'],
+      );
+      refuses(
+        () => explainAllCallers(app, js([])),
+        ['explainAllCallers: request: expected an object, got an empty array; pass e.g. { to: "ratings" }'],
+      );
+      refuses(
+        () => explainRequest(app, { from: 'web', to: 'api' }, js(null)),
+        [
+          'explainRequest: options: expected an object, got null; pass e.g. { trustDomain: "cluster.local" }, or leave it out',
+        ],
+      );
+      refuses(
+        () => meshIndex(js(5)),
+        [
+          'meshIndex: source: expected a cdk8s App or Chart, a list of rendered objects, or a MeshIndex, got the number 5; pass the App (or a Chart) the services were built in',
+        ],
+      );
+      refuses(
+        () => callersOf(js(app)),
+        ['callersOf: index: expected a MeshIndex, got an App; build one with meshIndex(app)'],
+      );
+      assert.deepEqual(callersOf(meshIndex(app)), ['api:v1', 'api:v2', 'web', 'ingress', 'outside']);
+    });
+
+    it("says a request's missing destination is missing, and other types in words", () => {
+      const { app } = shop();
+      assert.throws(() => explainRequest(app, js({ from: 'web' })), {
+        message:
+          'explainRequest: to: is required but missing; give a service name or an ingress host, e.g. "ratings"',
+      });
+      assert.throws(() => explainRequest(app, js({ from: 'web', to: 'api', port: {} })), {
+        message: 'explainRequest: port: expected a port number from 1 to 65535, got a plain object',
+      });
+      // A misspelt field or option is refused, not dropped (the answer would be for another request).
+      assert.throws(() => explainRequest(app, js({ from: 'web', to: 'api', header: { 'x-id': '1' } })), {
+        message: 'explainRequest: header: is not a known field; did you mean headers?',
+      });
+      refuses(
+        () => explainAllCallers(app, { to: 'api' }, js({ trustdomain: 'example.org' })),
+        ['explainAllCallers: options.trustdomain: is not a known option; did you mean trustDomain?'],
+      );
+      refuses(
+        () => meshIndex(app, js({ now: '2026-01-01' })),
+        [
+          'meshIndex: options.now: expected a number of milliseconds since the epoch, got the string "2026-01-01"; pass e.g. Date.parse("2026-01-01T00:00:00Z"), or leave it out for the current time',
+        ],
+      );
+    });
+
+    it('refuses to format what explainRequest did not return', () => {
+      const { app } = shop();
+      refuses(
+        () => formatExplanation(js(5)),
+        [
+          'formatExplanation: e: expected an Explanation, got the number 5; pass what explainRequest (or, for formatAllCallers, explainAllCallers) returns',
+        ],
+      );
+      refuses(
+        () => formatAllCallers(js('x')),
+        [
+          'formatAllCallers: answers: expected an array, got the string "x"; pass what explainAllCallers returns',
+        ],
+      );
+      const answer = explainRequest(app, { from: 'web', to: 'api' });
+      refuses(
+        () => formatAllCallers(js([answer, { caller: {} }])),
+        [
+          'formatAllCallers: answers[1]: expected an Explanation, got a plain object; pass what explainRequest (or, for formatAllCallers, explainAllCallers) returns',
+        ],
+      );
+      assert.match(formatAllCallers([answer]), /^GET \/ to api, from every caller:\n {2}web {2}ALLOWED/);
+    });
+
+    it("checks MeshIndex's arguments: the objects, the trust domain, Services and lookups", () => {
+      const fix = 'pass rendered objects, e.g. renderObjects(app), or objects read from YAML';
+      refuses(
+        () => new MeshIndex(js(5)),
+        [
+          'MeshIndex: objects: expected an array, got the number 5; pass the rendered objects, e.g. renderObjects(app), or use meshIndex(app)',
+        ],
+      );
+      refuses(
+        () => new MeshIndex(js([{ kind: 'Service', metadata: { name: 'a' } }, null])),
+        [`MeshIndex: objects[1]: expected a Kubernetes object with metadata, got null; ${fix}`],
+      );
+      refuses(
+        () => new MeshIndex([], js(5)),
+        [
+          'MeshIndex: trustDomain: expected a string, got the number 5; pass a string, e.g. "cluster.local", or leave it out',
+        ],
+      );
+      const index = meshIndex(shop().app);
+      const svcFix = 'pass one of index.services, or index.serviceOfHost("reviews.shop.svc.cluster.local")';
+      refuses(
+        () => index.workloadsOf(js(undefined)),
+        [`MeshIndex.workloadsOf: svc: is required but missing; ${svcFix}`],
+      );
+      refuses(
+        () => index.waypointOf(js({ name: 'api' })),
+        [`MeshIndex.waypointOf: svc: expected a Service of the index, got a plain object; ${svcFix}`],
+      );
+      refuses(
+        () => index.ingressUsesWaypoint(js('api')),
+        [
+          `MeshIndex.ingressUsesWaypoint: svc: expected a Service of the index, got the string "api"; ${svcFix}`,
+        ],
+      );
+      const api = index.serviceOfHost('api.shop.svc.cluster.local')!;
+      refuses(
+        () => index.workloadsOf(api, js(null)),
+        [
+          'MeshIndex.workloadsOf: extra: expected an object of labels, got null; pass e.g. { version: "v2" }, or leave it out',
+        ],
+      );
+      assert.deepEqual(
+        index.workloadsOf(api, { version: 'v2' }).map((w) => w.name),
+        ['api-v2'],
+      );
+      refuses(
+        () => index.of(js(undefined), 'VirtualService'),
+        [
+          'MeshIndex.of: group: is required but missing; pass a string, e.g. "networking.istio.io" ("" for the core group)',
+        ],
+      );
+      refuses(
+        () => index.principal('shop', js(5)),
+        [
+          'MeshIndex.principal: serviceAccount: expected a string, got the number 5; pass a string, e.g. "reviews"',
+        ],
+      );
+      refuses(
+        () => index.serviceOfHost(js(null)),
+        [
+          'MeshIndex.serviceOfHost: host: expected a string, got null; pass a string, e.g. "reviews.shop.svc.cluster.local"',
+        ],
+      );
+      refuses(
+        () => index.dataPlane(js([])),
+        ['MeshIndex.dataPlane: namespace: expected a string, got an empty array; pass a string, e.g. "shop"'],
+      );
+    });
+  });
+
+  describe('app definitions and images', () => {
+    const define = (props: unknown) => () => MeshAppDefinition.define(js(props));
+    const app = (extra: Record<string, unknown>) => ({
+      name: 'orders',
+      variants: ['dev'],
+      build: () => {},
+      ...extra,
+    });
+
+    it('MeshAppDefinition.define says what is missing, never app "undefined"', () => {
+      refuses(define(5), [
+        'MeshAppDefinition.define: props: expected an object, got the number 5; pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }',
+      ]);
+      refuses(define(app({ name: 5 })), [
+        'MeshAppDefinition.define: name: expected a string, got the number 5; give a DNS label, e.g. "orders"',
+      ]);
+      refuses(define(app({ variants: undefined })), [
+        'app "orders": variants: is required but missing; list the variants it synthesizes in, e.g. ["dev", "prod"]',
+      ]);
+      refuses(define(app({ variants: ['dev', 5] })), [
+        'app "orders": variant the number 5 is not a DNS label; use lower-case letters, digits and "-"',
+      ]);
+      refuses(define(app({ variantFlag: true })), [
+        'app "orders": variantFlag the boolean true is neither "env" nor "scenario"; use one of them, or leave it out for "env"',
+      ]);
+      refuses(define(app({ defaultVariant: 1 })), [
+        'app "orders": defaultVariant the number 1 is not one of its variants; use one of dev',
+      ]);
+    });
+
+    it('build and the registry refuse a variant or name that is not a string', () => {
+      const orders = MeshAppDefinition.define(app({ variants: ['dev', 'prod'] }));
+      refuses(
+        () => orders.build(Testing.app(), js(null)),
+        [
+          'app "orders": build: variant: expected a string, got null; pass one of dev, prod, or leave it out for dev',
+        ],
+      );
+      const registry = new AppRegistry([orders]);
+      refuses(
+        () => registry.get(js(undefined)),
+        ['AppRegistry.get: name: is required but missing; pass an app\'s name, e.g. "shop"'],
+      );
+      refuses(
+        () => registry.find(js({ name: 'orders' })),
+        ['AppRegistry.find: name: expected a string, got a plain object; pass an app\'s name, e.g. "shop"'],
+      );
+      assert.equal(registry.find('orders'), orders);
+    });
+
+    it('the image factories name the argument, and never suggest the refused value', () => {
+      const reference = 'pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"';
+      refuses(
+        () => ImageSource.fromReference(js(undefined)),
+        [`ImageSource.fromReference: reference: is required but missing; ${reference}`],
+      );
+      refuses(
+        () => new ReferenceImage(js(5)),
+        [`ImageSource.fromReference: reference: expected a string, got the number 5; ${reference}`],
+      );
+      const where = 'ImageSource.fromDockerfile';
+      refuses(
+        () => ImageSource.fromDockerfile(js('apps/web')),
+        [`${where}: props: expected an object, got the string "apps/web"; pass e.g. { context: "services" }`],
+      );
+      refuses(
+        () => ImageSource.fromDockerfile(js({ context: 5 })),
+        [`${where}: context: expected a string, got the number 5; give the build context, e.g. "services"`],
+      );
+      refuses(
+        () => ImageSource.fromDockerfile(js({ context: 'apps/web', dockerfile: 5 })),
+        [
+          `${where}: dockerfile: expected a string, got the number 5; give the Dockerfile's path relative to the context, or leave it out for "Dockerfile"`,
+        ],
+      );
+      refuses(
+        () => ImageSource.fromDockerfile(js({ context: 'apps/web', inputs: [() => 1] })),
+        [
+          `${where}: inputs[0] a function is not a path inside the context; write it relative to the context, without ".."`,
+        ],
+      );
+      refuses(
+        () => ImageSource.fromDockerfile(js({ context: 'apps/web', args: { NODE_MAJOR: {} } })),
+        [`${where}: args.NODE_MAJOR is not a string; build arguments are strings, e.g. "22"`],
+      );
+      // `true` reads as a stage name once made a string: it was kept as the boolean.
+      refuses(
+        () => ImageSource.fromDockerfile(js({ context: 'apps/web', target: true })),
+        [
+          `${where}: target the boolean true is not a build stage name; give the name after AS in the Dockerfile's FROM line, e.g. "runtime"`,
+        ],
+      );
+    });
+  });
+
+  it('every one of these, given each wrong type, throws a plain Error that names no value the caller never wrote', () => {
+    const { app } = shop();
+    const index = meshIndex(app);
+    const answer = explainRequest(index, { from: 'web', to: 'api' });
+    const orders = MeshAppDefinition.define({ name: 'orders', variants: ['dev'], build: () => {} });
+    const calls: Record<string, (bad: unknown) => unknown> = {
+      'Microservice.deployment': (b) => payments().api.deployment(js(b)),
+      'Microservice.statefulSet': (b) => payments().api.statefulSet(js(b)),
+      'Microservice.autoscaler': (b) => payments().api.autoscaler(js(b)),
+      'Microservice.versionServiceObject': (b) => payments().api.versionServiceObject(js(b)),
+      'explainRequest(source)': (b) => explainRequest(js(b), { from: 'web', to: 'api' }),
+      'explainRequest(request)': (b) => explainRequest(index, js(b)),
+      'explainRequest(options)': (b) => explainRequest(app, { from: 'web', to: 'api' }, js(b ?? null)),
+      'explainAllCallers(request)': (b) => explainAllCallers(index, js(b)),
+      meshIndex: (b) => meshIndex(js(b)),
+      callersOf: (b) => callersOf(js(b)),
+      formatExplanation: (b) => formatExplanation(js(b)),
+      formatAllCallers: (b) => formatAllCallers(js(b)),
+      'formatAllCallers([answer, bad])': (b) => formatAllCallers(js([answer, b])),
+      MeshIndex: (b) => new MeshIndex(js(b)),
+      'MeshIndex(trustDomain)': (b) => new MeshIndex([], js(b ?? null)),
+      'MeshIndex.of': (b) => index.of('networking.istio.io', js(b)),
+      'MeshIndex.dataPlane': (b) => index.dataPlane(js(b)),
+      'MeshIndex.waypointOf': (b) => index.waypointOf(js(b)),
+      'MeshIndex.ingressUsesWaypoint': (b) => index.ingressUsesWaypoint(js(b)),
+      'MeshIndex.workloadsOf': (b) => index.workloadsOf(js(b)),
+      'MeshIndex.serviceOfHost': (b) => index.serviceOfHost(js(b)),
+      'MeshIndex.principal': (b) => index.principal('shop', js(b)),
+      'ImageSource.fromReference': (b) => ImageSource.fromReference(js(b)),
+      'ImageSource.fromDockerfile': (b) => ImageSource.fromDockerfile(js(b)),
+      'MeshAppDefinition.define': (b) => MeshAppDefinition.define(js(b)),
+      'MeshAppDefinition.build(variant)': (b) => orders.build(Testing.app(), js(b ?? null)),
+      'AppRegistry.get': (b) => new AppRegistry([orders]).get(js(b)),
+      'AppRegistry.find': (b) => new AppRegistry([orders]).find(js(b)),
+    };
+    // The wrong types that are right here: an empty list is a mesh of no objects (it answers "no such
+    // service"), an empty list of answers formats to nothing, and explain's options are all optional.
+    const accepted = new Set([
+      'explainRequest(source) an empty array',
+      'meshIndex an empty array',
+      'MeshIndex an empty array',
+      'formatAllCallers an empty array',
+      'explainRequest(options) a plain object',
+    ]);
+    for (const [name, call] of Object.entries(calls)) {
+      for (const bad of [undefined, null, 5, NaN, true, {}, [], { x: 1 }, () => 1]) {
+        const what = `${name} ${describeValue(bad)}`;
+        let error: unknown;
+        try {
+          call(bad);
+        } catch (e) {
+          error = e;
+        }
+        if (accepted.has(what)) {
+          if (error !== undefined)
+            assert.ok([Error, ExplainError].includes((error as Error).constructor as typeof Error), what);
+          continue;
+        }
+        // A plain Error, or explain's own ExplainError for a request it cannot answer: never a TypeError.
+        assert.ok(
+          error instanceof Error && [Error, ExplainError].includes(error.constructor as typeof Error),
+          `${what}: expected an Error with a message, got ${String(error)}`,
+        );
+        // Neither a value in quotes it never was ("undefined", "5", "[object Object]") nor a bare undefined.
+        const printed = error.message.replace(/got undefined/g, '');
+        assert.doesNotMatch(
+          printed,
+          /"undefined"|"null"|"NaN"|"5"|"true"|\[object Object\]|=> 1|\bundefined\b/,
+          what,
+        );
+      }
+    }
   });
 });

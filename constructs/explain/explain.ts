@@ -5,17 +5,22 @@
  */
 import { App, Chart } from 'cdk8s';
 import { renderObjects } from '../render.js';
+import { describe } from '../describe-value.js';
+import { closestKey } from '../input.js';
 import { hostMatches, normalizePath } from './match.js';
 import {
   arr,
+  expectArgument,
   fqdn,
   GATEWAY_API,
   get,
+  isRecord,
   labelsOf,
   MeshIndex,
   type MeshObject,
   NETWORKING,
   ref,
+  refuseArgument,
   SECURITY,
   type ServiceInfo,
   selects,
@@ -201,13 +206,53 @@ export class ExplainError extends Error {}
 
 /** The index of a source; build it once with this to explain many requests over one chart. */
 export function meshIndex(source: MeshSource, options: ExplainOptions = {}): MeshIndex {
-  if (source instanceof MeshIndex) return source;
-  if (Array.isArray(source)) return new MeshIndex(source as readonly MeshObject[], options.trustDomain);
-  if (!(source instanceof App) && !Chart.isChart(source)) {
-    throw new ExplainError(
-      'explainRequest: source: expected a cdk8s App or Chart, a list of rendered objects, or a MeshIndex',
+  return indexOf('meshIndex', source, options);
+}
+
+/** The index of a source, with `fn` (the public function called) named in what it refuses. */
+function indexOf(fn: string, source: MeshSource, options: ExplainOptions): MeshIndex {
+  expectArgument(
+    isRecord(options),
+    fn,
+    'options',
+    options,
+    'an object',
+    'pass e.g. { trustDomain: "cluster.local" }, or leave it out',
+  );
+  // A misspelt option (trustdomain) would be dropped and the default used, explaining other principals.
+  for (const key of Object.keys(options)) {
+    if (OPTIONS.includes(key)) continue;
+    const closest = closestKey(key, OPTIONS);
+    throw new Error(
+      `${fn}: options.${key}: is not a known option; ${closest ? `did you mean ${closest}?` : `the options are ${OPTIONS.join(', ')}`}`,
     );
   }
+  if (options.trustDomain !== undefined && typeof options.trustDomain !== 'string')
+    refuseArgument(
+      fn,
+      'options.trustDomain',
+      options.trustDomain,
+      'a string',
+      'pass e.g. "cluster.local", or leave it out',
+    );
+  if (options.now !== undefined && !Number.isFinite(options.now))
+    refuseArgument(
+      fn,
+      'options.now',
+      options.now,
+      'a number of milliseconds since the epoch',
+      'pass e.g. Date.parse("2026-01-01T00:00:00Z"), or leave it out for the current time',
+    );
+  if (source instanceof MeshIndex) return source;
+  if (Array.isArray(source)) return new MeshIndex(source as readonly MeshObject[], options.trustDomain);
+  expectArgument(
+    source instanceof App || Chart.isChart(source),
+    fn,
+    'source',
+    source,
+    'a cdk8s App or Chart, a list of rendered objects, or a MeshIndex',
+    'pass the App (or a Chart) the services were built in',
+  );
   const app = source instanceof App ? source : App.of(source as Chart);
   return new MeshIndex(renderObjects(app) as unknown as MeshObject[], options.trustDomain);
 }
@@ -221,7 +266,15 @@ export function explainRequest(
   request: ExplainRequest,
   options: ExplainOptions = {},
 ): Explanation {
-  const index = meshIndex(source, options);
+  expectArgument(
+    isRecord(request),
+    'explainRequest',
+    'request',
+    request,
+    'an object',
+    'pass e.g. { from: "reviews", to: "ratings" }',
+  );
+  const index = indexOf('explainRequest', source, options);
   if (request.from === undefined) {
     throw new ExplainError('explainRequest: from is required; use explainAllCallers to ask for every caller');
   }
@@ -234,7 +287,15 @@ export function explainAllCallers(
   request: Omit<ExplainRequest, 'from'>,
   options: ExplainOptions = {},
 ): Explanation[] {
-  const index = meshIndex(source, options);
+  expectArgument(
+    isRecord(request),
+    'explainAllCallers',
+    'request',
+    request,
+    'an object',
+    'pass e.g. { to: "ratings" }',
+  );
+  const index = indexOf('explainAllCallers', source, options);
   return callersOf(index).map((from) => new Evaluator(index, options).explain(from, request));
 }
 
@@ -244,6 +305,14 @@ export function explainAllCallers(
  * split adds), then "ingress" and "outside".
  */
 export function callersOf(index: MeshIndex): string[] {
+  expectArgument(
+    index instanceof MeshIndex,
+    'callersOf',
+    'index',
+    index,
+    'a MeshIndex',
+    'build one with meshIndex(app)',
+  );
   const out: string[] = [];
   for (const w of index.workloads) {
     const services = index.services
@@ -271,15 +340,34 @@ function jobCallerName(j: Workload): string {
   return j.labels.app ?? j.name;
 }
 
+const OPTIONS = ['trustDomain', 'now'];
+const REQUEST_FIELDS = ['from', 'to', 'port', 'method', 'path', 'headers', 'jwtClaims'];
+
 /** Refuses a malformed request (from JavaScript or JSON, where types are not checked) with every problem. */
 function checkRequest(from: unknown, r: Omit<ExplainRequest, 'from'>): void {
   const problems: string[] = [];
-  const text = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : `${typeof v} ${String(v)}`);
+  // A misspelt field (header, jwtclaims) would be dropped: the answer would be for another request.
+  for (const key of Object.keys(r)) {
+    if (REQUEST_FIELDS.includes(key)) continue;
+    const closest = closestKey(key, REQUEST_FIELDS);
+    problems.push(
+      `${key}: is not a known field; ${closest ? `did you mean ${closest}?` : `the fields are ${REQUEST_FIELDS.join(', ')}`}`,
+    );
+  }
+  // A string as written, a number as "number 7", anything else in words (never "object [object Object]").
+  const text = (v: unknown) =>
+    typeof v === 'string'
+      ? JSON.stringify(v)
+      : typeof v === 'number' && !Number.isNaN(v)
+        ? `number ${v}`
+        : describe(v);
   if (typeof from !== 'string' || from === '')
     problems.push(
       `from: expected a caller such as "reviews", "reviews:v2", "ingress" or "outside", got ${text(from)}`,
     );
-  if (typeof r.to !== 'string' || r.to === '')
+  if (r.to === undefined)
+    problems.push('to: is required but missing; give a service name or an ingress host, e.g. "ratings"');
+  else if (typeof r.to !== 'string' || r.to === '')
     problems.push(`to: expected a service name or an ingress host, e.g. "ratings", got ${text(r.to)}`);
   if (r.port !== undefined && !(Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535))
     problems.push(`port: expected a port number from 1 to 65535, got ${text(r.port)}`);
@@ -523,8 +611,10 @@ class Evaluator {
     if (what === 'to')
       for (const se of this.index.of(NETWORKING, 'ServiceEntry'))
         names.push(...strings(get(se, 'spec', 'hosts')));
+    // With no Service (an empty list of objects), the callers start at "ingress", not at ", ingress".
+    const known = `${[...new Set(names)].join(', ')}${what === 'from' ? jobNames(this.index) + ', ingress, outside' : ''}`;
     throw new ExplainError(
-      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${[...new Set(names)].join(', ')}${what === 'from' ? jobNames(this.index) + ', ingress, outside' : ''}`,
+      `${what} "${to}": no such service${what === 'to' ? ' or ingress host' : ''}; use one of ${known.replace(/^, /, '')}`,
     );
   }
 

@@ -1,5 +1,18 @@
 /** The explanation as a few readable lines, for `npm run explain`. */
 import type { Explanation } from './explain.js';
+import { expectArgument, isRecord, refuseArgument } from './objects.js';
+
+/** Refuses what explainRequest did not return: a JavaScript caller's answer of another shape. */
+function expectExplanation(fn: string, arg: string, e: unknown): void {
+  if (isRecord(e) && isRecord(e.request) && isRecord(e.request.headers) && isRecord(e.caller)) return;
+  refuseArgument(
+    fn,
+    arg,
+    e,
+    'an Explanation',
+    'pass what explainRequest (or, for formatAllCallers, explainAllCallers) returns',
+  );
+}
 
 /** A policy's settings as "tcp.maxConnections 100, http.http1MaxPendingRequests 10": flat and short. */
 function fields(v: Record<string, unknown>): string {
@@ -22,6 +35,7 @@ function weightText(w: number | null): string {
 
 /** One request's answer: the verdict first, then routing, resilience and security, one topic a line. */
 export function formatExplanation(e: Explanation): string {
+  expectExplanation('formatExplanation', 'e', e);
   const r = e.request;
   const extra = Object.entries(r.headers)
     .map(([k, v]) => `${k}: ${v}`)
@@ -118,6 +132,15 @@ export function formatExplanation(e: Explanation): string {
 
 /** Every caller's verdict in one line each, then each answer: who may send this request. */
 export function formatAllCallers(answers: readonly Explanation[]): string {
+  expectArgument(
+    Array.isArray(answers),
+    'formatAllCallers',
+    'answers',
+    answers,
+    'an array',
+    'pass what explainAllCallers returns',
+  );
+  answers.forEach((e, i) => expectExplanation('formatAllCallers', `answers[${i}]`, e));
   if (answers.length === 0) return '';
   const r = answers[0].request;
   const width = Math.max(...answers.map((e) => e.caller.name.length));

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { DEFAULT_TRUST_DOMAIN } from '../versions.js';
+import { wrongArgument } from '../describe-value.js';
 
 /** One Kubernetes object as rendered (or read back from YAML). */
 export interface MeshObject {
@@ -18,6 +19,68 @@ export interface MeshObject {
   };
   readonly [k: string]: unknown;
 }
+
+/**
+ * Refuses an argument a JavaScript caller got wrong (`ok` false) before it ends in a bare TypeError:
+ * `fn: arg: is required but missing; fix` or `fn: arg: expected <what>, got <the value in words>; fix`.
+ */
+export function expectArgument(
+  ok: boolean,
+  fn: string,
+  arg: string,
+  value: unknown,
+  expected: string,
+  fix: string,
+): void {
+  if (!ok) refuseArgument(fn, arg, value, expected, fix);
+}
+
+/** The same, for the checks on hot paths, which build the names only once the check has failed. */
+export function refuseArgument(
+  fn: string,
+  arg: string,
+  value: unknown,
+  expected: string,
+  fix: string,
+): never {
+  throw new Error(`${fn}: ${arg}: ${wrongArgument(value, expected)}; ${fix}`);
+}
+
+/** A Service as `serviceOfHost` and `services` give it, for the methods that take one. */
+function expectService(method: string, svc: unknown): void {
+  // workloadsOf runs for every Service and workload pair: the message is built only for a report.
+  if (isRecord(svc) && isRecord(svc.object) && isRecord(svc.selector) && typeof svc.namespace === 'string')
+    return;
+  refuseArgument(
+    `MeshIndex.${method}`,
+    'svc',
+    svc,
+    'a Service of the index',
+    'pass one of index.services, or index.serviceOfHost("reviews.shop.svc.cluster.local")',
+  );
+}
+
+/** The strings a lookup takes: anything else finds nothing, for no reason the caller would see. */
+function expectStrings(method: string, values: Record<string, unknown>): void {
+  for (const [arg, value] of Object.entries(values))
+    expectArgument(
+      typeof value === 'string',
+      method === 'constructor' ? 'MeshIndex' : `MeshIndex.${method}`,
+      arg,
+      value,
+      'a string',
+      `pass a string, e.g. ${EXAMPLES[arg]}`,
+    );
+}
+
+const EXAMPLES: Record<string, string> = {
+  group: '"networking.istio.io" ("" for the core group)',
+  kind: '"VirtualService"',
+  namespace: '"shop"',
+  serviceAccount: '"reviews"',
+  host: '"reviews.shop.svc.cluster.local"',
+  trustDomain: '"cluster.local", or leave it out',
+};
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -116,9 +179,27 @@ export class MeshIndex {
   private readonly byKind = new Map<string, MeshObject[]>();
 
   constructor(objects: readonly MeshObject[], trustDomain = DEFAULT_TRUST_DOMAIN) {
+    expectArgument(
+      Array.isArray(objects),
+      'MeshIndex',
+      'objects',
+      objects,
+      'an array',
+      'pass the rendered objects, e.g. renderObjects(app), or use meshIndex(app)',
+    );
+    expectStrings('constructor', { trustDomain });
     this.objects = objects;
     this.trustDomain = trustDomain;
-    for (const o of objects) {
+    for (const [i, o] of objects.entries()) {
+      // Checked in the loop that reads them anyway: one test per object, no second pass.
+      if (!isRecord(o) || !isRecord(o.metadata))
+        refuseArgument(
+          'MeshIndex',
+          `objects[${i}]`,
+          o,
+          'a Kubernetes object with metadata',
+          'pass rendered objects, e.g. renderObjects(app), or objects read from YAML',
+        );
       if (o.kind === 'Namespace' && groupOf(o.apiVersion) === '')
         this.namespaceLabels.set(o.metadata.name, labelsOf(o.metadata.labels));
     }
@@ -176,6 +257,8 @@ export class MeshIndex {
 
   /** The objects of one API group and kind. */
   public of(group: string, kind: string): MeshObject[] {
+    // Asked many times per request: the object of arguments is made only for a report.
+    if (typeof group !== 'string' || typeof kind !== 'string') expectStrings('of', { group, kind });
     // Asked for every request many times over: each kind's list is built once (the objects never change).
     const key = `${group}/${kind}`;
     let found = this.byKind.get(key);
@@ -193,6 +276,7 @@ export class MeshIndex {
    * https://istio.io/latest/docs/ambient/usage/add-workloads/).
    */
   public dataPlane(namespace: string): 'sidecar' | 'ambient' | 'none' {
+    if (typeof namespace !== 'string') expectStrings('dataPlane', { namespace });
     const labels = this.namespaceLabels.get(namespace) ?? {};
     if (labels['istio-injection'] === 'enabled' || labels['istio.io/rev'] !== undefined) return 'sidecar';
     if (labels['istio.io/dataplane-mode'] === 'ambient') return 'ambient';
@@ -201,6 +285,7 @@ export class MeshIndex {
 
   /** The waypoint a Service's traffic goes through (istio.io/use-waypoint on it or its namespace). */
   public waypointOf(svc: ServiceInfo): MeshObject | undefined {
+    expectService('waypointOf', svc);
     const name =
       labelsOf(svc.object.metadata.labels)['istio.io/use-waypoint'] ??
       this.namespaceLabels.get(svc.namespace)?.['istio.io/use-waypoint'];
@@ -212,6 +297,7 @@ export class MeshIndex {
 
   /** Whether ingress gateways send a Service's traffic through its waypoint (istio.io/ingress-use-waypoint). */
   public ingressUsesWaypoint(svc: ServiceInfo): boolean {
+    expectService('ingressUsesWaypoint', svc);
     const label = 'istio.io/ingress-use-waypoint';
     return (
       (labelsOf(svc.object.metadata.labels)[label] ?? this.namespaceLabels.get(svc.namespace)?.[label]) ===
@@ -221,6 +307,15 @@ export class MeshIndex {
 
   /** The workloads a Service selects, optionally narrowed by more labels (a subset's). */
   public workloadsOf(svc: ServiceInfo, extra: Record<string, string> = {}): Workload[] {
+    expectService('workloadsOf', svc);
+    if (!isRecord(extra))
+      refuseArgument(
+        'MeshIndex.workloadsOf',
+        'extra',
+        extra,
+        'an object of labels',
+        'pass e.g. { version: "v2" }, or leave it out',
+      );
     if (Object.keys(svc.selector).length === 0) return [];
     return this.workloads.filter(
       (w) => w.namespace === svc.namespace && selects(svc.selector, w.labels) && selects(extra, w.labels),
@@ -229,12 +324,15 @@ export class MeshIndex {
 
   /** The Service of a fully qualified host "<name>.<ns>.svc.cluster.local". */
   public serviceOfHost(host: string): ServiceInfo | undefined {
+    if (typeof host !== 'string') expectStrings('serviceOfHost', { host });
     const m = /^([^.]+)\.([^.]+)\.svc\.cluster\.local$/.exec(host);
     return m ? this.services.find((s) => s.name === m[1] && s.namespace === m[2]) : undefined;
   }
 
   /** The SPIFFE identity (without "spiffe://") Istio gives a service account. */
   public principal(namespace: string, serviceAccount: string): string {
+    if (typeof namespace !== 'string' || typeof serviceAccount !== 'string')
+      expectStrings('principal', { namespace, serviceAccount });
     return `${this.trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
   }
 }
