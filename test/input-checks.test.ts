@@ -34,6 +34,7 @@ import {
   ReferenceImage,
   renderObjects,
   validateApp,
+  validateWith,
 } from '../constructs/index.js';
 import { closestKey, describe as describeValue } from '../constructs/input.js';
 import { synth, synthErrors } from './support/synth.js';
@@ -742,6 +743,26 @@ describe('input checks: public functions and methods answer JavaScript callers w
     new Microservice(chart, 'web', orders(ns, { image: 'web:1' })).calls(api);
     return { app, chart, api };
   }
+
+  describe('validateWith', () => {
+    it('names a scope that is no construct and a check that is no function', () => {
+      const { chart } = payments();
+      refuses(
+        () => validateWith(js({}), () => undefined),
+        [
+          'validateWith: scope: expected a construct, got a plain object; pass the construct the rule belongs to, e.g. validateWith(this, ...)',
+        ],
+      );
+      refuses(
+        () => validateWith(chart, js(undefined)),
+        [
+          'validateWith: check: is required but missing; pass (problems) => { ... } that adds what it finds with problems.add(field, message, fix)',
+        ],
+      );
+      validateWith(chart, (p) => p.add('replicas', 'is odd', 'make it even'));
+      assert.deepEqual(synthErrors(chart), ['[payments] replicas: is odd; make it even']);
+    });
+  });
 
   describe("Microservice's version accessors", () => {
     it('say a version is missing or of another type, never deployment("undefined")', () => {
