@@ -34,7 +34,7 @@ import {
   validateCallOptions,
   validateJwt,
 } from './security.js';
-import { type Problems, validateWith } from './validation.js';
+import { GO_DURATION_MAX_SECONDS, type Problems, validateWith } from './validation.js';
 import {
   prune,
   validateResources,
@@ -1086,7 +1086,16 @@ export class Microservice<V extends string = string> extends Construct {
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
     validatePorts(this.ports, p);
     validateRunAsUser(props.runAsUser, p);
-    p.wholeSeconds('terminationGracePeriod', props.terminationGracePeriod, 0);
+    // containerd's CRI plugin waits `time.Duration(timeout) * time.Second` before SIGKILL
+    // (StopContainer, internal/cri/server/container_stop.go): a longer grace period wraps around
+    // to a negative wait, and the container is killed at once instead of draining.
+    p.wholeSeconds(
+      'terminationGracePeriod',
+      props.terminationGracePeriod,
+      0,
+      GO_DURATION_MAX_SECONDS,
+      'the longest wait the container runtime can hold (a Go time.Duration): beyond it the wait wraps around and the container is killed at once',
+    );
     (props.writablePaths ?? []).forEach((path, i) => {
       if (!path.startsWith('/'))
         p.add(`writablePaths[${i}]`, `"${path}" is not an absolute path`, 'start it with "/"');

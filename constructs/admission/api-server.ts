@@ -278,6 +278,21 @@ function checkContainer(c: Record<string, unknown>, at: () => string, report: Re
   }
   const resources = c.resources as
     { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
+  // Amounts Kubernetes holds as an int64: CPU in millicores (the kubelet's MilliValue()), the rest
+  // in units; ParseQuantity caps a larger binary amount without a word ("The max is just a simple
+  // cap", k8s.io/apimachinery/pkg/api/resource/quantity.go) and the kubelet's arithmetic wraps.
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const [r, q] of Object.entries(resources?.[kind] ?? {})) {
+      const v = quantity(q);
+      if (v !== undefined && v * (r === 'cpu' ? 1000 : 1) >= 2 ** 63) {
+        report(
+          `${at()}.resources.${kind}[${JSON.stringify(r)}]`,
+          `${String(q)} is more than Kubernetes holds (2^63-1 ${r === 'cpu' ? 'millicores' : 'units'}, an int64)`,
+          'use a realistic amount',
+        );
+      }
+    }
+  }
   for (const [r, request] of Object.entries(resources?.requests ?? {})) {
     const want = quantity(request);
     const limit = quantity(resources?.limits?.[r]);

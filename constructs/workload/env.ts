@@ -109,7 +109,7 @@ export class EnvValue {
     const s = this.source;
     if (s.kind === 'secret' || s.kind === 'configMap') {
       p.dnsSubdomain(`${field}.${s.kind === 'secret' ? 'secretName' : 'configMapName'}`, s.name);
-      validateKey(p, `${field}.key`, s.key);
+      validateConfigKey(p, `${field}.key`, s.key);
     } else if (s.kind === 'field' && !FIELD_PATHS.includes(s.path) && !FIELD_PATH_KEYED.test(s.path)) {
       p.add(
         `${field}.fieldPath`,
@@ -196,7 +196,8 @@ function selector(name: string, key: string, optional: boolean | undefined) {
   return { name, key, ...(optional !== undefined ? { optional } : {}) };
 }
 
-function validateKey(p: Problems, field: string, key: string): void {
+/** A key a Secret or ConfigMap can hold (IsConfigMapKey), or a problem at `field`. */
+export function validateConfigKey(p: Problems, field: string, key: string): void {
   if (key.length > 253 || !CONFIG_KEY.test(key)) {
     p.add(
       field,
