@@ -816,4 +816,19 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       '[test/psp] hosts[2]: "api.psp.example.com" is already hosts[0]; list each host once',
     ]);
   });
+  it('refuses a writable path the runtime would mount elsewhere, and build argument names no ARG line can receive', () => {
+    assert.deepEqual(synthErrors(api({ writablePaths: ['/var/cache/../run', '/data/'] }).chart), [
+      '[test/api] writablePaths[0]: "/var/cache/../run" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/var/run"; write "/var/run"',
+    ]);
+    for (const name of ['NODE VERSION', 'NODE_VERSION=22', '']) {
+      assert.throws(() => ImageSource.fromDockerfile({ context: 'services', args: { [name]: '22' } }), {
+        message: `ImageSource.fromDockerfile: args key ${JSON.stringify(name)} is not a build argument name, so no ARG line can receive it; use letters, digits and "_", e.g. "NODE_VERSION"`,
+      });
+    }
+    const image = ImageSource.fromDockerfile({
+      context: 'services',
+      args: { NODE_VERSION: '22', http_proxy: 'http://proxy:3128', 'build.mode': 'release' },
+    });
+    assert.equal(image.kind, 'dockerfile');
+  });
 });

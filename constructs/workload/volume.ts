@@ -290,7 +290,7 @@ export function validateMounts(
     readonly path: string;
     readonly subPath?: string;
     readonly volume?: Volume;
-    /** Checked elsewhere already: only whether another mount uses its path. */
+    /** Whether the path is absolute is checked elsewhere already. */
     readonly onlyDuplicates?: boolean;
   }[],
   p: Problems,
@@ -299,10 +299,9 @@ export function validateMounts(
   for (const m of mounts) {
     const pathField = m.pathField ?? `${m.field}.path`;
     const path = cleanPath(m.path);
-    if (m.onlyDuplicates) {
-      // Reported by the caller's own check.
-    } else if (!m.path.startsWith('/')) {
-      p.add(pathField, `"${m.path}" is not an absolute path`, 'start it with "/"');
+    if (!m.path.startsWith('/')) {
+      // A caller that checks its paths itself (onlyDuplicates) has reported this already.
+      if (!m.onlyDuplicates) p.add(pathField, `"${m.path}" is not an absolute path`, 'start it with "/"');
     } else if (/\/\.\.?(\/|$)|\/\/./.test(m.path)) {
       // The container runtime mounts at the cleaned path (containerd's CRI plugin and runc
       // resolve "." and ".." inside the root), while the API server compares mountPaths as written:
