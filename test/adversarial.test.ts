@@ -831,4 +831,35 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     });
     assert.equal(image.kind, 'dockerfile');
   });
+  it('refuses seconds a Go time.Duration cannot hold that a JSON patch writes into a pod, a Job or a CronJob', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop');
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const svc = new Microservice(chart, 'ratings', {
+      namespace: ns,
+      image: 'registry.example.com/ratings:1.0.0',
+      versions: { v1: {} },
+    });
+    svc
+      .deployment('v1')
+      .addJsonPatch(
+        JsonPatch.add('/spec/template/spec/terminationGracePeriodSeconds', 9223372037),
+        JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 1e13),
+      );
+    const image = 'registry.example.com/export:1.0.0';
+    new MeshJob(chart, 'once', { namespace: ns, image }).job!.addJsonPatch(
+      JsonPatch.add('/spec/activeDeadlineSeconds', 1e13),
+    );
+    new MeshJob(chart, 'nightly', { namespace: ns, image, schedule: '@daily' }).cronJob!.addJsonPatch(
+      JsonPatch.add('/spec/jobTemplate/spec/activeDeadlineSeconds', 1e13),
+    );
+    const wrapped = (n: number) =>
+      `${n} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time; use at most 9223372036`;
+    assert.deepEqual(admissionProblems(app), [
+      `[Deployment shop/ratings-v1] spec.template.spec.terminationGracePeriodSeconds: ${wrapped(9223372037)}`,
+      `[Deployment shop/ratings-v1] spec.template.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+      `[Job shop/once] spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+      `[CronJob shop/nightly] spec.jobTemplate.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+    ]);
+  });
 });

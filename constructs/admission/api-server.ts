@@ -321,6 +321,8 @@ function checkPodSpec(
 ): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
+  checkGoSeconds(spec.terminationGracePeriodSeconds, `${path}.terminationGracePeriodSeconds`, report);
+  checkGoSeconds(spec.activeDeadlineSeconds, `${path}.activeDeadlineSeconds`, report);
   // A workload's pods restart their containers always, a Job's never or on failure
   // (ValidatePodTemplateSpecForReplicaSet and friends, ValidateJobSpec).
   if (
@@ -416,6 +418,23 @@ function checkPodSpec(
         }
       }
     }
+  }
+}
+
+/**
+ * Seconds that the kubelet, containerd and the Job controller turn into a Go time.Duration with
+ * `time.Duration(seconds) * time.Second`, which wraps around above 9223372036 (int64 nanoseconds):
+ * a pod's terminationGracePeriodSeconds (containerd's StopContainer, then SIGKILL at once) and
+ * activeDeadlineSeconds (the kubelet's activeDeadlineHandler), a Job's activeDeadlineSeconds
+ * (pastActiveDeadline in pkg/controller/job/job_controller.go, so the Job fails at once).
+ */
+function checkGoSeconds(value: unknown, path: string, report: Report): void {
+  if (typeof value === 'number' && value > 9223372036) {
+    report(
+      path,
+      `${value} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time`,
+      'use at most 9223372036',
+    );
   }
 }
 
@@ -565,6 +584,11 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   if (SELECTING.has(kind)) checkSelector(spec as Record<string, unknown> | undefined, report);
   if (SELECTING.has(kind) && spec && typeof spec === 'object')
     checkWorkloadSpec(kind, spec as Record<string, unknown>, report);
+  if (kind === 'Job') checkGoSeconds(spec?.activeDeadlineSeconds, 'spec.activeDeadlineSeconds', report);
+  if (kind === 'CronJob') {
+    const deadline = spec?.jobTemplate?.spec?.activeDeadlineSeconds;
+    checkGoSeconds(deadline, 'spec.jobTemplate.spec.activeDeadlineSeconds', report);
+  }
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);
