@@ -775,7 +775,12 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
   it('refuses projected keys no Secret can hold, two keys at one path, and a path that nests under another', () => {
     const { chart } = api({
       mounts: [
-        { path: '/tls', volume: Volume.fromSecret('tls', { items: { 'tls/crt': 'cert.pem', '': 'empty' } }) },
+        {
+          path: '/tls',
+          volume: Volume.fromSecret('tls', {
+            items: { 'tls/crt': 'cert.pem', '': 'empty', '..data': 'data' },
+          }),
+        },
         {
           path: '/conf',
           volume: Volume.fromConfigMap('settings', { items: { a: 'app.yaml', b: './app.yaml' } }),
@@ -789,6 +794,7 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     assert.deepEqual(synthErrors(chart), [
       '[test/api] mounts[0].volume.items["tls/crt"]: "tls/crt" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
       '[test/api] mounts[0].volume.items[""]: "" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
+      '[test/api] mounts[0].volume.items["..data"]: "..data" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
       '[test/api] mounts[1].volume.items["b"]: "./app.yaml" is also where key "a" goes, and the kubelet keeps only one of them; give each key its own path',
       '[test/api] mounts[2].volume.items["b"]: "conf" would be both a file and the directory of "conf/extra.yaml" (key "a"), and the kubelet cannot set the volume up; put the two keys at paths that do not nest',
     ]);
@@ -798,7 +804,13 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
           {
             path: '/tls',
             volume: Volume.fromSecret('tls', {
-              items: { 'tls.crt': 'cert.pem', 'tls.key': 'keys/key.pem', ca_1: 'conf', ca_2: 'confx/ca.pem' },
+              items: {
+                'tls.crt': 'cert.pem',
+                'tls.key': 'keys/key.pem',
+                ca_1: 'conf',
+                ca_2: 'confx/ca.pem',
+                '.env': 'env',
+              },
             }),
           },
         ],

@@ -198,7 +198,9 @@ function selector(name: string, key: string, optional: boolean | undefined) {
 
 /** A key a Secret or ConfigMap can hold (IsConfigMapKey), or a problem at `field`. */
 export function validateConfigKey(p: Problems, field: string, key: string): void {
-  if (key.length > 253 || !CONFIG_KEY.test(key)) {
+  // IsConfigMapKey also refuses "." and ".." and keys starting with "..", which would leave the
+  // volume's directory (hasChDirPrefix in k8s.io/apimachinery/pkg/util/validation).
+  if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key.startsWith('..')) {
     p.add(
       field,
       `${JSON.stringify(key)} is not a Secret or ConfigMap key`,
