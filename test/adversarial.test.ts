@@ -874,4 +874,34 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       `[CronJob shop/nightly] spec.jobTemplate.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
     ]);
   });
+  it('refuses a NUL character in an environment value, a command or args (runc cannot start the container)', () => {
+    const { chart, ns } = api({
+      env: { GREETING: 'hello\u0000world', MODE: EnvValue.fromValue('a\u0000') },
+      versions: { v1: { env: { TRACE: 'on\u0000' } } },
+      initContainers: [{ name: 'migrate', command: ['/bin/migrate\u0000'], args: ['--up', 'x\u0000'] }],
+    });
+    new MeshJob(chart, 'export', {
+      namespace: ns,
+      image: 'registry.example.com/export:1.0.0',
+      command: ['/export'],
+      args: ['--to\u0000'],
+    });
+    const env =
+      'has a NUL character in its value, which runc refuses, so the container never starts; remove the "\\0"';
+    const arg = 'has a NUL character, which no process can receive as an argument; remove the "\\0"';
+    assert.deepEqual(synthErrors(chart), [
+      `[test/api] versions.v1.env["TRACE"]: ${env}`,
+      `[test/api] env["GREETING"]: ${env}`,
+      `[test/api] env["MODE"]: ${env}`,
+      `[test/api] initContainers[0].command[0]: ${arg}`,
+      `[test/api] initContainers[0].args[1]: ${arg}`,
+      `[test/export] args[0]: ${arg}`,
+    ]);
+    synth(
+      api({
+        env: { GREETING: 'hello\tworld\n', EMPTY: '' },
+        initContainers: [{ name: 'migrate', command: ['/bin/migrate'], args: ['--up', ''] }],
+      }).chart,
+    );
+  });
 });

@@ -32,7 +32,7 @@ import { MeshRegistry } from '../registry.js';
 import type { CallOptions } from '../security.js';
 import { GO_DURATION_MAX_SECONDS, type Problems, validateWith } from '../validation.js';
 import { type Resources, validateResources, validateSidecarResources } from '../values.js';
-import type { EnvFrom, EnvMap } from './env.js';
+import { type EnvFrom, type EnvMap, validateArgv } from './env.js';
 import {
   DEFAULT_UID,
   renderPodTemplate,
@@ -327,6 +327,8 @@ export class MeshJob extends Construct implements MeshCaller {
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
     validateRunAsUser(props.runAsUser, p);
     validateResources(props.resources, 'resources', p);
+    validateArgv(props.command, 'command', p);
+    validateArgv(props.args, 'args', p);
     if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
     if (this.namespace.isAmbient && props.sidecar) {
       p.add(
