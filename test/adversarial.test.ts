@@ -874,7 +874,7 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       `[CronJob shop/nightly] spec.jobTemplate.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
     ]);
   });
-  it('refuses a NUL character in an environment value, a command or args (runc cannot start the container)', () => {
+  it('refuses a NUL character in an environment value, a command, args or a path (runc cannot start the container)', () => {
     const { chart, ns } = api({
       env: { GREETING: 'hello\u0000world', MODE: EnvValue.fromValue('a\u0000') },
       versions: { v1: { env: { TRACE: 'on\u0000' } } },
@@ -896,6 +896,18 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       `[test/api] initContainers[0].command[0]: ${arg}`,
       `[test/api] initContainers[0].args[1]: ${arg}`,
       `[test/export] args[0]: ${arg}`,
+    ]);
+    const mounts = api({
+      mounts: [
+        { path: '/etc/app\u0000', volume: Volume.fromConfigMap('settings') },
+        { path: '/etc/db', subPath: 'db\u0000.conf', volume: Volume.fromSecret('db') },
+        { path: '/etc/tls', volume: Volume.fromSecret('tls', { items: { 'tls.crt': 'cert\u0000.pem' } }) },
+      ],
+    });
+    assert.deepEqual(synthErrors(mounts.chart), [
+      '[test/api] mounts[0].path: "/etc/app\\u0000" has a NUL character, which no path can hold, so the mount fails and the pod never starts; remove the "\\0"',
+      '[test/api] mounts[1].subPath: "db\\u0000.conf" is not a relative path inside the volume; use a relative path without ".."',
+      '[test/api] mounts[2].volume.items["tls.crt"]: "cert\\u0000.pem" is not a relative path inside the mount; use a relative path without "..", e.g. "config.yaml"',
     ]);
     synth(
       api({

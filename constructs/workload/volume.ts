@@ -149,10 +149,10 @@ export class Volume {
       // A key a Secret or ConfigMap cannot have ("references non-existent config key"): the
       // kubelet cannot set the volume up, and the pod waits in ContainerCreating.
       validateConfigKey(p, at, key);
-      if (path === '' || path.startsWith('/') || path.split('/').includes('..')) {
+      if (path === '' || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) {
         p.add(
           at,
-          `"${path}" is not a relative path inside the mount`,
+          `${JSON.stringify(path)} is not a relative path inside the mount`,
           'use a relative path without "..", e.g. "config.yaml"',
         );
         continue;
@@ -317,6 +317,13 @@ export function validateMounts(
         `"${m.path}" contains ":", which the API server refuses in a mountPath`,
         'remove the ":"',
       );
+    } else if (path.includes('\0')) {
+      // The API server takes it; mount(2) takes C strings, so the runtime cannot mount it.
+      p.add(
+        pathField,
+        `${JSON.stringify(m.path)} has a NUL character, which no path can hold, so the mount fails and the pod never starts`,
+        'remove the "\\0"',
+      );
     }
     const other = seen.get(path);
     if (other !== undefined) {
@@ -324,10 +331,11 @@ export function validateMounts(
     } else {
       seen.set(path, m.field);
     }
-    if (m.subPath !== undefined && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..'))) {
+    const sub = m.subPath;
+    if (sub !== undefined && (sub.startsWith('/') || sub.split('/').includes('..') || sub.includes('\0'))) {
       p.add(
         `${m.field}.subPath`,
-        `"${m.subPath}" is not a relative path inside the volume`,
+        `${JSON.stringify(sub)} is not a relative path inside the volume`,
         'use a relative path without ".."',
       );
     }
