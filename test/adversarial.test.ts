@@ -916,4 +916,48 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       }).chart,
     );
   });
+  it('refuses a container port the sidecar or ztunnel listens on in the pod, and accepts the ports next to them', () => {
+    const fix =
+      'serve on another container port and point targetPort at it, e.g. ServicePort.http(80, { targetPort: 8080 })';
+    const { chart } = api({
+      ports: [ServicePort.http(15001), ServicePort.grpc(9090, { targetPort: 15021 }), ServicePort.tcp(15090)],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      `[test/api] ports[0].port: container port 15001 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+      `[test/api] ports[1].targetPort: container port 15021 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+      `[test/api] ports[2].port: container port 15090 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+    ]);
+    synth(
+      api({
+        ports: [
+          ServicePort.http(15002),
+          ServicePort.tcp(15010),
+          ServicePort.http(8080, { name: 'http-alt' }),
+        ],
+      }).chart,
+    );
+
+    const ambient = () => {
+      const c = Testing.chart();
+      return { chart: c, ns: new MeshNamespace(c, 'payments', { dataPlane: DataPlane.ambient() }) };
+    };
+    const a = ambient();
+    new Microservice(a.chart, 'api', {
+      namespace: a.ns,
+      image: 'registry.example.com/api:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080, { targetPort: 15008 })],
+    });
+    assert.deepEqual(synthErrors(a.chart), [
+      `[test/api] ports[0].targetPort: container port 15008 is one the ztunnel listens on in the pod, so the app cannot bind it; ${fix}`,
+    ]);
+    const b = ambient();
+    new Microservice(b.chart, 'api', {
+      namespace: b.ns,
+      image: 'registry.example.com/api:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(15020), ServicePort.tcp(15090)],
+    });
+    synth(b.chart);
+  });
 });
