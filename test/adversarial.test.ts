@@ -960,4 +960,23 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     });
     synth(b.chart);
   });
+  it('names the construct that already has an id, instead of the constructs library\'s bare "There is already a Construct"', () => {
+    const { chart, ns } = api();
+    assert.throws(
+      () => new MeshJob(chart, 'api', { namespace: ns, image: 'registry.example.com/export:1.0.0' }),
+      {
+        message:
+          'MeshJob: id: "api" is already the id of Microservice test/api; give each construct of a chart its own id',
+      },
+    );
+    assert.throws(
+      () => new ExternalService(chart, 'payments', { namespace: ns, hosts: ['psp.example.com'] }),
+      {
+        message:
+          'ExternalService: id: "payments" is already the id of MeshNamespace test/payments; give each construct of a chart its own id',
+      },
+    );
+    new MeshJob(chart, 'api-migrate', { namespace: ns, image: 'registry.example.com/export:1.0.0' });
+    synth(chart);
+  });
 });
