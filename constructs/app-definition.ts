@@ -140,6 +140,14 @@ export class DockerfileImage extends ImageSource {
       );
     }
     for (const [name, value] of Object.entries(props.args ?? {})) {
+      // `--build-arg NAME=value` reaches the build only through an `ARG NAME` line, whose name ends
+      // at the first space or "=" (https://docs.docker.com/reference/dockerfile/#arg): a name with
+      // either, or none, is never consumed, and the build runs with the default without a word.
+      if (name === '' || /[\s=]/.test(name)) {
+        throw new Error(
+          `${where}: args key ${JSON.stringify(name)} is not a build argument name, so no ARG line can receive it; use letters, digits and "_", e.g. "NODE_VERSION"`,
+        );
+      }
       if (typeof value !== 'string') {
         throw new Error(
           `${where}: args.${name} is not a string; build arguments are strings, e.g. "${typeof value === 'number' || typeof value === 'boolean' ? value : '22'}"`,

@@ -957,6 +957,17 @@ export function constructId(construct: string, scope: unknown, id: unknown): str
     });
   }
   check(string('"reviews"'), id, 'id', out, 'entry');
+  // The constructs library refuses a second child of one id with "There is already a Construct
+  // with name ..." and no hint of which construct or what to do.
+  const taken =
+    Construct.isConstruct(scope) && typeof id === 'string' ? scope.node.tryFindChild(id) : undefined;
+  if (taken) {
+    out.push({
+      field: 'id',
+      message: `"${id}" is already the id of ${taken.constructor.name} ${taken.node.path}`,
+      fix: 'give each construct of a chart its own id',
+    });
+  }
   report(`${construct}:`, out);
   return id as string;
 }

@@ -34,7 +34,7 @@ import {
   validateCallOptions,
   validateJwt,
 } from './security.js';
-import { type Problems, validateWith } from './validation.js';
+import { GO_DURATION_MAX_SECONDS, type Problems, validateWith } from './validation.js';
 import {
   prune,
   validateResources,
@@ -63,6 +63,13 @@ import {
 import type { Scheduling } from './workload/scheduling.js';
 import type { Mount } from './workload/volume.js';
 import { storageQuantity, Workload } from './workload/workload.js';
+
+/** The ports the Istio sidecar listens on in the pod (application-requirements#ports-used-by-istio). */
+const SIDECAR_POD_PORTS: readonly number[] = [
+  15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090,
+];
+/** The ports ztunnel listens on inside an ambient pod's network namespace. */
+const AMBIENT_POD_PORTS: readonly number[] = [15001, 15006, 15008];
 
 export interface VersionProps {
   /**
@@ -1089,8 +1096,31 @@ export class Microservice<V extends string = string> extends Construct {
     if (props.disruptionBudget) this.validateDisruptionBudget(props.disruptionBudget, p);
     if (this.ports.length === 0) p.add('ports', 'is empty', 'give the service at least one port');
     validatePorts(this.ports, p);
+    // The ports the data plane itself listens on in the pod's network namespace ("Ports used by
+    // Istio", https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio):
+    // an app container on one of them cannot bind it (or takes it from the proxy), so the pod
+    // never becomes ready. Ambient's ztunnel listens in the pod on 15001, 15006 and 15008 only.
+    const reserved = this.namespace.isAmbient ? AMBIENT_POD_PORTS : SIDECAR_POD_PORTS;
+    this.ports.forEach((port, i) => {
+      if (reserved.includes(port.targetPort)) {
+        p.add(
+          port.targetPort === port.port ? `ports[${i}].port` : `ports[${i}].targetPort`,
+          `container port ${port.targetPort} is one the ${this.namespace.isAmbient ? 'ztunnel' : 'Istio proxy'} listens on in the pod, so the app cannot bind it`,
+          'serve on another container port and point targetPort at it, e.g. ServicePort.http(80, { targetPort: 8080 })',
+        );
+      }
+    });
     validateRunAsUser(props.runAsUser, p);
-    p.wholeSeconds('terminationGracePeriod', props.terminationGracePeriod, 0);
+    // containerd's CRI plugin waits `time.Duration(timeout) * time.Second` before SIGKILL
+    // (StopContainer, internal/cri/server/container_stop.go): a longer grace period wraps around
+    // to a negative wait, and the container is killed at once instead of draining.
+    p.wholeSeconds(
+      'terminationGracePeriod',
+      props.terminationGracePeriod,
+      0,
+      GO_DURATION_MAX_SECONDS,
+      'the longest wait the container runtime can hold (a Go time.Duration): beyond it the wait wraps around and the container is killed at once',
+    );
     (props.writablePaths ?? []).forEach((path, i) => {
       if (!path.startsWith('/'))
         p.add(`writablePaths[${i}]`, `"${path}" is not an absolute path`, 'start it with "/"');

@@ -18,6 +18,13 @@ export function formatProblem(p: Problem): string {
 }
 
 /**
+ * The most whole seconds a Go time.Duration (int64 nanoseconds) holds, about 292 years. Kubernetes
+ * stores some int64 seconds fields that its controllers and the container runtime turn into a
+ * time.Duration by `time.Duration(seconds) * time.Second`, which wraps around past this.
+ */
+export const GO_DURATION_MAX_SECONDS = 9223372036;
+
+/**
  * Collects problems and hands them to cdk8s's validation, so that a synth reports every mistake
  * in the whole app at once (cdk8s runs all validations before it writes anything).
  */
@@ -92,7 +99,14 @@ export class Problems {
    * Kubernetes durations in whole seconds (probes, grace periods); the API server refuses fractions,
    * and numbers beyond the field's integer type (`max`: 2147483647 for the int32 probe fields).
    */
-  public wholeSeconds(field: string, value: Duration | undefined, min: number, max?: number): void {
+  public wholeSeconds(
+    field: string,
+    value: Duration | undefined,
+    min: number,
+    max?: number,
+    /** Who stops at `max`, when it is not the API server: "the longest wait a Go time.Duration holds". */
+    limitedBy?: string,
+  ): void {
     const ms = value?.toMilliseconds({ integral: false });
     if (ms !== undefined && (ms < min * 1000 || ms % 1000 !== 0)) {
       this.add(
@@ -103,7 +117,9 @@ export class Problems {
     } else if (ms !== undefined && max !== undefined && ms > max * 1000) {
       this.add(
         field,
-        `${ms / 1000}s is above the API server's maximum of ${max}s for this field`,
+        limitedBy
+          ? `${ms / 1000}s is above ${max}s, ${limitedBy}`
+          : `${ms / 1000}s is above the API server's maximum of ${max}s for this field`,
         `use Duration.seconds(n) with n ≤ ${max}`,
       );
     }

@@ -280,6 +280,9 @@ const CPU: Measure<Cpu> = {
     if (!(millis >= 0)) {
       return { problem: `"${cpu.amount}" is not an amount of CPU`, fix: 'use Cpu.millis(n) with n ≥ 0' };
     }
+    // The kubelet reads CPU with MilliValue(), an int64 of millicores ("this could overflow an
+    // int64", k8s.io/apimachinery/pkg/api/resource/quantity.go): a larger amount wraps around.
+    if (millis >= INT64_LIMIT) return beyondInt64(cpu.amount, 'millicores', 'Cpu.units(64)');
     const whole = Math.round(millis);
     // Kubernetes refuses CPU finer than 1m; the tolerance absorbs float noise (1.1 * 1000).
     if (Math.abs(millis - whole) > 1e-6 || (whole === 0 && millis > 0)) {
@@ -292,6 +295,16 @@ const CPU: Measure<Cpu> = {
   },
   show: (cpu) => cpu.amount,
 };
+
+/** 2^63, the first number an int64 cannot hold (a float cannot tell 2^63 - 1 from it). */
+const INT64_LIMIT = 2 ** 63;
+
+function beyondInt64(quantity: string, unit: string, example: string): { problem: string; fix: string } {
+  return {
+    problem: `"${quantity}" is more ${unit} than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet's arithmetic wraps around`,
+    fix: `use a realistic amount, e.g. ${example}`,
+  };
+}
 
 function tooLarge(quantity: string, example: string): { problem: string; fix: string } {
   return {
@@ -316,10 +329,25 @@ const MEMORY: Measure<Size> = {
         fix: 'use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
       };
     }
+    // ParseQuantity caps a binary-suffixed quantity above 2^63-1 at that value without a word
+    // ("The max is just a simple cap", k8s.io/apimachinery/pkg/api/resource/quantity.go).
+    if (bytes >= INT64_LIMIT) return beyondInt64(memoryQuantity(size), 'bytes', 'Size.gibibytes(64)');
     return bytes;
   },
   show: memoryQuantity,
 };
+
+/**
+ * Checks a size rendered as a quantity by itself (an emptyDir's sizeLimit, a claim's storage) as
+ * memory is checked: a whole number of bytes that Kubernetes can hold, and (`positive`) above 0.
+ * The fraction of a byte would otherwise be rounded up by memoryQuantity without a word.
+ */
+export function validateSize(field: string, size: Size | undefined, p: Problems, positive = false): void {
+  if (size === undefined) return;
+  const u = MEMORY.units(size);
+  if (typeof u !== 'number') p.add(field, u.problem, u.fix);
+  else if (positive && u === 0) p.add(field, 'is not a positive size', 'use e.g. Size.gibibytes(10)');
+}
 
 /**
  * Checks a request and a limit as the API server will: each a usable amount, and the request not

@@ -9,7 +9,9 @@ import { ApiObject, App, Chart, Duration, JsonPatch, Size, Testing } from 'cdk8s
 import type { IConstruct } from 'constructs';
 import {
   AppRegistry,
+  Cpu,
   DataPlane,
+  ExternalService,
   GlobalRateLimitService,
   ImageSource,
   IstioIngress,
@@ -25,14 +27,16 @@ import {
   RateLimitAction,
   RateLimitUnit,
   renderObjects,
+  ScalingMetric,
   ServicePort,
   StringMatch,
   TaintEffect,
   NodeLabelQuery,
   Toleration,
+  Volume,
   Workload,
 } from '../constructs/index.js';
-import { admissionProblems, synth, synthErrors } from './support/synth.js';
+import { admissionProblems, find, synth, synthErrors } from './support/synth.js';
 
 function payments() {
   const chart = Testing.chart();
@@ -596,5 +600,383 @@ describe('explain: requests no client can send', () => {
       path: '/pay%20now',
       headers: { ':authority': 'api', 'End-User': 'jason' },
     });
+  });
+});
+
+describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what the runtime resolves (issue 13, second sweep)', () => {
+  const hpa = (...metrics: ScalingMetric[]) =>
+    api({ autoscaling: { minReplicas: 1, maxReplicas: 3, metrics } });
+
+  it('refuses HPA targets the controller cannot read: beyond an int64 of thousandths, or finer than 0.001', () => {
+    const { chart } = hpa(
+      ScalingMetric.pods('rps_a', 1e21),
+      ScalingMetric.external('queue_b', '10000000000000000'),
+      ScalingMetric.pods('rps_c', 1e-7),
+      ScalingMetric.pods('rps_d', '1500u'),
+      ScalingMetric.pods('rps_e', NaN),
+    );
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] autoscaling.metrics[0].target: 1e+21 is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows); use a smaller target, or a metric in larger units',
+      '[test/api] autoscaling.metrics[1].target: "10000000000000000" is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows); use a smaller target, or a metric in larger units',
+      '[test/api] autoscaling.metrics[2].target: 1e-7 is finer than the thousandths the HPA reads targets in, so it would act as 0.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+      '[test/api] autoscaling.metrics[3].target: "1500u" is finer than the thousandths the HPA reads targets in, so it would act as 0.002; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+      '[test/api] autoscaling.metrics[4].target: NaN is not a positive quantity; use e.g. 100 or "500m"',
+    ]);
+    const ok = hpa(
+      ScalingMetric.pods('rps_a', 9e15),
+      ScalingMetric.pods('rps_b', 0.001),
+      ScalingMetric.pods('rps_c', 1.1),
+      ScalingMetric.external('queue_d', '2P'),
+      ScalingMetric.external('queue_e', '1m'),
+    );
+    const target = find(synth(ok.chart), 'HorizontalPodAutoscaler', 'api-v1').spec.metrics.map(
+      (m: {
+        pods?: { target: { averageValue: unknown } };
+        external?: { target: { averageValue: unknown } };
+      }) => (m.pods ?? m.external)!.target.averageValue,
+    );
+    assert.deepEqual(target, [9e15, 0.001, 1.1, '2P', '1m']);
+  });
+
+  it('refuses a second target for one metric (the HPA follows only the lower), and accepts other selectors', () => {
+    const { chart } = hpa(
+      ScalingMetric.pods('rps', 100),
+      ScalingMetric.external('queue', 5, { queue: 'orders', region: 'eu' }),
+      ScalingMetric.pods('rps', 200),
+      ScalingMetric.external('queue', 9, { region: 'eu', queue: 'orders' }),
+    );
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] autoscaling.metrics[2]: the Pods metric "rps" is already metrics[0], and the HPA follows only the lower of two targets for one metric; keep one target per metric',
+      '[test/api] autoscaling.metrics[3]: the External metric "queue" is already metrics[1], and the HPA follows only the lower of two targets for one metric; keep one target per metric',
+    ]);
+    synth(
+      hpa(
+        ScalingMetric.pods('queue', 100),
+        ScalingMetric.external('queue', 5, { queue: 'orders' }),
+        ScalingMetric.external('queue', 9, { queue: 'refunds' }),
+      ).chart,
+    );
+  });
+
+  it('refuses CPU, memory, an emptyDir limit and a claim beyond an int64 or in fractions of a byte', () => {
+    const { chart } = api({
+      resources: { cpu: { request: Cpu.units(1e16), limit: Cpu.units(1e16) } },
+      sidecar: { memoryLimit: Size.mebibytes(1e19) },
+      mounts: [
+        { path: '/cache', volume: Volume.emptyDir({ sizeLimit: Size.kibibytes(1.5 / 1024) }) },
+        { path: '/spool', volume: Volume.emptyDir({ sizeLimit: Size.gibibytes(1e10) }) },
+      ],
+      workload: Workload.statefulSet({
+        volumeClaims: [{ name: 'data', mountPath: '/data', storage: Size.tebibytes(1e10) }],
+      }),
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] resources.cpu.request: "10000000000000000" is more millicores than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Cpu.units(64)',
+      '[test/api] resources.cpu.limit: "10000000000000000" is more millicores than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Cpu.units(64)',
+      '[test/api] sidecar.memoryLimit: "10000000000000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
+      '[test/api] workload.volumeClaims[0].storage: "10485760000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
+      '[test/api] mounts[0].volume.sizeLimit: 1.5 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      '[test/api] mounts[1].volume.sizeLimit: "10240000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
+    ]);
+    synth(
+      api({
+        resources: { cpu: { request: Cpu.units(64), limit: Cpu.units(64) } },
+        mounts: [{ path: '/cache', volume: Volume.emptyDir({ sizeLimit: Size.tebibytes(7 * 1024 * 1024) }) }],
+        workload: Workload.statefulSet({
+          volumeClaims: [{ name: 'data', mountPath: '/data', storage: Size.gibibytes(1.5) }],
+        }),
+      }).chart,
+    );
+  });
+
+  it('refuses quantities beyond an int64 that a JSON patch writes into a container', () => {
+    function patched(...patches: JsonPatch[]) {
+      const app = Testing.app();
+      const chart = new Chart(app, 'shop');
+      const svc = new Microservice(chart, 'ratings', {
+        namespace: new MeshNamespace(chart, 'shop', {}),
+        image: 'registry.example.com/ratings:1.0.0',
+        versions: { v1: {} },
+      });
+      svc.deployment('v1').addJsonPatch(...patches);
+      return app;
+    }
+    const at = '[Deployment shop/ratings-v1] spec.template.spec.containers[0].resources';
+    assert.deepEqual(
+      admissionProblems(
+        patched(
+          JsonPatch.replace('/spec/template/spec/containers/0/resources/requests/cpu', '10000000000000000'),
+          JsonPatch.replace('/spec/template/spec/containers/0/resources/limits/cpu', '10000000000000000'),
+          JsonPatch.add('/spec/template/spec/containers/0/resources/limits/ephemeral-storage', '9Ei'),
+        ),
+      ),
+      [
+        `${at}.requests["cpu"]: 10000000000000000 is more than Kubernetes holds (2^63-1 millicores, an int64); use a realistic amount`,
+        `${at}.limits["cpu"]: 10000000000000000 is more than Kubernetes holds (2^63-1 millicores, an int64); use a realistic amount`,
+        `${at}.limits["ephemeral-storage"]: 9Ei is more than Kubernetes holds (2^63-1 units, an int64); use a realistic amount`,
+      ],
+    );
+    renderObjects(
+      patched(JsonPatch.add('/spec/template/spec/containers/0/resources/limits/ephemeral-storage', '7Ei')),
+    );
+  });
+
+  it('refuses a grace period or a job deadline a Go time.Duration cannot hold, and accepts the largest it can', () => {
+    const { chart, ns } = api({ terminationGracePeriod: Duration.seconds(9223372037) });
+    new MeshJob(chart, 'export', {
+      namespace: ns,
+      image: 'registry.example.com/export:1.0.0',
+      activeDeadline: Duration.days(1e9),
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] terminationGracePeriod: 9223372037s is above 9223372036s, the longest wait the container runtime can hold (a Go time.Duration): beyond it the wait wraps around and the container is killed at once; use Duration.seconds(n) with n ≤ 9223372036',
+      '[test/export] activeDeadline: 86400000000000s is above 9223372036s, the longest deadline the Job controller can hold (a Go time.Duration): beyond it the deadline wraps around and the Job fails as soon as it starts; use Duration.seconds(n) with n ≤ 9223372036',
+    ]);
+    const ok = api({ terminationGracePeriod: Duration.seconds(9223372036) });
+    new MeshJob(ok.chart, 'export', {
+      namespace: ok.ns,
+      image: 'registry.example.com/export:1.0.0',
+      activeDeadline: Duration.seconds(9223372036),
+    });
+    synth(ok.chart);
+  });
+
+  it('refuses mount paths with ".", ".." or "//" (the runtime mounts the cleaned path, past the uniqueness checks)', () => {
+    const { chart } = api({
+      mounts: [
+        { path: '/x/../tmp', volume: Volume.fromConfigMap('settings') },
+        { path: '/etc/./app', volume: Volume.fromSecret('db') },
+        { path: '/srv//data', volume: Volume.emptyDir() },
+      ],
+      initContainers: [{ name: 'init', mounts: [{ path: '/a/../b', volume: Volume.fromSecret('db') }] }],
+      workload: Workload.statefulSet({
+        volumeClaims: [{ name: 'data', mountPath: '/var/lib/../lib', storage: Size.gibibytes(1) }],
+      }),
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] mounts[0].path: "/x/../tmp" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/tmp"; write "/tmp"',
+      '[test/api] mounts[0].path: "/x/../tmp" is already mounted by the /tmp scratch directory; mount each path once',
+      '[test/api] mounts[1].path: "/etc/./app" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/etc/app"; write "/etc/app"',
+      '[test/api] mounts[2].path: "/srv//data" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/srv/data"; write "/srv/data"',
+      '[test/api] workload.volumeClaims[0].mountPath: "/var/lib/../lib" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/var/lib"; write "/var/lib"',
+      '[test/api] initContainers[0].mounts[0].path: "/a/../b" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/b"; write "/b"',
+    ]);
+    synth(
+      api({
+        mounts: [
+          { path: '/etc/app/', volume: Volume.fromConfigMap('settings') },
+          { path: '/.config/x', volume: Volume.fromSecret('db') },
+          { path: '/srv/.../data', volume: Volume.emptyDir() },
+        ],
+      }).chart,
+    );
+  });
+
+  it('refuses projected keys no Secret can hold, two keys at one path, and a path that nests under another', () => {
+    const { chart } = api({
+      mounts: [
+        {
+          path: '/tls',
+          volume: Volume.fromSecret('tls', {
+            items: { 'tls/crt': 'cert.pem', '': 'empty', '..data': 'data' },
+          }),
+        },
+        {
+          path: '/conf',
+          volume: Volume.fromConfigMap('settings', { items: { a: 'app.yaml', b: './app.yaml' } }),
+        },
+        {
+          path: '/more',
+          volume: Volume.fromConfigMap('more', { items: { a: 'conf', b: 'conf/extra.yaml' } }),
+        },
+      ],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] mounts[0].volume.items["tls/crt"]: "tls/crt" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
+      '[test/api] mounts[0].volume.items[""]: "" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
+      '[test/api] mounts[0].volume.items["..data"]: "..data" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
+      '[test/api] mounts[1].volume.items["b"]: "./app.yaml" is also where key "a" goes, and the kubelet keeps only one of them; give each key its own path',
+      '[test/api] mounts[2].volume.items["b"]: "conf" would be both a file and the directory of "conf/extra.yaml" (key "a"), and the kubelet cannot set the volume up; put the two keys at paths that do not nest',
+    ]);
+    synth(
+      api({
+        mounts: [
+          {
+            path: '/tls',
+            volume: Volume.fromSecret('tls', {
+              items: {
+                'tls.crt': 'cert.pem',
+                'tls.key': 'keys/key.pem',
+                ca_1: 'conf',
+                ca_2: 'confx/ca.pem',
+                '.env': 'env',
+              },
+            }),
+          },
+        ],
+      }).chart,
+    );
+  });
+
+  it('refuses an external host listed twice', () => {
+    const { chart, ns } = payments();
+    new ExternalService(chart, 'psp', {
+      namespace: ns,
+      hosts: ['api.psp.example.com', 'hooks.psp.example.com', 'api.psp.example.com'],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/psp] hosts[2]: "api.psp.example.com" is already hosts[0]; list each host once',
+    ]);
+  });
+  it('refuses a writable path the runtime would mount elsewhere, and build argument names no ARG line can receive', () => {
+    assert.deepEqual(synthErrors(api({ writablePaths: ['/var/cache/../run', '/data/'] }).chart), [
+      '[test/api] writablePaths[0]: "/var/cache/../run" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/var/run"; write "/var/run"',
+    ]);
+    for (const name of ['NODE VERSION', 'NODE_VERSION=22', '']) {
+      assert.throws(() => ImageSource.fromDockerfile({ context: 'services', args: { [name]: '22' } }), {
+        message: `ImageSource.fromDockerfile: args key ${JSON.stringify(name)} is not a build argument name, so no ARG line can receive it; use letters, digits and "_", e.g. "NODE_VERSION"`,
+      });
+    }
+    const image = ImageSource.fromDockerfile({
+      context: 'services',
+      args: { NODE_VERSION: '22', http_proxy: 'http://proxy:3128', 'build.mode': 'release' },
+    });
+    assert.equal(image.kind, 'dockerfile');
+  });
+  it('refuses seconds a Go time.Duration cannot hold that a JSON patch writes into a pod, a Job or a CronJob', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop');
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const svc = new Microservice(chart, 'ratings', {
+      namespace: ns,
+      image: 'registry.example.com/ratings:1.0.0',
+      versions: { v1: {} },
+    });
+    svc
+      .deployment('v1')
+      .addJsonPatch(
+        JsonPatch.add('/spec/template/spec/terminationGracePeriodSeconds', 9223372037),
+        JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 1e13),
+      );
+    const image = 'registry.example.com/export:1.0.0';
+    new MeshJob(chart, 'once', { namespace: ns, image }).job!.addJsonPatch(
+      JsonPatch.add('/spec/activeDeadlineSeconds', 1e13),
+    );
+    new MeshJob(chart, 'nightly', { namespace: ns, image, schedule: '@daily' }).cronJob!.addJsonPatch(
+      JsonPatch.add('/spec/jobTemplate/spec/activeDeadlineSeconds', 1e13),
+    );
+    const wrapped = (n: number) =>
+      `${n} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time; use at most 9223372036`;
+    assert.deepEqual(admissionProblems(app), [
+      `[Deployment shop/ratings-v1] spec.template.spec.terminationGracePeriodSeconds: ${wrapped(9223372037)}`,
+      `[Deployment shop/ratings-v1] spec.template.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+      `[Job shop/once] spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+      `[CronJob shop/nightly] spec.jobTemplate.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+    ]);
+  });
+  it('refuses a NUL character in an environment value, a command, args or a path (runc cannot start the container)', () => {
+    const { chart, ns } = api({
+      env: { GREETING: 'hello\u0000world', MODE: EnvValue.fromValue('a\u0000') },
+      versions: { v1: { env: { TRACE: 'on\u0000' } } },
+      initContainers: [{ name: 'migrate', command: ['/bin/migrate\u0000'], args: ['--up', 'x\u0000'] }],
+    });
+    new MeshJob(chart, 'export', {
+      namespace: ns,
+      image: 'registry.example.com/export:1.0.0',
+      command: ['/export'],
+      args: ['--to\u0000'],
+    });
+    const env =
+      'has a NUL character in its value, which runc refuses, so the container never starts; remove the "\\0"';
+    const arg = 'has a NUL character, which no process can receive as an argument; remove the "\\0"';
+    assert.deepEqual(synthErrors(chart), [
+      `[test/api] versions.v1.env["TRACE"]: ${env}`,
+      `[test/api] env["GREETING"]: ${env}`,
+      `[test/api] env["MODE"]: ${env}`,
+      `[test/api] initContainers[0].command[0]: ${arg}`,
+      `[test/api] initContainers[0].args[1]: ${arg}`,
+      `[test/export] args[0]: ${arg}`,
+    ]);
+    const mounts = api({
+      mounts: [
+        { path: '/etc/app\u0000', volume: Volume.fromConfigMap('settings') },
+        { path: '/etc/db', subPath: 'db\u0000.conf', volume: Volume.fromSecret('db') },
+        { path: '/etc/tls', volume: Volume.fromSecret('tls', { items: { 'tls.crt': 'cert\u0000.pem' } }) },
+      ],
+    });
+    assert.deepEqual(synthErrors(mounts.chart), [
+      '[test/api] mounts[0].path: "/etc/app\\u0000" has a NUL character, which no path can hold, so the mount fails and the pod never starts; remove the "\\0"',
+      '[test/api] mounts[1].subPath: "db\\u0000.conf" is not a relative path inside the volume; use a relative path without ".."',
+      '[test/api] mounts[2].volume.items["tls.crt"]: "cert\\u0000.pem" is not a relative path inside the mount; use a relative path without "..", e.g. "config.yaml"',
+    ]);
+    synth(
+      api({
+        env: { GREETING: 'hello\tworld\n', EMPTY: '' },
+        initContainers: [{ name: 'migrate', command: ['/bin/migrate'], args: ['--up', ''] }],
+      }).chart,
+    );
+  });
+  it('refuses a container port the sidecar or ztunnel listens on in the pod, and accepts the ports next to them', () => {
+    const fix =
+      'serve on another container port and point targetPort at it, e.g. ServicePort.http(80, { targetPort: 8080 })';
+    const { chart } = api({
+      ports: [ServicePort.http(15001), ServicePort.grpc(9090, { targetPort: 15021 }), ServicePort.tcp(15090)],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      `[test/api] ports[0].port: container port 15001 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+      `[test/api] ports[1].targetPort: container port 15021 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+      `[test/api] ports[2].port: container port 15090 is one the Istio proxy listens on in the pod, so the app cannot bind it; ${fix}`,
+    ]);
+    synth(
+      api({
+        ports: [
+          ServicePort.http(15002),
+          ServicePort.tcp(15010),
+          ServicePort.http(8080, { name: 'http-alt' }),
+        ],
+      }).chart,
+    );
+
+    const ambient = () => {
+      const c = Testing.chart();
+      return { chart: c, ns: new MeshNamespace(c, 'payments', { dataPlane: DataPlane.ambient() }) };
+    };
+    const a = ambient();
+    new Microservice(a.chart, 'api', {
+      namespace: a.ns,
+      image: 'registry.example.com/api:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(8080, { targetPort: 15008 })],
+    });
+    assert.deepEqual(synthErrors(a.chart), [
+      `[test/api] ports[0].targetPort: container port 15008 is one the ztunnel listens on in the pod, so the app cannot bind it; ${fix}`,
+    ]);
+    const b = ambient();
+    new Microservice(b.chart, 'api', {
+      namespace: b.ns,
+      image: 'registry.example.com/api:1.0.0',
+      versions: { v1: {} },
+      ports: [ServicePort.http(15020), ServicePort.tcp(15090)],
+    });
+    synth(b.chart);
+  });
+  it('names the construct that already has an id, instead of the constructs library\'s bare "There is already a Construct"', () => {
+    const { chart, ns } = api();
+    assert.throws(
+      () => new MeshJob(chart, 'api', { namespace: ns, image: 'registry.example.com/export:1.0.0' }),
+      {
+        message:
+          'MeshJob: id: "api" is already the id of Microservice test/api; give each construct of a chart its own id',
+      },
+    );
+    assert.throws(
+      () => new ExternalService(chart, 'payments', { namespace: ns, hosts: ['psp.example.com'] }),
+      {
+        message:
+          'ExternalService: id: "payments" is already the id of MeshNamespace test/payments; give each construct of a chart its own id',
+      },
+    );
+    new MeshJob(chart, 'api-migrate', { namespace: ns, image: 'registry.example.com/export:1.0.0' });
+    synth(chart);
   });
 });

@@ -729,15 +729,35 @@ const BOUNDARIES: Boundary[] = [
         reviews({
           resources: { cpu: { request: Cpu.millis(500) }, memory: { request: Size.mebibytes(256) } },
         }).chart,
-      '1e20m and 1e20Mi, the largest JavaScript writes without an exponent': () =>
+      'the largest amounts below 2^63: 2^63-1024m (written "9223372036854775000m") and 8Ei less 1Mi': () =>
         reviews({
           resources: {
-            cpu: { request: Cpu.millis(1e20), limit: Cpu.millis(1e20) },
-            memory: { request: Size.mebibytes(1e20), limit: Size.mebibytes(1e20) },
+            cpu: { request: Cpu.millis(2 ** 63 - 1024), limit: Cpu.millis(2 ** 63 - 1024) },
+            memory: { request: Size.mebibytes(8 * 2 ** 40 - 1), limit: Size.mebibytes(8 * 2 ** 40 - 1) },
           },
         }).chart,
     },
     refused: {
+      '2^63m and 8Ei, one step beyond an int64': [
+        () =>
+          reviews({
+            resources: {
+              cpu: { request: Cpu.millis(2 ** 63), limit: Cpu.millis(2 ** 63) },
+              memory: { request: Size.mebibytes(8 * 2 ** 40), limit: Size.mebibytes(8 * 2 ** 40) },
+            },
+          }).chart,
+        ['request', 'limit']
+          .map(
+            (f) =>
+              `${R} resources.cpu.${f}: "9223372036854776000m" is more millicores than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet's arithmetic wraps around; use a realistic amount, e.g. Cpu.units(64)`,
+          )
+          .concat(
+            ['request', 'limit'].map(
+              (f) =>
+                `${R} resources.memory.${f}: "8796093022208Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet's arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)`,
+            ),
+          ),
+      ],
       '0.5m, and requests one unit above their limits': [
         () =>
           reviews({

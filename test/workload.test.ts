@@ -307,7 +307,8 @@ describe('Microservice scheduling and autoscaling', () => {
       autoscaling: {
         minReplicas: 2,
         maxReplicas: 4,
-        metrics: [...good, ...bad].map((v) => ScalingMetric.external('queue_depth', v)),
+        // One metric name per target: two targets for one metric are refused on their own.
+        metrics: [...good, ...bad].map((v, i) => ScalingMetric.external(`queue_depth_${i}`, v)),
         behavior: { scaleUpStabilization: Duration.hours(2) },
       },
     });
@@ -323,7 +324,11 @@ describe('Microservice scheduling and autoscaling', () => {
       namespace: ok.ns,
       image: 'api:1',
       versions: { v1: {} },
-      autoscaling: { minReplicas: 2, maxReplicas: 4, metrics: good.map((v) => ScalingMetric.pods('rps', v)) },
+      autoscaling: {
+        minReplicas: 2,
+        maxReplicas: 4,
+        metrics: good.map((v, i) => ScalingMetric.pods(`rps_${i}`, v)),
+      },
     });
     const hpa = find(synth(ok.chart), 'HorizontalPodAutoscaler', 'api-v1');
     assert.deepEqual(

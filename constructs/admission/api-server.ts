@@ -278,6 +278,21 @@ function checkContainer(c: Record<string, unknown>, at: () => string, report: Re
   }
   const resources = c.resources as
     { requests?: Record<string, unknown>; limits?: Record<string, unknown> } | undefined;
+  // Amounts Kubernetes holds as an int64: CPU in millicores (the kubelet's MilliValue()), the rest
+  // in units; ParseQuantity caps a larger binary amount without a word ("The max is just a simple
+  // cap", k8s.io/apimachinery/pkg/api/resource/quantity.go) and the kubelet's arithmetic wraps.
+  for (const kind of ['requests', 'limits'] as const) {
+    for (const [r, q] of Object.entries(resources?.[kind] ?? {})) {
+      const v = quantity(q);
+      if (v !== undefined && v * (r === 'cpu' ? 1000 : 1) >= 2 ** 63) {
+        report(
+          `${at()}.resources.${kind}[${JSON.stringify(r)}]`,
+          `${String(q)} is more than Kubernetes holds (2^63-1 ${r === 'cpu' ? 'millicores' : 'units'}, an int64)`,
+          'use a realistic amount',
+        );
+      }
+    }
+  }
   for (const [r, request] of Object.entries(resources?.requests ?? {})) {
     const want = quantity(request);
     const limit = quantity(resources?.limits?.[r]);
@@ -306,6 +321,8 @@ function checkPodSpec(
 ): void {
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
+  checkGoSeconds(spec.terminationGracePeriodSeconds, `${path}.terminationGracePeriodSeconds`, report);
+  checkGoSeconds(spec.activeDeadlineSeconds, `${path}.activeDeadlineSeconds`, report);
   // A workload's pods restart their containers always, a Job's never or on failure
   // (ValidatePodTemplateSpecForReplicaSet and friends, ValidateJobSpec).
   if (
@@ -401,6 +418,23 @@ function checkPodSpec(
         }
       }
     }
+  }
+}
+
+/**
+ * Seconds that the kubelet, containerd and the Job controller turn into a Go time.Duration with
+ * `time.Duration(seconds) * time.Second`, which wraps around above 9223372036 (int64 nanoseconds):
+ * a pod's terminationGracePeriodSeconds (containerd's StopContainer, then SIGKILL at once) and
+ * activeDeadlineSeconds (the kubelet's activeDeadlineHandler), a Job's activeDeadlineSeconds
+ * (pastActiveDeadline in pkg/controller/job/job_controller.go, so the Job fails at once).
+ */
+function checkGoSeconds(value: unknown, path: string, report: Report): void {
+  if (typeof value === 'number' && value > 9223372036) {
+    report(
+      path,
+      `${value} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time`,
+      'use at most 9223372036',
+    );
   }
 }
 
@@ -550,6 +584,11 @@ export function checkApiServerRules(obj: Record<string, unknown>, report: Report
   if (SELECTING.has(kind)) checkSelector(spec as Record<string, unknown> | undefined, report);
   if (SELECTING.has(kind) && spec && typeof spec === 'object')
     checkWorkloadSpec(kind, spec as Record<string, unknown>, report);
+  if (kind === 'Job') checkGoSeconds(spec?.activeDeadlineSeconds, 'spec.activeDeadlineSeconds', report);
+  if (kind === 'CronJob') {
+    const deadline = spec?.jobTemplate?.spec?.activeDeadlineSeconds;
+    checkGoSeconds(deadline, 'spec.jobTemplate.spec.activeDeadlineSeconds', report);
+  }
   const [template, at] = podTemplate(kind, obj);
   if (template) {
     if (kind !== 'Pod') checkMetadata(template.metadata as Record<string, unknown>, `${at}.metadata`, report);

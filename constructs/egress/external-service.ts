@@ -449,7 +449,14 @@ export class ExternalService extends Construct implements CallTarget {
 
     if (this.hosts.length === 0)
       p.add('hosts', 'is empty', 'give the host names callers address, e.g. ["api.example.com"]');
-    this.hosts.forEach((host, i) => validateHost(host, `hosts[${i}]`, p));
+    this.hosts.forEach((host, i) => {
+      validateHost(host, `hosts[${i}]`, p);
+      // A repeat adds nothing to the ServiceEntry, and where the host list feeds a VirtualService
+      // istiod refuses it ("duplicate hosts in virtual service", validateVirtualService in istio/istio
+      // pkg/config/validation); the ingress refuses a repeated host the same way.
+      const first = this.hosts.indexOf(host);
+      if (first < i) p.add(`hosts[${i}]`, `"${host}" is already hosts[${first}]`, 'list each host once');
+    });
     const wildcards = this.hosts.filter((h) => h.startsWith('*.'));
     // istiod refuses resolution DNS without endpoints unless every host is fully qualified: the
     // proxy has to look the name up ("hosts must be FQDN if no endpoints are provided", ValidateServiceEntry

@@ -117,17 +117,78 @@ export class ScalingMetric {
       );
     }
     const v = s.averageValue;
+    const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
     if (
       typeof v === 'number'
         ? !(v > 0) || !Number.isFinite(v)
         : !QUANTITY.test(v) || /^[+-]?0*(\.0*)?[a-zA-Z]*$/.test(v)
     ) {
-      p.add(`${field}.target`, `${JSON.stringify(v)} is not a positive quantity`, 'use e.g. 100 or "500m"');
+      p.add(`${field}.target`, `${shown} is not a positive quantity`, 'use e.g. 100 or "500m"');
+      return;
     }
+    // The HPA controller reads a target as an int64 of thousandths, rounded up (MilliValue() in
+    // computeStatusForPodsMetric and computeStatusForExternalMetric, kubernetes/kubernetes
+    // pkg/controller/podautoscaler/horizontal.go): a finer target silently acts as the next
+    // thousandth, and a larger one overflows the int64 ("MilliValue returns the value of
+    // ceil(q * 1000); this could overflow an int64", k8s.io/apimachinery/pkg/api/resource/quantity.go).
+    const value = quantityValue(v);
+    const millis = value * 1000;
+    if (value > (2 ** 63 - 1) / 1000) {
+      p.add(
+        `${field}.target`,
+        `${shown} is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows)`,
+        'use a smaller target, or a metric in larger units',
+      );
+    } else if (Math.abs(millis - Math.round(millis)) > 1e-6 || millis < 1) {
+      p.add(
+        `${field}.target`,
+        `${shown} is finer than the thousandths the HPA reads targets in, so it would act as ${Math.ceil(millis - 1e-6) / 1000}`,
+        'round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+      );
+    }
+  }
+
+  /** @internal What the HPA tells metrics apart by: kind, name and selector. */
+  public get _identity(): string {
+    const s = this.source;
+    const selector = s.type === 'External' && s.selector ? Object.entries(s.selector).sort() : [];
+    return JSON.stringify([s.type, s.name, selector]);
+  }
+
+  /** @internal */
+  public get _description(): string {
+    return `${this.source.type} metric "${this.source.name}"`;
   }
 }
 
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
+
+const SUFFIX_SCALE: Readonly<Record<string, number>> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The value of a number, or of a string that matches QUANTITY (resource.Quantity's suffixes). */
+function quantityValue(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = QUANTITY.exec(v)!;
+  const suffix = m[3] ?? '';
+  const scale = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : (SUFFIX_SCALE[suffix] ?? 1);
+  return Number(v.slice(0, v.length - suffix.length)) * scale;
+}
 
 function quantity(v: number | string): k8s.Quantity {
   return typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v);
@@ -178,7 +239,21 @@ export function validateAutoscaling(a: Autoscaling, field: string, p: Problems):
       p.add(`${field}.${key}`, `${v} is not a whole percentage of 1 or more`, 'use e.g. 80');
     }
   }
-  a.metrics?.forEach((m, i) => m._validate(p, `${field}.metrics[${i}]`));
+  const identities = new Map<string, number>();
+  a.metrics?.forEach((m, i) => {
+    m._validate(p, `${field}.metrics[${i}]`);
+    // The HPA proposes a replica count per metric and takes the largest (computeReplicasForMetrics
+    // in pkg/controller/podautoscaler/horizontal.go): of two targets for one metric only the lower
+    // ever counts, and the other is dead configuration the API server accepts without a word.
+    const first = identities.get(m._identity);
+    if (first !== undefined) {
+      p.add(
+        `${field}.metrics[${i}]`,
+        `the ${m._description} is already metrics[${first}], and the HPA follows only the lower of two targets for one metric`,
+        'keep one target per metric',
+      );
+    } else identities.set(m._identity, i);
+  });
   // The API server's limit for stabilizationWindowSeconds: 0 to 3600.
   p.wholeSeconds(`${field}.behavior.scaleDownStabilization`, a.behavior?.scaleDownStabilization, 0, 3600);
   p.wholeSeconds(`${field}.behavior.scaleUpStabilization`, a.behavior?.scaleUpStabilization, 0, 3600);

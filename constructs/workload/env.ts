@@ -104,12 +104,17 @@ export class EnvValue {
     }
   }
 
+  /** @internal The literal value (fromValue), undefined for the other sources. */
+  public get _literal(): string | undefined {
+    return this.source.kind === 'value' ? this.source.value : undefined;
+  }
+
   /** @internal */
   public _validate(p: Problems, field: string): void {
     const s = this.source;
     if (s.kind === 'secret' || s.kind === 'configMap') {
       p.dnsSubdomain(`${field}.${s.kind === 'secret' ? 'secretName' : 'configMapName'}`, s.name);
-      validateKey(p, `${field}.key`, s.key);
+      validateConfigKey(p, `${field}.key`, s.key);
     } else if (s.kind === 'field' && !FIELD_PATHS.includes(s.path) && !FIELD_PATH_KEYED.test(s.path)) {
       p.add(
         `${field}.fieldPath`,
@@ -196,8 +201,11 @@ function selector(name: string, key: string, optional: boolean | undefined) {
   return { name, key, ...(optional !== undefined ? { optional } : {}) };
 }
 
-function validateKey(p: Problems, field: string, key: string): void {
-  if (key.length > 253 || !CONFIG_KEY.test(key)) {
+/** A key a Secret or ConfigMap can hold (IsConfigMapKey), or a problem at `field`. */
+export function validateConfigKey(p: Problems, field: string, key: string): void {
+  // IsConfigMapKey also refuses "." and ".." and keys starting with "..", which would leave the
+  // volume's directory (hasChDirPrefix in k8s.io/apimachinery/pkg/util/validation).
+  if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key.startsWith('..')) {
     p.add(
       field,
       `${JSON.stringify(key)} is not a Secret or ConfigMap key`,
@@ -228,7 +236,32 @@ export function validateEnv(env: EnvMap | undefined, field: string, p: Problems)
       );
     }
     if (value instanceof EnvValue) value._validate(p, `${field}[${JSON.stringify(name)}]`);
+    const literal = typeof value === 'string' ? value : value?._literal;
+    if (literal?.includes('\0')) {
+      p.add(
+        `${field}[${JSON.stringify(name)}]`,
+        'has a NUL character in its value, which runc refuses, so the container never starts',
+        'remove the "\\0"',
+      );
+    }
   }
+}
+
+/**
+ * A container's command or args: runc cannot pass a string with a NUL character to the process
+ * (libcontainer/init_linux.go refuses one in the environment, and execve takes C strings), so the
+ * container fails to start although the API server accepts it.
+ */
+export function validateArgv(list: readonly string[] | undefined, field: string, p: Problems): void {
+  list?.forEach((arg, i) => {
+    if (typeof arg === 'string' && arg.includes('\0')) {
+      p.add(
+        `${field}[${i}]`,
+        'has a NUL character, which no process can receive as an argument',
+        'remove the "\\0"',
+      );
+    }
+  });
 }
 
 /** Renders an `env` prop in its key order; undefined when empty, so the field is left out. */

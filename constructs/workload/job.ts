@@ -30,9 +30,9 @@ import {
 } from '../microservice.js';
 import { MeshRegistry } from '../registry.js';
 import type { CallOptions } from '../security.js';
-import { type Problems, validateWith } from '../validation.js';
+import { GO_DURATION_MAX_SECONDS, type Problems, validateWith } from '../validation.js';
 import { type Resources, validateResources, validateSidecarResources } from '../values.js';
-import type { EnvFrom, EnvMap } from './env.js';
+import { type EnvFrom, type EnvMap, validateArgv } from './env.js';
 import {
   DEFAULT_UID,
   renderPodTemplate,
@@ -327,6 +327,8 @@ export class MeshJob extends Construct implements MeshCaller {
       p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
     validateRunAsUser(props.runAsUser, p);
     validateResources(props.resources, 'resources', p);
+    validateArgv(props.command, 'command', p);
+    validateArgv(props.args, 'args', p);
     if (props.sidecar) validateSidecarResources(props.sidecar, 'sidecar', p);
     if (this.namespace.isAmbient && props.sidecar) {
       p.add(
@@ -373,7 +375,16 @@ export class MeshJob extends Construct implements MeshCaller {
       }
     });
     p.nonNegativeInt('backoffLimit', props.backoffLimit);
-    p.wholeSeconds('activeDeadline', props.activeDeadline, 1);
+    // The Job controller compares the run time with `time.Duration(activeDeadlineSeconds) *
+    // time.Second` (pastActiveDeadline, pkg/controller/job/job_controller.go): a longer deadline
+    // wraps around to a negative one, and the Job fails with DeadlineExceeded as soon as it starts.
+    p.wholeSeconds(
+      'activeDeadline',
+      props.activeDeadline,
+      1,
+      GO_DURATION_MAX_SECONDS,
+      'the longest deadline the Job controller can hold (a Go time.Duration): beyond it the deadline wraps around and the Job fails as soon as it starts',
+    );
     p.wholeSeconds('ttlAfterFinished', props.ttlAfterFinished, 0);
   }
 }

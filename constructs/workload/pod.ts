@@ -17,7 +17,7 @@ import {
   type ServicePort,
   validateResources,
 } from '../values.js';
-import { type EnvFrom, type EnvMap, renderEnv, validateEnv } from './env.js';
+import { type EnvFrom, type EnvMap, renderEnv, validateArgv, validateEnv } from './env.js';
 import { renderScheduling, type Scheduling, validateScheduling } from './scheduling.js';
 import { type Mount, type NamedMount, PodVolumes, renderMount, validateMounts } from './volume.js';
 
@@ -339,6 +339,8 @@ export function validatePodTemplate(c: PodTemplateChecks, p: Problems): void {
     names.set(ic.name, f);
     if (ic.image !== undefined) p.imageReference(`${f}.image`, ic.image);
     validateEnv(ic.env, `${f}.env`, p);
+    validateArgv(ic.command, `${f}.command`, p);
+    validateArgv(ic.args, `${f}.args`, p);
     ic.envFrom?.forEach((e, j) => e._validate(p, `${f}.envFrom[${j}]`));
     validateResources(ic.resources, `${f}.resources`, p);
     validateMounts(

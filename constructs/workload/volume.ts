@@ -7,7 +7,8 @@ import type { Size } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
-import { memoryQuantity } from '../values.js';
+import { memoryQuantity, validateSize } from '../values.js';
+import { validateConfigKey } from './env.js';
 
 /** Options of a Secret or ConfigMap volume. */
 export interface ProjectionOptions {
@@ -125,7 +126,10 @@ export class Volume {
   /** @internal */
   public _validate(p: Problems, field: string): void {
     const s = this.source;
-    if (s.kind === 'emptyDir') return;
+    if (s.kind === 'emptyDir') {
+      validateSize(`${field}.sizeLimit`, s.options.sizeLimit, p);
+      return;
+    }
     p.dnsSubdomain(`${field}.${s.kind === 'persistentVolumeClaim' ? 'claimName' : `${s.kind}Name`}`, s.name);
     if (s.kind === 'persistentVolumeClaim') return;
     const mode = s.options.defaultMode;
@@ -136,14 +140,44 @@ export class Volume {
         'use an octal mode, e.g. 0o440',
       );
     }
+    // The kubelet projects the items into a map by path (MakePayload in pkg/volume/secret and
+    // pkg/volume/configmap): a second key at one path silently replaces the first, and a file
+    // where another item needs a directory fails the volume's setup, so the pod never starts.
+    const paths = new Map<string, string>();
     for (const [key, path] of Object.entries(s.options.items ?? {})) {
-      if (path === '' || path.startsWith('/') || path.split('/').includes('..')) {
+      const at = `${field}.items[${JSON.stringify(key)}]`;
+      // A key a Secret or ConfigMap cannot have ("references non-existent config key"): the
+      // kubelet cannot set the volume up, and the pod waits in ContainerCreating.
+      validateConfigKey(p, at, key);
+      if (path === '' || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) {
         p.add(
-          `${field}.items[${JSON.stringify(key)}]`,
-          `"${path}" is not a relative path inside the mount`,
+          at,
+          `${JSON.stringify(path)} is not a relative path inside the mount`,
           'use a relative path without "..", e.g. "config.yaml"',
         );
+        continue;
       }
+      const clean = path
+        .split('/')
+        .filter((part) => part !== '' && part !== '.')
+        .join('/');
+      for (const [other, otherKey] of paths) {
+        if (other === clean) {
+          p.add(
+            at,
+            `"${path}" is also where key ${JSON.stringify(otherKey)} goes, and the kubelet keeps only one of them`,
+            'give each key its own path',
+          );
+        } else if (other.startsWith(`${clean}/`) || clean.startsWith(`${other}/`)) {
+          const [file, dir] = other.startsWith(`${clean}/`) ? [clean, other] : [other, clean];
+          p.add(
+            at,
+            `"${file}" would be both a file and the directory of "${dir}" (key ${JSON.stringify(otherKey)}), and the kubelet cannot set the volume up`,
+            'put the two keys at paths that do not nest',
+          );
+        }
+      }
+      paths.set(clean, key);
     }
   }
 }
@@ -233,6 +267,17 @@ export function renderMount(m: NamedMount): k8s.VolumeMount {
   };
 }
 
+/** An absolute path as the container runtime resolves it: no ".", "..", doubled or trailing "/". */
+function cleanPath(path: string): string {
+  if (!path.startsWith('/')) return path.length > 1 ? path.replace(/\/+$/, '') : path;
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '..') parts.pop();
+    else if (part !== '' && part !== '.') parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
 /**
  * Checks one container's mounts: absolute, unique paths (the kubelet refuses a pod that mounts
  * two volumes at one path), relative sub-paths.
@@ -245,7 +290,7 @@ export function validateMounts(
     readonly path: string;
     readonly subPath?: string;
     readonly volume?: Volume;
-    /** Checked elsewhere already: only whether another mount uses its path. */
+    /** Whether the path is absolute is checked elsewhere already. */
     readonly onlyDuplicates?: boolean;
   }[],
   p: Problems,
@@ -253,16 +298,31 @@ export function validateMounts(
   const seen = new Map<string, string>();
   for (const m of mounts) {
     const pathField = m.pathField ?? `${m.field}.path`;
-    const path = m.path.length > 1 ? m.path.replace(/\/+$/, '') : m.path;
-    if (m.onlyDuplicates) {
-      // Reported by the caller's own check.
-    } else if (!m.path.startsWith('/')) {
-      p.add(pathField, `"${m.path}" is not an absolute path`, 'start it with "/"');
+    const path = cleanPath(m.path);
+    if (!m.path.startsWith('/')) {
+      // A caller that checks its paths itself (onlyDuplicates) has reported this already.
+      if (!m.onlyDuplicates) p.add(pathField, `"${m.path}" is not an absolute path`, 'start it with "/"');
+    } else if (/\/\.\.?(\/|$)|\/\/./.test(m.path)) {
+      // The container runtime mounts at the cleaned path (containerd's CRI plugin and runc
+      // resolve "." and ".." inside the root), while the API server compares mountPaths as written:
+      // "/x/../tmp" passes its uniqueness check and then hides the /tmp scratch volume.
+      p.add(
+        pathField,
+        `"${m.path}" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "${path}"`,
+        `write "${path}"`,
+      );
     } else if (path.includes(':')) {
       p.add(
         pathField,
         `"${m.path}" contains ":", which the API server refuses in a mountPath`,
         'remove the ":"',
+      );
+    } else if (path.includes('\0')) {
+      // The API server takes it; mount(2) takes C strings, so the runtime cannot mount it.
+      p.add(
+        pathField,
+        `${JSON.stringify(m.path)} has a NUL character, which no path can hold, so the mount fails and the pod never starts`,
+        'remove the "\\0"',
       );
     }
     const other = seen.get(path);
@@ -271,10 +331,11 @@ export function validateMounts(
     } else {
       seen.set(path, m.field);
     }
-    if (m.subPath !== undefined && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..'))) {
+    const sub = m.subPath;
+    if (sub !== undefined && (sub.startsWith('/') || sub.split('/').includes('..') || sub.includes('\0'))) {
       p.add(
         `${m.field}.subPath`,
-        `"${m.subPath}" is not a relative path inside the volume`,
+        `${JSON.stringify(sub)} is not a relative path inside the volume`,
         'use a relative path without ".."',
       );
     }

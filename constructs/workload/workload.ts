@@ -5,7 +5,7 @@
 import { type Size, SizeRoundingBehavior } from 'cdk8s';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
-import { memoryQuantity } from '../values.js';
+import { memoryQuantity, validateSize } from '../values.js';
 
 /** A claim's size as a quantity in the largest exact unit: "10Gi", "1536Mi". */
 export function storageQuantity(size: Size): string {
@@ -103,9 +103,7 @@ export class Workload {
           'give each claim its own name',
         );
       seen.add(c.name);
-      if (!(c.storage.toKibibytes({ rounding: SizeRoundingBehavior.NONE }) > 0)) {
-        p.add(`${f}.storage`, 'is not a positive size', 'use e.g. Size.gibibytes(10)');
-      }
+      validateSize(`${f}.storage`, c.storage, p, true);
       if (c.storageClassName !== undefined) p.dnsSubdomain(`${f}.storageClassName`, c.storageClassName);
       if (c.accessModes !== undefined && c.accessModes.length === 0) {
         p.add(
