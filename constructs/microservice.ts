@@ -1034,7 +1034,7 @@ export class Microservice<V extends string = string> extends Construct {
     [...this.egress].forEach((host, i) => p.sidecarEgressHost(`egressHosts[${i}]`, host));
     props.extraEgressHosts?.forEach((host, i) => p.sidecarEgressHost(`extraEgressHosts[${i}]`, host));
     if (props.serviceAccountName !== undefined)
-      p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
+      p.serviceAccountName('serviceAccountName', props.serviceAccountName, this.name);
     if (this.versionNames.length === 0) {
       p.add('versions', 'declares no version', 'declare at least one, e.g. { v1: {} }');
     }

@@ -50,6 +50,24 @@ export class Problems {
     }
   }
 
+  /**
+   * The ServiceAccount a workload declares as its own. "default" is the one Kubernetes makes in
+   * every namespace (https://kubernetes.io/docs/concepts/security/service-accounts/#default-service-accounts):
+   * synth would emit it as the workload's, so Pulumi's first create fails ("already exists") and a
+   * destroy deletes it, and every pod of the namespace without an account of its own would carry
+   * this workload's mesh identity (and pass the authorization policies granted to it).
+   */
+  public serviceAccountName(field: string, value: string, fallback: string): void {
+    this.dnsSubdomain(field, value);
+    if (value === 'default') {
+      this.add(
+        field,
+        '"default" is the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload\'s own and whose mesh identity every pod of the namespace without an account of its own would share',
+        `leave serviceAccountName out (the account is then "${fallback}"), or name an account of the workload's own`,
+      );
+    }
+  }
+
   /** DNS-1123 subdomain, as Kubernetes requires for most object names. */
   public dnsSubdomain(field: string, value: string): void {
     if (!isDnsSubdomain(value)) {

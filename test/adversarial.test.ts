@@ -979,4 +979,27 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     new MeshJob(chart, 'api-migrate', { namespace: ns, image: 'registry.example.com/export:1.0.0' });
     synth(chart);
   });
+
+  it("refuses the namespace's \"default\" ServiceAccount as a service's or a job's own", () => {
+    const { chart, ns } = api({ serviceAccountName: 'default' });
+    new MeshJob(chart, 'export', {
+      namespace: ns,
+      image: 'registry.example.com/export:1.0.0',
+      serviceAccountName: 'default',
+    });
+    const why =
+      '"default" is the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload\'s own and whose mesh identity every pod of the namespace without an account of its own would share';
+    assert.deepEqual(synthErrors(chart), [
+      `[test/api] serviceAccountName: ${why}; leave serviceAccountName out (the account is then "api"), or name an account of the workload's own`,
+      `[test/export] serviceAccountName: ${why}; leave serviceAccountName out (the account is then "export"), or name an account of the workload's own`,
+    ]);
+    // Any other shared name is still one account for both, declared once.
+    const other = api({ serviceAccountName: 'payments-api' });
+    new MeshJob(other.chart, 'export', {
+      namespace: other.ns,
+      image: 'registry.example.com/export:1.0.0',
+      serviceAccountName: 'payments-api',
+    });
+    assert.equal(synth(other.chart).filter((o) => o.kind === 'ServiceAccount').length, 1);
+  });
 });

@@ -324,7 +324,7 @@ export class MeshJob extends Construct implements MeshCaller {
       );
     }
     if (props.serviceAccountName !== undefined)
-      p.dnsSubdomain('serviceAccountName', props.serviceAccountName);
+      p.serviceAccountName('serviceAccountName', props.serviceAccountName, this.name);
     validateRunAsUser(props.runAsUser, p);
     validateResources(props.resources, 'resources', p);
     validateArgv(props.command, 'command', p);
