@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { explainRequest, formatExplanation, type MeshObject } from '../constructs/index.js';
+import { routeVirtualService } from '../constructs/explain/routing.js';
 
 const NS = 'demo';
 
@@ -145,6 +146,62 @@ describe('routing (https://istio.io/latest/docs/reference/config/networking/virt
     assert.equal(r({ path: '/q?v=2' }), 'query');
     assert.equal(r({ path: '/q?v=20' }), 'rest');
     assert.equal(r({ path: '/UPPER' }), 'nocase');
+  });
+
+  it('reads the pseudo-headers istiod admits as the method, path, authority and scheme, and a JWT claim match only at a gateway', () => {
+    const objects = routed([
+      { name: 'posts', match: [{ headers: { ':method': { exact: 'POST' } } }], route: [to('v2')] },
+      { name: 'admin', match: [{ headers: { ':path': { prefix: '/admin?' } } }], route: [to('v2')] },
+      { name: 'by-host', match: [{ headers: { ':authority': { exact: 'api-alias' } } }], route: [to('v2')] },
+      {
+        name: 'claims',
+        match: [{ headers: { '@request.auth.claims.groups': { exact: 'beta' } } }],
+        route: [to('v2')],
+      },
+      { name: 'no-scheme', match: [{ withoutHeaders: { ':scheme': { exact: 'http' } } }], route: [to('v2')] },
+      { name: 'rest', route: [to('v1')] },
+    ]);
+    const r = (req: object) => explainRequest(objects, { from: 'client', to: 'api', ...req }).route;
+    assert.equal(r({ method: 'POST' }), 'posts');
+    assert.equal(r({ path: '/admin?x=1' }), 'admin', ':path carries the query string');
+    assert.equal(r({ path: '/admin' }), 'rest');
+    assert.equal(r({ headers: { host: 'api-alias' } }), 'by-host');
+    // "JWT claim based routing is only supported on ingress gateways": a sidecar never matches it.
+    assert.equal(r({ jwtClaims: { iss: 'https://issuer.example', groups: ['alpha', 'beta'] } }), 'rest');
+    assert.equal(r({}), 'rest', 'a request has a scheme, so withoutHeaders :scheme http never holds');
+    // At an ingress gateway the claim is read from the token, each element of a list claim in turn.
+    const vs = istio('VirtualService', 'api-edge', {
+      hosts: ['api.example.com'],
+      gateways: ['edge'],
+      http: [
+        {
+          name: 'beta',
+          match: [{ headers: { '@request.auth.claims.groups': { exact: 'beta' } } }],
+          route: [to('v2')],
+        },
+        {
+          name: 'nested',
+          match: [{ headers: { '@request.auth.claims[org][team.id]': { exact: '7' } } }],
+          route: [to('v2')],
+        },
+        { name: 'rest', route: [to('v1')] },
+      ],
+    });
+    const atGateway = (claims?: object) =>
+      routeVirtualService(vs, {
+        method: 'GET',
+        path: '/',
+        headers: {},
+        authority: 'api.example.com',
+        port: 80,
+        gateway: `${NS}/edge`,
+        claims: claims as Record<string, unknown> | undefined,
+      }).route;
+    assert.equal(atGateway({ groups: ['alpha', 'beta'] }), 'beta');
+    assert.equal(atGateway({ groups: 'beta' }), 'beta');
+    assert.equal(atGateway({ org: { 'team.id': 7 } }), 'nested');
+    assert.equal(atGateway({ groups: ['alpha'] }), 'rest');
+    assert.equal(atGateway(), 'rest', 'no token, no claim');
   });
 
   it('matches sourceLabels against the calling pods: a version of the caller can be routed apart', () => {

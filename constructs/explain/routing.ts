@@ -3,6 +3,7 @@
  * where it sends the request, and the DestinationRule policy each destination gets.
  */
 import { describeStringMatch, hostMatches, splitPath, stringMatch } from './match.js';
+import type { JwtClaims } from './security.js';
 import {
   arr,
   get,
@@ -35,6 +36,11 @@ export interface RoutedRequest {
   readonly sourceNamespace?: string;
   /** "mesh" for a sidecar or waypoint, "<ns>/<name>" of the Gateway for an ingress gateway. */
   readonly gateway: string;
+  /**
+   * The claims of the request's JWT, for matches on `@request.auth.claims.<claim>`.
+   * @default none: such a match does not hold
+   */
+  readonly claims?: JwtClaims;
 }
 
 /** One weighted destination of the matched route, before versions are resolved. */
@@ -110,6 +116,40 @@ export function qualify(host: string, namespace: string): string {
 
 const IGNORED_HEADER_KEYS = new Set(['uri', 'scheme', 'method', 'authority']);
 
+const JWT_CLAIM = '@request.auth.claims';
+
+/**
+ * What a match header name reads (istiod's ValidateHTTPHeaderNameOrJwtClaimRoute admits these
+ * forms): a pseudo-header is the request's method, path (with its query, as Envoy's `:path`),
+ * authority or scheme; `@request.auth.claims.<a>.<b>` (or `[a][b]`, pkg/jwt ToRoutingClaim) is a
+ * claim of the request's JWT, "only supported on ingress gateways"
+ * (https://istio.io/latest/docs/tasks/security/authentication/jwt-route/), each element of a list
+ * claim in turn; anything else is the header. `[undefined]` when the request has none.
+ */
+function headerValues(name: string, req: RoutedRequest): (string | undefined)[] {
+  switch (name) {
+    case ':method':
+      return [req.method];
+    case ':path':
+      return [req.path];
+    case ':authority':
+      return [req.authority];
+    case ':scheme':
+      return ['http'];
+    case ':status':
+      return [undefined];
+  }
+  if (name.slice(0, JWT_CLAIM.length).toLowerCase() !== JWT_CLAIM) return [req.headers[name.toLowerCase()]];
+  if (req.gateway === 'mesh' || req.claims === undefined) return [undefined];
+  const rest = name.slice(JWT_CLAIM.length);
+  const path = rest.startsWith('[') ? rest.slice(1, -1).split('][') : rest.slice(1).split('.');
+  let value: unknown = req.claims;
+  for (const key of path) value = isRecord(value) ? value[key] : undefined;
+  const values = Array.isArray(value) ? value : [value];
+  const texts = values.filter((v) => ['string', 'number', 'boolean'].includes(typeof v)).map(String);
+  return texts.length > 0 ? texts : [undefined];
+}
+
 /** Whether one HTTPMatchRequest block matches (all its conditions hold). */
 function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace: string): boolean {
   // https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPMatchRequest:
@@ -124,11 +164,10 @@ function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace:
   for (const [name, sm] of Object.entries(rec(m.headers))) {
     // "The keys uri, scheme, method, and authority will be ignored" (HTTPMatchRequest.headers).
     if (IGNORED_HEADER_KEYS.has(name)) continue;
-    if (!stringMatch(sm, req.headers[name.toLowerCase()])) return false;
+    if (!headerValues(name, req).some((v) => stringMatch(sm, v))) return false;
   }
   for (const [name, sm] of Object.entries(rec(m.withoutHeaders))) {
-    const value = req.headers[name.toLowerCase()];
-    if (value !== undefined && stringMatch(sm, value)) return false;
+    if (headerValues(name, req).some((v) => v !== undefined && stringMatch(sm, v))) return false;
   }
   for (const [name, sm] of Object.entries(rec(m.queryParams))) {
     if (!stringMatch(sm, query.get(name))) return false;
