@@ -12,6 +12,8 @@ import {
   qualifiedNameProblem,
 } from '../k8s-names.js';
 import { child, entry, type Path, type Report } from './path.js';
+import { quantityValue } from '../quantity.js';
+import { GO_DURATION_MAX_SECONDS } from '../validation.js';
 
 type NameRule = 'label' | 'label1035' | 'subdomain' | 'path';
 
@@ -161,28 +163,6 @@ function checkMetadata(meta: Record<string, unknown> | undefined, path: Path, re
 /** A container port's name: an IANA service name (validation.go, IsValidPortName). */
 const PORT_NAME = /^(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
 
-/** resource.Quantity's suffixes and what they multiply by. */
-const QUANTITY_SCALE: Readonly<Record<string, number>> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-const QUANTITY_PARTS = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
-
 /** Quantities already read: an app repeats a few ("100m", "128Mi") on every container. */
 const quantities = new Map<string, number | undefined>();
 
@@ -191,9 +171,7 @@ function quantity(q: unknown): number | undefined {
   if (typeof q === 'number') return q;
   if (typeof q !== 'string') return undefined;
   if (quantities.has(q)) return quantities.get(q);
-  const m = QUANTITY_PARTS.exec(q);
-  const suffix = m?.[2] ?? '';
-  const value = m ? Number(m[1]) * (QUANTITY_SCALE[suffix] ?? 10 ** Number(suffix.slice(1))) : undefined;
+  const value = quantityValue(q);
   // Bounded, for a long-running watch: the first thousand distinct strings are plenty.
   if (quantities.size < 1000) quantities.set(q, value);
   return value;
@@ -429,11 +407,11 @@ function checkPodSpec(
  * (pastActiveDeadline in pkg/controller/job/job_controller.go, so the Job fails at once).
  */
 function checkGoSeconds(value: unknown, path: string, report: Report): void {
-  if (typeof value === 'number' && value > 9223372036) {
+  if (typeof value === 'number' && value > GO_DURATION_MAX_SECONDS) {
     report(
       path,
-      `${value} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time`,
-      'use at most 9223372036',
+      `${value} is above ${GO_DURATION_MAX_SECONDS}, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time`,
+      `use at most ${GO_DURATION_MAX_SECONDS}`,
     );
   }
 }

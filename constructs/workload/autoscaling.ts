@@ -16,6 +16,7 @@ import type { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
+import { quantityValue } from '../quantity.js';
 
 /** How fast the autoscaler may change the replica count. */
 export interface ScalingBehavior {
@@ -131,7 +132,7 @@ export class ScalingMetric {
     // pkg/controller/podautoscaler/horizontal.go): a finer target silently acts as the next
     // thousandth, and a larger one overflows the int64 ("MilliValue returns the value of
     // ceil(q * 1000); this could overflow an int64", k8s.io/apimachinery/pkg/api/resource/quantity.go).
-    const value = quantityValue(v);
+    const value = quantityValue(v)!;
     const millis = value * 1000;
     if (value > (2 ** 63 - 1) / 1000) {
       p.add(
@@ -162,33 +163,6 @@ export class ScalingMetric {
 }
 
 const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
-
-const SUFFIX_SCALE: Readonly<Record<string, number>> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** The value of a number, or of a string that matches QUANTITY (resource.Quantity's suffixes). */
-function quantityValue(v: number | string): number {
-  if (typeof v === 'number') return v;
-  const m = QUANTITY.exec(v)!;
-  const suffix = m[3] ?? '';
-  const scale = /^[eE][+-]?\d+$/.test(suffix) ? 10 ** Number(suffix.slice(1)) : (SUFFIX_SCALE[suffix] ?? 1);
-  return Number(v.slice(0, v.length - suffix.length)) * scale;
-}
 
 function quantity(v: number | string): k8s.Quantity {
   return typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v);
