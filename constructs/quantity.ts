@@ -32,3 +32,41 @@ export function quantityValue(q: string | number): number | undefined {
   const suffix = m[2] ?? '';
   return Number(m[1]) * (QUANTITY_SCALE[suffix] ?? 10 ** Number(suffix.slice(1)));
 }
+
+/** The power of ten of each decimal suffix, and of two of each binary one. */
+const DECIMAL_EXPONENT: Readonly<Record<string, number>> = {
+  '': 0,
+  n: -9,
+  u: -6,
+  m: -3,
+  k: 3,
+  M: 6,
+  G: 9,
+  T: 12,
+  P: 15,
+  E: 18,
+};
+const BINARY_EXPONENT: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+
+/**
+ * A quantity's value in thousandths, exactly, as the fraction `numerator / denominator`, computed
+ * on its digits: in floating point "4.1G" is 4099999999999.9995 thousandths, which a whole-number
+ * test would refuse. For quantities whose value `quantityValue` has already bounded: the digits
+ * and exponent of a very large or very small one make a very large BigInt.
+ */
+export function exactThousandths(q: string | number): { numerator: bigint; denominator: bigint } | undefined {
+  const m = QUANTITY_PARTS.exec(typeof q === 'number' ? String(q) : q);
+  if (!m) return undefined;
+  const [whole, fraction = ''] = m[1].replace(/^[+-]/, '').split('.');
+  let numerator = BigInt(`${whole}${fraction}` || '0') * 1000n;
+  let denominator = 10n ** BigInt(fraction.length);
+  const suffix = m[2] ?? '';
+  const binary = BINARY_EXPONENT[suffix];
+  if (binary !== undefined) numerator *= 2n ** BigInt(binary);
+  else {
+    const e = DECIMAL_EXPONENT[suffix] ?? Number(suffix.slice(1));
+    if (e >= 0) numerator *= 10n ** BigInt(e);
+    else denominator *= 10n ** BigInt(-e);
+  }
+  return { numerator, denominator };
+}

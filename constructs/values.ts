@@ -326,7 +326,7 @@ const MEMORY: Measure<Size> = {
     if (!Number.isInteger(bytes)) {
       return {
         problem: `${bytes} bytes is not a whole number of bytes`,
-        fix: 'use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+        fix: `use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(${Math.max(1, Math.ceil(bytes / 1024))}) (the next whole kibibyte)`,
       };
     }
     // ParseQuantity caps a binary-suffixed quantity above 2^63-1 at that value without a word

@@ -614,6 +614,8 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       ScalingMetric.pods('rps_c', 1e-7),
       ScalingMetric.pods('rps_d', '1500u'),
       ScalingMetric.pods('rps_e', NaN),
+      ScalingMetric.external('queue_f', '1.0000001k'),
+      ScalingMetric.external('queue_g', '0.0009'),
     );
     assert.deepEqual(synthErrors(chart), [
       '[test/api] autoscaling.metrics[0].target: 1e+21 is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows); use a smaller target, or a metric in larger units',
@@ -621,6 +623,8 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       '[test/api] autoscaling.metrics[2].target: 1e-7 is finer than the thousandths the HPA reads targets in, so it would act as 0.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
       '[test/api] autoscaling.metrics[3].target: "1500u" is finer than the thousandths the HPA reads targets in, so it would act as 0.002; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
       '[test/api] autoscaling.metrics[4].target: NaN is not a positive quantity; use e.g. 100 or "500m"',
+      '[test/api] autoscaling.metrics[5].target: "1.0000001k" is finer than the thousandths the HPA reads targets in, so it would act as 1000.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+      '[test/api] autoscaling.metrics[6].target: "0.0009" is finer than the thousandths the HPA reads targets in, so it would act as 0.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
     ]);
     const ok = hpa(
       ScalingMetric.pods('rps_a', 9e15),
@@ -628,6 +632,13 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       ScalingMetric.pods('rps_c', 1.1),
       ScalingMetric.external('queue_d', '2P'),
       ScalingMetric.external('queue_e', '1m'),
+      // Whole thousandths that floating point gets wrong (4.1 * 1e9 * 1000 is 4099999999999.9995).
+      ScalingMetric.external('queue_f', '4.1G'),
+      ScalingMetric.external('queue_g', '16.1M'),
+      ScalingMetric.external('queue_h', '1.07G'),
+      ScalingMetric.external('queue_i', '0.5Ki'),
+      ScalingMetric.external('queue_j', '1.001'),
+      ScalingMetric.pods('rps_k', 4.1e9),
     );
     const target = find(synth(ok.chart), 'HorizontalPodAutoscaler', 'api-v1').spec.metrics.map(
       (m: {
@@ -635,7 +646,19 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
         external?: { target: { averageValue: unknown } };
       }) => (m.pods ?? m.external)!.target.averageValue,
     );
-    assert.deepEqual(target, [9e15, 0.001, 1.1, '2P', '1m']);
+    assert.deepEqual(target, [
+      9e15,
+      0.001,
+      1.1,
+      '2P',
+      '1m',
+      '4.1G',
+      '16.1M',
+      '1.07G',
+      '0.5Ki',
+      '1.001',
+      4.1e9,
+    ]);
   });
 
   it('refuses a second target for one metric (the HPA follows only the lower), and accepts other selectors', () => {
@@ -658,6 +681,14 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     );
   });
 
+  it('suggests the next whole kibibyte for a size in fractions of a byte', () => {
+    const { chart } = api({ resources: { memory: { limit: Size.gibibytes(1.1) } } });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] resources.memory.limit: 1181116006.4 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1153434) (the next whole kibibyte)',
+    ]);
+    synth(api({ resources: { memory: { limit: Size.kibibytes(1153434) } } }).chart);
+  });
+
   it('refuses CPU, memory, an emptyDir limit and a claim beyond an int64 or in fractions of a byte', () => {
     const { chart } = api({
       resources: { cpu: { request: Cpu.units(1e16), limit: Cpu.units(1e16) } },
@@ -675,7 +706,7 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       '[test/api] resources.cpu.limit: "10000000000000000" is more millicores than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Cpu.units(64)',
       '[test/api] sidecar.memoryLimit: "10000000000000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
       '[test/api] workload.volumeClaims[0].storage: "10485760000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
-      '[test/api] mounts[0].volume.sizeLimit: 1.5 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      '[test/api] mounts[0].volume.sizeLimit: 1.5 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1) (the next whole kibibyte)',
       '[test/api] mounts[1].volume.sizeLimit: "10240000000000Mi" is more bytes than Kubernetes holds (2^63-1, an int64): the API server caps it or the kubelet\'s arithmetic wraps around; use a realistic amount, e.g. Size.gibibytes(64)',
     ]);
     synth(

@@ -634,7 +634,7 @@ const cases: [string, () => Chart, string[]][] = [
         sidecar: { memoryRequest: Size.mebibytes(0), memoryLimit: Size.mebibytes(0) },
       }).chart,
     [
-      '[test/reviews] versions.v1.resources.memory.limit: 0.1024 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1536)',
+      '[test/reviews] versions.v1.resources.memory.limit: 0.1024 bytes is not a whole number of bytes; use a whole number of kibibytes or mebibytes, e.g. Size.kibibytes(1) (the next whole kibibyte)',
       '[test/reviews] sidecar.memoryLimit: 0Mi as a limit leaves the container nothing; raise sidecar.memoryLimit, or leave it out',
     ],
   ],

@@ -16,7 +16,7 @@ import type { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
-import { quantityValue } from '../quantity.js';
+import { exactThousandths, quantityValue } from '../quantity.js';
 
 /** How fast the autoscaler may change the replica count. */
 export interface ScalingBehavior {
@@ -133,19 +133,24 @@ export class ScalingMetric {
     // thousandth, and a larger one overflows the int64 ("MilliValue returns the value of
     // ceil(q * 1000); this could overflow an int64", k8s.io/apimachinery/pkg/api/resource/quantity.go).
     const value = quantityValue(v)!;
-    const millis = value * 1000;
     if (value > (2 ** 63 - 1) / 1000) {
       p.add(
         `${field}.target`,
         `${shown} is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows)`,
         'use a smaller target, or a metric in larger units',
       );
-    } else if (Math.abs(millis - Math.round(millis)) > 1e-6 || millis < 1) {
-      p.add(
-        `${field}.target`,
-        `${shown} is finer than the thousandths the HPA reads targets in, so it would act as ${Math.ceil(millis - 1e-6) / 1000}`,
-        'round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
-      );
+    } else {
+      // Exactly, on the digits: in floating point "4.1G" is not a whole number of thousandths.
+      // Below a thousandth (however many digits) it acts as one.
+      const t = value < 0.001 ? undefined : exactThousandths(v);
+      if (t === undefined || t.numerator % t.denominator !== 0n) {
+        const actsAs = t === undefined ? 1n : (t.numerator + t.denominator - 1n) / t.denominator;
+        p.add(
+          `${field}.target`,
+          `${shown} is finer than the thousandths the HPA reads targets in, so it would act as ${Number(actsAs) / 1000}`,
+          'round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+        );
+      }
     }
   }
 
