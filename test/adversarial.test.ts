@@ -887,11 +887,16 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       .deployment('v1')
       .addJsonPatch(
         JsonPatch.add('/spec/template/spec/terminationGracePeriodSeconds', 9223372037),
-        JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 1e13),
+        JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 600),
       );
     const image = 'registry.example.com/export:1.0.0';
     new MeshJob(chart, 'once', { namespace: ns, image }).job!.addJsonPatch(
       JsonPatch.add('/spec/activeDeadlineSeconds', 1e13),
+      // A pod's own deadline is an int32 (ValidatePodSpec), though the field is an int64.
+      JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 2147483648),
+    );
+    new MeshJob(chart, 'bounded', { namespace: ns, image }).job!.addJsonPatch(
+      JsonPatch.add('/spec/template/spec/activeDeadlineSeconds', 2147483647),
     );
     new MeshJob(chart, 'nightly', { namespace: ns, image, schedule: '@daily' }).cronJob!.addJsonPatch(
       JsonPatch.add('/spec/jobTemplate/spec/activeDeadlineSeconds', 1e13),
@@ -899,9 +904,10 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     const wrapped = (n: number) =>
       `${n} is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time; use at most 9223372036`;
     assert.deepEqual(admissionProblems(app), [
+      '[Deployment shop/ratings-v1] spec.template.spec.activeDeadlineSeconds: is set, which the API server refuses for a Deployment (its pods run until replaced); remove it; a pod that must end by a deadline belongs in a Job (MeshJob activeDeadline)',
       `[Deployment shop/ratings-v1] spec.template.spec.terminationGracePeriodSeconds: ${wrapped(9223372037)}`,
-      `[Deployment shop/ratings-v1] spec.template.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
       `[Job shop/once] spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
+      "[Job shop/once] spec.template.spec.activeDeadlineSeconds: 2147483648 is outside 1 to 2147483647, the range the API server takes for a pod's active deadline; use 1 to 2147483647 seconds, or leave it out",
       `[CronJob shop/nightly] spec.jobTemplate.spec.activeDeadlineSeconds: ${wrapped(1e13)}`,
     ]);
   });

@@ -300,7 +300,17 @@ function checkPodSpec(
   if (!spec) return;
   checkIds(spec.securityContext, () => child(path, 'securityContext'), report);
   checkGoSeconds(spec.terminationGracePeriodSeconds, `${path}.terminationGracePeriodSeconds`, report);
-  checkGoSeconds(spec.activeDeadlineSeconds, `${path}.activeDeadlineSeconds`, report);
+  // ValidatePodSpec: "activeDeadlineSeconds ... must be between 1 and 2147483647, inclusive"
+  // (InclusiveRangeError(1, math.MaxInt32), kubernetes pkg/apis/core/validation/validation.go);
+  // the field is an int64, so the schema alone lets a larger one through.
+  const deadline = spec.activeDeadlineSeconds;
+  if (typeof deadline === 'number' && (deadline < 1 || deadline > INT32_MAX)) {
+    report(
+      `${path}.activeDeadlineSeconds`,
+      `${deadline} is outside 1 to ${INT32_MAX}, the range the API server takes for a pod's active deadline`,
+      `use 1 to ${INT32_MAX} seconds, or leave it out`,
+    );
+  }
   // A workload's pods restart their containers always, a Job's never or on failure
   // (ValidatePodTemplateSpecForReplicaSet and friends, ValidateJobSpec).
   if (
@@ -399,11 +409,13 @@ function checkPodSpec(
   }
 }
 
+const INT32_MAX = 2 ** 31 - 1;
+
 /**
  * Seconds that the kubelet, containerd and the Job controller turn into a Go time.Duration with
  * `time.Duration(seconds) * time.Second`, which wraps around above 9223372036 (int64 nanoseconds):
- * a pod's terminationGracePeriodSeconds (containerd's StopContainer, then SIGKILL at once) and
- * activeDeadlineSeconds (the kubelet's activeDeadlineHandler), a Job's activeDeadlineSeconds
+ * a pod's terminationGracePeriodSeconds (containerd's StopContainer, then SIGKILL at once) and a
+ * Job's activeDeadlineSeconds
  * (pastActiveDeadline in pkg/controller/job/job_controller.go, so the Job fails at once).
  */
 function checkGoSeconds(value: unknown, path: string, report: Report): void {
@@ -522,6 +534,16 @@ function checkWorkloadSpec(kind: string, spec: Record<string, unknown>, report: 
     // A fraction is the schema's to report (an integer field).
     if (Number.isInteger(v) && (v as number) < 0)
       report(`spec.${field}`, `${String(v)} is negative`, 'use 0 or more');
+  }
+  // "activeDeadlineSeconds in ReplicaSet (StatefulSet, DaemonSet) is not Supported" (apps
+  // validation): a pod that ends at a deadline is a Job's, never a long-running workload's.
+  const template = (spec.template as { spec?: Record<string, unknown> } | undefined)?.spec;
+  if (template?.activeDeadlineSeconds !== undefined && template.activeDeadlineSeconds !== null) {
+    report(
+      'spec.template.spec.activeDeadlineSeconds',
+      `is set, which the API server refuses for a ${kind} (its pods run until replaced)`,
+      'remove it; a pod that must end by a deadline belongs in a Job (MeshJob activeDeadline)',
+    );
   }
   if (kind !== 'Deployment') return;
   const deadline = spec.progressDeadlineSeconds;
