@@ -651,6 +651,8 @@ export class Microservice<V extends string = string> extends Construct {
   public statefulSet(version: V): k8s.KubeStatefulSet {
     checkInput.strings(this, 'statefulSet', { version });
     if (!this.isStatefulSet) {
+      // Suggest deployment() only for a version that has one.
+      this.declared(version, this.deployments, 'statefulSet');
       throw new Error(
         `${this.node.path}: statefulSet("${String(version)}"): ${this.name} runs as Deployments; use deployment("${String(version)}"), or workload: Workload.statefulSet()`,
       );

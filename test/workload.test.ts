@@ -947,6 +947,10 @@ describe('workload details', () => {
         'test/api: statefulSet("v1"): api runs as Deployments; use deployment("v1"), or workload: Workload.statefulSet()',
     );
     assert.throws(
+      () => api.statefulSet('v9' as never),
+      (e: Error) => e.message === 'test/api: statefulSet("v9"): no such version; use one of v1',
+    );
+    assert.throws(
       () => db.statefulSet('v2' as never),
       (e: Error) => e.message === 'test/db: statefulSet("v2"): no such version; use one of v1',
     );
