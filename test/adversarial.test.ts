@@ -16,6 +16,7 @@ import {
   ImageSource,
   IstioIngress,
   EnvValue,
+  explainAllCallers,
   explainRequest,
   LoadBalancer,
   LocalRateLimit,
@@ -825,7 +826,7 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     assert.deepEqual(synthErrors(chart), [
       '[test/api] mounts[0].volume.items["tls/crt"]: "tls/crt" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
       '[test/api] mounts[0].volume.items[""]: "" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
-      '[test/api] mounts[0].volume.items["..data"]: "..data" is not a Secret or ConfigMap key; use letters, digits, "-", "_" and ".", e.g. "password"',
+      '[test/api] mounts[0].volume.items["..data"]: "..data" is not a Secret or ConfigMap key; a key must not be "." or start with "..", e.g. "password" or ".env"',
       '[test/api] mounts[1].volume.items["b"]: "./app.yaml" is also where key "a" goes, and the kubelet keeps only one of them; give each key its own path',
       '[test/api] mounts[2].volume.items["b"]: "conf" would be both a file and the directory of "conf/extra.yaml" (key "a"), and the kubelet cannot set the volume up; put the two keys at paths that do not nest',
     ]);
@@ -943,8 +944,8 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     });
     assert.deepEqual(synthErrors(mounts.chart), [
       '[test/api] mounts[0].path: "/etc/app\\u0000" has a NUL character, which no path can hold, so the mount fails and the pod never starts; remove the "\\0"',
-      '[test/api] mounts[1].subPath: "db\\u0000.conf" is not a relative path inside the volume; use a relative path without ".."',
-      '[test/api] mounts[2].volume.items["tls.crt"]: "cert\\u0000.pem" is not a relative path inside the mount; use a relative path without "..", e.g. "config.yaml"',
+      '[test/api] mounts[1].subPath: "db\\u0000.conf" has a NUL character, which no path can hold, so the mount fails and the pod never starts; remove the "\\0"',
+      '[test/api] mounts[2].volume.items["tls.crt"]: "cert\\u0000.pem" has a NUL character, which no path can hold, so the kubelet cannot write the file and the pod never starts; remove the "\\0"',
     ]);
     synth(
       api({
@@ -1038,5 +1039,151 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       serviceAccountName: 'payments-api',
     });
     assert.equal(synth(other.chart).filter((o) => o.kind === 'ServiceAccount').length, 1);
+  });
+});
+
+describe('what the review of the sweep found (issue 13): each rule at its edge, with the nearest input still accepted', () => {
+  it('refuses an item path that starts with "..", the key ".", a doubled "/" at the end of a mount path, and item paths that nest either way', () => {
+    const { chart } = api({
+      mounts: [
+        {
+          path: '/tls',
+          volume: Volume.fromSecret('tls', {
+            items: { '.': 'dot', 'tls.crt': '..crt', 'tls.key': '..keys/key.pem', 'ca.pem': '.../ca.pem' },
+          }),
+        },
+        // The deeper path first, then its directory: the nesting is found in this order too.
+        {
+          path: '/more',
+          volume: Volume.fromConfigMap('more', { items: { a: 'conf/extra.yaml', b: 'conf' } }),
+        },
+        { path: '/data//', volume: Volume.emptyDir() },
+      ],
+    });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/api] mounts[0].volume.items["."]: "." is not a Secret or ConfigMap key; a key must not be "." or start with "..", e.g. "password" or ".env"',
+      '[test/api] mounts[0].volume.items["tls.crt"]: "..crt" starts with "..", which the API server refuses in an item path: the kubelet keeps its own "..data" files there; start the path with another character, e.g. "config.yaml"',
+      '[test/api] mounts[0].volume.items["tls.key"]: "..keys/key.pem" starts with "..", which the API server refuses in an item path: the kubelet keeps its own "..data" files there; start the path with another character, e.g. "config.yaml"',
+      '[test/api] mounts[0].volume.items["ca.pem"]: ".../ca.pem" starts with "..", which the API server refuses in an item path: the kubelet keeps its own "..data" files there; start the path with another character, e.g. "config.yaml"',
+      '[test/api] mounts[1].volume.items["b"]: "conf" would be both a file and the directory of "conf/extra.yaml" (key "a"), and the kubelet cannot set the volume up; put the two keys at paths that do not nest',
+      '[test/api] mounts[2].path: "/data//" has "." or ".." parts or a doubled "/", and the container runtime mounts it at "/data"; write "/data"',
+    ]);
+    synth(
+      api({
+        mounts: [
+          {
+            path: '/tls',
+            volume: Volume.fromSecret('tls', {
+              items: { '.crt': '.crt', 'tls.key': 'keys/..key.pem', 'a.b': 'x..y' },
+            }),
+          },
+          { path: '/data/', volume: Volume.emptyDir() },
+        ],
+      }).chart,
+    );
+  });
+
+  it('refuses every port the sidecar or ztunnel listens on in the pod, and accepts each neighbour', () => {
+    const why = (p: number, proxy: string) =>
+      `container port ${p} is one the ${proxy} listens on in the pod, so the app cannot bind it; serve on another container port and point targetPort at it, e.g. ServicePort.http(80, { targetPort: 8080 })`;
+    const tcp = (ports: readonly number[]) => ports.map((p) => ServicePort.tcp(p, { name: `tcp-${p}` }));
+    const sidecar = [15000, 15001, 15004, 15006, 15008, 15009, 15020, 15021, 15053, 15090];
+    assert.deepEqual(
+      synthErrors(api({ ports: tcp(sidecar) }).chart),
+      sidecar.map((p, i) => `[test/api] ports[${i}].port: ${why(p, 'Istio proxy')}`),
+    );
+    synth(
+      api({
+        ports: tcp([14999, 15002, 15003, 15005, 15007, 15010, 15019, 15022, 15052, 15054, 15089, 15091]),
+      }).chart,
+    );
+
+    const ambient = (ports: readonly number[]) => {
+      const chart = Testing.chart();
+      new Microservice(chart, 'api', {
+        namespace: new MeshNamespace(chart, 'payments', { dataPlane: DataPlane.ambient() }),
+        image: 'registry.example.com/api:1.0.0',
+        versions: { v1: {} },
+        ports: tcp(ports),
+      });
+      return chart;
+    };
+    const ztunnel = [15001, 15006, 15008];
+    assert.deepEqual(
+      synthErrors(ambient(ztunnel)),
+      ztunnel.map((p, i) => `[test/api] ports[${i}].port: ${why(p, 'ztunnel')}`),
+    );
+    synth(ambient([15000, 15002, 15004, 15005, 15007, 15009, 15021, 15053]));
+  });
+
+  it('accepts a Job deadline of 9223372036 seconds written by a JSON patch, and refuses 9223372037', () => {
+    const app = Testing.app();
+    const chart = new Chart(app, 'shop');
+    const ns = new MeshNamespace(chart, 'shop', {});
+    const image = 'registry.example.com/export:1.0.0';
+    new MeshJob(chart, 'longest', { namespace: ns, image }).job!.addJsonPatch(
+      JsonPatch.add('/spec/activeDeadlineSeconds', 9223372036),
+    );
+    new MeshJob(chart, 'over', { namespace: ns, image }).job!.addJsonPatch(
+      JsonPatch.add('/spec/activeDeadlineSeconds', 9223372037),
+    );
+    assert.deepEqual(admissionProblems(app), [
+      '[Job shop/over] spec.activeDeadlineSeconds: 9223372037 is above 9223372036, the most seconds a Go time.Duration holds: Kubernetes reads it wrapped around, as a negative time; use at most 9223372036',
+    ]);
+  });
+
+  it('refuses a resource amount of exactly 2^63 written by a JSON patch, and accepts the largest below it', () => {
+    const patched = (memory: string) => {
+      const app = Testing.app();
+      const chart = new Chart(app, 'shop');
+      const ns = new MeshNamespace(chart, 'shop', {});
+      new Microservice(chart, 'ratings', {
+        namespace: ns,
+        image: 'registry.example.com/ratings:1.0.0',
+        versions: { v1: {} },
+      })
+        .deployment('v1')
+        .addJsonPatch(
+          JsonPatch.add('/spec/template/spec/containers/0/resources', {
+            requests: { cpu: '100m', memory: '64Mi' },
+            limits: { memory },
+          }),
+        );
+      return app;
+    };
+    assert.deepEqual(admissionProblems(patched('8Ei')), [
+      '[Deployment shop/ratings-v1] spec.template.spec.containers[0].resources.limits["memory"]: 8Ei is more than Kubernetes holds (2^63-1 units, an int64); use a realistic amount',
+    ]);
+    // 2^63-1024, the largest number of bytes below 2^63 a double holds.
+    renderObjects(patched('9223372036854774784'));
+  });
+
+  it('refuses a tab in a build argument name, and a host repeated right after itself', () => {
+    assert.throws(
+      () => ImageSource.fromDockerfile({ context: 'services', args: { 'NODE\tVERSION': '22' } }),
+      {
+        message:
+          'ImageSource.fromDockerfile: args key "NODE\\tVERSION" is not a build argument name, so no ARG line can receive it; use letters, digits and "_", e.g. "NODE_VERSION"',
+      },
+    );
+    const { chart, ns } = payments();
+    new ExternalService(chart, 'psp', { namespace: ns, hosts: ['a.example.com', 'a.example.com'] });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/psp] hosts[1]: "a.example.com" is already hosts[0]; list each host once',
+    ]);
+  });
+
+  it('refuses a "from" given to explainAllCallers, which answers for every caller', () => {
+    const { chart } = api();
+    const request: { to: string } = { from: 'outside', to: 'api' } as { to: string };
+    assert.throws(() => explainAllCallers(chart, request), {
+      message:
+        'explainAllCallers: request.from: is not taken, as explainAllCallers answers for every caller; leave from out, or use explainRequest to ask for one caller',
+    });
+    assert.deepEqual(
+      explainAllCallers(chart, { to: 'api' }).map((a) => a.request.from),
+      ['api', 'ingress', 'outside'],
+    );
+    assert.equal(explainRequest(chart, { from: 'outside', to: 'api' }).request.from, 'outside');
   });
 });

@@ -295,6 +295,13 @@ export function explainAllCallers(
     'an object',
     'pass e.g. { to: "ratings" }',
   );
+  // The answers are for every caller, each with its own "from": a given one would be ignored, and
+  // the caller would read the answers as for that one caller.
+  if ((request as { from?: unknown }).from !== undefined) {
+    throw new ExplainError(
+      'explainAllCallers: request.from: is not taken, as explainAllCallers answers for every caller; leave from out, or use explainRequest to ask for one caller',
+    );
+  }
   const index = indexOf('explainAllCallers', source, options);
   return callersOf(index).map((from) => new Evaluator(index, options).explain(from, request));
 }

@@ -205,11 +205,17 @@ function selector(name: string, key: string, optional: boolean | undefined) {
 export function validateConfigKey(p: Problems, field: string, key: string): void {
   // IsConfigMapKey also refuses "." and ".." and keys starting with "..", which would leave the
   // volume's directory (hasChDirPrefix in k8s.io/apimachinery/pkg/util/validation).
-  if (key.length > 253 || !CONFIG_KEY.test(key) || key === '.' || key.startsWith('..')) {
+  if (key.length > 253 || !CONFIG_KEY.test(key)) {
     p.add(
       field,
       `${JSON.stringify(key)} is not a Secret or ConfigMap key`,
       'use letters, digits, "-", "_" and ".", e.g. "password"',
+    );
+  } else if (key === '.' || key.startsWith('..')) {
+    p.add(
+      field,
+      `${JSON.stringify(key)} is not a Secret or ConfigMap key`,
+      'a key must not be "." or start with "..", e.g. "password" or ".env"',
     );
   }
 }

@@ -149,11 +149,31 @@ export class Volume {
       // A key a Secret or ConfigMap cannot have ("references non-existent config key"): the
       // kubelet cannot set the volume up, and the pod waits in ContainerCreating.
       validateConfigKey(p, at, key);
-      if (path === '' || path.startsWith('/') || path.split('/').includes('..') || path.includes('\0')) {
+      if (path.includes('\0')) {
+        // The API server takes it; the kubelet writes the file with C-string system calls.
+        p.add(
+          at,
+          `${JSON.stringify(path)} has a NUL character, which no path can hold, so the kubelet cannot write the file and the pod never starts`,
+          'remove the "\\0"',
+        );
+        continue;
+      }
+      if (path === '' || path.startsWith('/') || path.split('/').includes('..')) {
         p.add(
           at,
           `${JSON.stringify(path)} is not a relative path inside the mount`,
           'use a relative path without "..", e.g. "config.yaml"',
+        );
+        continue;
+      }
+      // The kubelet's atomic writer keeps its own "..data" link and "..<timestamp>" directories in
+      // the volume, so the API server refuses an item path that starts with ".." ("must not start
+      // with '..'", ValidateLocalNonReservedPath in pkg/apis/core/validation/validation.go).
+      if (path.startsWith('..')) {
+        p.add(
+          at,
+          `${JSON.stringify(path)} starts with "..", which the API server refuses in an item path: the kubelet keeps its own "..data" files there`,
+          'start the path with another character, e.g. "config.yaml"',
         );
         continue;
       }
@@ -302,7 +322,7 @@ export function validateMounts(
     if (!m.path.startsWith('/')) {
       // A caller that checks its paths itself (onlyDuplicates) has reported this already.
       if (!m.onlyDuplicates) p.add(pathField, `"${m.path}" is not an absolute path`, 'start it with "/"');
-    } else if (/\/\.\.?(\/|$)|\/\/./.test(m.path)) {
+    } else if (/\/\.\.?(\/|$)|\/\//.test(m.path)) {
       // The container runtime mounts at the cleaned path (containerd's CRI plugin and runc
       // resolve "." and ".." inside the root), while the API server compares mountPaths as written:
       // "/x/../tmp" passes its uniqueness check and then hides the /tmp scratch volume.
@@ -332,7 +352,13 @@ export function validateMounts(
       seen.set(path, m.field);
     }
     const sub = m.subPath;
-    if (sub !== undefined && (sub.startsWith('/') || sub.split('/').includes('..') || sub.includes('\0'))) {
+    if (sub?.includes('\0')) {
+      p.add(
+        `${m.field}.subPath`,
+        `${JSON.stringify(sub)} has a NUL character, which no path can hold, so the mount fails and the pod never starts`,
+        'remove the "\\0"',
+      );
+    } else if (sub !== undefined && (sub.startsWith('/') || sub.split('/').includes('..'))) {
       p.add(
         `${m.field}.subPath`,
         `${JSON.stringify(sub)} is not a relative path inside the volume`,
