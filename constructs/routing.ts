@@ -361,14 +361,6 @@ function isJwtClaimRoute(name: string): boolean {
     (rest.startsWith('[') && rest.endsWith(']') && rest.length > 2)
   );
 }
-/** The header keys HTTPMatchRequest ignores, with what matches the same thing. */
-const IGNORED_HEADER_KEYS: Readonly<Record<string, string>> = {
-  uri: 'match the path with the match\'s uri, e.g. { uri: StringMatch.prefix("/api") }',
-  method: 'match the method with the match\'s method, e.g. { method: StringMatch.exact("GET") }',
-  scheme: 'match the scheme with the pseudo-header ":scheme"',
-  authority: 'match the host with the pseudo-header ":authority"',
-};
-
 /** Envoy's QueryParameterMatcher.name: `max_bytes: 1024`. */
 const MAX_QUERY_PARAM_NAME_BYTES = 1024;
 
@@ -388,15 +380,6 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
       p.add(`${field}.headers`, 'has a header with an empty name', 'name the header, e.g. "end-user"');
     } else if (PSEUDO_HEADERS.has(name) || isJwtClaimRoute(name)) {
       continue;
-    } else if (Object.hasOwn(IGNORED_HEADER_KEYS, name)) {
-      // HTTPMatchRequest.headers: "The keys uri, scheme, method, and authority will be ignored"
-      // (https://istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPMatchRequest):
-      // the condition is dropped, and a match made only of it takes every request.
-      p.add(
-        `${field}.headers`,
-        `"${name}" is a key Istio ignores in headers, so the condition is dropped and the match takes more requests than it says`,
-        IGNORED_HEADER_KEYS[name],
-      );
     } else if (!HEADER_NAME.test(name.toLowerCase())) {
       // Neither an RFC 9110 token, one of istiod's pseudo-headers nor its JWT claim form (a space,
       // a control character, another colon name, "@request.auth.claims." with no claim): istiod's

@@ -276,24 +276,6 @@ describe('route checks at their edges (survivors of the mutation run over routin
     ]);
   });
 
-  // HTTPMatchRequest.headers: "The keys uri, scheme, method, and authority will be ignored".
-  it('refuses the header keys Istio ignores, pointing at the field that matches the same thing', () => {
-    const { chart, svc } = reviews();
-    for (const name of ['uri', 'method', 'scheme', 'authority'])
-      svc.addRoute({ match: [{ headers: { [name]: StringMatch.exact('a') } }], to: svc.version('v2') });
-    // Keys that only look like Object.prototype's own are ordinary header names.
-    svc.addRoute({ match: [{ headers: { constructor: StringMatch.exact('a') } }], to: svc.version('v2') });
-    svc.addRoute({ to: svc.version('v1') });
-    const ignored = (name: string) =>
-      `"${name}" is a key Istio ignores in headers, so the condition is dropped and the match takes more requests than it says`;
-    assert.deepEqual(synthErrors(chart), [
-      `${R} routes[0].match[0].headers: ${ignored('uri')}; match the path with the match's uri, e.g. { uri: StringMatch.prefix("/api") }`,
-      `${R} routes[1].match[0].headers: ${ignored('method')}; match the method with the match's method, e.g. { method: StringMatch.exact("GET") }`,
-      `${R} routes[2].match[0].headers: ${ignored('scheme')}; match the scheme with the pseudo-header ":scheme"`,
-      `${R} routes[3].match[0].headers: ${ignored('authority')}; match the host with the pseudo-header ":authority"`,
-    ]);
-  });
-
   it('refuses a version of a service of the same name in another namespace, naming both hosts', () => {
     const chart = Testing.chart();
     const make = (ns: string) =>
