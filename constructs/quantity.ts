@@ -33,6 +33,9 @@ export function quantityValue(q: string | number): number | undefined {
   return Number(m[1]) * (QUANTITY_SCALE[suffix] ?? 10 ** Number(suffix.slice(1)));
 }
 
+/** The largest exponent (or count of fraction digits) exactThousandths works out. */
+const MAX_EXACT_EXPONENT = 64;
+
 /** The power of ten of each decimal suffix, and of two of each binary one. */
 const DECIMAL_EXPONENT: Readonly<Record<string, number>> = {
   '': 0,
@@ -51,8 +54,8 @@ const BINARY_EXPONENT: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 
 /**
  * A quantity's value in thousandths, exactly, as the fraction `numerator / denominator`, computed
  * on its digits: in floating point "4.1G" is 4099999999999.9995 thousandths, which a whole-number
- * test would refuse. For quantities whose value `quantityValue` has already bounded: the digits
- * and exponent of a very large or very small one make a very large BigInt.
+ * test would refuse. Undefined for a string that is no quantity, or whose exponent or fraction
+ * runs past 64 digits.
  */
 export function exactThousandths(q: string | number): { numerator: bigint; denominator: bigint } | undefined {
   const m = QUANTITY_PARTS.exec(typeof q === 'number' ? String(q) : q);
@@ -65,6 +68,9 @@ export function exactThousandths(q: string | number): { numerator: bigint; denom
   if (binary !== undefined) numerator *= 2n ** BigInt(binary);
   else {
     const e = DECIMAL_EXPONENT[suffix] ?? Number(suffix.slice(1));
+    // 10n ** 99999999n takes seconds and hundreds of megabytes: a quantity of that many digits is
+    // not a value anyone writes, so it is left unanswered.
+    if (Math.abs(e) > MAX_EXACT_EXPONENT || fraction.length > MAX_EXACT_EXPONENT) return undefined;
     if (e >= 0) numerator *= 10n ** BigInt(e);
     else denominator *= 10n ** BigInt(-e);
   }

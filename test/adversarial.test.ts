@@ -617,6 +617,11 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       ScalingMetric.pods('rps_e', NaN),
       ScalingMetric.external('queue_f', '1.0000001k'),
       ScalingMetric.external('queue_g', '0.0009'),
+      // Zero with an exponent (0 * 10**400 is NaN in floating point; 10n ** 99999999n would take
+      // seconds): no positive quantity.
+      ScalingMetric.external('queue_h', '0e5'),
+      ScalingMetric.external('queue_i', '0e400'),
+      ScalingMetric.external('queue_j', '0e99999999'),
     );
     assert.deepEqual(synthErrors(chart), [
       '[test/api] autoscaling.metrics[0].target: 1e+21 is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows); use a smaller target, or a metric in larger units',
@@ -626,6 +631,9 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       '[test/api] autoscaling.metrics[4].target: NaN is not a positive quantity; use e.g. 100 or "500m"',
       '[test/api] autoscaling.metrics[5].target: "1.0000001k" is finer than the thousandths the HPA reads targets in, so it would act as 1000.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
       '[test/api] autoscaling.metrics[6].target: "0.0009" is finer than the thousandths the HPA reads targets in, so it would act as 0.001; round it to a multiple of 0.001 (written "1m"), or use a metric in smaller units',
+      '[test/api] autoscaling.metrics[7].target: "0e5" is not a positive quantity; use e.g. 100 or "500m"',
+      '[test/api] autoscaling.metrics[8].target: "0e400" is not a positive quantity; use e.g. 100 or "500m"',
+      '[test/api] autoscaling.metrics[9].target: "0e99999999" is not a positive quantity; use e.g. 100 or "500m"',
     ]);
     const ok = hpa(
       ScalingMetric.pods('rps_a', 9e15),
@@ -640,6 +648,8 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       ScalingMetric.external('queue_i', '0.5Ki'),
       ScalingMetric.external('queue_j', '1.001'),
       ScalingMetric.pods('rps_k', 4.1e9),
+      // 10 written with a 72-digit exponent: in range, past what is worked out exactly.
+      ScalingMetric.external('queue_l', `0.${'0'.repeat(70)}1e+72`),
     );
     const target = find(synth(ok.chart), 'HorizontalPodAutoscaler', 'api-v1').spec.metrics.map(
       (m: {
@@ -659,6 +669,7 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
       '0.5Ki',
       '1.001',
       4.1e9,
+      `0.${'0'.repeat(70)}1e+72`,
     ]);
   });
 

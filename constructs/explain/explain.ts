@@ -990,6 +990,8 @@ class Evaluator {
         gateway: gw,
         port: Number(get(server, 'port', 'number')),
         redirect: get(server, 'tls', 'httpsRedirect') === true,
+        scheme:
+          get(server, 'tls') !== undefined && get(server, 'tls', 'httpsRedirect') !== true ? 'https' : 'http',
         principal: this.index.principal(INGRESS_NAMESPACE, INGRESS_SERVICE_ACCOUNT),
       };
     }
@@ -1017,6 +1019,7 @@ class Evaluator {
         gateway: gw,
         port: Number(get(listener, 'port')),
         redirect: false,
+        scheme: get(listener, 'protocol') === 'HTTPS' ? 'https' : 'http',
         principal: this.index.principal(ns, `${gw.metadata.name}-istio`),
       };
     }
@@ -1082,6 +1085,7 @@ class Evaluator {
           ...req,
           authority: host,
           port: entry.port,
+          scheme: entry.scheme,
           gateway: gwRef,
           sourceLabels: gatewayCaller.labels,
           sourceNamespace: gatewayCaller.namespace ?? undefined,
@@ -1089,7 +1093,13 @@ class Evaluator {
     } else {
       const route = httpRoutesFor(this.index, gwRef, host)[0];
       if (route)
-        outcome = routeHttpRoute(route, { ...req, authority: host, port: entry.port, gateway: gwRef });
+        outcome = routeHttpRoute(route, {
+          ...req,
+          authority: host,
+          port: entry.port,
+          scheme: entry.scheme,
+          gateway: gwRef,
+        });
     }
     if (!outcome || outcome.destinations.length === 0) {
       return this.result(base, caller, {
@@ -1524,5 +1534,7 @@ interface GatewayEntry {
   readonly gateway: MeshObject;
   readonly port: number;
   readonly redirect: boolean;
+  /** "https" where the server or listener ends TLS: what Envoy's `:scheme` is there. */
+  readonly scheme: 'http' | 'https';
   readonly principal: string;
 }

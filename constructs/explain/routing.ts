@@ -37,6 +37,11 @@ export interface RoutedRequest {
   /** "mesh" for a sidecar or waypoint, "<ns>/<name>" of the Gateway for an ingress gateway. */
   readonly gateway: string;
   /**
+   * The request's scheme as Envoy sees it: "https" on a gateway server or listener that ends TLS.
+   * @default "http"
+   */
+  readonly scheme?: 'http' | 'https';
+  /**
    * The claims of the request's JWT, for matches on `@request.auth.claims.<claim>`.
    * @default none: such a match does not hold
    */
@@ -114,8 +119,6 @@ export function qualify(host: string, namespace: string): string {
   return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
 }
 
-const IGNORED_HEADER_KEYS = new Set(['uri', 'scheme', 'method', 'authority']);
-
 const JWT_CLAIM = '@request.auth.claims';
 
 /**
@@ -135,7 +138,7 @@ function headerValues(name: string, req: RoutedRequest): (string | undefined)[] 
     case ':authority':
       return [req.authority];
     case ':scheme':
-      return ['http'];
+      return [req.scheme ?? 'http'];
     case ':status':
       return [undefined];
   }
@@ -145,8 +148,10 @@ function headerValues(name: string, req: RoutedRequest): (string | undefined)[] 
   const path = rest.startsWith('[') ? rest.slice(1, -1).split('][') : rest.slice(1).split('.');
   let value: unknown = req.claims;
   for (const key of path) value = isRecord(value) ? value[key] : undefined;
+  // istiod matches a claim with a StringMatcher, and Envoy's ValueMatcher.string_match holds "if
+  // and only if the target value is a string": a number or boolean claim never matches.
   const values = Array.isArray(value) ? value : [value];
-  const texts = values.filter((v) => ['string', 'number', 'boolean'].includes(typeof v)).map(String);
+  const texts = values.filter((v): v is string => typeof v === 'string');
   return texts.length > 0 ? texts : [undefined];
 }
 
@@ -160,10 +165,11 @@ function matchBlock(m: Record<string, unknown>, req: RoutedRequest, vsNamespace:
   if (m.uri !== undefined && !stringMatch(m.uri, path, ignoreCase)) return false;
   if (m.method !== undefined && !stringMatch(m.method, req.method)) return false;
   if (m.authority !== undefined && !stringMatch(m.authority, req.authority)) return false;
-  if (m.scheme !== undefined && !stringMatch(m.scheme, 'http')) return false;
+  if (m.scheme !== undefined && !stringMatch(m.scheme, req.scheme ?? 'http')) return false;
   for (const [name, sm] of Object.entries(rec(m.headers))) {
-    // "The keys uri, scheme, method, and authority will be ignored" (HTTPMatchRequest.headers).
-    if (IGNORED_HEADER_KEYS.has(name)) continue;
+    // Every key is a header name, "uri", "method", "scheme" and "authority" too: the API docs call
+    // those ignored, but istiod's TranslateRouteMatch (pilot/pkg/networking/core/route/route.go)
+    // turns each key into an Envoy HeaderMatcher of that literal name.
     if (!headerValues(name, req).some((v) => stringMatch(sm, v))) return false;
   }
   for (const [name, sm] of Object.entries(rec(m.withoutHeaders))) {

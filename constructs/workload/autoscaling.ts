@@ -119,10 +119,11 @@ export class ScalingMetric {
     }
     const v = s.averageValue;
     const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
+    // 0 * 10**400 is NaN, so "0e400" is no positive quantity either.
     if (
       typeof v === 'number'
         ? !(v > 0) || !Number.isFinite(v)
-        : !QUANTITY.test(v) || /^[+-]?0*(\.0*)?[a-zA-Z]*$/.test(v)
+        : !QUANTITY.test(v) || !((quantityValue(v) ?? 0) > 0)
     ) {
       p.add(`${field}.target`, `${shown} is not a positive quantity`, 'use e.g. 100 or "500m"');
       return;
@@ -142,8 +143,9 @@ export class ScalingMetric {
     } else {
       // Exactly, on the digits: in floating point "4.1G" is not a whole number of thousandths.
       // Below a thousandth (however many digits) it acts as one.
-      const t = value < 0.001 ? undefined : exactThousandths(v);
-      if (t === undefined || t.numerator % t.denominator !== 0n) {
+      const tiny = value < 0.001;
+      const t = tiny ? undefined : exactThousandths(v);
+      if (tiny || (t !== undefined && t.numerator % t.denominator !== 0n)) {
         const actsAs = t === undefined ? 1n : (t.numerator + t.denominator - 1n) / t.denominator;
         p.add(
           `${field}.target`,
