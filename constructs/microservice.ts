@@ -640,6 +640,8 @@ export class Microservice<V extends string = string> extends Construct {
   public deployment(version: V): k8s.KubeDeployment {
     checkInput.strings(this, 'deployment', { version });
     if (this.isStatefulSet) {
+      // Suggest statefulSet() only for a version that has one.
+      this.declared(version, this.statefulSets, 'deployment');
       throw new Error(
         `${this.node.path}: deployment("${String(version)}"): ${this.name} runs as StatefulSets (Workload.statefulSet()); use statefulSet("${String(version)}")`,
       );
@@ -1035,8 +1037,12 @@ export class Microservice<V extends string = string> extends Construct {
     if (props.image) p.imageReference('image', props.image);
     [...this.egress].forEach((host, i) => p.sidecarEgressHost(`egressHosts[${i}]`, host));
     props.extraEgressHosts?.forEach((host, i) => p.sidecarEgressHost(`extraEgressHosts[${i}]`, host));
-    if (props.serviceAccountName !== undefined)
-      p.serviceAccountName('serviceAccountName', props.serviceAccountName, this.name);
+    p.serviceAccountName(
+      'serviceAccountName',
+      this.serviceAccountName,
+      this.name,
+      props.serviceAccountName === undefined,
+    );
     if (this.versionNames.length === 0) {
       p.add('versions', 'declares no version', 'declare at least one, e.g. { v1: {} }');
     }

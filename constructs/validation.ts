@@ -56,14 +56,27 @@ export class Problems {
    * synth would emit it as the workload's, so Pulumi's first create fails ("already exists") and a
    * destroy deletes it, and every pod of the namespace without an account of its own would carry
    * this workload's mesh identity (and pass the authorization policies granted to it).
+   * `fromName`: no serviceAccountName was given, so the account is the workload's name, `workload`
+   * (whose syntax the name's own check covers).
    */
-  public serviceAccountName(field: string, value: string, fallback: string): void {
-    this.dnsSubdomain(field, value);
-    if (value === 'default') {
+  public serviceAccountName(field: string, value: string, workload: string, fromName: boolean): void {
+    if (!fromName) this.dnsSubdomain(field, value);
+    if (value !== 'default') return;
+    const why =
+      "the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload's own and whose mesh identity every pod of the namespace without an account of its own would share";
+    if (fromName) {
       this.add(
         field,
-        '"default" is the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload\'s own and whose mesh identity every pod of the namespace without an account of its own would share',
-        `leave serviceAccountName out (the account is then "${fallback}"), or name an account of the workload's own`,
+        `is left out, so it is the workload's name "default": ${why}`,
+        'set serviceAccountName to an account of its own, e.g. "default-app"',
+      );
+    } else {
+      this.add(
+        field,
+        `"default" is ${why}`,
+        workload === 'default'
+          ? 'name an account of its own'
+          : `leave serviceAccountName out (the account is then "${workload}"), or name an account of the workload's own`,
       );
     }
   }

@@ -1029,18 +1029,25 @@ describe('numbers Kubernetes holds as an int64 or reads in thousandths, and what
     synth(chart);
   });
 
-  it("refuses the namespace's \"default\" ServiceAccount as a service's or a job's own", () => {
+  it("refuses the namespace's \"default\" ServiceAccount as a service's or a job's own, given or by name", () => {
     const { chart, ns } = api({ serviceAccountName: 'default' });
     new MeshJob(chart, 'export', {
       namespace: ns,
       image: 'registry.example.com/export:1.0.0',
       serviceAccountName: 'default',
     });
+    // A service named "default" with no serviceAccountName would take the account by its name.
+    new Microservice(chart, 'default', {
+      namespace: ns,
+      image: 'registry.example.com/d:1.0.0',
+      versions: { v1: {} },
+    });
     const why =
-      '"default" is the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload\'s own and whose mesh identity every pod of the namespace without an account of its own would share';
+      "the ServiceAccount Kubernetes makes in every namespace, which synth would emit as this workload's own and whose mesh identity every pod of the namespace without an account of its own would share";
     assert.deepEqual(synthErrors(chart), [
-      `[test/api] serviceAccountName: ${why}; leave serviceAccountName out (the account is then "api"), or name an account of the workload's own`,
-      `[test/export] serviceAccountName: ${why}; leave serviceAccountName out (the account is then "export"), or name an account of the workload's own`,
+      `[test/api] serviceAccountName: "default" is ${why}; leave serviceAccountName out (the account is then "api"), or name an account of the workload's own`,
+      `[test/export] serviceAccountName: "default" is ${why}; leave serviceAccountName out (the account is then "export"), or name an account of the workload's own`,
+      `[test/default] serviceAccountName: is left out, so it is the workload's name "default": ${why}; set serviceAccountName to an account of its own, e.g. "default-app"`,
     ]);
     // Any other shared name is still one account for both, declared once.
     const other = api({ serviceAccountName: 'payments-api' });

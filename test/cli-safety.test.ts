@@ -172,13 +172,21 @@ describe('npm run synth never replaces what it did not write', () => {
     );
   });
 
-  it('gives the output folder the mode a new folder gets (not the 0700 of a temporary one)', () => {
+  it('gives the output folder the mode a new folder gets (not the 0700 of a temporary one), and names a folder outside the working directory in full', () => {
     const cwd = workspace();
-    const r = run(SYNTH, [...ONE, '--out', 'out'], cwd);
+    const outside = join(mkdtempSync(join(tmpdir(), 'cli-safety-out-')), 'manifests');
+    // umask 022, whatever the test's own: the old mkdtemp gave 0700 under any umask.
+    const r = spawnSync(
+      'sh',
+      ['-c', 'umask 022 && exec "$0" "$@"', process.execPath, SYNTH, ...ONE, '--out', outside],
+      {
+        cwd,
+        encoding: 'utf8',
+      },
+    );
     assert.equal(r.status, 0, r.stderr);
-    // A folder made the ordinary way, under the same umask (the child inherits ours).
-    mkdirSync(join(cwd, 'plain'));
-    assert.equal(statSync(join(cwd, 'out')).mode & 0o777, statSync(join(cwd, 'plain')).mode & 0o777);
+    assert.equal(statSync(outside).mode & 0o777, 0o755);
+    assert.ok(r.stdout.startsWith(`wrote ${join(outside, '00-')}`), r.stdout);
   });
 });
 

@@ -951,6 +951,10 @@ describe('workload details', () => {
       (e: Error) => e.message === 'test/api: statefulSet("v9"): no such version; use one of v1',
     );
     assert.throws(
+      () => db.deployment('v9' as never),
+      (e: Error) => e.message === 'test/db: deployment("v9"): no such version; use one of v1',
+    );
+    assert.throws(
       () => db.statefulSet('v2' as never),
       (e: Error) => e.message === 'test/db: statefulSet("v2"): no such version; use one of v1',
     );

@@ -20,7 +20,7 @@ import {
   watch as watchFolder,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ApiObject, App } from 'cdk8s';
@@ -241,7 +241,7 @@ function main(): void {
   let refusedLater = 0;
   for (const t of all) {
     try {
-      for (const file of synthTarget(t)) console.log(`wrote ${relative(process.cwd(), file)}`);
+      for (const file of synthTarget(t)) console.log(`wrote ${shownOut(file, process.cwd())}`);
     } catch (e) {
       if (e instanceof OutputFolderError) {
         refusedLater++;
@@ -252,7 +252,7 @@ function main(): void {
       }
       failed++;
       console.error(
-        `synth ${t.app.name} ${t.app.variantFlag}=${t.variant} failed; ${relative(process.cwd(), t.out)} left as it was.\n${(e as Error).message}`,
+        `synth ${t.app.name} ${t.app.variantFlag}=${t.variant} failed; ${shownOut(t.out, process.cwd(), t.given)} left as it was.\n${(e as Error).message}`,
       );
     }
   }

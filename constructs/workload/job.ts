@@ -323,8 +323,12 @@ export class MeshJob extends Construct implements MeshCaller {
         `name the job differently, e.g. "${this.name}-job"`,
       );
     }
-    if (props.serviceAccountName !== undefined)
-      p.serviceAccountName('serviceAccountName', props.serviceAccountName, this.name);
+    p.serviceAccountName(
+      'serviceAccountName',
+      this.serviceAccountName,
+      this.name,
+      props.serviceAccountName === undefined,
+    );
     validateRunAsUser(props.runAsUser, p);
     validateResources(props.resources, 'resources', p);
     validateArgv(props.command, 'command', p);
