@@ -733,3 +733,80 @@ describe('GatewayApiIngress', () => {
     });
   });
 });
+
+// Cases the mutation run over constructs/ingress.ts found untested (README, "Mutation testing").
+describe('ingress details the mutation run found untested', () => {
+  it('labels every object it emits with the ingress name, for both kinds', () => {
+    const { chart, web } = shop();
+    const edge = new MeshNamespace(chart, 'edge');
+    new IstioIngress(chart, 'front', { namespace: edge, hosts: ['shop.example.com'] }).addRoute({ to: web });
+    new GatewayApiIngress(chart, 'public', { namespace: edge, hosts: ['api.example.com'] }).addRoute({
+      to: web,
+    });
+    const labelled = synth(chart)
+      .filter((o) => o.metadata.namespace === 'edge' && o.kind !== 'Namespace')
+      .filter(
+        (o) =>
+          !['Sidecar', 'PeerAuthentication', 'AuthorizationPolicy'].includes(o.kind) ||
+          o.metadata.labels?.ingress,
+      )
+      .map((o) => `${o.kind} ${o.metadata.name} ${String(o.metadata.labels?.ingress)}`)
+      .sort();
+    assert.deepEqual(labelled, [
+      'AuthorizationPolicy public-allow-clients public',
+      'Gateway front front',
+      'Gateway public public',
+      'HTTPRoute public public',
+      'VirtualService front front',
+    ]);
+  });
+
+  it('grants a Gateway API route only the Services of other namespaces', () => {
+    const { chart, ns, web } = shop();
+    new GatewayApiIngress(chart, 'public', { namespace: ns, hosts: ['shop.example.com'] }).addRoute({
+      to: web,
+    });
+    assert.deepEqual(
+      synth(chart).filter((o) => o.kind === 'ReferenceGrant'),
+      [],
+      'a route to its own namespace needs no ReferenceGrant',
+    );
+  });
+
+  it('tells shadowed, duplicate and independent paths apart, per kind', () => {
+    const istio = shop();
+    new IstioIngress(istio.chart, 'front', { namespace: istio.ns, hosts: ['shop.example.com'] })
+      .addRoute({ exactPath: '/x', to: istio.web })
+      .addRoute({ pathPrefix: '/x', to: istio.web }) // an exact path shadows no prefix
+      .addRoute({ exactPath: '/b', to: istio.web })
+      .addRoute({ exactPath: '/c', to: istio.web }) // nor another exact path
+      .addRoute({ pathPrefix: '/api', to: istio.web })
+      .addRoute({ pathPrefix: '/apix', to: istio.web }) // a prefix shadows what starts with it
+      .addRoute({ pathPrefix: '/api', to: istio.web });
+    assert.deepEqual(synthErrors(istio.chart), [
+      '[test/front] routes[5].pathPrefix: can never match: routes[4] (prefix "/api") comes first and matches every path it would; move it before routes[4], so the more specific route is tried first',
+      '[test/front] routes[6].pathPrefix: duplicates routes[4], which always wins; remove one of the two routes',
+    ]);
+    const gw = shop();
+    new GatewayApiIngress(gw.chart, 'public', { namespace: gw.ns, hosts: ['shop.example.com'] })
+      .addRoute({ exactPath: '/a', to: gw.web })
+      .addRoute({ pathPrefix: '/a', to: gw.web }) // the Gateway API orders by specificity
+      .addRoute({ pathPrefix: '/api', to: gw.web })
+      .addRoute({ pathPrefix: '/apix', to: gw.web })
+      .addRoute({ pathPrefix: '/api', to: gw.web });
+    assert.deepEqual(synthErrors(gw.chart), [
+      '[test/public] routes[4].pathPrefix: duplicates routes[2], which always wins; remove one of the two routes',
+    ]);
+  });
+
+  it('refuses exactly the IPv4 addresses among hosts', () => {
+    const { chart, ns, web } = shop();
+    new GatewayApiIngress(chart, 'public', {
+      namespace: ns,
+      hosts: ['10.20.30.40', 'a1.2.3.4', '1.2.3.4a', '1.2.3', 'x.10.20.30.40'],
+    }).addRoute({ to: web });
+    assert.deepEqual(synthErrors(chart), [
+      '[test/public] hosts[0]: "10.20.30.40" is an IP address, not a host name; use the DNS name clients connect to',
+    ]);
+  });
+});
