@@ -848,8 +848,17 @@ describe('Microservice: names and identities the API server would refuse', () =>
       serviceAccountName: 'catalog',
       mountServiceAccountToken: true,
     });
+    // A third sharer is compared with the first, which declares the account, not with the second.
+    new Microservice(chart, 'details', {
+      namespace,
+      image: 'registry.example.com/details:1.0.0',
+      versions: { v1: {} },
+      serviceAccountName: 'catalog',
+      mountServiceAccountToken: true,
+    });
     assert.deepEqual(synthErrors(chart), [
       '[shop/reviews] mountServiceAccountToken: ServiceAccount "catalog" is shared with shop/ratings, which sets it to false; set the same mountServiceAccountToken on every service that shares a ServiceAccount',
+      '[shop/details] mountServiceAccountToken: ServiceAccount "catalog" is shared with shop/ratings, which sets it to false; set the same mountServiceAccountToken on every service that shares a ServiceAccount',
     ]);
   });
 });

@@ -324,6 +324,12 @@ describe('input checks: JavaScript callers get messages, not TypeErrors', () => 
         () => js(api).calls(ledger, { method: ['GET'] }),
         ['[payments/api] calls[1] (ledger).method: is not a known option; did you mean methods?'],
       );
+      // A look-alike of a call target (one of its two hooks, or null) is none.
+      const target = (v: unknown, i: number) =>
+        `[payments/api] calls[${i}]: expected a Microservice or ExternalService (e.g. new Microservice(chart, "reviews", {...})), got ${v}; pass the Microservice (or ExternalService) construct itself, not its name`;
+      refuses(() => js(api).calls({ name: 'x', _addCaller: () => undefined }), [target('a plain object', 1)]);
+      refuses(() => js(api).calls({ name: 'x', _egressFor: () => [] }), [target('a plain object', 1)]);
+      refuses(() => js(api).calls(null), [target('null', 1)]);
     });
 
     it('names the caller of allowFrom by its service account, with its namespace when another', () => {

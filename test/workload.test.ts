@@ -454,6 +454,9 @@ describe('StatefulSet services', () => {
     assert.deepEqual(restrictedViolations(sts.spec.template.spec), []);
     const headless = find(objs, 'Service', 'ledger-headless');
     assert.equal(headless.spec.clusterIP, 'None');
+    // Peers find each other by DNS before they are ready (a cluster forming its quorum).
+    assert.equal(headless.spec.publishNotReadyAddresses, true);
+    assert.deepEqual(headless.metadata.labels, { app: 'ledger', service: 'ledger-headless' });
     assert.deepEqual(headless.spec.ports, [
       { name: 'tcp-postgres', port: 5432, targetPort: 5432, appProtocol: 'tcp' },
     ]);
