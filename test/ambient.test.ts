@@ -147,3 +147,19 @@ describe('Ambient data plane', () => {
     ]);
   });
 });
+
+describe('labels (found untested by the mutation run over microservice.ts)', () => {
+  it("carries the service's app label on every object it emits, in both data planes", () => {
+    for (const plane of [DataPlane.sidecar(), DataPlane.ambient({ waypoint: true })]) {
+      const objs = synth(app(plane));
+      const mine = objs.filter((o) => /^back(-|$)/.test(o.metadata.name));
+      assert.ok(mine.length >= 6, `only ${mine.length} objects`);
+      for (const o of mine)
+        assert.equal(
+          o.metadata.labels?.app,
+          'back',
+          `${o.kind} ${o.metadata.name}: ${JSON.stringify(o.metadata.labels)}`,
+        );
+    }
+  });
+});
