@@ -2,6 +2,7 @@ import type { Duration } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
 import { wrongArgument } from './describe-value.js';
 import { isDnsLabel, isDnsName, isDnsSubdomain, isLabelValue, qualifiedNameProblem } from './k8s-names.js';
+import { INT32_MAX, UINT32_MAX } from './limits.js';
 
 /**
  * One problem found in a construct's configuration: which field, what is wrong, how to fix it.
@@ -17,12 +18,7 @@ export function formatProblem(p: Problem): string {
   return `${p.field}: ${p.message}; ${p.fix}`;
 }
 
-/**
- * The most whole seconds a Go time.Duration (int64 nanoseconds) holds, about 292 years. Kubernetes
- * stores some int64 seconds fields that its controllers and the container runtime turn into a
- * time.Duration by `time.Duration(seconds) * time.Second`, which wraps around past this.
- */
-export const GO_DURATION_MAX_SECONDS = 9223372036;
+export { GO_DURATION_MAX_SECONDS } from './limits.js';
 
 /**
  * Collects problems and hands them to cdk8s's validation, so that a synth reports every mistake
@@ -407,8 +403,6 @@ export class Problems {
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 /** What clients send percent-encoded in a path (besides controls): the URL standard's path percent-encode set. */
 const PATH_ENCODED = /[\t "#<>`{}\u0080-\u{10ffff}]/u;
-const UINT32_MAX = 4294967295;
-const INT32_MAX = 2147483647;
 
 /**
  * The longest duration, in whole milliseconds, that reaches Envoy intact: 2^63-1 nanoseconds.

@@ -3,6 +3,7 @@ import { Cpu } from 'cdk8s-plus-27/lib/container.js';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from './input.js';
 import type { Problems } from './validation.js';
+import { INT32_MAX, INT64_LIMIT } from './limits.js';
 
 /**
  * Renders a duration the way Istio and Envoy expect it (`"2s"`, `"250ms"`).
@@ -176,8 +177,6 @@ export class Probe {
   }
 }
 
-const INT32_MAX = 2147483647;
-
 /**
  * The object without its undefined keys, so synthesized YAML carries only what was set. A copy
  * rather than `delete`: deleting a key turns an object into a slow dictionary for every later
@@ -295,9 +294,6 @@ const CPU: Measure<Cpu> = {
   },
   show: (cpu) => cpu.amount,
 };
-
-/** 2^63, the first number an int64 cannot hold (a float cannot tell 2^63 - 1 from it). */
-const INT64_LIMIT = 2 ** 63;
 
 function beyondInt64(quantity: string, unit: string, example: string): { problem: string; fix: string } {
   return {

@@ -13,7 +13,7 @@ import {
 } from '../k8s-names.js';
 import { child, entry, type Path, type Report } from './path.js';
 import { quantityValue } from '../quantity.js';
-import { GO_DURATION_MAX_SECONDS } from '../validation.js';
+import { GO_DURATION_MAX_SECONDS, INT32_MAX, INT64_LIMIT } from '../limits.js';
 
 type NameRule = 'label' | 'label1035' | 'subdomain' | 'path';
 
@@ -262,7 +262,7 @@ function checkContainer(c: Record<string, unknown>, at: () => string, report: Re
   for (const kind of ['requests', 'limits'] as const) {
     for (const [r, q] of Object.entries(resources?.[kind] ?? {})) {
       const v = quantity(q);
-      if (v !== undefined && v * (r === 'cpu' ? 1000 : 1) >= 2 ** 63) {
+      if (v !== undefined && v * (r === 'cpu' ? 1000 : 1) >= INT64_LIMIT) {
         report(
           `${at()}.resources.${kind}[${JSON.stringify(r)}]`,
           `${String(q)} is more than Kubernetes holds (2^63-1 ${r === 'cpu' ? 'millicores' : 'units'}, an int64)`,
@@ -409,8 +409,6 @@ function checkPodSpec(
   }
 }
 
-const INT32_MAX = 2 ** 31 - 1;
-
 /**
  * Seconds that the kubelet, containerd and the Job controller turn into a Go time.Duration with
  * `time.Duration(seconds) * time.Second`, which wraps around above 9223372036 (int64 nanoseconds):
@@ -434,11 +432,11 @@ function checkIds(ctx: unknown, path: () => Path, report: Report): void {
   const c = ctx as Record<string, unknown>;
   for (const field of ['runAsUser', 'runAsGroup', 'fsGroup']) {
     const v = c[field];
-    if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > 2147483647)) {
+    if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > INT32_MAX)) {
       report(
         child(path(), field),
         `${v} is not a valid ${field === 'runAsUser' ? 'user' : 'group'} ID`,
-        'use a whole number from 0 to 2147483647',
+        `use a whole number from 0 to ${INT32_MAX}`,
       );
     }
   }

@@ -11,6 +11,7 @@ import { KUBE_FIELDS, KUBE_SHAPES } from './generated/schemas.js';
 import type { KubeShape } from './schema.js';
 import { checkLabels, labelsPass } from './api-server.js';
 import { child, entry, formatPath, item, type Path, type Report } from './path.js';
+import { INT32_MAX, INT32_MIN } from '../limits.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 export interface AjvError {
@@ -163,9 +164,6 @@ function lazyShape(shape: KubeShape): Fast {
   let check: Fast | undefined;
   return (v) => (check ??= compileShape(shape))(v);
 }
-
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 function compileShape(shape: KubeShape): Fast {
   const nullable = shape.n === true;
@@ -366,7 +364,7 @@ function locate(obj: unknown, pointer: string, root: string): { path: string; va
 }
 
 const INT_RANGES: Record<string, string> = {
-  int32: 'from -2147483648 to 2147483647',
+  int32: `from ${INT32_MIN} to ${INT32_MAX}`,
   int64: 'from -9223372036854775808 to 9223372036854775807',
 };
 

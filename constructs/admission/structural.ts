@@ -12,6 +12,7 @@ import type { Schema } from './schema.js';
 
 import { child, item, type Path, type Report, suffix } from './path.js';
 import { checkLabels } from './api-server.js';
+import { INT32_MAX, INT32_MIN } from '../limits.js';
 
 /**
  * A schema node compiled into one closure that runs only the checks its node has: the walk meets
@@ -256,7 +257,7 @@ function stringCheckOf(s: Schema): Step<string> | undefined {
 }
 
 const INT_RANGES: Record<string, [number, number]> = {
-  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int32: [INT32_MIN, INT32_MAX],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 

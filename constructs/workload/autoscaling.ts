@@ -17,6 +17,7 @@ import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
 import { exactThousandths, quantityValue } from '../quantity.js';
+import { INT64_LIMIT } from '../limits.js';
 
 /** How fast the autoscaler may change the replica count. */
 export interface ScalingBehavior {
@@ -134,7 +135,8 @@ export class ScalingMetric {
     // thousandth, and a larger one overflows the int64 ("MilliValue returns the value of
     // ceil(q * 1000); this could overflow an int64", k8s.io/apimachinery/pkg/api/resource/quantity.go).
     const value = quantityValue(v)!;
-    if (value > (2 ** 63 - 1) / 1000) {
+    // (2^63 - 1) / 1000: a float cannot tell 2^63 - 1 from 2^63.
+    if (value > INT64_LIMIT / 1000) {
       p.add(
         `${field}.target`,
         `${shown} is above 9223372036854775, the largest target the HPA can read (it holds targets as an int64 of thousandths, which this overflows)`,
