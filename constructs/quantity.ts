@@ -2,40 +2,6 @@
 // admission pass compares requests with limits and checks int64 ranges with it, and the
 // autoscaling rules check HPA targets. One parser for both, so they agree on every suffix.
 
-/** resource.Quantity's suffixes and what they multiply by. */
-const QUANTITY_SCALE: Readonly<Record<string, number>> = {
-  '': 1,
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-const QUANTITY_PARTS = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
-
-/** The value of a quantity string (or a number, as given); undefined when it is not one. */
-export function quantityValue(q: string | number): number | undefined {
-  if (typeof q === 'number') return q;
-  const m = QUANTITY_PARTS.exec(q);
-  if (!m) return undefined;
-  const suffix = m[2] ?? '';
-  return Number(m[1]) * (QUANTITY_SCALE[suffix] ?? 10 ** Number(suffix.slice(1)));
-}
-
-/** The largest exponent (or count of fraction digits) exactThousandths works out. */
-const MAX_EXACT_EXPONENT = 64;
-
 /** The power of ten of each decimal suffix, and of two of each binary one. */
 const DECIMAL_EXPONENT: Readonly<Record<string, number>> = {
   '': 0,
@@ -51,6 +17,31 @@ const DECIMAL_EXPONENT: Readonly<Record<string, number>> = {
 };
 const BINARY_EXPONENT: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
 
+/** What each suffix multiplies by (10 ** -9 is exactly 1e-9, and so on). */
+const QUANTITY_SCALE: Readonly<Record<string, number>> = Object.fromEntries([
+  ...Object.entries(DECIMAL_EXPONENT).map(([suffix, e]) => [suffix, 10 ** e]),
+  ...Object.entries(BINARY_EXPONENT).map(([suffix, e]) => [suffix, 2 ** e]),
+]);
+
+/**
+ * Quantities as the API server parses them: a signed decimal number, then a binary suffix
+ * (Ki … Ei), a decimal one (n, u, m, k, M … E) or an exponent (e3, E-2), nothing else. "1e+21m" (a
+ * number and a suffix both) is not one. Groups: the number, the suffix.
+ */
+export const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+
+/** The value of a quantity string (or a number, as given); undefined when it is not one. */
+export function quantityValue(q: string | number): number | undefined {
+  if (typeof q === 'number') return q;
+  const m = QUANTITY.exec(q);
+  if (!m) return undefined;
+  const suffix = m[2] ?? '';
+  return Number(m[1]) * (QUANTITY_SCALE[suffix] ?? 10 ** Number(suffix.slice(1)));
+}
+
+/** The largest exponent (or count of fraction digits) exactThousandths works out. */
+const MAX_EXACT_EXPONENT = 64;
+
 /**
  * A quantity's value in thousandths, exactly, as the fraction `numerator / denominator`, computed
  * on its digits: in floating point "4.1G" is 4099999999999.9995 thousandths, which a whole-number
@@ -58,7 +49,7 @@ const BINARY_EXPONENT: Readonly<Record<string, number>> = { Ki: 10, Mi: 20, Gi: 
  * runs past 64 digits.
  */
 export function exactThousandths(q: string | number): { numerator: bigint; denominator: bigint } | undefined {
-  const m = QUANTITY_PARTS.exec(typeof q === 'number' ? String(q) : q);
+  const m = QUANTITY.exec(typeof q === 'number' ? String(q) : q);
   if (!m) return undefined;
   const [whole, fraction = ''] = m[1].replace(/^[+-]/, '').split('.');
   let numerator = BigInt(`${whole}${fraction}` || '0') * 1000n;

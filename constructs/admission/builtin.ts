@@ -12,6 +12,7 @@ import type { KubeShape } from './schema.js';
 import { checkLabels, labelsPass } from './api-server.js';
 import { child, entry, formatPath, item, type Path, type Report } from './path.js';
 import { INT32_MAX, INT32_MIN } from '../limits.js';
+import { QUANTITY } from '../quantity.js';
 
 export type Validator = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 export interface AjvError {
@@ -93,12 +94,7 @@ export function hasBuiltInSchema(gvk: string): boolean {
   return Object.hasOwn(VALIDATOR_MODULES, gvk);
 }
 
-/**
- * Quantities as the API server parses them (k8s.io/apimachinery/pkg/api/resource/quantity.go):
- * a signed decimal number, then a binary suffix (Ki … Ei), a decimal one (n, u, m, k, M … E) or
- * an exponent (e3, E-2), nothing else. "1e+21m" (a number and a suffix both) is not one.
- */
-export const QUANTITY = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$/;
+export { QUANTITY } from '../quantity.js';
 
 /** Validates a built-in object; returns false when the kind has no schema here. */
 export function validateBuiltIn(gvk: string, obj: Record<string, unknown>, report: Report): boolean {

@@ -16,7 +16,7 @@ import type { Duration } from 'cdk8s';
 import * as k8s from 'cdk8s-plus-27/lib/imports/k8s.js';
 import { checkInput } from '../input.js';
 import type { Problems } from '../validation.js';
-import { exactThousandths, quantityValue } from '../quantity.js';
+import { exactThousandths, QUANTITY, quantityValue } from '../quantity.js';
 import { INT64_LIMIT } from '../limits.js';
 
 /** How fast the autoscaler may change the replica count. */
@@ -170,8 +170,6 @@ export class ScalingMetric {
     return `${this.source.type} metric "${this.source.name}"`;
   }
 }
-
-const QUANTITY = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
 
 function quantity(v: number | string): k8s.Quantity {
   return typeof v === 'number' ? k8s.Quantity.fromNumber(v) : k8s.Quantity.fromString(v);
