@@ -3,6 +3,7 @@ import type { VirtualServiceSpecHttp, VirtualServiceSpecHttpMatch } from '../imp
 import { HTTP_METHODS } from './security.js';
 import { istioDuration, prune, type StringMatch } from './values.js';
 import { MAX_DURATION_MILLIS, type Problems } from './validation.js';
+import { jwtClaimRoute } from './jwt-claim-route.js';
 
 /**
  * A typed handle on one declared version of a Microservice: routes and mirrors name versions
@@ -345,22 +346,6 @@ const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
  * istio/istio pkg/config/validation/validation.go, ValidateHTTPHeaderNameOrJwtClaimRoute).
  */
 const PSEUDO_HEADERS = new Set([':method', ':scheme', ':authority', ':path', ':status']);
-const JWT_CLAIM = '@request.auth.claims';
-
-/**
- * istiod's JWT claim form of a match header name (`ToRoutingClaim` in istio/istio pkg/jwt): the
- * prefix in any case, then "." and at least one character, or "[" ... "]" around at least one.
- * The claim is matched in the JWT's payload, not in a header, so its case is the claim's own
- * (https://istio.io/latest/docs/tasks/security/authentication/jwt-route/).
- */
-function isJwtClaimRoute(name: string): boolean {
-  if (name.slice(0, JWT_CLAIM.length).toLowerCase() !== JWT_CLAIM) return false;
-  const rest = name.slice(JWT_CLAIM.length);
-  return (
-    (rest.startsWith('.') && rest.length > 1) ||
-    (rest.startsWith('[') && rest.endsWith(']') && rest.length > 2)
-  );
-}
 /** Envoy's QueryParameterMatcher.name: `max_bytes: 1024`. */
 const MAX_QUERY_PARAM_NAME_BYTES = 1024;
 
@@ -378,7 +363,7 @@ function validateMatch(m: HttpMatch, ctx: RouteContext, field: string, p: Proble
   for (const name of Object.keys(m.headers ?? {})) {
     if (name === '') {
       p.add(`${field}.headers`, 'has a header with an empty name', 'name the header, e.g. "end-user"');
-    } else if (PSEUDO_HEADERS.has(name) || isJwtClaimRoute(name)) {
+    } else if (PSEUDO_HEADERS.has(name) || jwtClaimRoute(name) !== undefined) {
       continue;
     } else if (!HEADER_NAME.test(name.toLowerCase())) {
       // Neither an RFC 9110 token, one of istiod's pseudo-headers nor its JWT claim form (a space,

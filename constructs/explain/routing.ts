@@ -4,6 +4,7 @@
  */
 import { describeStringMatch, hostMatches, splitPath, stringMatch } from './match.js';
 import type { JwtClaims } from './security.js';
+import { jwtClaimRoute } from '../jwt-claim-route.js';
 import {
   arr,
   get,
@@ -119,8 +120,6 @@ export function qualify(host: string, namespace: string): string {
   return host.includes('.') ? host : `${host}.${namespace}.svc.cluster.local`;
 }
 
-const JWT_CLAIM = '@request.auth.claims';
-
 /**
  * What a match header name reads (istiod's ValidateHTTPHeaderNameOrJwtClaimRoute admits these
  * forms): a pseudo-header is the request's method, path (with its query, as Envoy's `:path`),
@@ -142,10 +141,9 @@ function headerValues(name: string, req: RoutedRequest): (string | undefined)[] 
     case ':status':
       return [undefined];
   }
-  if (name.slice(0, JWT_CLAIM.length).toLowerCase() !== JWT_CLAIM) return [req.headers[name.toLowerCase()]];
+  const path = jwtClaimRoute(name);
+  if (path === undefined) return [req.headers[name.toLowerCase()]];
   if (req.gateway === 'mesh' || req.claims === undefined) return [undefined];
-  const rest = name.slice(JWT_CLAIM.length);
-  const path = rest.startsWith('[') ? rest.slice(1, -1).split('][') : rest.slice(1).split('.');
   let value: unknown = req.claims;
   for (const key of path) value = isRecord(value) ? value[key] : undefined;
   // istiod matches a claim with a StringMatcher, and Envoy's ValueMatcher.string_match holds "if
