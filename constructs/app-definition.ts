@@ -9,7 +9,7 @@ import type { App } from 'cdk8s';
 import type { DataPlane } from './mesh-namespace.js';
 import { Construct } from 'constructs';
 import { closestKey, describe } from './input.js';
-import { wrongArgument } from './describe-value.js';
+import { refuseArgument } from './describe-value.js';
 import { isDnsLabel } from './k8s-names.js';
 
 /**
@@ -87,17 +87,11 @@ export class DockerfileImage extends ImageSource {
   constructor(props: DockerfileImageProps) {
     super();
     const where = 'ImageSource.fromDockerfile';
-    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
-      throw new Error(
-        `${where}: props: ${wrongArgument(props, 'an object')}; pass e.g. { context: "services" }`,
-      );
-    }
+    if (typeof props !== 'object' || props === null || Array.isArray(props))
+      refuseArgument(where, 'props', props, 'an object', 'pass e.g. { context: "services" }');
     refuseUnknownOptions(where, props, ['context', 'dockerfile', 'inputs', 'args', 'target']);
-    if (typeof props.context !== 'string') {
-      throw new Error(
-        `${where}: context: ${wrongArgument(props.context, 'a string')}; give the build context, e.g. "services"`,
-      );
-    }
+    if (typeof props.context !== 'string')
+      refuseArgument(where, 'context', props.context, 'a string', 'give the build context, e.g. "services"');
     if (props.context.trim() === '') {
       throw new Error(`${where}: context is empty; give the build context, e.g. "services"`);
     }
@@ -183,11 +177,14 @@ export class ReferenceImage extends ImageSource {
 
   constructor(public readonly reference: string) {
     super();
-    if (typeof reference !== 'string') {
-      throw new Error(
-        `ImageSource.fromReference: reference: ${wrongArgument(reference, 'a string')}; pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"`,
+    if (typeof reference !== 'string')
+      refuseArgument(
+        'ImageSource.fromReference',
+        'reference',
+        reference,
+        'a string',
+        'pass an image reference, e.g. "docker.io/istio/examples-bookinfo-ratings-v1:1.20.3"',
       );
-    }
     if (!IMAGE_REFERENCE.test(reference)) {
       throw new Error(
         `ImageSource.fromReference: "${String(reference)}" is not an image reference; write [registry/]name[:tag][@sha256:digest], e.g. docker.io/istio/examples-bookinfo-ratings-v1:1.20.3`,
@@ -257,16 +254,22 @@ export class MeshAppDefinition {
   private readonly builder: MeshAppProps['build'];
 
   private constructor(props: MeshAppProps) {
-    if (typeof props !== 'object' || props === null || Array.isArray(props)) {
-      throw new Error(
-        `MeshAppDefinition.define: props: ${wrongArgument(props, 'an object')}; pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }`,
+    if (typeof props !== 'object' || props === null || Array.isArray(props))
+      refuseArgument(
+        'MeshAppDefinition.define',
+        'props',
+        props,
+        'an object',
+        'pass e.g. { name: "orders", variants: ["dev"], build: (app, variant) => new OrdersChart(app, "orders") }',
       );
-    }
-    if (typeof props.name !== 'string') {
-      throw new Error(
-        `MeshAppDefinition.define: name: ${wrongArgument(props.name, 'a string')}; give a DNS label, e.g. "orders"`,
+    if (typeof props.name !== 'string')
+      refuseArgument(
+        'MeshAppDefinition.define',
+        'name',
+        props.name,
+        'a string',
+        'give a DNS label, e.g. "orders"',
       );
-    }
     const where = `app "${props.name}"`;
     if (!isDnsLabel(props.name)) {
       throw new Error(
@@ -335,11 +338,14 @@ export class MeshAppDefinition {
         );
       }
     }
-    if (typeof props.build !== 'function') {
-      throw new Error(
-        `${where}: build: ${wrongArgument(props.build, 'a function')}; give (app, variant, options) => new YourChart(app, ...)`,
+    if (typeof props.build !== 'function')
+      refuseArgument(
+        where,
+        'build',
+        props.build,
+        'a function',
+        'give (app, variant, options) => new YourChart(app, ...)',
       );
-    }
     this.name = props.name;
     this.description = props.description;
     this.variantFlag = props.variantFlag ?? 'env';
@@ -373,11 +379,8 @@ export class MeshAppDefinition {
 
 /** Refuses an app name that is not a string: a lookup by anything else finds nothing, for no reason the caller sees. */
 function appName(method: string, name: unknown): void {
-  if (typeof name !== 'string') {
-    throw new Error(
-      `AppRegistry.${method}: name: ${wrongArgument(name, 'a string')}; pass an app's name, e.g. "shop"`,
-    );
-  }
+  if (typeof name !== 'string')
+    refuseArgument(`AppRegistry.${method}`, 'name', name, 'a string', 'pass an app\'s name, e.g. "shop"');
 }
 
 /** The apps a project knows, by name; the tools and the stacks look apps up here. */

@@ -42,6 +42,32 @@ export function article(noun: string): string {
  * What is wrong with a required argument, worded as input.ts words props: "is required but missing"
  * for undefined (never `"undefined" is not ...`), else "expected <what>, got <the value in words>".
  */
-export function wrongArgument(value: unknown, expected: string): string {
+function wrongArgument(value: unknown, expected: string): string {
   return value === undefined ? 'is required but missing' : `expected ${expected}, got ${describe(value)}`;
+}
+
+/**
+ * Refuses an argument a JavaScript caller got wrong (`ok` false) before it ends in a bare TypeError:
+ * `fn: arg: is required but missing; fix` or `fn: arg: expected <what>, got <the value in words>; fix`.
+ */
+export function expectArgument(
+  ok: boolean,
+  fn: string,
+  arg: string,
+  value: unknown,
+  expected: string,
+  fix: string,
+): void {
+  if (!ok) refuseArgument(fn, arg, value, expected, fix);
+}
+
+/** The same, for the checks on hot paths, which build the names only once the check has failed. */
+export function refuseArgument(
+  fn: string,
+  arg: string,
+  value: unknown,
+  expected: string,
+  fix: string,
+): never {
+  throw new Error(`${fn}: ${arg}: ${wrongArgument(value, expected)}; ${fix}`);
 }

@@ -1,6 +1,6 @@
 import type { Duration } from 'cdk8s';
 import { Construct, type IConstruct } from 'constructs';
-import { wrongArgument } from './describe-value.js';
+import { refuseArgument } from './describe-value.js';
 import { isDnsLabel, isDnsName, isDnsSubdomain, isLabelValue, qualifiedNameProblem } from './k8s-names.js';
 import { INT32_MAX, UINT32_MAX } from './limits.js';
 
@@ -636,16 +636,22 @@ function describeMillis(ms: number): string {
  */
 export function validateWith(scope: IConstruct, check: (problems: Problems) => void): void {
   // A chart's own code calls this too, possibly from JavaScript.
-  if (!Construct.isConstruct(scope)) {
-    throw new Error(
-      `validateWith: scope: ${wrongArgument(scope, 'a construct')}; pass the construct the rule belongs to, e.g. validateWith(this, ...)`,
+  if (!Construct.isConstruct(scope))
+    refuseArgument(
+      'validateWith',
+      'scope',
+      scope,
+      'a construct',
+      'pass the construct the rule belongs to, e.g. validateWith(this, ...)',
     );
-  }
-  if (typeof check !== 'function') {
-    throw new Error(
-      `validateWith: check: ${wrongArgument(check, 'a function')}; pass (problems) => { ... } that adds what it finds with problems.add(field, message, fix)`,
+  if (typeof check !== 'function')
+    refuseArgument(
+      'validateWith',
+      'check',
+      check,
+      'a function',
+      'pass (problems) => { ... } that adds what it finds with problems.add(field, message, fix)',
     );
-  }
   scope.node.addValidation({
     validate: () => {
       const problems = new Problems();

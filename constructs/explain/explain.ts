@@ -5,12 +5,11 @@
  */
 import { App, Chart } from 'cdk8s';
 import { renderObjects } from '../render.js';
-import { describe } from '../describe-value.js';
+import { describe, expectArgument, refuseArgument } from '../describe-value.js';
 import { closestKey } from '../input.js';
 import { hostMatches, normalizePath } from './match.js';
 import {
   arr,
-  expectArgument,
   fqdn,
   GATEWAY_API,
   get,
@@ -20,7 +19,6 @@ import {
   type MeshObject,
   NETWORKING,
   ref,
-  refuseArgument,
   SECURITY,
   type ServiceInfo,
   selects,

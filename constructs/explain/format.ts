@@ -1,6 +1,7 @@
 /** The explanation as a few readable lines, for `npm run explain`. */
 import type { Explanation } from './explain.js';
-import { expectArgument, isRecord, refuseArgument } from './objects.js';
+import { expectArgument, refuseArgument } from '../describe-value.js';
+import { isRecord } from './objects.js';
 
 /** Refuses what explainRequest did not return: a JavaScript caller's answer of another shape. */
 function expectExplanation(fn: string, arg: string, e: unknown): void {

@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { DEFAULT_TRUST_DOMAIN } from '../versions.js';
-import { wrongArgument } from '../describe-value.js';
+import { expectArgument, refuseArgument } from '../describe-value.js';
 
 /** One Kubernetes object as rendered (or read back from YAML). */
 export interface MeshObject {
@@ -18,32 +18,6 @@ export interface MeshObject {
     readonly [k: string]: unknown;
   };
   readonly [k: string]: unknown;
-}
-
-/**
- * Refuses an argument a JavaScript caller got wrong (`ok` false) before it ends in a bare TypeError:
- * `fn: arg: is required but missing; fix` or `fn: arg: expected <what>, got <the value in words>; fix`.
- */
-export function expectArgument(
-  ok: boolean,
-  fn: string,
-  arg: string,
-  value: unknown,
-  expected: string,
-  fix: string,
-): void {
-  if (!ok) refuseArgument(fn, arg, value, expected, fix);
-}
-
-/** The same, for the checks on hot paths, which build the names only once the check has failed. */
-export function refuseArgument(
-  fn: string,
-  arg: string,
-  value: unknown,
-  expected: string,
-  fix: string,
-): never {
-  throw new Error(`${fn}: ${arg}: ${wrongArgument(value, expected)}; ${fix}`);
 }
 
 /** A Service as `serviceOfHost` and `services` give it, for the methods that take one. */
